@@ -1,0 +1,27 @@
+# `make run` starts tapebook; `make test` runs every test. Both install what is missing first.
+SWIFT ?= swift
+APT_PACKAGES = libopenblas-dev libedit-dev
+
+.PHONY: run test build release deps bench
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	@.build/release/tapebook
+
+test: deps
+	$(SWIFT) build -c release --product tapebook
+	$(SWIFT) build --build-tests
+	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build
+
+bench: build
+	bench/run

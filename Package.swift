@@ -1,0 +1,46 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "tapebook",
+    products: [
+        .executable(name: "tapebook", targets: ["tapebook"]),
+        .library(name: "TapeLanguage", targets: ["TapeLanguage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C APIs: OpenBLAS for matrix products, libedit for line editing.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "CLibEdit", path: "Sources/CLibEdit",
+                linkerSettings: [.linkedLibrary("edit")]),
+
+        // Float64 n-d arrays: shapes, broadcasting, kernels, BLAS, files.
+        .target(name: "TensorCore", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // Primitives and their rules, the tapes, grad / jacobian / hessian / jvp.
+        .target(name: "Autodiff", dependencies: ["TensorCore"]),
+        // Source spans, lexer, parser, syntax tree.
+        .target(name: "TapeSyntax"),
+        // Pure strings: tensors, diagnostics, tables, plots, graphs.
+        .target(name: "Rendering", dependencies: ["TensorCore"]),
+        // Evaluator, built-ins, session, session files, transcripts.
+        .target(name: "TapeLanguage", dependencies: ["TensorCore", "Autodiff", "TapeSyntax", "Rendering"]),
+        // Line reader protocol, libedit reader, plain reader.
+        .target(name: "LineEditing", dependencies: ["CLibEdit"]),
+        // The executable: command line, REPL loop, exit codes.
+        .executableTarget(name: "tapebook", dependencies: [
+            "TapeLanguage", "LineEditing", "Rendering",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "TensorCore"]),
+        .testTarget(name: "TapeSyntaxTests", dependencies: ["TapeSyntax"]),
+        .testTarget(name: "RenderingTests", dependencies: ["Rendering", "TensorCore"]),
+        .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage"]),
+        .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,121 @@
+/// A float64 n-dimensional array, row-major and contiguous, with value semantics.
+///
+/// A scalar has shape `[]` and one element; a dimension may be zero.
+public struct Tensor: Equatable, Sendable {
+    /// The size of each dimension, outermost first.
+    public internal(set) var shape: [Int]
+    /// The elements in row-major order; `scalars.count == shape.product`.
+    public internal(set) var scalars: [Double]
+
+    /// A tensor of the given shape over row-major elements. The caller guarantees the count matches.
+    public init(shape: [Int], scalars: [Double]) {
+        precondition(shape.reduce(1, *) == scalars.count, "shape \(shape) does not hold \(scalars.count) elements")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    /// A scalar.
+    public init(_ value: Double) {
+        self.shape = []
+        self.scalars = [value]
+    }
+
+    /// A vector.
+    public init(vector: [Double]) {
+        self.shape = [vector.count]
+        self.scalars = vector
+    }
+
+    /// A tensor of `shape` with every element equal to `value`; refuses shapes over the element limit.
+    public init(shape: [Int], repeating value: Double) throws {
+        try Shape.checkAllocation(shape)
+        self.shape = shape
+        self.scalars = [Double](repeating: value, count: Shape.count(shape))
+    }
+
+    public var rank: Int { shape.count }
+    public var count: Int { scalars.count }
+    public var isScalar: Bool { shape.isEmpty }
+
+    /// The only element of a one-element tensor.
+    public var scalarValue: Double? { scalars.count == 1 ? scalars[0] : nil }
+
+    /// Row-major strides, in elements.
+    public var strides: [Int] { Shape.strides(shape) }
+
+    /// Whether any element is NaN or infinite.
+    public var hasNonFinite: Bool {
+        scalars.withUnsafeBufferPointer { buffer in
+            for v in buffer where !v.isFinite { return true }
+            return false
+        }
+    }
+}
+
+/// Why a tensor operation could not be done, in words a user can act on.
+public struct TensorError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Shape arithmetic shared by every kernel.
+public enum Shape {
+    /// Tensors with more elements than this are refused before anything is allocated.
+    /// Settable; 100 million by default.
+    nonisolated(unsafe) public static var elementLimit = 100_000_000
+
+    public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+
+    public static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = running
+            running *= shape[axis]
+        }
+        return strides
+    }
+
+    /// `[2, 3]` as users write it.
+    public static func describe(_ shape: [Int]) -> String {
+        "[" + shape.map(String.init).joined(separator: ", ") + "]"
+    }
+
+    /// Throws when `shape` has a negative dimension or more elements than the limit (overflow included).
+    public static func checkAllocation(_ shape: [Int]) throws {
+        var total = 1
+        for d in shape {
+            if d < 0 { throw TensorError("negative dimension in shape \(describe(shape))") }
+            let (product, overflow) = total.multipliedReportingOverflow(by: d)
+            if overflow || product > elementLimit {
+                throw TensorError("a tensor of shape \(describe(shape)) has more than \(elementLimit) elements (the limit)")
+            }
+            total = product
+        }
+    }
+
+    /// NumPy broadcasting of two shapes.
+    public static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
+        if a == b { return a }
+        let rank = max(a.count, b.count)
+        var result = [Int](repeating: 1, count: rank)
+        for i in 0..<rank {
+            let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+            let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+            if da == db || db == 1 { result[i] = da }
+            else if da == 1 { result[i] = db }
+            else { throw TensorError("cannot broadcast \(describe(a)) with \(describe(b))") }
+        }
+        return result
+    }
+
+    /// Normalizes a possibly negative axis against `rank`.
+    public static func axis(_ axis: Int, rank: Int) throws -> Int {
+        let a = axis < 0 ? axis + rank : axis
+        guard a >= 0, a < rank else {
+            throw TensorError("axis \(axis) is out of range for a tensor of rank \(rank)")
+        }
+        return a
+    }
+}
