@@ -1,0 +1,27 @@
+import CLibEdit
+
+/// Ctrl-C, as seen by the REPL and the evaluator.
+///
+/// The SIGINT handler (installed once by `install()`, and by `EditLineReader`) only sets
+/// an async-signal-safe flag and bumps a counter kept in C. At the prompt, Ctrl-C makes
+/// `readLine` return `.interrupted`; while a statement runs, the evaluator polls
+/// `isRequested` at safe points (loop iterations, primitive calls) and stops.
+public enum Interrupt {
+    /// Installs the SIGINT handler (without `SA_RESTART`). Idempotent.
+    public static func install() {
+        _ = tb_interrupt_install()
+    }
+
+    /// Whether Ctrl-C was pressed since the last `clear()`.
+    public static var isRequested: Bool { tb_interrupt_is_requested() != 0 }
+
+    /// Forgets a pending request; call before running each statement.
+    public static func clear() { tb_interrupt_clear() }
+
+    /// Ctrl-C presses since a line was last entered; the REPL exits when this reaches 3.
+    /// Readers reset it whenever they return `.line`.
+    public static var consecutiveCount: Int { Int(tb_interrupt_count()) }
+
+    /// Starts counting consecutive Ctrl-C presses afresh.
+    public static func resetConsecutiveCount() { tb_interrupt_reset_count() }
+}

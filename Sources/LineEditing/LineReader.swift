@@ -1,0 +1,27 @@
+/// What one call to `LineReader.readLine(prompt:)` produced.
+public enum LineReadResult: Equatable, Sendable {
+    /// A line, without its newline.
+    case line(String)
+    /// Ctrl-C at the prompt: the partial line was discarded.
+    case interrupted
+    /// Ctrl-D on an empty line, or the end of the input stream.
+    case endOfInput
+}
+
+/// A source of input lines for the REPL. It knows nothing of the language: continuation
+/// lines are read by calling `readLine` again with a different prompt.
+public protocol LineReader {
+    mutating func readLine(prompt: String) -> LineReadResult
+}
+
+/// The reader for the current process: line editing when both standard input and
+/// standard output are terminals, plain lines otherwise (pipes, files, `--batch`).
+public func makeStandardLineReader(
+    historyFile: String? = HistoryFile.defaultPath(),
+    completer: EditLineReader.Completer? = nil
+) -> any LineReader {
+    if isTerminal(0) && isTerminal(1) {
+        return EditLineReader(historyFile: historyFile, completer: completer)
+    }
+    return PlainLineReader()
+}
