@@ -1,0 +1,494 @@
+import Foundation
+
+// Reading and writing tensors as files: NumPy `.npy` and comma-separated numbers.
+//
+// `.npy` (format versions 1.0, 2.0 and 3.0) is read with the dtypes
+// `f8 f4 i8 i4 i2 i1 u8 u4 u2 u1 b1` in either byte order, in C or Fortran order, of any rank
+// (0-d and zero-size included); every element becomes a float64 (integers beyond 2^53 round, as
+// NumPy's `astype(float64)` does). Tensors are written as `<f8`, C order, format 1.0 (2.0 only
+// when the header would not fit), which `numpy.load` reads back bit for bit.
+//
+// CSV: lines of numbers separated by commas, with optional spaces or tabs around them.
+// `nan`, `inf`, `-inf` (any case, also `infinity`) are numbers. Blank lines and lines starting
+// with `#` are skipped. A first line that is not all numbers is a header and is skipped. The
+// result is always 2-D, `[rows, columns]`, like `np.loadtxt(path, delimiter=",", ndmin=2)`: a
+// single column gives `[n, 1]`, a single row `[1, n]`; a file with no data rows gives `[0, 0]`
+// (or `[0, c]` when it has a header of `c` fields).
+
+extension Tensor {
+    /// Reads a tensor from a NumPy `.npy` file or a CSV file of numbers.
+    ///
+    /// The kind is told by the file's contents (the `.npy` magic string) and else by its
+    /// extension (`.csv`, `.txt`). Errors name the file as `path` was given.
+    public static func load(path: String) throws -> Tensor {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(error, path: path)))
+        }
+        if data.starts(with: NPY.magic) {
+            return try NPY.decode(data, name: path)
+        }
+        let ext = (path as NSString).pathExtension.lowercased()
+        switch ext {
+        case "npy":
+            throw TensorError("\(path): not a NumPy .npy file (it does not start with \\x93NUMPY)")
+        case "csv", "txt":
+            return try CSV.decode(data, name: path)
+        default:
+            throw TensorError("\(path): unknown file type '.\(ext)' (expected .npy or .csv)")
+        }
+    }
+
+    /// Writes the tensor as a NumPy `.npy` file: dtype `<f8`, C order, format version 1.0.
+    ///
+    /// The file is replaced atomically. `numpy.load` gives back exactly these float64 values.
+    public func saveNPY(path: String) throws {
+        let bytes = NPY.encode(self)
+        do {
+            try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw TensorError(FileMessages.cannotWrite(path, reason: FileMessages.reason(error, path: path)))
+        }
+    }
+}
+
+/// Message texts for file errors.
+enum FileMessages {
+    static func cannotRead(_ path: String, reason: String) -> String { "\(path): cannot read: \(reason)" }
+    static func cannotWrite(_ path: String, reason: String) -> String { "\(path): cannot write: \(reason)" }
+
+    /// A short reason from a Foundation error, without Foundation's long sentences where possible.
+    static func reason(_ error: Error, path: String) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            return posixReason(code)
+        }
+        if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {
+            return posixReason(code)
+        }
+        if ns.domain == NSCocoaErrorDomain {
+            switch ns.code {
+            case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "no such file"
+            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+            default: break
+            }
+        }
+        return ns.localizedDescription
+    }
+
+    private static func posixReason(_ code: POSIXErrorCode) -> String {
+        switch code {
+        case .ENOENT: return "no such file"
+        case .EACCES, .EPERM: return "permission denied"
+        case .EISDIR: return "is a directory"
+        default: return String(cString: strerror(code.rawValue))
+        }
+    }
+}
+
+// MARK: - .npy
+
+enum NPY {
+    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
+
+    /// The element types we read, with their size in bytes.
+    enum Kind { case float, signed, unsigned, bool }
+
+    struct DType {
+        var kind: Kind
+        var size: Int
+        var bigEndian: Bool
+    }
+
+    // MARK: Reading
+
+    static func decode(_ data: Data, name: String) throws -> Tensor {
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Tensor in
+            func fail(_ problem: String) -> TensorError { TensorError("\(name): \(problem)") }
+            guard raw.count >= 10 else { throw fail("truncated .npy header") }
+            let major = raw[6], minor = raw[7]
+            let headerLength: Int
+            let headerStart: Int
+            switch major {
+            case 1:
+                headerLength = Int(raw[8]) | Int(raw[9]) << 8
+                headerStart = 10
+            case 2, 3:
+                guard raw.count >= 12 else { throw fail("truncated .npy header") }
+                headerLength = Int(raw[8]) | Int(raw[9]) << 8 | Int(raw[10]) << 16 | Int(raw[11]) << 24
+                headerStart = 12
+            default:
+                throw fail("unsupported .npy format version \(major).\(minor)")
+            }
+            guard raw.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
+            let headerBytes = UnsafeRawBufferPointer(rebasing: raw[headerStart..<headerStart + headerLength])
+            // Versions 1 and 2 are latin-1, version 3 UTF-8; the keys and values we read are ASCII either way.
+            let header = major == 3
+                ? String(decoding: headerBytes, as: UTF8.self)
+                : String(headerBytes.map { Character(Unicode.Scalar($0)) })
+
+            let dict: [String: PyValue]
+            do {
+                var parser = PyLiteralParser(header)
+                guard case .dict(let d) = try parser.parseTop() else { throw fail("the .npy header is not a dictionary") }
+                dict = d
+            } catch let error as PyLiteralParser.Failure {
+                throw fail("malformed .npy header (\(error.message)): \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+
+            guard let descrValue = dict["descr"] else { throw fail("the .npy header has no 'descr'") }
+            guard case .string(let descr) = descrValue else {
+                throw fail("unsupported dtype \(descrValue.pythonText) (structured arrays are not supported)")
+            }
+            guard let dtype = parseDType(descr) else { throw fail("unsupported dtype '\(descr)'") }
+
+            guard case .bool(let fortranOrder)? = dict["fortran_order"] else {
+                throw fail("the .npy header has no boolean 'fortran_order'")
+            }
+            guard case .tuple(let dims)? = dict["shape"] else { throw fail("the .npy header has no 'shape' tuple") }
+            var shape: [Int] = []
+            for dim in dims {
+                guard case .int(let d) = dim, d >= 0 else { throw fail("bad shape \(PyValue.tuple(dims).pythonText) in the .npy header") }
+                shape.append(d)
+            }
+            do {
+                try Shape.checkAllocation(shape)
+            } catch let error as TensorError {
+                throw fail(error.message)
+            }
+
+            let count = Shape.count(shape)
+            let dataStart = headerStart + headerLength
+            let needed = count * dtype.size
+            let available = raw.count - dataStart
+            guard available >= needed else {
+                throw fail("truncated data: shape \(Shape.describe(shape)) of '\(descr)' needs \(needed) bytes, the file has \(available)")
+            }
+            let body = UnsafeRawBufferPointer(rebasing: raw[dataStart..<dataStart + needed])
+            var scalars = [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+                convert(body, dtype: dtype, count: count, into: buffer.baseAddress!)
+                initialized = count
+            }
+            if fortranOrder && shape.count > 1 && count > 0 {
+                scalars = columnMajorToRowMajor(scalars, shape: shape)
+            }
+            return Tensor(shape: shape, scalars: scalars)
+        }
+    }
+
+    /// `'<f8'`, `'>i4'`, `'|u1'`, `'|b1'`, `'<?'`, `'=f8'`… Nil for anything we don't read.
+    static func parseDType(_ descr: String) -> DType? {
+        var chars = Array(descr)
+        guard !chars.isEmpty else { return nil }
+        var bigEndian = false
+        switch chars[0] {
+        case "<", "|", "=": chars.removeFirst()  // '=' is native order, little-endian on every platform we build for
+        case ">": bigEndian = true; chars.removeFirst()
+        default: break
+        }
+        if chars == ["?"] { return DType(kind: .bool, size: 1, bigEndian: false) }
+        guard chars.count >= 2, let size = Int(String(chars[1...])) else { return nil }
+        switch (chars[0], size) {
+        case ("f", 4), ("f", 8): return DType(kind: .float, size: size, bigEndian: bigEndian)
+        case ("i", 1), ("i", 2), ("i", 4), ("i", 8): return DType(kind: .signed, size: size, bigEndian: bigEndian)
+        case ("u", 1), ("u", 2), ("u", 4), ("u", 8): return DType(kind: .unsigned, size: size, bigEndian: bigEndian)
+        case ("b", 1): return DType(kind: .bool, size: 1, bigEndian: false)
+        default: return nil
+        }
+    }
+
+    private static func convert(_ body: UnsafeRawBufferPointer, dtype: DType, count: Int, into out: UnsafeMutablePointer<Double>) {
+        let big = dtype.bigEndian
+        @inline(__always) func each<T>(_ type: T.Type, _ value: (T) -> Double) {
+            for i in 0..<count {
+                out[i] = value(body.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+            }
+        }
+        switch (dtype.kind, dtype.size) {
+        case (.float, 8):
+            each(UInt64.self) { Double(bitPattern: big ? UInt64(bigEndian: $0) : UInt64(littleEndian: $0)) }
+        case (.float, 4):
+            each(UInt32.self) { Double(Float(bitPattern: big ? UInt32(bigEndian: $0) : UInt32(littleEndian: $0))) }
+        case (.signed, 8): each(Int64.self) { Double(big ? Int64(bigEndian: $0) : Int64(littleEndian: $0)) }
+        case (.signed, 4): each(Int32.self) { Double(big ? Int32(bigEndian: $0) : Int32(littleEndian: $0)) }
+        case (.signed, 2): each(Int16.self) { Double(big ? Int16(bigEndian: $0) : Int16(littleEndian: $0)) }
+        case (.signed, 1): each(Int8.self) { Double($0) }
+        case (.unsigned, 8): each(UInt64.self) { Double(big ? UInt64(bigEndian: $0) : UInt64(littleEndian: $0)) }
+        case (.unsigned, 4): each(UInt32.self) { Double(big ? UInt32(bigEndian: $0) : UInt32(littleEndian: $0)) }
+        case (.unsigned, 2): each(UInt16.self) { Double(big ? UInt16(bigEndian: $0) : UInt16(littleEndian: $0)) }
+        case (.unsigned, 1): each(UInt8.self) { Double($0) }
+        case (.bool, _): each(UInt8.self) { $0 != 0 ? 1 : 0 }
+        default: preconditionFailure("parseDType admitted \(dtype)")
+        }
+    }
+
+    /// Elements stored column-major (Fortran order) for `shape`, reordered row-major.
+    static func columnMajorToRowMajor(_ source: [Double], shape: [Int]) -> [Double] {
+        let rank = shape.count
+        // Column-major strides: the first axis varies fastest.
+        var fortranStrides = [Int](repeating: 1, count: rank)
+        for axis in 1..<rank { fortranStrides[axis] = fortranStrides[axis - 1] * shape[axis - 1] }
+        let count = source.count
+        let last = rank - 1
+        let innerLength = shape[last]
+        let innerStride = fortranStrides[last]
+        return [Double](unsafeUninitializedCapacity: count) { out, initialized in
+            source.withUnsafeBufferPointer { src in
+                var index = [Int](repeating: 0, count: rank)
+                var offset = 0  // column-major offset of `index` with its last coordinate at 0
+                var position = 0
+                while position < count {
+                    for j in 0..<innerLength { out[position + j] = src[offset + j * innerStride] }
+                    position += innerLength
+                    // Advance the odometer over the outer axes.
+                    var axis = last - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        offset += fortranStrides[axis]
+                        if index[axis] < shape[axis] { break }
+                        offset -= index[axis] * fortranStrides[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                    if axis < 0 { break }
+                }
+            }
+            initialized = count
+        }
+    }
+
+    // MARK: Writing
+
+    static func encode(_ tensor: Tensor) -> Data {
+        let shapeText: String
+        switch tensor.shape.count {
+        case 0: shapeText = "()"
+        case 1: shapeText = "(\(tensor.shape[0]),)"
+        default: shapeText = "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+        }
+        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shapeText), }"
+        // NumPy pads the header with spaces and a final newline so that the data starts on a 64-byte boundary.
+        var version: UInt8 = 1
+        var prefixLength = 10
+        if (prefixLength + header.utf8.count + 1 + 63) / 64 * 64 - prefixLength > Int(UInt16.max) {
+            version = 2
+            prefixLength = 12
+        }
+        let total = (prefixLength + header.utf8.count + 1 + 63) / 64 * 64
+        header += String(repeating: " ", count: total - prefixLength - header.utf8.count - 1) + "\n"
+        let headerLength = header.utf8.count
+
+        var data = Data(capacity: total + tensor.count * 8)
+        data.append(contentsOf: magic)
+        data.append(contentsOf: [version, 0])
+        if version == 1 {
+            data.append(contentsOf: [UInt8(headerLength & 0xFF), UInt8(headerLength >> 8)])
+        } else {
+            data.append(contentsOf: (0..<4).map { UInt8((headerLength >> (8 * $0)) & 0xFF) })
+        }
+        data.append(contentsOf: Array(header.utf8))
+        tensor.scalars.withUnsafeBufferPointer { buffer in
+            #if _endian(little)
+            data.append(UnsafeBufferPointer(start: buffer.baseAddress, count: buffer.count))
+            #else
+            for v in buffer { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            #endif
+        }
+        return data
+    }
+}
+
+// MARK: - The Python literals of an .npy header
+
+indirect enum PyValue {
+    case string(String)
+    case int(Int)
+    case bool(Bool)
+    case none
+    case tuple([PyValue])
+    case list([PyValue])
+    case dict([String: PyValue])
+
+    var pythonText: String {
+        switch self {
+        case .string(let s): return "'\(s)'"
+        case .int(let i): return String(i)
+        case .bool(let b): return b ? "True" : "False"
+        case .none: return "None"
+        case .tuple(let items): return "(" + items.map(\.pythonText).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
+        case .list(let items): return "[" + items.map(\.pythonText).joined(separator: ", ") + "]"
+        case .dict(let d): return "{" + d.map { "'\($0.key)': \($0.value.pythonText)" }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+/// Parses the small subset of Python literals that `numpy.lib.format` writes:
+/// dicts, strings, ints, `True`/`False`/`None`, tuples and lists.
+struct PyLiteralParser {
+    struct Failure: Error { var message: String }
+
+    private let chars: [Character]
+    private var position = 0
+
+    init(_ text: String) { chars = Array(text) }
+
+    mutating func parseTop() throws -> PyValue {
+        let value = try parseValue()
+        skipSpace()
+        guard position == chars.count else { throw Failure(message: "unexpected '\(chars[position])'") }
+        return value
+    }
+
+    private mutating func skipSpace() {
+        while position < chars.count, chars[position].isWhitespace { position += 1 }
+    }
+
+    private mutating func expect(_ c: Character) throws {
+        skipSpace()
+        guard position < chars.count, chars[position] == c else {
+            throw Failure(message: position < chars.count ? "expected '\(c)', found '\(chars[position])'" : "expected '\(c)' at the end")
+        }
+        position += 1
+    }
+
+    private mutating func peek() -> Character? {
+        skipSpace()
+        return position < chars.count ? chars[position] : nil
+    }
+
+    private mutating func parseValue() throws -> PyValue {
+        guard let c = peek() else { throw Failure(message: "unexpected end") }
+        switch c {
+        case "{":
+            position += 1
+            var dict: [String: PyValue] = [:]
+            while peek() != "}" {
+                guard case .string(let key) = try parseValue() else { throw Failure(message: "a dictionary key is not a string") }
+                try expect(":")
+                dict[key] = try parseValue()
+                if peek() == "," { position += 1 } else { break }
+            }
+            try expect("}")
+            return .dict(dict)
+        case "(", "[":
+            let close: Character = c == "(" ? ")" : "]"
+            position += 1
+            var items: [PyValue] = []
+            while peek() != close {
+                items.append(try parseValue())
+                if peek() == "," { position += 1 } else { break }
+            }
+            try expect(close)
+            return c == "(" ? .tuple(items) : .list(items)
+        case "'", "\"":
+            position += 1
+            var text = ""
+            while position < chars.count, chars[position] != c {
+                if chars[position] == "\\", position + 1 < chars.count { position += 1 }
+                text.append(chars[position])
+                position += 1
+            }
+            guard position < chars.count else { throw Failure(message: "unterminated string") }
+            position += 1
+            return .string(text)
+        default:
+            var word = ""
+            while position < chars.count, chars[position].isLetter || chars[position].isNumber || chars[position] == "-" || chars[position] == "_" {
+                word.append(chars[position])
+                position += 1
+            }
+            // Python 2 era files may write long ints as `3L`.
+            if word.hasSuffix("L"), let i = Int(word.dropLast()) { return .int(i) }
+            switch word {
+            case "True": return .bool(true)
+            case "False": return .bool(false)
+            case "None": return .none
+            default:
+                if let i = Int(word) { return .int(i) }
+                throw Failure(message: word.isEmpty ? "unexpected '\(c)'" : "unexpected '\(word)'")
+            }
+        }
+    }
+}
+
+// MARK: - CSV
+
+enum CSV {
+    static func decode(_ data: Data, name: String) throws -> Tensor {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TensorError("\(name): not a text file (it is not UTF-8)")
+        }
+        var scalars: [Double] = []
+        var columns = -1          // numbers per row, set by the first data row
+        var headerColumns = 0
+        var rows = 0
+        var sawFirstLine = false
+        var lineNumber = 0
+        // NOTE: "\r\n" is one Character in Swift, and a newline.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            lineNumber += 1
+            var line = rawLine
+            if lineNumber == 1, line.first == "\u{FEFF}" { line = line.dropFirst() }  // byte-order mark
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            let isFirst = !sawFirstLine
+            sawFirstLine = true
+            var values: [Double] = []
+            values.reserveCapacity(fields.count)
+            var bad: (column: Int, text: String)? = nil
+            for (index, field) in fields.enumerated() {
+                if let value = parseNumber(field) {
+                    values.append(value)
+                } else {
+                    bad = (index + 1, field.trimmingCharacters(in: .whitespaces))
+                    break
+                }
+            }
+            // A first line with a word in it is a header; one that is only numbers and gaps is bad data.
+            if bad != nil, isFirst, fields.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty && parseNumber($0) == nil }) {
+                headerColumns = fields.count  // it tells the column count of an otherwise empty file
+                continue
+            }
+            if let bad {
+                let what = bad.text.isEmpty ? "an empty field" : "'\(bad.text)' is not a number"
+                throw TensorError("\(name) line \(lineNumber), column \(bad.column): \(what)")
+            }
+            if columns < 0 {
+                columns = values.count
+            } else if values.count != columns {
+                throw TensorError("\(name) line \(lineNumber): expected \(columns) numbers, found \(values.count)")
+            }
+            rows += 1
+            do {
+                try Shape.checkAllocation([rows, columns])
+            } catch let error as TensorError {
+                throw TensorError("\(name): \(error.message)")
+            }
+            scalars.append(contentsOf: values)
+        }
+        if rows == 0 { return Tensor(shape: [0, headerColumns], scalars: []) }
+        return Tensor(shape: [rows, columns], scalars: scalars)
+    }
+
+    /// A number as `np.loadtxt` reads one, spaces around it allowed; nil when it is not one.
+    static func parseNumber(_ field: Substring) -> Double? {
+        let text = field.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return nil }
+        // Swift's Double(_:) also reads hexadecimal floats ("0x1p3"); NumPy doesn't, neither do we.
+        let lower = text.lowercased()
+        if lower.contains("x") { return nil }
+        switch lower {
+        case "nan", "+nan", "-nan": return .nan
+        case "inf", "+inf", "infinity", "+infinity": return .infinity
+        case "-inf", "-infinity": return -.infinity
+        default:
+            guard let first = lower.first, first.isNumber || first == "-" || first == "+" || first == "." else { return nil }
+            return Double(text)
+        }
+    }
+}
