@@ -1,0 +1,303 @@
+import Foundation
+import TensorCore
+
+/// How `formatTensor` lays out numbers; NumPy's `set_printoptions` names where they exist.
+public struct FormatOptions: Equatable, Sendable {
+    /// The most digits after the decimal point (or after the mantissa's point in scientific form).
+    public var precision: Int
+    /// The width in columns that lines should fit in.
+    public var lineWidth: Int
+    /// Tensors with more elements than this are summarized with `…`.
+    public var threshold: Int
+    /// How many items are shown at each edge of a summarized axis.
+    public var edgeItems: Int
+
+    public init(precision: Int = 4, lineWidth: Int = 80, threshold: Int = 1000, edgeItems: Int = 3) {
+        self.precision = precision
+        self.lineWidth = lineWidth
+        self.threshold = threshold
+        self.edgeItems = edgeItems
+    }
+}
+
+/// A tensor as text, in the notebook's house style.
+///
+/// Numbers follow NumPy's `floatmode='maxprec'`: each element is rounded to `precision` digits after
+/// the point and its trailing zeros dropped; the array shares the largest count of decimals left, and
+/// elements with fewer are padded with spaces on the right (`[0.5 , 0.25, 1   ]`). Unlike NumPy,
+/// integral values print without a point (`[1, 2, 3]`, not `[1., 2., 3.]`).
+///
+/// Scientific notation is used exactly when NumPy uses it: among the nonzero finite magnitudes shown,
+/// the largest is at least 1e8, or the smallest is below 1e-4, or their ratio exceeds 1e3. The
+/// mantissas then share a count of decimals (padded with zeros, as NumPy does), again without a point
+/// when all are integral (`[1e-05, 1e+03]`, `[1.5e-05, 1.0e+03]`), and exponents share at least two
+/// digits. Non-finite values print as `nan`, `inf`, `-inf`. All elements share one width.
+///
+/// Layout by rank:
+/// - scalar: the number alone (`14`, `3.1416`).
+/// - vector: `[2, 4, 6]`, wrapped before `lineWidth` with a one-space hanging indent, as NumPy does.
+/// - matrix and higher: a header with the shape (`3×3`), then one line per row, elements
+///   right-aligned in columns two spaces apart after a one-space margin, no brackets. For rank 3 and
+///   up each matrix is a block after a blank line, labelled with its index (`[0, :, :]`). A row wider than
+///   `lineWidth` is split into column groups, each after a blank line and labelled by its columns
+///   (`[:, 0:8]`, `[1, :, 8:16]`), the way R prints wide matrices. Trailing spaces are trimmed from every line.
+/// - more than `threshold` elements: every axis longer than `2 * edgeItems` shows `edgeItems` items at
+///   each end with `…` between them: an element in a vector, a one-wide column, a row of `…` under
+///   the columns, or a line `…` for skipped blocks. The number format is chosen from the shown elements only, as in NumPy.
+/// - zero elements: `[]` for a vector, `0×3 []` for higher ranks.
+public func formatTensor(_ t: Tensor, _ options: FormatOptions = FormatOptions()) -> String {
+    TensorLayout(tensor: t, options: options).render()
+}
+
+/// The shortest text that reads back to the same float64, for JSON output.
+///
+/// Swift's shortest round-trip `description`, so integral values keep `.0` (`2.0`) and extreme ones
+/// use an exponent (`1e-300`, `1e+16`). NaN and infinities, which JSON lacks, are the quoted strings
+/// `"nan"`, `"inf"`, `"-inf"`.
+public func jsonNumber(_ v: Double) -> String {
+    if v.isNaN { return "\"nan\"" }
+    if v.isInfinite { return v < 0 ? "\"-inf\"" : "\"inf\"" }
+    return v.description
+}
+
+/// One number in the style of `formatTensor` for a scalar: `14`, `0.5`, `1e-05`, `nan`.
+public func formatNumber(_ v: Double, precision: Int = 4) -> String {
+    NumberFormat(values: [v], precision: precision).format(v)
+}
+
+// MARK: - Number format shared by the elements of one tensor
+
+/// The format NumPy's `FloatingFormat` would pick for a set of values, minus the integral point.
+struct NumberFormat {
+    private enum Notation {
+        case positional(decimals: Int, integerWidth: Int)
+        case scientific(decimals: Int, exponentDigits: Int)
+    }
+
+    private let notation: Notation
+    private let precision: Int
+    /// The width every formatted element is padded to.
+    let width: Int
+
+    init(values: [Double], precision: Int) {
+        let precision = max(0, precision)
+        self.precision = precision
+        let finite = values.filter { $0.isFinite }
+        let magnitudes = finite.map { abs($0) }.filter { $0 != 0 }
+        var useScientific = false
+        if let largest = magnitudes.max(), let smallest = magnitudes.min() {
+            useScientific = largest >= 1e8 || smallest < 1e-4 || largest / smallest > 1e3
+        }
+        var finiteWidth = 0
+        if useScientific {
+            var decimals = 0
+            var exponentDigits = 2
+            for v in finite {
+                let (mantissa, exponent) = NumberFormat.splitScientific(v, decimals: precision)
+                decimals = max(decimals, NumberFormat.decimalCount(NumberFormat.trimZeros(mantissa)))
+                exponentDigits = max(exponentDigits, exponent.drop { $0 == "-" }.count)
+            }
+            notation = .scientific(decimals: decimals, exponentDigits: exponentDigits)
+            for v in finite {
+                let (mantissa, _) = NumberFormat.splitScientific(v, decimals: decimals)
+                finiteWidth = max(finiteWidth, mantissa.count + 2 + exponentDigits)
+            }
+        } else {
+            var decimals = 0
+            var integerWidth = 0
+            for v in finite {
+                let text = NumberFormat.trimZeros(NumberFormat.positional(v, decimals: precision))
+                decimals = max(decimals, NumberFormat.decimalCount(text))
+                integerWidth = max(integerWidth, text.prefix { $0 != "." }.count)
+            }
+            notation = .positional(decimals: decimals, integerWidth: integerWidth)
+            finiteWidth = integerWidth + (decimals > 0 ? decimals + 1 : 0)
+        }
+        let nonFiniteWidth = values.contains { $0.isInfinite && $0 < 0 } ? 4 : (values.contains { !$0.isFinite } ? 3 : 0)
+        width = max(finiteWidth, nonFiniteWidth)
+    }
+
+    /// `v` padded on the left to `width`; positional decimals are padded with spaces on the right.
+    func format(_ v: Double) -> String {
+        let text: String
+        if v.isNaN {
+            text = "nan"
+        } else if v.isInfinite {
+            text = v < 0 ? "-inf" : "inf"
+        } else {
+            switch notation {
+            case let .positional(decimals, _):
+                let trimmed = NumberFormat.trimZeros(NumberFormat.positional(v, decimals: precision))
+                let own = NumberFormat.decimalCount(trimmed)
+                let padding = decimals == 0 ? 0 : (own == 0 ? decimals + 1 : decimals - own)
+                text = trimmed + String(repeating: " ", count: padding)
+            case let .scientific(decimals, exponentDigits):
+                let (mantissa, exponent) = NumberFormat.splitScientific(v, decimals: decimals)
+                let sign = exponent.first == "-" ? "-" : "+"
+                let digits = exponent.drop { $0 == "-" || $0 == "+" }
+                text = mantissa + "e" + sign
+                    + String(repeating: "0", count: max(0, exponentDigits - digits.count)) + digits
+            }
+        }
+        return String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+
+    private static func positional(_ v: Double, decimals: Int) -> String {
+        String(format: "%.\(decimals)f", v)
+    }
+
+    /// The mantissa (`1.5000`) and the exponent without leading zeros beyond two (`-05`, `+300`).
+    private static func splitScientific(_ v: Double, decimals: Int) -> (mantissa: String, exponent: String) {
+        let text = String(format: "%.\(decimals)e", v)
+        let parts = text.split(separator: "e", maxSplits: 1)
+        var exponent = String(parts[1])
+        let sign = exponent.removeFirst()
+        while exponent.count > 2 && exponent.first == "0" { exponent.removeFirst() }
+        return (String(parts[0]), (sign == "-" ? "-" : "") + exponent)
+    }
+
+    /// `1.2500` → `1.25`, `2.0000` → `2`.
+    static func trimZeros(_ text: String) -> String {
+        guard text.contains(".") else { return text }
+        var result = Substring(text)
+        while result.last == "0" { result.removeLast() }
+        if result.last == "." { result.removeLast() }
+        return String(result)
+    }
+
+    private static func decimalCount(_ text: String) -> Int {
+        guard let dot = text.firstIndex(of: ".") else { return 0 }
+        return text.distance(from: dot, to: text.endIndex) - 1
+    }
+}
+
+// MARK: - Layout
+
+private struct TensorLayout {
+    let tensor: Tensor
+    let options: FormatOptions
+    /// For each axis, the indices shown, `nil` standing for the skipped run (`…`).
+    let shownIndices: [[Int?]]
+    let format: NumberFormat
+
+    init(tensor: Tensor, options: FormatOptions) {
+        self.tensor = tensor
+        self.options = options
+        let summarize = tensor.count > options.threshold
+        let edge = max(1, options.edgeItems)
+        let indices: [[Int?]] = tensor.shape.map { size in
+            if summarize && size > 2 * edge {
+                return Array(0..<edge).map { Optional($0) } + [nil] + Array(size - edge..<size).map { Optional($0) }
+            }
+            return Array(0..<size).map { Optional($0) }
+        }
+        shownIndices = indices
+        var shown: [Double] = []
+        if tensor.count > 0 {
+            let strides = Shape.strides(tensor.shape)
+            func collect(_ axis: Int, _ offset: Int) {
+                if axis == tensor.rank { shown.append(tensor.scalars[offset]); return }
+                for case let i? in indices[axis] { collect(axis + 1, offset + i * strides[axis]) }
+            }
+            collect(0, 0)
+        }
+        format = NumberFormat(values: shown, precision: options.precision)
+    }
+
+    func render() -> String {
+        let shape = tensor.shape
+        if shape.isEmpty { return trimmingTrailingSpaces(format.format(tensor.scalars[0])).trimmingLeadingSpaces }
+        if tensor.count == 0 {
+            return shape.count == 1 ? "[]" : shape.map(String.init).joined(separator: "×") + " []"
+        }
+        if shape.count == 1 { return renderVector() }
+        return renderBlocks()
+    }
+
+    private func cell(_ offset: Int) -> String { format.format(tensor.scalars[offset]) }
+
+    /// NumPy's `_formatArray` for one axis: each element must end before the last column, which is
+    /// kept for `,` or `]`.
+    private func renderVector() -> String {
+        let words = shownIndices[0].map { $0.map(cell) ?? "…" }
+        let limit = options.lineWidth - 1
+        var lines: [String] = []
+        var line = "["
+        for (n, word) in words.enumerated() {
+            if line.count > 1 && line.count + word.count > limit {
+                lines.append(trimmingTrailingSpaces(line))
+                line = " "
+            }
+            line += word + (n == words.count - 1 ? "]" : ", ")
+        }
+        lines.append(line)
+        return lines.joined(separator: "\n")
+    }
+
+    private func renderBlocks() -> String {
+        let shape = tensor.shape
+        let rank = shape.count
+        let strides = Shape.strides(shape)
+        var out = [shape.map(String.init).joined(separator: "×")]
+        let columns = shownIndices[rank - 1]
+        let cellWidth = max(format.width, 1)
+        // Split the columns into groups whose rows fit in `lineWidth`; the `…` column is one wide.
+        var groups: [[Int?]] = [[]]
+        var used = 0
+        for column in columns {
+            let width = (column == nil ? 1 : cellWidth) + 2
+            if !groups[groups.count - 1].isEmpty && used + width - 1 > options.lineWidth {
+                groups.append([])
+                used = 0
+            }
+            groups[groups.count - 1].append(column)
+            used += width
+        }
+
+        // Every combination of the leading axes, `nil` marking a skipped run of blocks.
+        var prefixes: [[Int?]] = [[]]
+        for axis in 0..<(rank - 2) {
+            prefixes = prefixes.flatMap { prefix -> [[Int?]] in
+                if prefix.contains(where: { $0 == nil }) { return [prefix] }
+                return shownIndices[axis].map { prefix + [$0] }
+            }
+        }
+        var lastWasEllipsis = false
+        for prefix in prefixes {
+            if prefix.contains(where: { $0 == nil }) {
+                if !lastWasEllipsis { out.append(""); out.append("…") }
+                lastWasEllipsis = true
+                continue
+            }
+            lastWasEllipsis = false
+            let base = zip(prefix, strides).reduce(0) { $0 + $1.0! * $1.1 }
+            for group in groups {
+                if rank > 2 || groups.count > 1 {
+                    out.append("")
+                    out.append(label(prefix: prefix.map { $0! }, columns: group, total: columns.count))
+                }
+                for row in shownIndices[rank - 2] {
+                    let cells = group.map { column -> String in
+                        guard let column else { return "…" }
+                        guard let row else { return pad("…", to: cellWidth, .right) }
+                        return cell(base + row * strides[rank - 2] + column)
+                    }
+                    out.append(trimmingTrailingSpaces(" " + cells.joined(separator: "  ")))
+                }
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// `[0, :, :]` for a whole block, `[0, :, 8:16]` or `[:, 0:8]` for a group of its columns.
+    private func label(prefix: [Int], columns: [Int?], total: Int) -> String {
+        let shown = columns.compactMap { $0 }
+        var last = "\(shown.first ?? 0):\((shown.last ?? 0) + 1)"
+        if columns.count == total { last = ":" }
+        return "[" + (prefix.map(String.init) + [":", last]).joined(separator: ", ") + "]"
+    }
+}
+
+private extension String {
+    var trimmingLeadingSpaces: String { String(drop { $0 == " " }) }
+}
