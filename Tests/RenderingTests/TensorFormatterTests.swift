@@ -1,0 +1,225 @@
+import XCTest
+import TensorCore
+import Rendering
+
+/// Exact layouts; where the layout follows NumPy the expected text was checked against
+/// `np.array2string(a, separator=', ', precision=4, max_line_width=W)` (with `1.` written `1`).
+final class TensorFormatterTests: XCTestCase {
+    private let narrow = FormatOptions(lineWidth: 40)
+
+    private func vector(_ values: [Double]) -> Tensor { Tensor(vector: values) }
+    private func range(_ count: Int, shape: [Int]? = nil, _ transform: (Double) -> Double = { $0 }) -> Tensor {
+        Tensor(shape: shape ?? [count], scalars: (0..<count).map { transform(Double($0)) })
+    }
+
+    func testScalars() {
+        XCTAssertEqual(formatTensor(Tensor(14)), "14")
+        XCTAssertEqual(formatTensor(Tensor(0.5)), "0.5")
+        XCTAssertEqual(formatTensor(Tensor(Double.pi)), "3.1416")
+        XCTAssertEqual(formatTensor(Tensor(-2)), "-2")
+        XCTAssertEqual(formatTensor(Tensor(Double.nan)), "nan")
+        XCTAssertEqual(formatTensor(Tensor(Double.infinity)), "inf")
+        XCTAssertEqual(formatTensor(Tensor(-Double.infinity)), "-inf")
+        XCTAssertEqual(formatTensor(Tensor(1e-5)), "1e-05")
+        XCTAssertEqual(formatTensor(Tensor(1e10)), "1e+10")
+        XCTAssertEqual(formatTensor(Tensor(2.5e-7)), "2.5e-07")
+        XCTAssertEqual(formatNumber(0.1 + 0.2), "0.3")
+    }
+
+    func testIntegralVectors() {
+        XCTAssertEqual(formatTensor(vector([1, 2, 3])), "[1, 2, 3]")
+        XCTAssertEqual(formatTensor(vector([2, 4, 6])), "[2, 4, 6]")
+        XCTAssertEqual(formatTensor(vector([0, 0])), "[0, 0]")
+        XCTAssertEqual(formatTensor(vector([-1, 10, 100])), "[ -1,  10, 100]")
+    }
+
+    func testMixedDecimalsShareDecimalsAndWidth() {
+        // NumPy: [0.5 , 0.25, 1.  ]
+        XCTAssertEqual(formatTensor(vector([0.5, 0.25, 1])), "[0.5 , 0.25, 1   ]")
+        XCTAssertEqual(formatTensor(vector([1, 2.5, 3])), "[1  , 2.5, 3  ]")
+        // NumPy: [-1.5   ,  2.    ,  3.1416]
+        XCTAssertEqual(formatTensor(vector([-1.5, 2, .pi])), "[-1.5   ,  2     ,  3.1416]")
+        XCTAssertEqual(formatTensor(vector([1.0 / 3, 2.0 / 3])), "[0.3333, 0.6667]")
+        XCTAssertEqual(formatTensor(vector([1.0 / 3]), FormatOptions(precision: 2)), "[0.33]")
+    }
+
+    func testNonFinite() {
+        // NumPy: [ 1. ,  nan,  2.5, -inf]
+        XCTAssertEqual(formatTensor(vector([1, .nan, 2.5, -.infinity])), "[ 1  ,  nan,  2.5, -inf]")
+        XCTAssertEqual(formatTensor(vector([.nan, .infinity])), "[nan, inf]")
+        XCTAssertEqual(formatTensor(vector([1, .nan])), "[  1, nan]")
+    }
+
+    func testScientific() {
+        // NumPy: [1.e-05, 1.e+03], [1.5e-05, 1.0e+03], [1.e-300, 1.e+005], [-1.e-05,  1.e+03,     nan]
+        XCTAssertEqual(formatTensor(vector([1e-5, 1e3])), "[1e-05, 1e+03]")
+        XCTAssertEqual(formatTensor(vector([1.5e-5, 1e3])), "[1.5e-05, 1.0e+03]")
+        XCTAssertEqual(formatTensor(vector([1e-300, 1e5])), "[1e-300, 1e+005]")
+        XCTAssertEqual(formatTensor(vector([-1e-5, 1e3, .nan])), "[-1e-05,  1e+03,    nan]")
+        XCTAssertEqual(formatTensor(vector([1e8])), "[1e+08]")
+        XCTAssertEqual(formatTensor(vector([0, 1e-5])), "[0e+00, 1e-05]")
+        // NumPy: [1.2346e+05, 1.0000e+00]
+        XCTAssertEqual(formatTensor(vector([123456.789, 1])), "[1.2346e+05, 1.0000e+00]")
+    }
+
+    func testVectorWrapsLikeNumPy() {
+        let halves = range(40) { $0 * 1.5 }
+        XCTAssertEqual(formatTensor(halves), """
+            [ 0  ,  1.5,  3  ,  4.5,  6  ,  7.5,  9  , 10.5, 12  , 13.5, 15  , 16.5, 18  ,
+             19.5, 21  , 22.5, 24  , 25.5, 27  , 28.5, 30  , 31.5, 33  , 34.5, 36  , 37.5,
+             39  , 40.5, 42  , 43.5, 45  , 46.5, 48  , 49.5, 51  , 52.5, 54  , 55.5, 57  ,
+             58.5]
+            """)
+        XCTAssertEqual(formatTensor(halves, narrow), """
+            [ 0  ,  1.5,  3  ,  4.5,  6  ,  7.5,
+              9  , 10.5, 12  , 13.5, 15  , 16.5,
+             18  , 19.5, 21  , 22.5, 24  , 25.5,
+             27  , 28.5, 30  , 31.5, 33  , 34.5,
+             36  , 37.5, 39  , 40.5, 42  , 43.5,
+             45  , 46.5, 48  , 49.5, 51  , 52.5,
+             54  , 55.5, 57  , 58.5]
+            """)
+        XCTAssertEqual(formatTensor(range(30) { $0 / 7 }, narrow), """
+            [0     , 0.1429, 0.2857, 0.4286, 0.5714,
+             0.7143, 0.8571, 1     , 1.1429, 1.2857,
+             1.4286, 1.5714, 1.7143, 1.8571, 2     ,
+             2.1429, 2.2857, 2.4286, 2.5714, 2.7143,
+             2.8571, 3     , 3.1429, 3.2857, 3.4286,
+             3.5714, 3.7143, 3.8571, 4     , 4.1429]
+            """)
+    }
+
+    func testMatrixHasShapeHeaderAndColumns() {
+        XCTAssertEqual(formatTensor(Tensor(shape: [3, 3], scalars: [2, 0, 0, 0, 4, 0, 0, 0, 6])), """
+            3×3
+             2  0  0
+             0  4  0
+             0  0  6
+            """)
+        XCTAssertEqual(formatTensor(Tensor(shape: [2, 3], scalars: [-1, 0.5, 2, 3.25, -10, 0])), """
+            2×3
+              -1       0.5     2
+               3.25  -10       0
+            """)
+        XCTAssertEqual(formatTensor(Tensor(shape: [2, 2], scalars: [-1, 0.5, 2.25, 1000])), """
+            2×2
+             -1.00e+00   5.00e-01
+              2.25e+00   1.00e+03
+            """)
+        XCTAssertEqual(formatTensor(Tensor(shape: [2, 2], scalars: [1e-5, .nan, 1e3, -2])), """
+            2×2
+              1e-05     nan
+              1e+03  -2e+00
+            """)
+    }
+
+    func testRankThreeBlocks() {
+        XCTAssertEqual(formatTensor(range(12, shape: [2, 2, 3])), """
+            2×2×3
+
+            [0, :, :]
+              0   1   2
+              3   4   5
+
+            [1, :, :]
+              6   7   8
+              9  10  11
+            """)
+        XCTAssertEqual(formatTensor(range(24, shape: [2, 3, 4]) { $0 - 12.5 }, narrow), """
+            2×3×4
+
+            [0, :, :]
+             -12.5  -11.5  -10.5   -9.5
+              -8.5   -7.5   -6.5   -5.5
+              -4.5   -3.5   -2.5   -1.5
+
+            [1, :, :]
+              -0.5    0.5    1.5    2.5
+               3.5    4.5    5.5    6.5
+               7.5    8.5    9.5   10.5
+            """)
+    }
+
+    func testWideRowsSplitIntoColumnGroups() {
+        XCTAssertEqual(formatTensor(range(40, shape: [2, 20]) { $0 * 1.25 }, narrow), """
+            2×20
+
+            [:, 0:5]
+              0      1.25   2.5    3.75   5
+             25     26.25  27.5   28.75  30
+
+            [:, 5:10]
+              6.25   7.5    8.75  10     11.25
+             31.25  32.5   33.75  35     36.25
+
+            [:, 10:15]
+             12.5   13.75  15     16.25  17.5
+             37.5   38.75  40     41.25  42.5
+
+            [:, 15:20]
+             18.75  20     21.25  22.5   23.75
+             43.75  45     46.25  47.5   48.75
+            """)
+    }
+
+    func testSummarizesAboveThreshold() {
+        // NumPy: [   0.,    1.,    2., ...,  998.,  999., 1000.]
+        XCTAssertEqual(formatTensor(range(1001)), "[   0,    1,    2, …,  998,  999, 1000]")
+        XCTAssertEqual(formatTensor(range(1000)), formatTensor(range(1000), FormatOptions(threshold: 5000)))
+        // NumPy: [0.000e+00, 1.000e+00, 2.000e+00, ..., 9.997e+03, 9.998e+03, 9.999e+03]
+        XCTAssertEqual(formatTensor(range(10000)), "[0.000e+00, 1.000e+00, 2.000e+00, …, 9.997e+03, 9.998e+03, 9.999e+03]")
+        XCTAssertEqual(formatTensor(range(10000, shape: [100, 100])), """
+            100×100
+             0.000e+00  1.000e+00  2.000e+00  …  9.700e+01  9.800e+01  9.900e+01
+             1.000e+02  1.010e+02  1.020e+02  …  1.970e+02  1.980e+02  1.990e+02
+             2.000e+02  2.010e+02  2.020e+02  …  2.970e+02  2.980e+02  2.990e+02
+                     …          …          …  …          …          …          …
+             9.700e+03  9.701e+03  9.702e+03  …  9.797e+03  9.798e+03  9.799e+03
+             9.800e+03  9.801e+03  9.802e+03  …  9.897e+03  9.898e+03  9.899e+03
+             9.900e+03  9.901e+03  9.902e+03  …  9.997e+03  9.998e+03  9.999e+03
+            """)
+        XCTAssertEqual(formatTensor(range(8, shape: [8]), FormatOptions(threshold: 4, edgeItems: 2)), "[0, 1, …, 6, 7]")
+    }
+
+    func testSummarizesLeadingAxes() {
+        let cube = range(1000, shape: [10, 10, 10])
+        let text = formatTensor(cube, FormatOptions(threshold: 100, edgeItems: 1))
+        XCTAssertEqual(text, """
+            10×10×10
+
+            [0, :, :]
+               0  …    9
+               …  …    …
+              90  …   99
+
+            …
+
+            [9, :, :]
+             900  …  909
+               …  …    …
+             990  …  999
+            """)
+    }
+
+    func testZeroSize() {
+        XCTAssertEqual(formatTensor(Tensor(shape: [0], scalars: [])), "[]")
+        XCTAssertEqual(formatTensor(Tensor(shape: [0, 3], scalars: [])), "0×3 []")
+        XCTAssertEqual(formatTensor(Tensor(shape: [3, 0, 2], scalars: [])), "3×0×2 []")
+    }
+
+    func testJSONNumbers() {
+        XCTAssertEqual(jsonNumber(0.1), "0.1")
+        XCTAssertEqual(jsonNumber(1e-300), "1e-300")
+        XCTAssertEqual(jsonNumber(1.0), "1.0")
+        XCTAssertEqual(jsonNumber(2), "2.0")
+        XCTAssertEqual(jsonNumber(-0.5), "-0.5")
+        XCTAssertEqual(jsonNumber(1e16), "1e+16")
+        XCTAssertEqual(jsonNumber(0.1 + 0.2), "0.30000000000000004")
+        XCTAssertEqual(jsonNumber(.nan), "\"nan\"")
+        XCTAssertEqual(jsonNumber(.infinity), "\"inf\"")
+        XCTAssertEqual(jsonNumber(-.infinity), "\"-inf\"")
+        for v in [0.1, 1e-300, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude, 123456.789] {
+            XCTAssertEqual(Double(jsonNumber(v)), v)
+        }
+    }
+}
