@@ -1,0 +1,315 @@
+import TensorCore
+
+/// Why a gradient is None.
+public enum NoneReason: Equatable {
+    /// The source is not watched (on this tape).
+    case sourceNotWatched
+    /// The target was computed while recording was stopped.
+    case targetComputedWhileStopped
+    /// The target is the output of `stop_gradient`, or computed from one.
+    case targetFromStopGradient
+    /// The target comes from an operation with no gradient.
+    case targetNotDifferentiable(String)
+    /// The target was computed before the source was watched.
+    case targetComputedBeforeWatch
+    /// Every path from the target to the source goes through `stop_gradient`.
+    case cutByStopGradient
+    /// The target does not depend on the source through recorded operations.
+    case notConnected
+}
+
+/// A gradient: a value, or None with its reason.
+public enum Gradient {
+    case value(Value)
+    case none(NoneReason)
+
+    public var value: Value? { if case .value(let v) = self { return v } else { return nil } }
+}
+
+/// The reverse walk over the recorded graph between some targets and some sources, on one tape.
+///
+/// Built once, it can be run with several seeds (a jacobian runs it once per output element).
+struct BackwardPlan {
+    let tape: Tape
+    let targets: [Value]
+    let sources: [Value]
+    /// Recorded values on a path from a source to a target, latest first.
+    var order: [Value] = []
+    /// Keys (see `Value.gradientKey`) of the sources that some target reaches.
+    var reachedSources = Set<ObjectIdentifier>()
+    /// Values on a path to a source, by identity.
+    var relevant = Set<ObjectIdentifier>()
+
+    init(targets: [Value], sources: [Value], tape: Tape) {
+        self.tape = tape
+        self.targets = targets
+        self.sources = sources
+        let bit = tape.bit
+        let sourceKeys = Set(sources.map(\.gradientKey))
+        // 1. Everything the targets reach through operations recorded on this tape.
+        var collected: [Value] = []
+        var seen = Set<ObjectIdentifier>()
+        var pending = targets.filter { $0.tapes & bit != 0 }
+        for t in pending where sourceKeys.contains(t.gradientKey) { reachedSources.insert(t.gradientKey) }
+        while let v = pending.popLast() {
+            guard let node = v.node, seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            collected.append(v)
+            for input in node.inputs where input.tapes & bit != 0 {
+                if sourceKeys.contains(input.gradientKey) { reachedSources.insert(input.gradientKey) }
+                if input.node != nil { pending.append(input) }
+            }
+        }
+        // 2. Keep what leads to a source, in creation order (a topological order), then reverse it.
+        collected.sort { $0.serial < $1.serial }
+        for v in collected {
+            let leads = v.node!.inputs.contains { input in
+                input.tapes & bit != 0 && (sourceKeys.contains(input.gradientKey) || relevant.contains(ObjectIdentifier(input)))
+            }
+            if leads { relevant.insert(ObjectIdentifier(v)); order.append(v) }
+        }
+        order.reverse()
+    }
+
+    /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
+    /// source key, nil for a symbolic zero.
+    func run(seeds: [Value?], observer: BackwardObserver? = nil) throws -> [ObjectIdentifier: Value] {
+        let bit = tape.bit
+        let sourceKeys = Set(sources.map(\.gradientKey))
+        var cotangents: [ObjectIdentifier: Value] = [:]
+        var fromSelect = Set<ObjectIdentifier>()
+        func key(_ v: Value) -> ObjectIdentifier {
+            sourceKeys.contains(v.gradientKey) ? v.gradientKey : ObjectIdentifier(v)
+        }
+        func accumulate(_ g: Value, into v: Value) throws {
+            let k = key(v)
+            if let existing = cotangents[k] {
+                cotangents[k] = try existing + g
+                observer?.accumulated(into: v)
+            } else {
+                cotangents[k] = g
+            }
+        }
+        for (target, seed) in zip(targets, seeds) where target.tapes & bit != 0 {
+            let ctx = target.context
+            let s = try seed ?? ctx.constant(Tensor(shape: target.shape, repeating: 1))
+            try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: target)
+        }
+        for v in order {
+            guard let dy = cotangents[key(v)] else { continue }
+            try v.context.checkInterrupt()
+            let node = v.node!
+            let needs = node.inputs.map { input in
+                input.tapes & bit != 0 && (sourceKeys.contains(input.gradientKey) || relevant.contains(ObjectIdentifier(input)))
+            }
+            let grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
+            observer?.pulledBack(v, cotangent: dy, gradients: grads)
+            for (i, input) in node.inputs.enumerated() where needs[i] {
+                guard var g = grads[i] else { continue }
+                if g.shape != input.shape { g = try g.sumToShape(input.shape) }
+                if v.context.detectsAnomalies {
+                    noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect.contains(key(v)))
+                }
+                if case .select = node.primitive { fromSelect.insert(key(input)) }
+                try accumulate(g, into: input)
+            }
+        }
+        var result: [ObjectIdentifier: Value] = [:]
+        for k in sourceKeys { if let c = cotangents[k] { result[k] = c } }
+        return result
+    }
+
+    private func noteBackwardNonFinite(_ g: Value, node: Node, output: Value, dy: Value, fromSelect: Bool) {
+        guard g.nonFiniteOrigin == nil || g.nonFiniteOrigin?.pass == .forward, g.tensor.hasNonFinite else { return }
+        if dy.tensor.hasNonFinite || node.inputs.contains(where: { $0.tensor.hasNonFinite }) { return }
+        var why = node.primitive.nonFiniteExplanation(node.inputs.map(\.tensor), pass: .backward)
+        if fromSelect {
+            let base = why.map { $0 + ": " } ?? ""
+            why = base + "where selected the other branch, but this branch's gradient was NaN (0 × inf); "
+                + "make the unselected branch safe, e.g. where(x > 0, log(where(x > 0, x, 1)), x)"
+        }
+        g.nonFiniteOrigin = NonFiniteOrigin(operation: node.primitive.name, pass: .backward, line: node.line, explanation: why)
+    }
+}
+
+/// Sees each step of a backward pass (for `explain`).
+public protocol BackwardObserver: AnyObject {
+    func pulledBack(_ output: Value, cotangent: Value, gradients: [Value?])
+    func accumulated(into value: Value)
+}
+
+extension GradientContext {
+    /// The gradient of the sum of `target` (or of `seed`·target) with respect to each source, read from `tape`.
+    public func gradient(of target: Value, wrt sources: [Value], seed: Value? = nil, tape: Tape? = nil,
+                         unconnectedZero: Bool = false, observer: BackwardObserver? = nil) throws -> [Gradient] {
+        let tape = tape ?? implicitTape
+        try use(tape)
+        if let seed, (try? Shape.broadcast(seed.shape, target.shape)) != target.shape {
+            throw GradientError("the seed has shape \(Shape.describe(seed.shape)) but the target has shape \(Shape.describe(target.shape))")
+        }
+        let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
+        let cotangents = try plan.run(seeds: [seed], observer: observer)
+        return try sources.map { source in
+            let key = source.gradientKey
+            if let g = cotangents[key] { return .value(g) }
+            if plan.reachedSources.contains(key) || unconnectedZero {
+                return .value(constant(try Tensor.zeros(source.shape)))
+            }
+            return .none(noneReason(target: target, source: source, tape: tape))
+        }
+    }
+
+    /// Marks a single-use tape as used, or refuses a second use.
+    func use(_ tape: Tape) throws {
+        if !tape.persistent {
+            if tape.used {
+                throw GradientError("tape \(tape.name) is not persistent and has already given its gradient; "
+                    + "open it with `with tape \(tape.name) persistent < ... >` to ask it more than once")
+            }
+            tape.used = true
+        }
+    }
+
+    /// Tells why `target` does not reach `source` on `tape`.
+    func noneReason(target: Value, source: Value, tape: Tape) -> NoneReason {
+        let bit = tape.bit
+        if source.tapes & bit == 0 && !(source.isVariable && tape.watchesVariables) { return .sourceNotWatched }
+        if target.tapes & bit == 0 {
+            switch target.untrackedReason {
+            case .recordingStopped?: return .targetComputedWhileStopped
+            case .stopGradient?:
+                return reaches(target.cutFrom, source) ? .cutByStopGradient : .targetFromStopGradient
+            case .notDifferentiable(let op)?: return .targetNotDifferentiable(op)
+            default:
+                if let watched = source.watchedAt, target.serial < watched { return .targetComputedBeforeWatch }
+                return .notConnected
+            }
+        }
+        return reaches(target, source) ? .cutByStopGradient : .notConnected
+    }
+
+    /// Whether `source` is reachable from `start` following recorded inputs and stop_gradient cuts.
+    private func reaches(_ start: Value?, _ source: Value) -> Bool {
+        guard let start else { return false }
+        var pending = [start]
+        var seen = Set<ObjectIdentifier>()
+        while let v = pending.popLast() {
+            if v.gradientKey == source.gradientKey { return true }
+            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            if let n = v.node { pending.append(contentsOf: n.inputs) }
+            if let c = v.cutFrom { pending.append(c) }
+        }
+        return false
+    }
+
+    // MARK: Jacobians
+
+    /// `Y.shape + X.shape`: one backward pass per element of Y.
+    public func jacobian(of target: Value, wrt source: Value, tape: Tape? = nil, unconnectedZero: Bool = false) throws -> Gradient {
+        let tape = tape ?? implicitTape
+        try use(tape)
+        let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
+        let key = source.gradientKey
+        let n = target.tensor.count
+        if !plan.reachedSources.contains(key) && !unconnectedZero {
+            return .none(noneReason(target: target, source: source, tape: tape))
+        }
+        var rows: [Value] = []
+        rows.reserveCapacity(n)
+        var basis = try Tensor.zeros(target.shape)
+        for i in 0..<n {
+            try checkInterrupt()
+            basis = try Tensor.zeros(target.shape)
+            var scalars = basis.scalars
+            scalars[i] = 1
+            let seed = constant(Tensor(shape: target.shape, scalars: scalars))
+            let row = try plan.run(seeds: [seed])[key] ?? constant(try Tensor.zeros(source.shape))
+            rows.append(try row.reshaped([1] + source.shape))
+        }
+        let shape = target.shape + source.shape
+        if rows.isEmpty { return .value(constant(try Tensor.zeros(shape))) }
+        return .value(try Value.concat(rows, axis: 0).reshaped(shape))
+    }
+
+    /// Per-example jacobians: `[b] + Y.shape[1:] + X.shape[1:]`, assuming example i of Y depends only on example i of X.
+    public func batchJacobian(of target: Value, wrt source: Value, tape: Tape? = nil, unconnectedZero: Bool = false) throws -> Gradient {
+        let tape = tape ?? implicitTape
+        guard target.shape.count >= 1, source.shape.count >= 1 else {
+            throw GradientError("batch_jacobian needs a batch axis: the target has shape \(Shape.describe(target.shape)) and the source \(Shape.describe(source.shape))")
+        }
+        guard target.shape[0] == source.shape[0] else {
+            throw GradientError("batch_jacobian: the first dimensions of the target (\(target.shape[0])) and the source (\(source.shape[0])) must match")
+        }
+        try use(tape)
+        let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
+        let key = source.gradientKey
+        if !plan.reachedSources.contains(key) && !unconnectedZero {
+            return .none(noneReason(target: target, source: source, tape: tape))
+        }
+        let batch = target.shape[0]
+        let perExample = target.tensor.count / Swift.max(batch, 1)
+        var columns: [Value] = []
+        for j in 0..<perExample {
+            try checkInterrupt()
+            var scalars = [Double](repeating: 0, count: target.tensor.count)
+            for b in 0..<batch { scalars[b * perExample + j] = 1 }
+            let seed = constant(Tensor(shape: target.shape, scalars: scalars))
+            let g = try plan.run(seeds: [seed])[key] ?? constant(try Tensor.zeros(source.shape))
+            columns.append(try g.expandDims(axis: 1))
+        }
+        let shape = [batch] + Array(target.shape.dropFirst()) + Array(source.shape.dropFirst())
+        if columns.isEmpty { return .value(constant(try Tensor.zeros(shape))) }
+        return .value(try Value.concat(columns, axis: 1).reshaped(shape))
+    }
+
+    /// The matrix of second derivatives of a scalar: `X.shape + X.shape`.
+    public func hessian(of target: Value, wrt source: Value, tape: Tape? = nil) throws -> Gradient {
+        guard target.tensor.count == 1 else {
+            throw GradientError("hessian needs a scalar target, got shape \(Shape.describe(target.shape)); use jacobian of a gradient")
+        }
+        let tape = tape ?? implicitTape
+        try use(tape)
+        // The first gradient is recorded on the tape even if it has stopped, so it can be differentiated again.
+        let first = try withRecording(tape.bit) { try gradientUnchecked(of: target, wrt: source, tape: tape) }
+        guard let g = first.value else { return first }
+        let plan = BackwardPlan(targets: [g], sources: [source], tape: tape)
+        let n = source.tensor.count
+        var rows: [Value] = []
+        for i in 0..<n {
+            try checkInterrupt()
+            var scalars = [Double](repeating: 0, count: n)
+            scalars[i] = 1
+            let row = try plan.run(seeds: [constant(Tensor(shape: source.shape, scalars: scalars))])[source.gradientKey]
+                ?? constant(try Tensor.zeros(source.shape))
+            rows.append(try row.reshaped([1] + source.shape))
+        }
+        let shape = source.shape + source.shape
+        if rows.isEmpty { return .value(constant(try Tensor.zeros(shape))) }
+        return .value(try Value.concat(rows, axis: 0).reshaped(shape))
+    }
+
+    private func gradientUnchecked(of target: Value, wrt source: Value, seed: Value? = nil, tape: Tape) throws -> Gradient {
+        let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
+        if let g = try plan.run(seeds: [seed])[source.gradientKey] { return .value(g) }
+        if plan.reachedSources.contains(source.gradientKey) { return .value(constant(try Tensor.zeros(source.shape))) }
+        return .none(noneReason(target: target, source: source, tape: tape))
+    }
+
+    /// The directional derivative J·v (forward mode, as TensorFlow's ForwardAccumulator gives it),
+    /// computed as the gradient, with respect to a seed u, of the vector-Jacobian product uᵀJ·v.
+    public func jvp(of target: Value, wrt source: Value, along tangent: Value, tape: Tape? = nil) throws -> Gradient {
+        guard (try? Shape.broadcast(tangent.shape, source.shape)) == source.shape else {
+            throw GradientError("jvp: the tangent has shape \(Shape.describe(tangent.shape)) but the source has shape \(Shape.describe(source.shape))")
+        }
+        let tape = tape ?? implicitTape
+        let u = constant(try Tensor.zeros(target.shape))
+        watch(u, on: tape.bit)
+        return try withRecording(tape.bit) {
+            let vjp = try gradientUnchecked(of: target, wrt: source, seed: u, tape: tape)
+            guard let g = vjp.value else { return vjp }
+            let inner = try (g * tangent).sum()
+            let result = try gradientUnchecked(of: inner, wrt: u, tape: tape)
+            if result.value == nil { return .value(constant(try Tensor.zeros(target.shape))) }
+            return result
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import TensorCore
+
+/// A recorded operation: the primitive and the values it read. Owned by the value it produced.
+public final class Node {
+    public let primitive: Primitive
+    public private(set) var inputs: [Value]
+    /// The statement line that recorded it, for `tape`, `explain` and NaN origins.
+    public let line: Int
+
+    init(_ primitive: Primitive, _ inputs: [Value], line: Int) {
+        self.primitive = primitive
+        self.inputs = inputs
+        self.line = line
+    }
+
+    func takeInputs() -> [Value] {
+        defer { inputs = [] }
+        return inputs
+    }
+}
+
+/// A gradient tape: the implicit one (slot 0) or one opened by `with tape t`.
+public final class Tape {
+    public let name: String
+    public let slot: Int
+    public let persistent: Bool
+    /// Whether variables used while it records are watched automatically (TensorFlow's `watch_accessed_variables`).
+    public let watchesVariables: Bool
+    /// A single-use tape that has answered once.
+    public internal(set) var used = false
+    public var bit: TapeMask { 1 << TapeMask(slot) }
+
+    init(name: String, slot: Int, persistent: Bool, watchesVariables: Bool) {
+        self.name = name
+        self.slot = slot
+        self.persistent = persistent
+        self.watchesVariables = watchesVariables
+    }
+}
+
+/// Errors of the gradient machinery, as values with user-facing text.
+public struct GradientError: Error, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Owns the tapes and the recording state of one session: which tapes are open, which are recording.
+public final class GradientContext {
+    private var serialCounter = 0
+    /// Slot → tape; slot 0 is the implicit, persistent tape.
+    public private(set) var tapes: [Tape?]
+    /// Tapes open (inside their `with tape` block, or the implicit tape).
+    public private(set) var openMask: TapeMask = 1
+    /// Tapes whose recording is stopped (`with stop`).
+    public private(set) var stoppedMask: TapeMask = 0
+    /// The statement line operations are attributed to.
+    public var currentLine = 0
+    /// Whether NaN/Inf origins are tracked.
+    public var detectsAnomalies = true
+    /// Polled between long operations; returning true stops them with `GradientError("interrupted")`.
+    public var interruptCheck: (() -> Bool)?
+
+    public init() {
+        tapes = [Tape(name: "implicit", slot: 0, persistent: true, watchesVariables: true)]
+    }
+
+    func nextSerial() -> Int {
+        serialCounter += 1
+        return serialCounter
+    }
+
+    public var implicitTape: Tape { tapes[0]! }
+
+    /// Tapes that record now.
+    public var recordingMask: TapeMask { openMask & ~stoppedMask }
+
+    /// Open, recording tapes that watch variables automatically.
+    var autoWatchMask: TapeMask {
+        var mask: TapeMask = 0
+        for case let tape? in tapes where tape.watchesVariables { mask |= tape.bit }
+        return mask & recordingMask
+    }
+
+    // MARK: Values
+
+    /// An untracked constant.
+    public func constant(_ tensor: Tensor) -> Value { Value(tensor, context: self) }
+    public func constant(_ scalar: Double) -> Value { Value(Tensor(scalar), context: self) }
+
+    /// A new variable, or a variable's value after an update: tracked on the implicit tape.
+    public func variable(_ tensor: Tensor, identity: VariableIdentity) -> Value {
+        let v = Value(tensor, context: self, variable: identity)
+        v.tapes = 1 | autoWatchMask
+        return v
+    }
+
+    /// Marks `value` as watched on `tapes` (default: every open tape).
+    public func watch(_ value: Value, on tapes: TapeMask? = nil) {
+        value.tapes |= tapes ?? openMask
+        if value.watchedAt == nil { value.watchedAt = nextSerial() }
+    }
+
+    /// The value of `value`, untracked (`stop_gradient`).
+    public func stopGradient(_ value: Value) -> Value {
+        let out = Value(value.tensor, context: self)
+        out.untrackedReason = .stopGradient
+        out.cutFrom = value.isTracked ? value : value.cutFrom
+        out.nonFiniteOrigin = value.nonFiniteOrigin
+        return out
+    }
+
+    /// Forgets every recorded operation reachable from `values`: they become untracked; variables stay variables.
+    public func reset(_ values: [Value]) {
+        var pending = values
+        var seen = Set<ObjectIdentifier>()
+        while let v = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            if let n = v.node { pending.append(contentsOf: n.inputs) }
+            if let c = v.cutFrom { pending.append(c) }
+            v.node = nil
+            v.cutFrom = nil
+            v.tapes = v.isVariable ? 1 : 0
+            v.watchedAt = nil
+            if !v.isVariable { v.untrackedReason = .noTrackedInputs }
+        }
+        for slot in 1..<tapes.count { tapes[slot] = nil }
+        openMask = 1
+        stoppedMask = 0
+    }
+
+    // MARK: Tapes
+
+    /// Opens a scoped tape (`with tape t`). At most 63 scoped tapes are alive at once.
+    public func openTape(name: String, persistent: Bool, watchesVariables: Bool) throws -> Tape {
+        let slot = tapes.indices.dropFirst().first(where: { tapes[$0] == nil }) ?? tapes.count
+        guard slot < 64 else { throw GradientError("too many tapes are alive at once (63); rebind or `tape reset`") }
+        let tape = Tape(name: name, slot: slot, persistent: persistent, watchesVariables: watchesVariables)
+        if slot == tapes.count { tapes.append(tape) } else { tapes[slot] = tape }
+        openMask |= tape.bit
+        return tape
+    }
+
+    /// Closes a scoped tape's block; it can still answer `grad ... using t` afterwards.
+    public func closeTape(_ tape: Tape) {
+        openMask &= ~tape.bit
+    }
+
+    /// Frees a tape's slot once nothing refers to it; values keep no stale bit because
+    /// `forgetTape` clears it from the values given.
+    public func forgetTape(_ tape: Tape, clearingFrom values: [Value]) {
+        guard tape.slot != 0, tapes[tape.slot] === tape else { return }
+        var pending = values
+        var seen = Set<ObjectIdentifier>()
+        while let v = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            v.tapes &= ~tape.bit
+            if let n = v.node { pending.append(contentsOf: n.inputs) }
+        }
+        openMask &= ~tape.bit
+        stoppedMask &= ~tape.bit
+        tapes[tape.slot] = nil
+    }
+
+    /// Runs `body` with recording stopped on `mask` (all tapes by default).
+    public func withRecordingStopped<T>(_ mask: TapeMask = ~0, _ body: () throws -> T) rethrows -> T {
+        let saved = stoppedMask
+        stoppedMask |= mask
+        defer { stoppedMask = saved }
+        return try body()
+    }
+
+    /// Runs `body` with the tapes in `mask` recording, even if stopped or closed.
+    func withRecording<T>(_ mask: TapeMask, _ body: () throws -> T) rethrows -> T {
+        let savedOpen = openMask, savedStopped = stoppedMask
+        openMask |= mask
+        stoppedMask &= ~mask
+        defer { openMask = savedOpen; stoppedMask = savedStopped }
+        return try body()
+    }
+
+    // MARK: Recording
+
+    /// Runs a primitive on values: computes its output and records it on every recording tape that
+    /// tracks one of the inputs.
+    public func apply(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
+        let output = try primitive.forward(inputs.map(\.tensor))
+        return record(primitive, inputs, output)
+    }
+
+    func record(_ primitive: Primitive, _ inputs: [Value], _ output: Tensor) -> Value {
+        let recording = recordingMask
+        var mask: TapeMask = 0
+        for v in inputs {
+            if v.variable != nil && recording != 0 { v.tapes |= autoWatchMask }
+            mask |= v.tapes
+        }
+        mask &= recording
+        let out = Value(output, context: self)
+        if mask != 0 {
+            out.tapes = mask
+            out.node = Node(primitive, inputs, line: currentLine)
+        } else {
+            var reason: UntrackedReason = .noTrackedInputs
+            for v in inputs {
+                if v.isTracked { reason = .recordingStopped; break }
+                if let r = v.untrackedReason, r != .noTrackedInputs { reason = r; out.cutFrom = v.cutFrom; break }
+            }
+            out.untrackedReason = reason
+        }
+        if detectsAnomalies { noteNonFinite(out, primitive, inputs) }
+        return out
+    }
+
+    /// Records where a NaN or Inf first appears, or carries an input's origin forward.
+    private func noteNonFinite(_ out: Value, _ primitive: Primitive, _ inputs: [Value]) {
+        guard out.tensor.hasNonFinite else { return }
+        for v in inputs where v.nonFiniteOrigin != nil {
+            out.nonFiniteOrigin = v.nonFiniteOrigin
+            return
+        }
+        if inputs.contains(where: { $0.tensor.hasNonFinite }) { return }
+        out.nonFiniteOrigin = NonFiniteOrigin(operation: primitive.name, pass: .forward, line: currentLine,
+                                              explanation: primitive.nonFiniteExplanation(inputs.map(\.tensor), pass: .forward))
+    }
+
+    /// An output of an operation that has no gradient (`argmax`, comparisons): never tracked.
+    public func nonDifferentiable(_ tensor: Tensor, operation: String) -> Value {
+        let out = Value(tensor, context: self)
+        out.untrackedReason = .notDifferentiable(operation)
+        return out
+    }
+
+    func checkInterrupt() throws {
+        if let check = interruptCheck, check() { throw GradientError("interrupted") }
+    }
+}

@@ -1,0 +1,198 @@
+import TensorCore
+
+// The differentiable operations on values. Primitives go through `GradientContext.apply`, which
+// records them; composites are written in terms of primitives and get their gradients for free.
+
+extension Value {
+    public func map(_ f: UnaryFunction) throws -> Value { try context.apply(.unary(f), [self]) }
+
+    func binary(_ f: BinaryFunction, _ other: Value) throws -> Value { try context.apply(.binary(f), [self, other]) }
+
+    public static func + (a: Value, b: Value) throws -> Value { try a.binary(.add, b) }
+    public static func - (a: Value, b: Value) throws -> Value { try a.binary(.subtract, b) }
+    public static func * (a: Value, b: Value) throws -> Value { try a.binary(.multiply, b) }
+    public static func / (a: Value, b: Value) throws -> Value { try a.binary(.divide, b) }
+    public static prefix func - (a: Value) throws -> Value { try a.map(.negate) }
+
+    public static func + (a: Value, b: Double) throws -> Value { try a + a.context.constant(b) }
+    public static func - (a: Value, b: Double) throws -> Value { try a - a.context.constant(b) }
+    public static func * (a: Value, b: Double) throws -> Value { try a * a.context.constant(b) }
+    public static func / (a: Value, b: Double) throws -> Value { try a / a.context.constant(b) }
+    public static func + (a: Double, b: Value) throws -> Value { try b.context.constant(a) + b }
+    public static func - (a: Double, b: Value) throws -> Value { try b.context.constant(a) - b }
+    public static func * (a: Double, b: Value) throws -> Value { try b.context.constant(a) * b }
+    public static func / (a: Double, b: Value) throws -> Value { try b.context.constant(a) / b }
+
+    public func pow(_ exponent: Value) throws -> Value { try binary(.power, exponent) }
+    public func pow(_ exponent: Double) throws -> Value { try binary(.power, context.constant(exponent)) }
+    public func maximum(_ other: Value) throws -> Value { try binary(.maximum, other) }
+    public func minimum(_ other: Value) throws -> Value { try binary(.minimum, other) }
+
+    /// A comparison as a 0/1 tensor. Not differentiable: the result is never tracked.
+    public func compare(_ f: BinaryFunction, _ other: Value) throws -> Value {
+        context.nonDifferentiable(try Tensor.zip(tensor, other.tensor, f), operation: f.rawValue)
+    }
+
+    /// `condition ? a : b` elementwise, with broadcasting.
+    public static func select(_ condition: Value, _ a: Value, _ b: Value) throws -> Value {
+        try a.context.apply(.select, [condition, a, b])
+    }
+
+    // MARK: Reductions
+
+    public func reduce(_ kind: Reduction, axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
+        try context.apply(.reduce(kind, axes: tensor.reductionAxes(axes), keepDims: keepDims), [self])
+    }
+
+    public func sum(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
+        try reduce(.sum, axes: axes, keepDims: keepDims)
+    }
+
+    public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
+        let resolved = try tensor.reductionAxes(axes)
+        let n = resolved.reduce(1) { $0 * shape[$1] }
+        return try sum(axes: resolved, keepDims: keepDims) / Double(n)
+    }
+
+    /// log(sum(exp(x))), shifted by the (untracked) maximum for stability.
+    public func logSumExp(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
+        let resolved = try tensor.reductionAxes(axes)
+        var shift = context.constant(try tensor.reduce(.max, axes: resolved, keepDims: true))
+        shift = context.constant(shift.tensor.map(.abs).scalars.allSatisfy(\.isFinite) ? shift.tensor : try Tensor.zeros(shift.shape))
+        let result = try (self - shift).map(.exp).sum(axes: resolved, keepDims: true).map(.log) + shift
+        return keepDims ? result : try result.reshaped(tensor.reducedShape(resolved, keepDims: false))
+    }
+
+    public func softmax(axis: Int = -1) throws -> Value {
+        try (self - logSumExp(axes: [axis], keepDims: true)).map(.exp)
+    }
+
+    public func logSoftmax(axis: Int = -1) throws -> Value {
+        try self - logSumExp(axes: [axis], keepDims: true)
+    }
+
+    /// The Euclidean norm: sqrt(sum(x²)). NOTE: its gradient at 0 is NaN, as in TensorFlow.
+    public func norm(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
+        try map(.square).sum(axes: axes, keepDims: keepDims).map(.sqrt)
+    }
+
+    // MARK: Shapes
+
+    public func reshaped(_ shape: [Int]) throws -> Value {
+        let target = try tensor.reshaped(shape).shape
+        if target == self.shape { return self }
+        return try context.apply(.reshape(target), [self])
+    }
+
+    public func transposed(_ permutation: [Int]? = nil) throws -> Value {
+        let rank = shape.count
+        let perm = permutation ?? Array((0..<rank).reversed())
+        if perm == Array(0..<rank) { return self }
+        _ = try tensor.transposed(perm) // validates
+        let strides = tensor.strides
+        return try context.apply(.view(StridedView(offset: 0, shape: perm.map { shape[$0] }, strides: perm.map { strides[$0] }), .transpose), [self])
+    }
+
+    /// Swaps the last two axes.
+    public func matrixTranspose() throws -> Value {
+        let rank = shape.count
+        guard rank >= 2 else { return self }
+        return try transposed(Array(0..<(rank - 2)) + [rank - 1, rank - 2])
+    }
+
+    public func broadcast(to target: [Int]) throws -> Value {
+        if shape == target { return self }
+        guard try Shape.broadcast(shape, target) == target else {
+            throw TensorError("cannot broadcast \(Shape.describe(shape)) to \(Shape.describe(target))")
+        }
+        try Shape.checkAllocation(target)
+        return try context.apply(.view(StridedView(offset: 0, shape: target, strides: Shape.broadcastStrides(shape, to: target)), .broadcast), [self])
+    }
+
+    /// Sums a broadcast gradient back to `target` (the one place broadcasting is undone).
+    public func sumToShape(_ target: [Int]) throws -> Value {
+        if shape == target { return self }
+        let view = StridedView(offset: 0, shape: shape, strides: Shape.broadcastStrides(target, to: shape))
+        return try context.apply(.scatter(view, shape: target, .broadcast), [self])
+    }
+
+    public func expandDims(axis: Int) throws -> Value {
+        let a = try Shape.axis(axis, rank: shape.count + 1)
+        var s = shape
+        s.insert(1, at: a)
+        return try reshaped(s)
+    }
+
+    public func squeezed(axes: [Int]? = nil) throws -> Value {
+        let resolved = try axes.map { try $0.map { try Shape.axis($0, rank: shape.count) } } ?? shape.indices.filter { shape[$0] == 1 }
+        for a in resolved where shape[a] != 1 {
+            throw TensorError("squeeze: axis \(a) has size \(shape[a]), not 1")
+        }
+        return try reshaped(shape.enumerated().filter { !resolved.contains($0.offset) }.map(\.element))
+    }
+
+    /// Basic indexing: integers drop an axis, ranges keep it.
+    public func slice(_ subscripts: [AxisIndex]) throws -> Value {
+        let view = try tensor.view(for: subscripts)
+        if view.shape == shape && view.offset == 0 && view.strides == tensor.strides { return self }
+        return try context.apply(.view(view, .slice), [self])
+    }
+
+    /// Index arrays along `axis`.
+    public func gather(axis: Int, indices: [Int], indexShape: [Int]) throws -> Value {
+        let a = try Shape.axis(axis, rank: shape.count)
+        let size = shape[a]
+        let resolved = try indices.map { i -> Int in
+            let j = i < 0 ? i + size : i
+            guard j >= 0, j < size else { throw TensorError("index \(i) is out of bounds for axis \(a) with size \(size)") }
+            return j
+        }
+        return try context.apply(.gather(axis: a, indices: resolved, indexShape: indexShape), [self])
+    }
+
+    public static func concat(_ values: [Value], axis: Int) throws -> Value {
+        guard let first = values.first else { throw TensorError("concat needs at least one tensor") }
+        guard first.shape.count > 0 else { throw TensorError("concat: cannot join scalars along an axis; use stack") }
+        let a = try Shape.axis(axis, rank: first.shape.count)
+        if values.count == 1 { return first }
+        return try first.context.apply(.concat(axis: a), values)
+    }
+
+    public static func stack(_ values: [Value], axis: Int) throws -> Value {
+        guard let first = values.first else { throw TensorError("stack needs at least one tensor") }
+        for v in values where v.shape != first.shape {
+            throw TensorError("stack: shapes \(Shape.describe(first.shape)) and \(Shape.describe(v.shape)) differ")
+        }
+        let a = try Shape.axis(axis, rank: first.shape.count + 1)
+        return try concat(values.map { try $0.expandDims(axis: a) }, axis: a)
+    }
+
+    // MARK: Linear algebra
+
+    /// The primitive batched product of operands of rank ≥ 2.
+    public static func matmul(_ a: Value, _ b: Value, transposeA: Bool = false, transposeB: Bool = false) throws -> Value {
+        try a.context.apply(.matmul(transposeA: transposeA, transposeB: transposeB), [a, b])
+    }
+
+    /// NumPy's `matmul`: a vector operand is promoted to a matrix and the added axis removed after.
+    public static func numpyMatmul(_ a: Value, _ b: Value) throws -> Value {
+        guard a.shape.count >= 1, b.shape.count >= 1 else {
+            throw TensorError("matmul: operands must not be scalars (got \(Shape.describe(a.shape)) @ \(Shape.describe(b.shape))); use *")
+        }
+        let a2 = a.shape.count == 1 ? try a.reshaped([1, a.shape[0]]) : a
+        let b2 = b.shape.count == 1 ? try b.reshaped([b.shape[0], 1]) : b
+        let ak = a2.shape[a2.shape.count - 1], bk = b2.shape[b2.shape.count - 2]
+        guard ak == bk else {
+            throw TensorError("matmul: shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape)) are not aligned (\(ak) vs \(bk))")
+        }
+        var product = try matmul(a2, b2)
+        var shape = product.shape
+        if b.shape.count == 1 { shape.removeLast() }
+        if a.shape.count == 1 { shape.remove(at: shape.count - (b.shape.count == 1 ? 1 : 2)) }
+        product = try product.reshaped(shape)
+        return product
+    }
+
+    public func inverse() throws -> Value { try context.apply(.inverse, [self]) }
+    public func determinant() throws -> Value { try context.apply(.determinant, [self]) }
+}

@@ -1,0 +1,274 @@
+import TensorCore
+
+/// How a strided view was made: only the label differs.
+public enum ViewKind: String, Sendable { case transpose, broadcast, slice }
+
+/// A user-supplied vector-Jacobian product (`custom f(x) = ... grad(dy) = ...`).
+public final class CustomGradient {
+    public let name: String
+    /// (inputs, cotangent) → one gradient per input; nil is a zero.
+    public let pullback: ([Value], Value) throws -> [Value?]
+    public init(name: String, pullback: @escaping ([Value], Value) throws -> [Value?]) {
+        self.name = name
+        self.pullback = pullback
+    }
+}
+
+/// The closed set of recorded operations. Each one's forward kernel and vector-Jacobian product
+/// (written with differentiable operations, so the backward pass can itself be recorded) live together
+/// below; everything else (`mean`, `softmax`, `norm`, `dot`, ...) is a composite of these.
+public enum Primitive {
+    case unary(UnaryFunction)
+    /// add, subtract, multiply, divide, power, maximum, minimum (comparisons are not recorded).
+    case binary(BinaryFunction)
+    /// `where(c, a, b)`: inputs are the condition (no gradient), a and b.
+    case select
+    case reduce(Reduction, axes: [Int], keepDims: Bool)
+    case reshape([Int])
+    /// Transpose, broadcast and slicing: a strided view of the input.
+    case view(StridedView, ViewKind)
+    /// The adjoint of a view: adds the input into zeros of `shape` (summing a broadcast back, or a slice's gradient).
+    case scatter(StridedView, shape: [Int], ViewKind)
+    /// Index arrays along an axis (`a[[0, 0, 2]]`).
+    case gather(axis: Int, indices: [Int], indexShape: [Int])
+    /// The adjoint of gather; repeated indices accumulate.
+    case scatterAdd(axis: Int, indices: [Int], shape: [Int])
+    case concat(axis: Int)
+    case matmul(transposeA: Bool, transposeB: Bool)
+    case inverse
+    case determinant
+    case custom(CustomGradient)
+
+    /// A short name for listings: `sin`, `multiply`, `sum`, `matmul`.
+    public var name: String {
+        switch self {
+        case .unary(let f): return f == .negate ? "negate" : f.rawValue
+        case .binary(let f): return f.rawValue
+        case .select: return "where"
+        case .reduce(let r, _, _): return r == .product ? "prod" : r.rawValue
+        case .reshape: return "reshape"
+        case .view(_, let kind): return kind.rawValue
+        case .scatter(_, _, let kind): return kind == .broadcast ? "sum_to_shape" : "\(kind.rawValue)_gradient"
+        case .gather: return "gather"
+        case .scatterAdd: return "scatter_add"
+        case .concat: return "concat"
+        case .matmul: return "matmul"
+        case .inverse: return "inv"
+        case .determinant: return "det"
+        case .custom(let c): return c.name
+        }
+    }
+
+    // MARK: Forward
+
+    func forward(_ x: [Tensor]) throws -> Tensor {
+        switch self {
+        case .unary(let f): return x[0].map(f)
+        case .binary(let f): return try Tensor.zip(x[0], x[1], f)
+        case .select: return try Tensor.select(x[0], x[1], x[2])
+        case .reduce(let kind, let axes, let keepDims): return try x[0].reduce(kind, axes: axes, keepDims: keepDims)
+        case .reshape(let shape): return try x[0].reshaped(shape)
+        case .view(let view, _): return x[0].gatherStrided(view)
+        case .scatter(let view, let shape, _): return Tensor.scatterStrided(x[0], view, into: shape)
+        case .gather(let axis, let indices, let indexShape): return try x[0].gather(axis: axis, indices: indices, indexShape: indexShape)
+        case .scatterAdd(let axis, let indices, let shape): return x[0].scatterAdd(axis: axis, indices: indices, into: shape)
+        case .concat(let axis): return try Tensor.concat(x, axis: axis)
+        case .matmul(let ta, let tb): return try Tensor.matmul(x[0], x[1], transposeA: ta, transposeB: tb)
+        case .inverse: return try x[0].inverse()
+        case .determinant: return try x[0].determinant()
+        case .custom: throw GradientError("a custom operation's forward is evaluated by its definition")
+        }
+    }
+
+    // MARK: Vector-Jacobian products
+
+    /// The gradients of the inputs given the output's cotangent `dy`; nil is a symbolic zero.
+    /// Results may have the broadcast shape; the backward pass sums them back to each input's shape.
+    func pullback(_ x: [Value], _ y: Value, _ dy: Value, needs: [Bool]) throws -> [Value?] {
+        switch self {
+        case .unary(let f):
+            return [try Primitive.unaryPullback(f, x[0], y, dy)]
+
+        case .binary(let f):
+            let a = x[0], b = x[1]
+            switch f {
+            case .add: return [dy, dy]
+            case .subtract: return [dy, needs[1] ? try -dy : nil]
+            case .multiply: return [needs[0] ? try dy * b : nil, needs[1] ? try dy * a : nil]
+            // TensorFlow's RealDiv gradient: dy / b and dy * (-a / b) / b.
+            case .divide: return [needs[0] ? try dy / b : nil, needs[1] ? try dy * ((-a) / b / b) : nil]
+            case .power:
+                // NOTE: d(a^b)/da = b·a^(b-1), so x^2 at 0 is exactly 0; d/db = a^b·log(a) only where a > 0
+                // (TensorFlow's safe-log mask), else 0.
+                let da = needs[0] ? try dy * b * a.pow(b - 1) : nil
+                var db: Value? = nil
+                if needs[1] {
+                    let positive = try a.compare(.greater, a.context.constant(0))
+                    let safe = try Value.select(positive, a, a.context.constant(1))
+                    db = try dy * y * Value.select(positive, safe.map(.log), a.context.constant(0))
+                }
+                return [da, db]
+            // NOTE: ties go to the first argument (maximum: a >= b, minimum: a <= b), as in TensorFlow.
+            case .maximum, .minimum:
+                let first = try a.compare(f == .maximum ? .greaterEqual : .lessEqual, b)
+                let zero = a.context.constant(0)
+                return [needs[0] ? try Value.select(first, dy, zero) : nil,
+                        needs[1] ? try Value.select(first, zero, dy) : nil]
+            default:
+                return [nil, nil]
+            }
+
+        case .select:
+            let zero = dy.context.constant(0)
+            return [nil, needs[1] ? try Value.select(x[0], dy, zero) : nil, needs[2] ? try Value.select(x[0], zero, dy) : nil]
+
+        case .reduce(let kind, let axes, _):
+            let input = x[0]
+            let kept = input.tensor.reducedShape(axes, keepDims: true)
+            let spread = try dy.reshaped(kept).broadcast(to: input.shape)
+            switch kind {
+            case .sum:
+                return [spread]
+            case .max, .min:
+                // NOTE: ties share the gradient evenly (TensorFlow's reduce_max gradient).
+                let indicators = try input.compare(.equal, y.reshaped(kept))
+                let selected = try indicators.sum(axes: axes, keepDims: true)
+                return [try indicators / selected * spread]
+            case .product:
+                return [try Primitive.productOfOthers(input, axes: axes) * spread]
+            }
+
+        case .reshape:
+            return [try dy.reshaped(x[0].shape)]
+        case .view(let view, let kind):
+            return [try dy.context.apply(.scatter(view, shape: x[0].shape, kind), [dy])]
+        case .scatter(let view, _, let kind):
+            return [try dy.context.apply(.view(view, kind), [dy])]
+        case .gather(let axis, let indices, _):
+            return [try dy.context.apply(.scatterAdd(axis: axis, indices: indices, shape: x[0].shape), [dy])]
+        case .scatterAdd(let axis, let indices, _):
+            return [try dy.context.apply(.gather(axis: axis, indices: indices, indexShape: [indices.count]), [dy])
+                .reshaped(x[0].shape)]
+
+        case .concat(let axis):
+            var start = 0
+            var grads: [Value?] = []
+            for (i, input) in x.enumerated() {
+                let size = input.shape[axis]
+                if needs[i] {
+                    var subscripts = [AxisIndex](repeating: .all, count: input.shape.count)
+                    subscripts[axis] = .range(start: start, stop: start + size, step: 1)
+                    grads.append(try dy.slice(subscripts))
+                } else {
+                    grads.append(nil)
+                }
+                start += size
+            }
+            return grads
+
+        case .matmul(let ta, let tb):
+            let a = x[0], b = x[1]
+            // C = op(A)·op(B); each case keeps to one product per gradient, with BLAS doing the transposes.
+            let da: Value?, db: Value?
+            switch (ta, tb) {
+            case (false, false):
+                da = needs[0] ? try Value.matmul(dy, b, transposeB: true) : nil
+                db = needs[1] ? try Value.matmul(a, dy, transposeA: true) : nil
+            case (true, false):
+                da = needs[0] ? try Value.matmul(b, dy, transposeB: true) : nil
+                db = needs[1] ? try Value.matmul(a, dy) : nil
+            case (false, true):
+                da = needs[0] ? try Value.matmul(dy, b) : nil
+                db = needs[1] ? try Value.matmul(dy, a, transposeA: true) : nil
+            case (true, true):
+                da = needs[0] ? try Value.matmul(b, dy, transposeA: true, transposeB: true) : nil
+                db = needs[1] ? try Value.matmul(dy, a, transposeA: true, transposeB: true) : nil
+            }
+            return [da, db]
+
+        case .inverse:
+            // d(A⁻¹) = -A⁻¹ dA A⁻¹, so the gradient is -A⁻ᵀ·dy·A⁻ᵀ.
+            return [try -Value.matmul(Value.matmul(y, dy, transposeA: true), y, transposeB: true)]
+
+        case .determinant:
+            // d det(A)/dA = det(A)·A⁻ᵀ.
+            let scale = try (dy * y).reshaped(y.shape + [1, 1])
+            return [try scale * x[0].inverse().matrixTranspose()]
+
+        case .custom(let custom):
+            let grads = try custom.pullback(x, dy)
+            guard grads.count == x.count else {
+                throw GradientError("the custom gradient of \(custom.name) gave \(grads.count) results for \(x.count) parameters")
+            }
+            for (g, input) in zip(grads, x) {
+                if let g, (try? Shape.broadcast(g.shape, input.shape)) != input.shape {
+                    throw GradientError("the custom gradient of \(custom.name) has shape \(Shape.describe(g.shape)) for a parameter of shape \(Shape.describe(input.shape))")
+                }
+            }
+            return grads
+        }
+    }
+
+    static func unaryPullback(_ f: UnaryFunction, _ x: Value, _ y: Value, _ dy: Value) throws -> Value? {
+        switch f {
+        case .negate: return try -dy
+        case .sin: return try dy * x.map(.cos)
+        case .cos: return try dy * (-x.map(.sin))
+        case .tan: return try dy / x.map(.cos).map(.square)
+        case .asin: return try dy / (1 - x.map(.square)).map(.sqrt)
+        case .acos: return try -dy / (1 - x.map(.square)).map(.sqrt)
+        case .atan: return try dy / (x.map(.square) + 1)
+        case .sinh: return try dy * x.map(.cosh)
+        case .cosh: return try dy * x.map(.sinh)
+        case .tanh: return try dy * (1 - y.map(.square))
+        case .exp: return try dy * y
+        case .log: return try dy / x
+        case .log1p: return try dy / (x + 1)
+        case .expm1: return try dy * (y + 1)
+        case .sqrt:
+            // NOTE: TensorFlow passes 0 where the incoming gradient is 0, even at sqrt(0).
+            let zero = dy.context.constant(0)
+            return try Value.select(dy.compare(.equal, zero), zero, dy * 0.5 / y)
+        case .abs: return try dy * x.map(.sign)
+        case .sign, .floor, .ceil, .round, .positiveMask: return nil
+        case .erf: return try dy * (2 / Double.pi.squareRoot()) * (-x.map(.square)).map(.exp)
+        case .sigmoid: return try dy * y * (1 - y)
+        // NOTE: relu's gradient at 0 is 0.
+        case .relu: return try dy * x.map(.positiveMask)
+        case .softplus: return try dy * x.map(.sigmoid)
+        case .reciprocal: return try -dy * y.map(.square)
+        case .square: return try dy * 2 * x
+        }
+    }
+
+    /// For each element, the product of the others along `axes`, without dividing (so zeros are exact):
+    /// a matrix with ones on the diagonal and the elements elsewhere, reduced by product.
+    static func productOfOthers(_ x: Value, axes: [Int]) throws -> Value {
+        let rank = x.shape.count
+        let kept = (0..<rank).filter { !axes.contains($0) }
+        let permutation = kept + axes
+        let moved = try x.transposed(permutation)
+        let keptShape = kept.map { x.shape[$0] }
+        let n = axes.reduce(1) { $0 * x.shape[$1] }
+        let flat = try moved.reshaped(keptShape + [1, n])
+        let diagonal = x.context.constant(try Tensor.eye(n))
+        let others = try Value.select(diagonal, x.context.constant(1), flat).reduce(.product, axes: [keptShape.count + 1], keepDims: false)
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, p) in permutation.enumerated() { inverse[p] = i }
+        return try others.reshaped(moved.shape).transposed(inverse)
+    }
+
+    /// Why an operation makes NaN or Inf from finite inputs, where the rule knows.
+    func nonFiniteExplanation(_ x: [Tensor], pass: NonFiniteOrigin.Pass) -> String? {
+        let first = x.first?.scalars ?? []
+        switch self {
+        case .unary(.log) where first.contains(0): return "log at 0"
+        case .unary(.log) where first.contains(where: { $0 < 0 }): return "log of a negative number"
+        case .unary(.sqrt) where first.contains(where: { $0 < 0 }): return "sqrt of a negative number"
+        case .unary(.sqrt) where first.contains(0) && pass == .backward: return "sqrt at 0"
+        case .binary(.divide) where x.count > 1 && x[1].scalars.contains(0): return "division by 0"
+        case .unary(.exp): return "exp overflowed"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import TensorCore
+
+/// A tensor with an identity, as TensorFlow's eager tensors have: the thing a tape watches and records.
+///
+/// Values are immutable, except that a variable's update (`w -= g`) makes a new value with the same
+/// `variable` identity. A value is *tracked* on the tapes in `tapes`; `node` is the recorded operation
+/// that produced it (nil for leaves and untracked values).
+public final class Value {
+    public let tensor: Tensor
+    public let context: GradientContext
+    /// The recorded operation that produced this value, if any.
+    public internal(set) var node: Node?
+    /// Bit i set: tracked on the tape in slot i (slot 0 is the implicit tape).
+    public internal(set) var tapes: TapeMask
+    /// Creation order; a topological order of the graph.
+    public let serial: Int
+    /// Shared by all values of one variable; nil for plain tensors.
+    public let variable: VariableIdentity?
+    /// Why an untracked value is untracked, for the None reasons of `grad`.
+    public internal(set) var untrackedReason: UntrackedReason?
+    /// The tracked value that `stop_gradient` cut this value from, for the None reasons.
+    var cutFrom: Value?
+    /// When the value was first watched (a serial number), to tell "computed before the watch".
+    public internal(set) var watchedAt: Int?
+    /// Where the first NaN or Inf that this value carries was produced.
+    public internal(set) var nonFiniteOrigin: NonFiniteOrigin?
+
+    init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
+        self.tensor = tensor
+        self.context = context
+        self.serial = context.nextSerial()
+        self.variable = variable
+        self.tapes = 0
+    }
+
+    public var shape: [Int] { tensor.shape }
+    public var isTracked: Bool { tapes != 0 }
+    public func isTracked(on tape: Tape) -> Bool { tapes & tape.bit != 0 }
+    public var isVariable: Bool { variable != nil }
+
+    /// The identity gradients accumulate under: a variable's, or this value's own.
+    var gradientKey: ObjectIdentifier { variable.map(ObjectIdentifier.init) ?? ObjectIdentifier(self) }
+
+    deinit {
+        // NOTE: a long chain (a 20,000-step loop) would overflow the stack if released recursively;
+        // unlink it iteratively instead.
+        guard node != nil || cutFrom != nil else { return }
+        var pending: [Value] = []
+        if var n = node {
+            node = nil
+            if isKnownUniquelyReferenced(&n) { pending.append(contentsOf: n.takeInputs()) }
+        }
+        if let c = cutFrom { cutFrom = nil; pending.append(c) }
+        while var v = pending.popLast() {
+            guard isKnownUniquelyReferenced(&v) else { continue }
+            if var n = v.node {
+                v.node = nil
+                if isKnownUniquelyReferenced(&n) { pending.append(contentsOf: n.takeInputs()) }
+            }
+            if let c = v.cutFrom { v.cutFrom = nil; pending.append(c) }
+        }
+    }
+}
+
+/// Identity of a trainable variable across its updates.
+public final class VariableIdentity {
+    public let name: String
+    public init(name: String) { self.name = name }
+}
+
+/// A set of tapes, one bit per tape slot.
+public typealias TapeMask = UInt64
+
+/// Why a value is not tracked.
+public enum UntrackedReason: Equatable {
+    /// None of its inputs was tracked when it was computed.
+    case noTrackedInputs
+    /// It was computed while recording was stopped (`with stop`).
+    case recordingStopped
+    /// It is (or comes from) the output of `stop_gradient`.
+    case stopGradient
+    /// It comes from an operation with no gradient (`argmax`, comparisons, `shape`).
+    case notDifferentiable(String)
+}
+
+/// Where a NaN or Inf first appeared.
+public struct NonFiniteOrigin: Equatable {
+    public enum Pass: String { case forward, backward }
+    public var operation: String
+    public var pass: Pass
+    public var line: Int
+    /// Why, when a rule knows (`log at 0`).
+    public var explanation: String?
+}

@@ -1,0 +1,130 @@
+import CBLAS
+
+extension Tensor {
+    /// Batched matrix product of operands of rank ≥ 2, each optionally transposed in its last two axes.
+    /// Batch axes broadcast (NumPy's `matmul`). Every matrix product is one `cblas_dgemm`.
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+        guard a.rank >= 2, b.rank >= 2 else { throw TensorError("matmul kernel needs operands of rank 2 or more") }
+        let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        let (m, k) = transposeA ? (ac, ar) : (ar, ac)
+        let (k2, n) = transposeB ? (bc, br) : (br, bc)
+        guard k == k2 else {
+            throw TensorError("matmul: inner dimensions differ: \(Shape.describe(a.shape)) @ \(Shape.describe(b.shape)) (\(k) vs \(k2))")
+        }
+        let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
+        let batch = try Shape.broadcast(aBatch, bBatch)
+        let outShape = batch + [m, n]
+        try Shape.checkAllocation(outShape)
+        let batches = Shape.count(batch)
+        var out = [Double](repeating: 0, count: batches * m * n)
+        if m == 0 || n == 0 || batches == 0 { return Tensor(shape: outShape, scalars: out) }
+        let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
+        let batchStrides = Shape.strides(batch)
+        a.scalars.withUnsafeBufferPointer { pa in
+            b.scalars.withUnsafeBufferPointer { pb in
+                out.withUnsafeMutableBufferPointer { po in
+                    for index in 0..<batches {
+                        var aOffset = 0, bOffset = 0, rest = index
+                        for axis in 0..<batch.count {
+                            let i = rest / batchStrides[axis]
+                            rest %= batchStrides[axis]
+                            aOffset += i * aStrides[axis]
+                            bOffset += i * bStrides[axis]
+                        }
+                        let pA = pa.baseAddress! + aOffset * ar * ac
+                        let pB = pb.baseAddress! + bOffset * br * bc
+                        let pC = po.baseAddress! + index * m * n
+                        if k == 0 { continue }
+                        if m * n * k <= 64 {
+                            smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
+                        } else {
+                            cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                                        transposeB ? CblasTrans : CblasNoTrans,
+                                        Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
+                                        0, pC, Int32(max(n, 1)))
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: outShape, scalars: out)
+    }
+
+    /// Tiny products skip the BLAS call overhead.
+    @inline(__always)
+    static func smallProduct(_ a: UnsafePointer<Double>, _ lda: Int, _ ta: Bool, _ b: UnsafePointer<Double>, _ ldb: Int, _ tb: Bool,
+                             _ c: UnsafeMutablePointer<Double>, _ m: Int, _ n: Int, _ k: Int) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j])
+                }
+                c[i * n + j] = s
+            }
+        }
+    }
+
+    /// Checks a batch of square matrices and returns (batch count, n).
+    func squareBatch(_ name: String) throws -> (Int, Int) {
+        guard rank >= 2, shape[rank - 1] == shape[rank - 2] else {
+            throw TensorError("\(name) needs square matrices, got shape \(Shape.describe(shape))")
+        }
+        let n = shape[rank - 1]
+        return (n == 0 ? 0 : count / (n * n), n)
+    }
+
+    /// Matrix inverse by Gauss–Jordan elimination with partial pivoting; a singular matrix gives inf/nan entries.
+    public func inverse() throws -> Tensor {
+        let (batches, n) = try squareBatch("inv")
+        var out = scalars
+        var work = [Double](repeating: 0, count: n * 2 * n)
+        for b in 0..<batches {
+            let base = b * n * n
+            for i in 0..<n {
+                for j in 0..<n { work[i * 2 * n + j] = scalars[base + i * n + j]; work[i * 2 * n + n + j] = i == j ? 1 : 0 }
+            }
+            var singular = false
+            for col in 0..<n {
+                var pivot = col
+                for r in col..<n where Swift.abs(work[r * 2 * n + col]) > Swift.abs(work[pivot * 2 * n + col]) { pivot = r }
+                if work[pivot * 2 * n + col] == 0 { singular = true; break }
+                if pivot != col { for j in 0..<(2 * n) { work.swapAt(pivot * 2 * n + j, col * 2 * n + j) } }
+                let p = work[col * 2 * n + col]
+                for j in 0..<(2 * n) { work[col * 2 * n + j] /= p }
+                for r in 0..<n where r != col {
+                    let f = work[r * 2 * n + col]
+                    if f != 0 { for j in 0..<(2 * n) { work[r * 2 * n + j] -= f * work[col * 2 * n + j] } }
+                }
+            }
+            for i in 0..<n {
+                for j in 0..<n { out[base + i * n + j] = singular ? .infinity : work[i * 2 * n + n + j] }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
+    /// Determinant by LU decomposition with partial pivoting.
+    public func determinant() throws -> Tensor {
+        let (batches, n) = try squareBatch("det")
+        var out = [Double](repeating: 1, count: Swift.max(batches, Shape.count(Array(shape.dropLast(2)))))
+        for b in 0..<batches {
+            var m = Array(scalars[(b * n * n)..<((b + 1) * n * n)])
+            var det = 1.0
+            for col in 0..<n {
+                var pivot = col
+                for r in col..<n where Swift.abs(m[r * n + col]) > Swift.abs(m[pivot * n + col]) { pivot = r }
+                if m[pivot * n + col] == 0 { det = 0; break }
+                if pivot != col { for j in 0..<n { m.swapAt(pivot * n + j, col * n + j) }; det = -det }
+                det *= m[col * n + col]
+                for r in (col + 1)..<Swift.max(n, col + 1) {
+                    let f = m[r * n + col] / m[col * n + col]
+                    if f != 0 { for j in col..<n { m[r * n + j] -= f * m[col * n + j] } }
+                }
+            }
+            out[b] = det
+        }
+        return Tensor(shape: Array(shape.dropLast(2)), scalars: out)
+    }
+}

@@ -1,0 +1,91 @@
+/// How a reduction combines the elements along its axes.
+public enum Reduction: String, Sendable {
+    case sum, max, min, product
+}
+
+extension Tensor {
+    /// Resolves an axis list (nil = all axes) to sorted, distinct, non-negative axes.
+    public func reductionAxes(_ axes: [Int]?) throws -> [Int] {
+        guard let axes else { return Array(0..<rank) }
+        var resolved = [Int]()
+        for a in axes {
+            let r = try Shape.axis(a, rank: rank)
+            if resolved.contains(r) { throw TensorError("duplicate axis \(a) in reduction") }
+            resolved.append(r)
+        }
+        return resolved.sorted()
+    }
+
+    /// The shape after reducing `axes`: removed, or kept as 1 with `keepDims`.
+    public func reducedShape(_ axes: [Int], keepDims: Bool) -> [Int] {
+        var out = [Int]()
+        for (i, d) in shape.enumerated() {
+            if axes.contains(i) { if keepDims { out.append(1) } } else { out.append(d) }
+        }
+        return out
+    }
+
+    /// Reduces over `axes` (resolved, see `reductionAxes`).
+    public func reduce(_ kind: Reduction, axes: [Int], keepDims: Bool = false) throws -> Tensor {
+        let outShape = reducedShape(axes, keepDims: keepDims)
+        let keptShape = reducedShape(axes, keepDims: true)
+        let outCount = Shape.count(outShape)
+        if count == 0 && outCount > 0 && (kind == .max || kind == .min) {
+            throw TensorError("\(kind == .max ? "max" : "min") of an empty tensor has no identity")
+        }
+        let initial: Double
+        switch kind {
+        case .sum: initial = 0
+        case .product: initial = 1
+        case .max: initial = -.infinity
+        case .min: initial = .infinity
+        }
+        var out = [Double](repeating: initial, count: outCount)
+        // Each input element lands at the output offset given by strides that are 0 on reduced axes.
+        let target = Shape.broadcastStrides(keptShape, to: shape)
+        scalars.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                if outCount == 1 {
+                    var acc = initial
+                    switch kind {
+                    case .sum: for v in src { acc += v }
+                    case .product: for v in src { acc *= v }
+                    case .max: for v in src { if v > acc || v.isNaN { acc = v; if v.isNaN { break } } }
+                    case .min: for v in src { if v < acc || v.isNaN { acc = v; if v.isNaN { break } } }
+                    }
+                    dst[0] = acc
+                    return
+                }
+                let view = StridedView(offset: 0, shape: shape, strides: target)
+                switch kind {
+                case .sum: Tensor.walk(view) { p, o in dst[o] += src[p] }
+                case .product: Tensor.walk(view) { p, o in dst[o] *= src[p] }
+                case .max: Tensor.walk(view) { p, o in let v = src[p]; if v > dst[o] || v.isNaN { dst[o] = dst[o].isNaN ? dst[o] : v } }
+                case .min: Tensor.walk(view) { p, o in let v = src[p]; if v < dst[o] || v.isNaN { dst[o] = dst[o].isNaN ? dst[o] : v } }
+                }
+            }
+        }
+        return Tensor(shape: outShape, scalars: out)
+    }
+
+    /// Index of the largest (or smallest) element along `axis`, or of the flattened tensor when nil.
+    public func argExtreme(largest: Bool, axis: Int?) throws -> Tensor {
+        guard count > 0 else { throw TensorError("\(largest ? "argmax" : "argmin") of an empty tensor") }
+        let source = axis == nil ? try reshaped([count]) : self
+        let a = try Shape.axis(axis ?? 0, rank: source.rank)
+        let moved = try source.transposed(Array(0..<source.rank).filter { $0 != a } + [a])
+        let n = source.shape[a]
+        let rows = n == 0 ? 0 : moved.count / n
+        var out = [Double](repeating: 0, count: rows)
+        for r in 0..<rows {
+            var best = 0
+            for j in 1..<max(n, 1) {
+                let v = moved.scalars[r * n + j], b = moved.scalars[r * n + best]
+                if b.isNaN { break }
+                if v.isNaN || (largest ? v > b : v < b) { best = j }
+            }
+            out[r] = Double(best)
+        }
+        return Tensor(shape: source.shape.enumerated().filter { $0.offset != a }.map(\.element), scalars: out)
+    }
+}
