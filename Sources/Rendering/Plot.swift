@@ -44,7 +44,7 @@ public func renderPlot(series: [(label: String, xs: [Double], ys: [Double])], wi
 
     let top = formatNumber(yHigh), bottom = formatNumber(yLow)
     let labelWidth = max(displayWidth(top), displayWidth(bottom))
-    let (tick, axis, corner, rule) = unicode ? ("┤", "│", "└", "─") : ("+", "|", "+", "-")
+    let (tick, axis, corner, rule) = unicode ? ("┤", "│", "└", "─") : ("|", "|", "+", "-")
     var lines: [String] = []
     for (row, text) in canvas.rows().enumerated() {
         let label = row == 0 ? top : (row == height - 1 ? bottom : "")

@@ -1,0 +1,54 @@
+import XCTest
+import Rendering
+
+final class PlotTests: XCTestCase {
+    func testBrailleCanvasLine() {
+        var canvas = BrailleCanvas(width: 3, height: 2)
+        XCTAssertEqual(canvas.dotWidth, 6)
+        XCTAssertEqual(canvas.dotHeight, 8)
+        canvas.line(from: (x: 0, y: 0), to: (x: 5, y: 7))
+        canvas.set(x: 99, y: -1)  // outside: ignored
+        XCTAssertEqual(canvas.rows(), ["⠱⡀ ", " ⠈⢆"])
+    }
+
+    func testASCIICanvas() {
+        var canvas = BrailleCanvas(width: 4, height: 3, unicode: false)
+        canvas.plot(points: [(x: 0, y: 2), (x: 1, y: 1), (x: 3, y: 0)])
+        XCTAssertEqual(canvas.render(), "  **\n *  \n*   ")
+    }
+
+    func testSmallPlot() {
+        let plot = renderPlot(series: [(label: "x", xs: [0, 1, 2, 3, 4], ys: [0, 1, 2, 3, 4])],
+                              width: 10, height: 3, unicode: true)
+        XCTAssertEqual(plot, """
+            4 ┤       ⡠⠔⠊
+              │   ⢀⡠⠔⠉
+            0 ┤⡠⠔⠊⠁
+              └──────────
+              0         4
+              ⠤ x
+            """)
+    }
+
+    func testASCIIPlotWithTwoSeriesSkipsNonFinitePoints() {
+        let plot = renderPlot(series: [(label: "up", xs: [0, 1, 2], ys: [0, 1, 2]),
+                                       (label: "down", xs: [0, 1, .nan, 2], ys: [2, 1, 5, 0])],
+                              width: 6, height: 3, unicode: false)
+        XCTAssertEqual(plot, """
+            2 |++  **
+              |  ++
+            0 |**   +
+              +------
+              0     2
+              * up   + down
+            """)
+    }
+
+    func testSparkline() {
+        XCTAssertEqual(sparkline([1, 2, 3, 4, 5, 6, 7, 8], width: 20), "▁▂▃▄▅▆▇█")
+        XCTAssertEqual(sparkline([8, 1, .nan, 4.5], width: 20), "█▁ ▅")
+        XCTAssertEqual(sparkline((0..<100).map(Double.init), width: 8), "▁▂▃▄▅▆▇█")
+        XCTAssertEqual(sparkline([3, 3, 3], width: 10), "▄▄▄")
+        XCTAssertEqual(sparkline([], width: 10), "")
+    }
+}
