@@ -1,0 +1,301 @@
+extension Parser {
+    /// Consumes what ends a statement: `;` (silencing it), a newline, the end, or (in a block) `>`.
+    mutating func finish(_ statement: inout Statement, insideBlock: Bool) throws {
+        let token = try peek()
+        if token.isSymbol(";") {
+            try advance()
+            statement.silenced = true
+        } else if token.kind == .newline {
+            try advance()
+        } else if token.kind == .end || (insideBlock && token.isSymbol(">")) {
+            return
+        } else {
+            throw failure(SyntaxMessage.unexpected(token.quoted), at: token)
+        }
+    }
+
+    mutating func parseStatement() throws -> Statement {
+        let first = try peek()
+        if first.isSymbol(":") && newlinesAreSpaces.isEmpty { return try parseMeta() }
+        guard case .keyword(let keyword) = first.kind else { return try parseExpressionStatement() }
+        let kind: StatementKind
+        switch keyword {
+        case .watch:
+            try advance()
+            var names = [try expectName(after: "watch")]
+            while try consume(symbol: ",") != nil { names.append(try expectName(after: ",")) }
+            let tape = try consume(keyword: .on) != nil ? try expectName(after: "on") : nil
+            kind = .watch(names: names, tape: tape)
+        case .var:
+            try advance()
+            let name = try expectName(after: "var")
+            try expect(symbol: "=", after: "var \(name.name)")
+            kind = .variableDeclaration(name: name, value: try parseExpression(after: "="))
+        case .custom:
+            kind = try parseCustomFunction()
+        case .with:
+            try advance()
+            if try consume(keyword: .stop) != nil {
+                var tape: Identifier?
+                switch try peek().kind {
+                case .name, .keyword: tape = try expectName(after: "stop")
+                default: tape = nil
+                }
+                kind = .withStop(tape: tape, body: try parseBlock(after: "with stop"))
+            } else if try consume(keyword: .tape) != nil {
+                let name = try expectName(after: "tape")
+                var persistent = false, nowatch = false
+                while true {
+                    if try consume(keyword: .persistent) != nil { persistent = true }
+                    else if try consume(keyword: .nowatch) != nil { nowatch = true }
+                    else { break }
+                }
+                kind = .withTape(name: name, persistent: persistent, nowatch: nowatch,
+                                 body: try parseBlock(after: "with tape"))
+            } else {
+                throw failure(SyntaxMessage.expectedStopOrTape, at: try peek())
+            }
+        case .tape:
+            try advance()
+            if try peek().kind == .name("reset") {
+                try advance()
+                kind = .resetTape
+            } else {
+                kind = .showTape
+            }
+        case .repeat:
+            try advance()
+            let count = try parseExpression(after: "repeat")
+            var counter: Identifier?, shown: Identifier?
+            while true {
+                let option = try peek()
+                if option.isKeyword(.as) || option.isKeyword(.show) {
+                    try advance()
+                    let name = try expectName(after: option.text)
+                    let isCounter = option.isKeyword(.as)
+                    if (isCounter ? counter : shown) != nil {
+                        throw failure(SyntaxMessage.optionGivenTwice(option.text), at: option)
+                    }
+                    if isCounter { counter = name } else { shown = name }
+                } else {
+                    break
+                }
+            }
+            kind = .repeatLoop(count: count, counter: counter, shown: shown, body: try parseBlock(after: "repeat"))
+        case .save:
+            try advance()
+            let value = try parseExpression(after: "save")
+            let to = try peek()
+            guard to.isKeyword(.to) else { throw failure(SyntaxMessage.expected("to", after: "save …"), at: to) }
+            try advance()
+            kind = .save(value: value, path: try expectFileName(after: "to"))
+        case .explain, .check:
+            try advance()
+            let grad = try peek()
+            guard grad.isKeyword(.grad) else { throw failure(SyntaxMessage.expectedGradAfter(first.text), at: grad) }
+            let gradient = try parseGradient()
+            kind = keyword == .explain ? .explain(gradient) : .checkGradient(gradient)
+        case .graph:
+            try advance()
+            let value = try parseExpression(after: "graph")
+            let path = try consume(keyword: .to) != nil ? try expectFileName(after: "to") : nil
+            kind = .graph(value: value, path: path)
+        case .plot:
+            kind = try parsePlot()
+        default:
+            return try parseExpressionStatement()
+        }
+        return Statement(kind: kind, span: span(from: first))
+    }
+
+    /// `:name rest of the line`
+    private mutating func parseMeta() throws -> Statement {
+        let colon = try advance()
+        var line = Substring(lexer.restOfLine())
+        lastEnd = lexer.cursor.location
+        line = line.drop(while: { $0.isWhitespace })
+        let name = line.prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+        guard !name.isEmpty else {
+            throw SyntaxError(message: SyntaxMessage.expectedMetaCommandName, span: SourceSpan(at: colon.span.end))
+        }
+        let argument = line.dropFirst(name.count).trimmingWhitespace()
+        return Statement(kind: .meta(name: String(name), argument: String(argument)), span: span(from: colon))
+    }
+
+    /// `custom f(a, b) = body grad(dy) = e1, e2`; the `grad` part may start on a following line.
+    private mutating func parseCustomFunction() throws -> StatementKind {
+        try advance()
+        let name = try expectName(after: "custom")
+        let parameters = try parseParameters(after: name.name)
+        try expect(symbol: "=", after: ")")
+        let body = try parseFunctionBody()
+        while try peek().kind == .newline { try advance() }
+        let grad = try peek()
+        guard grad.isKeyword(.grad) else {
+            throw failure(SyntaxMessage.expectedCustomGradient(name.name), at: grad, waiting: true)
+        }
+        try advance()
+        let opener = try peek()
+        guard opener.isSymbol("(") else { throw failure(SyntaxMessage.expected("(", after: "grad"), at: opener) }
+        try advance()
+        try open(opener)
+        let cotangent = try expectName(after: "(")
+        try close(")", opener: opener)
+        try expect(symbol: "=", after: ")")
+        return .customFunctionDefinition(name: name, parameters: parameters, body: body,
+                                         cotangent: cotangent, gradient: try parseFunctionBody())
+    }
+
+    /// `(x, y)` after a function name.
+    private mutating func parseParameters(after name: String) throws -> [Identifier] {
+        let opener = try peek()
+        guard opener.isSymbol("(") else { throw failure(SyntaxMessage.expected("(", after: name), at: opener) }
+        try advance()
+        try open(opener)
+        var parameters: [Identifier] = []
+        if !(try peek().isSymbol(")")) {
+            repeat {
+                parameters.append(try expectName(after: parameters.isEmpty ? "(" : ","))
+            } while try consume(symbol: ",") != nil
+        }
+        try close(")", opener: opener)
+        return parameters
+    }
+
+    /// After `=`: a `< … >` block or one or more comma-separated expressions.
+    private mutating func parseFunctionBody() throws -> FunctionBody {
+        if try peek().isSymbol("<") { return .block(try parseBlock(after: "=")) }
+        var expressions = [try parseExpression(after: "=")]
+        while try consume(symbol: ",") != nil { expressions.append(try parseExpression(after: ",")) }
+        return .expressions(expressions)
+    }
+
+    /// `< statements >`, possibly after line breaks (so `with stop` alone asks for more input).
+    mutating func parseBlock(after context: String) throws -> [Statement] {
+        while try peek().kind == .newline { try advance() }
+        let opener = try peek()
+        guard opener.isSymbol("<") else { throw failure(SyntaxMessage.expectedBlock(after: context), at: opener, waiting: true) }
+        try advance()
+        try open(opener)
+        var statements: [Statement] = []
+        while true {
+            let token = try peek()
+            if token.kind == .newline || token.isSymbol(";") {
+                try advance()
+            } else if token.isSymbol(">") {
+                try close(">", opener: opener)
+                return statements
+            } else if token.kind == .end {
+                throw failure(SyntaxMessage.expectedClosing(">", opener: "<", at: opener.span.start), at: token)
+            } else {
+                var statement = try parseStatement()
+                try finish(&statement, insideBlock: true)
+                statements.append(statement)
+            }
+        }
+    }
+
+    /// `plot e1, e2 over x in A..B [and grad]`
+    private mutating func parsePlot() throws -> StatementKind {
+        try advance()
+        var expressions = [try parseExpression(after: "plot")]
+        while try consume(symbol: ",") != nil { expressions.append(try parseExpression(after: ",")) }
+        let over = try peek()
+        guard over.isKeyword(.over) else { throw failure(SyntaxMessage.expected("over", after: "plot …"), at: over) }
+        try advance()
+        let variable = try expectName(after: "over")
+        let inToken = try peek()
+        guard inToken.isKeyword(.in) else { throw failure(SyntaxMessage.expected("in", after: "over \(variable.name)"), at: inToken) }
+        try advance()
+        let lower = try parseExpression(after: "in")
+        let dots = try peek()
+        guard dots.isSymbol("..") else { throw failure(SyntaxMessage.expectedDotDot, at: dots) }
+        try advance()
+        let upper = try parseExpression(after: "..")
+        var includeGradient = false
+        if try consume(keyword: .and) != nil {
+            let grad = try peek()
+            guard grad.isKeyword(.grad) else { throw failure(SyntaxMessage.expectedGradAfter("and"), at: grad) }
+            try advance()
+            includeGradient = true
+        }
+        return .plot(expressions: expressions, variable: variable, lower: lower, upper: upper,
+                     includeGradient: includeGradient)
+    }
+
+    /// `expr`, `x = expr`, `a, b = expr`, `f(x) = body`, `w += expr`, `a, b`.
+    private mutating func parseExpressionStatement() throws -> Statement {
+        let first = try peek()
+        guard canStartExpression(first) else { throw failure(SyntaxMessage.unexpected(first.quoted), at: first) }
+        let expression = try parseExpression()
+        let next = try peek()
+        let kind: StatementKind
+        if next.isSymbol("=") {
+            try advance()
+            switch expression.kind {
+            case .name(let name):
+                kind = .assignment(target: Identifier(name: name, span: expression.span),
+                                   value: try parseExpression(after: "="))
+            case .call(let name, let arguments):
+                var parameters: [Identifier] = []
+                for argument in arguments {
+                    guard argument.label == nil, case .name(let parameter) = argument.value.kind else {
+                        throw SyntaxError(message: SyntaxMessage.expectedParameterName,
+                                          span: argument.label.map { $0.span.union(argument.value.span) } ?? argument.value.span)
+                    }
+                    parameters.append(Identifier(name: parameter, span: argument.value.span))
+                }
+                let nameSpan = SourceSpan(start: expression.span.start, end: expression.span.start)
+                kind = .functionDefinition(name: Identifier(name: name, span: nameSpan.extended(by: name)),
+                                           parameters: parameters, body: try parseFunctionBody())
+            default:
+                throw SyntaxError(message: SyntaxMessage.cannotAssign, span: expression.span)
+            }
+        } else if next.isSymbol("+=") || next.isSymbol("-=") {
+            guard case .name(let name) = expression.kind else {
+                throw SyntaxError(message: SyntaxMessage.cannotAssign, span: expression.span)
+            }
+            try advance()
+            kind = .update(target: Identifier(name: name, span: expression.span),
+                           operator: next.isSymbol("+=") ? .add : .subtract,
+                           value: try parseExpression(after: next.text))
+        } else if next.isSymbol(",") {
+            var expressions = [expression]
+            while try consume(symbol: ",") != nil { expressions.append(try parseExpression(after: ",")) }
+            if try peek().isSymbol("=") {
+                let equal = try advance()
+                var targets: [Identifier] = []
+                for item in expressions {
+                    guard case .name(let name) = item.kind else {
+                        throw SyntaxError(message: SyntaxMessage.expectedNamesBeforeEqual, span: item.span)
+                    }
+                    targets.append(Identifier(name: name, span: item.span))
+                }
+                kind = .multipleAssignment(targets: targets, value: try parseExpression(after: equal.text))
+            } else {
+                kind = .expressionList(expressions)
+            }
+        } else {
+            kind = .expression(expression)
+        }
+        return Statement(kind: kind, span: span(from: first))
+    }
+}
+
+extension SourceSpan {
+    /// The span starting where this one starts and covering `text` on the same line.
+    func extended(by text: String) -> SourceSpan {
+        var end = start
+        end.offset += text.utf8.count
+        end.column += text.count
+        return SourceSpan(start: start, end: end)
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return self[first...last]
+    }
+}

@@ -1,0 +1,229 @@
+/// A recursive-descent parser that reads one statement at a time.
+///
+/// Newlines end statements, except inside `(` and `[`, where they are spaces. Inside a `< … >`
+/// block they separate the block's statements. An operator at the end of a line does not
+/// continue the statement: `1 +` followed by a newline is an error, not an incomplete input.
+///
+/// After an error, `skipToNextLine()` (called automatically by the next `nextStatement()`)
+/// resumes at the first line that starts outside every bracket the failed statement opened.
+public struct Parser {
+    /// Deepest nesting of parentheses, brackets, unary operators, powers, gradients and blocks.
+    public static let maximumNestingDepth = 256
+
+    var lexer: Lexer
+    /// Tokens read ahead, newlines included; `peek()` drops newlines where they are spaces.
+    var buffer: [Token] = []
+    /// One entry per open bracket: true for `(` and `[` (newlines are spaces), false for `<`.
+    var newlinesAreSpaces: [Bool] = []
+    var depth = 0
+    /// The end of the last consumed token, to close spans.
+    var lastEnd: SourceLocation
+    /// Where the statement being parsed at the top level started, to synchronize after an error.
+    var statementStart: Cursor?
+    var pendingError: SyntaxError?
+
+    public init(source: String, firstLine: Int = 1) {
+        lexer = Lexer(source: source, firstLine: firstLine)
+        lastEnd = lexer.cursor.location
+    }
+
+    /// Parses the next statement, or returns nil at the end of the input.
+    public mutating func nextStatement() throws -> Statement? {
+        if pendingError != nil { skipToNextLine() }
+        do {
+            while true {
+                let token = try peek()
+                guard token.kind == .newline || token.isSymbol(";") else { break }
+                try advance()
+            }
+            let first = try peek()
+            if first.kind == .end { return nil }
+            statementStart = first.start
+            var statement = try parseStatement()
+            try finish(&statement, insideBlock: false)
+            statementStart = nil
+            return statement
+        } catch let error as SyntaxError {
+            pendingError = error
+            throw error
+        }
+    }
+
+    /// Skips to the start of the next line that is outside the brackets of the current statement.
+    public mutating func skipToNextLine() {
+        let resumeFrom = statementStart ?? buffer.first?.start ?? lexer.cursor
+        let errorOffset = pendingError?.span.start.offset ?? resumeFrom.location.offset
+        var scanner = lexer
+        scanner.cursor = resumeFrom
+        var open = 0
+        while let character = scanner.character() {
+            let offset = scanner.cursor.location.offset
+            if character == "#" {
+                _ = scanner.restOfLine()
+                continue
+            }
+            scanner.advanceCharacter()
+            switch character {
+            case "\"":
+                while let next = scanner.character(), !next.isNewline {
+                    scanner.advanceCharacter()
+                    if next == "\"" { break }
+                    if next == "\\", scanner.character() == "\"" || scanner.character() == "\\" { scanner.advanceCharacter() }
+                }
+            case "(", "[", "<": open += 1
+            case ")", "]", ">": open = max(0, open - 1)
+            default:
+                if character.isNewline && open == 0 && offset >= errorOffset {
+                    lexer.cursor = scanner.cursor
+                    resetState()
+                    return
+                }
+            }
+        }
+        lexer.cursor = scanner.cursor
+        resetState()
+    }
+
+    private mutating func resetState() {
+        buffer = []
+        newlinesAreSpaces = []
+        depth = 0
+        statementStart = nil
+        pendingError = nil
+        lastEnd = lexer.cursor.location
+    }
+
+    /// Parses the whole source; throws the first syntax error.
+    public static func parseAll(_ source: String, firstLine: Int = 1) throws -> [Statement] {
+        var parser = Parser(source: source, firstLine: firstLine)
+        var statements: [Statement] = []
+        while let statement = try parser.nextStatement() { statements.append(statement) }
+        return statements
+    }
+
+    /// False when the source stops in the middle of a statement (an open bracket or block, or
+    /// a statement waiting for its block): the REPL should read a continuation line.
+    /// Sources with other syntax errors count as complete, so that the error gets reported.
+    public static func isComplete(_ source: String) -> Bool {
+        do {
+            _ = try parseAll(source)
+            return true
+        } catch let error as SyntaxError {
+            return !error.isIncomplete
+        } catch {
+            return true
+        }
+    }
+
+    // MARK: Tokens
+
+    mutating func peek() throws -> Token {
+        while true {
+            if buffer.isEmpty { buffer.append(try lexer.nextToken()) }
+            if buffer[0].kind == .newline && newlinesAreSpaces.last == true {
+                buffer.removeFirst()
+                continue
+            }
+            return buffer[0]
+        }
+    }
+
+    /// The token after `peek()`.
+    mutating func peekSecond() throws -> Token {
+        _ = try peek()
+        var index = 1
+        while true {
+            if index >= buffer.count {
+                if buffer[buffer.count - 1].kind == .end { return buffer[buffer.count - 1] }
+                buffer.append(try lexer.nextToken())
+                continue
+            }
+            if buffer[index].kind == .newline && newlinesAreSpaces.last == true {
+                index += 1
+                continue
+            }
+            return buffer[index]
+        }
+    }
+
+    @discardableResult
+    mutating func advance() throws -> Token {
+        let token = try peek()
+        buffer.removeFirst()
+        lastEnd = token.span.end
+        return token
+    }
+
+    /// Consumes the token if it is `symbol`.
+    mutating func consume(symbol: String) throws -> Token? {
+        try peek().isSymbol(symbol) ? try advance() : nil
+    }
+
+    mutating func consume(keyword: Keyword) throws -> Token? {
+        try peek().isKeyword(keyword) ? try advance() : nil
+    }
+
+    func span(from start: Token) -> SourceSpan {
+        SourceSpan(start: start.span.start, end: lastEnd)
+    }
+
+    /// An error at `token`; incomplete when the input ended inside a bracket or block, or
+    /// (with `waiting`) while a statement waited for more.
+    func failure(_ message: String, at token: Token, waiting: Bool = false) -> SyntaxError {
+        let incomplete = token.kind == .end && (waiting || !newlinesAreSpaces.isEmpty)
+        return SyntaxError(message: message, span: token.span, isIncomplete: incomplete)
+    }
+
+    /// Enters one level of nesting; callers pair it with `depth -= 1`.
+    mutating func descend(at token: Token) throws {
+        depth += 1
+        if depth > Parser.maximumNestingDepth {
+            throw failure(SyntaxMessage.nestedTooDeeply, at: token)
+        }
+    }
+
+    /// Opens a bracket: `(` and `[` make newlines spaces, `<` keeps them as separators.
+    mutating func open(_ opener: Token) throws {
+        try descend(at: opener)
+        newlinesAreSpaces.append(!opener.isSymbol("<"))
+    }
+
+    /// Consumes the closer of `opener`, or fails with "expected ')' to close '(' at 1:5".
+    mutating func close(_ closer: String, opener: Token) throws {
+        let token = try peek()
+        guard token.isSymbol(closer) else {
+            throw failure(SyntaxMessage.expectedClosing(closer, opener: opener.text, at: opener.span.start), at: token)
+        }
+        try advance()
+        newlinesAreSpaces.removeLast()
+        depth -= 1
+    }
+
+    mutating func expectName(after context: String) throws -> Identifier {
+        let token = try peek()
+        switch token.kind {
+        case .name(let name):
+            try advance()
+            return Identifier(name: name, span: token.span)
+        case .keyword(let keyword):
+            throw failure(SyntaxMessage.keywordUsedAsName(keyword.rawValue), at: token)
+        default:
+            throw failure(SyntaxMessage.expectedName(after: context), at: token)
+        }
+    }
+
+    mutating func expect(symbol: String, after context: String) throws {
+        let token = try peek()
+        guard token.isSymbol(symbol) else { throw failure(SyntaxMessage.expected(symbol, after: context), at: token) }
+        try advance()
+    }
+
+    mutating func expectFileName(after context: String) throws -> String {
+        let token = try peek()
+        guard case .string(let path) = token.kind else {
+            throw failure(SyntaxMessage.expectedFileName(after: context), at: token)
+        }
+        try advance()
+        return path
+    }
+}

@@ -1,0 +1,180 @@
+/// A name as written in the source, with where it was written.
+public struct Identifier: Hashable, Sendable {
+    public var name: String
+    public var span: SourceSpan
+    public init(name: String, span: SourceSpan) {
+        self.name = name
+        self.span = span
+    }
+}
+
+/// One statement; `silenced` when it ended with `;` (it prints nothing).
+public struct Statement: Hashable, Sendable {
+    public var kind: StatementKind
+    /// From the statement's first token to its last, not including a trailing `;`.
+    public var span: SourceSpan
+    public var silenced: Bool
+
+    public init(kind: StatementKind, span: SourceSpan, silenced: Bool = false) {
+        self.kind = kind
+        self.span = span
+        self.silenced = silenced
+    }
+}
+
+public indirect enum StatementKind: Hashable, Sendable {
+    /// `expr`
+    case expression(Expr)
+    /// `a, 2 * b`: several values shown together (also the last statement of a custom `grad` block).
+    case expressionList([Expr])
+    /// `x = expr`
+    case assignment(target: Identifier, value: Expr)
+    /// `a, b = expr`
+    case multipleAssignment(targets: [Identifier], value: Expr)
+    /// `f(x, y) = expr` or `f(x) = < a = x^2; a + 1 >`
+    case functionDefinition(name: Identifier, parameters: [Identifier], body: FunctionBody)
+    /// `custom f(a, b) = a * b grad(dy) = dy * b, dy * a`
+    case customFunctionDefinition(name: Identifier, parameters: [Identifier], body: FunctionBody,
+                                  cotangent: Identifier, gradient: FunctionBody)
+    /// `watch x, y` or `watch x on t`
+    case watch(names: [Identifier], tape: Identifier?)
+    /// `var w = expr`
+    case variableDeclaration(name: Identifier, value: Expr)
+    /// `w += expr`, `w -= expr`
+    case update(target: Identifier, operator: UpdateOperator, value: Expr)
+    /// `with stop < … >` or `with stop t < … >`
+    case withStop(tape: Identifier?, body: [Statement])
+    /// `with tape t [persistent] [nowatch] < … >`
+    case withTape(name: Identifier, persistent: Bool, nowatch: Bool, body: [Statement])
+    /// `tape`
+    case showTape
+    /// `tape reset`
+    case resetTape
+    /// `repeat N [as i] [show loss] < … >`
+    case repeatLoop(count: Expr, counter: Identifier?, shown: Identifier?, body: [Statement])
+    /// `save x to "x.npy"`
+    case save(value: Expr, path: String)
+    /// `explain grad Y wrt X`
+    case explain(Gradient)
+    /// `graph Y` or `graph Y to "g.dot"`
+    case graph(value: Expr, path: String?)
+    /// `check grad Y wrt X`
+    case checkGradient(Gradient)
+    /// `plot f(x), g(x) over x in A..B [and grad]`
+    case plot(expressions: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool)
+    /// `:name argument…` — `argument` is the raw rest of the line, trimmed (comments included).
+    case meta(name: String, argument: String)
+}
+
+public enum UpdateOperator: String, Hashable, Sendable {
+    case add = "+="
+    case subtract = "-="
+}
+
+/// The body of a function or of a custom gradient.
+public indirect enum FunctionBody: Hashable, Sendable {
+    /// `= expr` or `= e1, e2` (a custom gradient gives one expression per parameter).
+    case expressions([Expr])
+    /// `= < statements >`: the value of the last statement is the result.
+    case block([Statement])
+}
+
+public struct Expr: Hashable, Sendable {
+    public var kind: ExprKind
+    public var span: SourceSpan
+    public init(kind: ExprKind, span: SourceSpan) {
+        self.kind = kind
+        self.span = span
+    }
+}
+
+public indirect enum ExprKind: Hashable, Sendable {
+    case number(Double)
+    case name(String)
+    /// A double-quoted string (file names), escapes resolved.
+    case string(String)
+    case unary(UnaryOperator, Expr)
+    case binary(BinaryOperator, Expr, Expr)
+    /// `f(a, b, axis=0)`: positional arguments first, then keyword arguments.
+    case call(name: String, arguments: [Argument])
+    /// `a[1, 2:3, ::-1]`
+    case index(Expr, [IndexItem])
+    /// `a.T`
+    case transpose(Expr)
+    /// `[e1, e2, …]`; nested literals are elements that are themselves `.tensor`.
+    case tensor([Expr])
+    /// `grad`, `jacobian`, `batch_jacobian`, `hessian`, `jvp`.
+    case gradient(Gradient)
+}
+
+public enum UnaryOperator: String, Hashable, Sendable {
+    case negate = "-"
+    case plus = "+"
+}
+
+public enum BinaryOperator: String, Hashable, Sendable {
+    case add = "+"
+    case subtract = "-"
+    case multiply = "*"
+    case divide = "/"
+    case matmul = "@"
+    /// `^` or `**`
+    case power = "^"
+}
+
+/// A call argument; `label` is set for keyword arguments (`axis=0`).
+public struct Argument: Hashable, Sendable {
+    public var label: Identifier?
+    public var value: Expr
+    public init(label: Identifier?, value: Expr) {
+        self.label = label
+        self.value = value
+    }
+}
+
+/// One comma-separated part of a subscript.
+public struct IndexItem: Hashable, Sendable {
+    public var kind: IndexItemKind
+    public var span: SourceSpan
+    public init(kind: IndexItemKind, span: SourceSpan) {
+        self.kind = kind
+        self.span = span
+    }
+}
+
+public indirect enum IndexItemKind: Hashable, Sendable {
+    /// `a[i]`: the evaluator decides if `i` is a number or an index tensor (`a[[0, 0, 2]]`).
+    case single(Expr)
+    /// `a[start:stop:step]`, each part optional.
+    case slice(start: Expr?, stop: Expr?, step: Expr?)
+}
+
+public enum GradientKind: String, Hashable, Sendable {
+    case grad, jacobian, batchJacobian = "batch_jacobian", hessian, jvp
+}
+
+/// `grad Y wrt X1, X2 [seed S] [unconnected zero] [using t]`, and the other gradient forms.
+public struct Gradient: Hashable, Sendable {
+    public var kind: GradientKind
+    public var target: Expr
+    public var sources: [Identifier]
+    /// `seed S` (grad only): the output gradient.
+    public var seed: Expr?
+    /// `along V` (jvp only, required there): the direction.
+    public var tangent: Expr?
+    /// `unconnected zero` (grad, jacobian, batch_jacobian).
+    public var unconnectedZero: Bool
+    /// `using t` (all but jvp): the scoped tape to read.
+    public var tape: Identifier?
+
+    public init(kind: GradientKind, target: Expr, sources: [Identifier], seed: Expr? = nil,
+                tangent: Expr? = nil, unconnectedZero: Bool = false, tape: Identifier? = nil) {
+        self.kind = kind
+        self.target = target
+        self.sources = sources
+        self.seed = seed
+        self.tangent = tangent
+        self.unconnectedZero = unconnectedZero
+        self.tape = tape
+    }
+}
