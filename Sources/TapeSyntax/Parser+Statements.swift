@@ -115,7 +115,7 @@ extension Parser {
         lastEnd = lexer.cursor.location
         line = line.drop(while: { $0.isWhitespace })
         let name = line.prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
-        guard !name.isEmpty else {
+        guard let initial = name.first, initial.isLetter || initial == "_" else {
             throw SyntaxError(message: SyntaxMessage.expectedMetaCommandName, span: SourceSpan(at: colon.span.end))
         }
         let argument = line.dropFirst(name.count).trimmingWhitespace()

@@ -66,8 +66,9 @@ final class ErrorTests: XCTestCase {
         assertError("repeat 3 x = 1", "expected '<' to open the block of 'repeat'", at: "1:10")
         assertError("plot x over x in 0 1", "expected '..' between the bounds of the plot range, as in 'over x in -1..1'", at: "1:20")
         assertError("custom f(x) = x\ny = 1", "expected 'grad(dy) = …' after the body of custom function 'f'", at: "2:1")
-        assertError(": help", "expected a command name after ':'", at: "1:2")
-        assertError("(f)(x)", "only a function name can be called", at: "1:4")
+        assertError(":", "expected a command name after ':'", at: "1:2")
+        assertError(": 42", "expected a command name after ':'", at: "1:2")
+        assertError("a[0](x)", "only a function name can be called", at: "1:5")
         assertError("a[]", "expected an index or a slice", at: "1:3")
     }
 
@@ -104,8 +105,8 @@ final class ErrorTests: XCTestCase {
         assertError(String(repeating: "-", count: 100_000) + "x", "expression is nested too deeply (more than 256 levels)", at: "1:257")
         assertError(String(repeating: "2^", count: 100_000) + "2", "expression is nested too deeply (more than 256 levels)", at: "1:514")
         assertError(String(repeating: "grad ", count: 100_000) + "y", "expression is nested too deeply (more than 256 levels)", at: "1:1281")
-        assertError(String(repeating: "f(x) = <", count: 100_000), "expression is nested too deeply (more than 256 levels)", at: "1:2055")
-        assertError(String(repeating: "with stop <", count: 100_000), "expression is nested too deeply (more than 256 levels)", at: "1:2821")
+        assertError(String(repeating: "f(x) = <", count: 100_000), "expression is nested too deeply (more than 256 levels)", at: "1:2050")
+        assertError(String(repeating: "with stop <", count: 100_000), "expression is nested too deeply (more than 256 levels)", at: "1:2827")
         XCTAssertEqual(parsed(String(repeating: "(", count: 200) + "1" + String(repeating: ")", count: 200)), "1")
     }
 
