@@ -1,0 +1,82 @@
+"""PyTorch, eager, float64 on the CPU. See common.py for the protocol."""
+import common
+import torch
+
+f64 = torch.float64
+
+
+def t(a, grad=False):
+    return torch.tensor(a, dtype=f64, requires_grad=grad)
+
+
+def w1(inp, jit):
+    def work():
+        x = t([1.0, 2.0, 3.0], grad=True)
+        y = torch.sum(x ** 2)
+        (g,) = torch.autograd.grad(y, x)
+        return g
+    return work
+
+
+def chain(step):
+    def prepare(inp, jit):
+        def work():
+            x = t(common.W2_X, grad=True)
+            y = x
+            for _ in range(common.W2_STEPS):
+                y = step(y, x)
+            (g,) = torch.autograd.grad(y, x)
+            return y.detach(), g
+        return work
+    return prepare
+
+
+def w3(inp, jit):
+    X, Y = t(inp["X"]), t(inp["Y"])
+    def work():
+        params = [t(inp[k], grad=True) for k in ("W1", "b1", "W2", "b2")]
+        W1, b1, W2, b2 = params
+        for _ in range(common.W3_STEPS):
+            loss = torch.mean((torch.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2)
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p -= common.W3_LR * g
+        return [loss.detach()] + [p.detach() for p in params]
+    return work
+
+
+def w4(inp, jit):
+    A, x = t(inp["A"]), t(inp["x"])
+    return lambda: torch.func.jacrev(lambda x: torch.tanh(A @ x))(x)
+
+
+def w5(inp, jit):
+    A, x = t(inp["A"]), t(inp["x"])
+    return lambda: torch.func.hessian(lambda x: torch.sum(torch.tanh(A @ x) ** 2))(x)
+
+
+def w6(inp, jit):
+    A, B = t(inp["A"], grad=True), t(inp["B"], grad=True)
+    def work():
+        return torch.autograd.grad(torch.sum(A @ B), (A, B))
+    return work
+
+
+def w7(inp, jit):
+    A, v = t(inp["A"]), t(inp["v"])
+    def work():
+        x = t(inp["x"], grad=True)
+        (g,) = torch.autograd.grad(torch.sum(torch.tanh(A @ x) ** 2), x, create_graph=True)
+        (hv,) = torch.autograd.grad(g, x, grad_outputs=v)
+        return hv
+    return work
+
+
+if __name__ == "__main__":
+    common.main({
+        "W1": w1,
+        "W2": chain(lambda y, x: torch.sin(y) * 0.9 + x * 0.1),
+        "W2b": chain(lambda y, x: torch.tanh(y * 0.9 + x * 0.1)),
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7,
+    }, to_numpy=lambda r: r.detach().numpy())
