@@ -146,6 +146,26 @@ final class PseudoTerminal {
         }
     }
 
+    /// Waits for `prompt`, then until the child has switched the terminal out of echo mode,
+    /// i.e. libedit is reading keys. Use it before typing at a line-editing prompt.
+    ///
+    /// NOTE: libedit prints the prompt while the terminal is still cooked and enters raw
+    /// mode just after; keys sent in between are echoed twice and a Ctrl-C in between
+    /// is missed by the read that follows, so tests must not type ahead of this.
+    @discardableResult
+    func expectPrompt(_ prompt: String, timeout: TimeInterval = 10) throws -> String {
+        let output = try expect(prompt, timeout: timeout)
+        let deadline = Date().addingTimeInterval(timeout)
+        var settings = termios()
+        while tcgetattr(master, &settings) == 0, settings.c_lflag & tcflag_t(ECHO) != 0 {
+            guard deadline.timeIntervalSinceNow > 0, isRunning else {
+                throw Failure.timedOut(waitingFor: "raw mode after \(prompt.debugDescription)", transcript: transcript)
+            }
+            usleep(2000)
+        }
+        return output
+    }
+
     /// Output not yet consumed by `expect`, after reading for `timeout` seconds.
     func drain(timeout: TimeInterval = 0.3) -> String {
         let deadline = Date().addingTimeInterval(timeout)
