@@ -4,12 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads lines from standard input without editing, echo or prompt; for pipes and files.
+/// Reads lines without editing, echo or prompt; for pipes and files (standard input by default).
 ///
 /// A line ending in `\r\n` loses both characters. If SIGINT arrives while waiting and
 /// `Interrupt.install()` was called, the wait ends with `.interrupted`.
 public struct PlainLineReader: LineReader {
-    public init() {}
+    private let input: UnsafeMutablePointer<FILE>
+
+    public init(input: UnsafeMutablePointer<FILE> = stdin) {
+        self.input = input
+    }
 
     public mutating func readLine(prompt: String) -> LineReadResult {
         var buffer: UnsafeMutablePointer<CChar>? = nil
@@ -17,7 +21,7 @@ public struct PlainLineReader: LineReader {
         defer { free(buffer) }
         while true {
             errno = 0
-            let count = getline(&buffer, &capacity, stdin)
+            let count = getline(&buffer, &capacity, input)
             if count >= 0, let buffer {
                 // NOTE: trimmed as bytes: in Swift "\r\n" is one Character, so
                 // `hasSuffix("\n")` is false for a CRLF line.
@@ -29,7 +33,7 @@ public struct PlainLineReader: LineReader {
                 return .line(line)
             }
             if errno == EINTR {
-                clearerr(stdin)
+                clearerr(input)
                 if Interrupt.isRequested { return .interrupted }
                 continue
             }
