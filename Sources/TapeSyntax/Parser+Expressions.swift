@@ -178,24 +178,34 @@ extension Parser {
                 throw failure(SyntaxMessage.keywordUsedAsName(keyword.rawValue), at: token)
             }
         case .symbol("("):
-            try advance()
-            try open(token)
-            let inner = try parseExpression(after: "(")
-            try close(")", opener: token)
-            return Expr(kind: inner.kind, span: span(from: token))
+            return try parseGroup()
         case .symbol("["):
-            try advance()
-            try open(token)
-            var elements: [Expr] = []
-            while !(try peek().isSymbol("]")) {
-                elements.append(try parseExpression(after: elements.isEmpty ? "[" : ","))
-                if try consume(symbol: ",") == nil { break }
-            }
-            try close("]", opener: token)
-            return Expr(kind: .tensor(elements), span: span(from: token))
+            return try parseTensorLiteral()
         default:
             throw failure(SyntaxMessage.unexpected(token.quoted), at: token)
         }
+    }
+
+    /// `( expr )`; the span includes the parentheses.
+    private mutating func parseGroup() throws -> Expr {
+        let opener = try advance()
+        try open(opener)
+        let inner = try parseExpression(after: "(")
+        try close(")", opener: opener)
+        return Expr(kind: inner.kind, span: span(from: opener))
+    }
+
+    /// `[e1, e2, …]`, `[]`; a trailing comma is allowed.
+    private mutating func parseTensorLiteral() throws -> Expr {
+        let opener = try advance()
+        try open(opener)
+        var elements: [Expr] = []
+        while !(try peek().isSymbol("]")) {
+            elements.append(try parseExpression(after: elements.isEmpty ? "[" : ","))
+            if try consume(symbol: ",") == nil { break }
+        }
+        try close("]", opener: opener)
+        return Expr(kind: .tensor(elements), span: span(from: opener))
     }
 
     /// `grad Y wrt X1, X2 [seed S] [unconnected zero] [using t]`, `jvp Y wrt X along V`, …

@@ -14,98 +14,122 @@ extension Parser {
         }
     }
 
+    // NOTE: blocks recurse through parseStatement, so it stays a small dispatcher: each
+    // statement form has its own function and the recursive frames stay small.
     mutating func parseStatement() throws -> Statement {
         let first = try peek()
         if first.isSymbol(":") && newlinesAreSpaces.isEmpty { return try parseMeta() }
         guard case .keyword(let keyword) = first.kind else { return try parseExpressionStatement() }
         let kind: StatementKind
         switch keyword {
-        case .watch:
-            try advance()
-            var names = [try expectName(after: "watch")]
-            while try consume(symbol: ",") != nil { names.append(try expectName(after: ",")) }
-            let tape = try consume(keyword: .on) != nil ? try expectName(after: "on") : nil
-            kind = .watch(names: names, tape: tape)
-        case .var:
-            try advance()
-            let name = try expectName(after: "var")
-            try expect(symbol: "=", after: "var \(name.name)")
-            kind = .variableDeclaration(name: name, value: try parseExpression(after: "="))
-        case .custom:
-            kind = try parseCustomFunction()
-        case .with:
-            try advance()
-            if try consume(keyword: .stop) != nil {
-                var tape: Identifier?
-                switch try peek().kind {
-                case .name, .keyword: tape = try expectName(after: "stop")
-                default: tape = nil
-                }
-                kind = .withStop(tape: tape, body: try parseBlock(after: "with stop"))
-            } else if try consume(keyword: .tape) != nil {
-                let name = try expectName(after: "tape")
-                var persistent = false, nowatch = false
-                while true {
-                    if try consume(keyword: .persistent) != nil { persistent = true }
-                    else if try consume(keyword: .nowatch) != nil { nowatch = true }
-                    else { break }
-                }
-                kind = .withTape(name: name, persistent: persistent, nowatch: nowatch,
-                                 body: try parseBlock(after: "with tape"))
-            } else {
-                throw failure(SyntaxMessage.expectedStopOrTape, at: try peek())
-            }
-        case .tape:
-            try advance()
-            if try peek().kind == .name("reset") {
-                try advance()
-                kind = .resetTape
-            } else {
-                kind = .showTape
-            }
-        case .repeat:
-            try advance()
-            let count = try parseExpression(after: "repeat")
-            var counter: Identifier?, shown: Identifier?
-            while true {
-                let option = try peek()
-                if option.isKeyword(.as) || option.isKeyword(.show) {
-                    try advance()
-                    let name = try expectName(after: option.text)
-                    let isCounter = option.isKeyword(.as)
-                    if (isCounter ? counter : shown) != nil {
-                        throw failure(SyntaxMessage.optionGivenTwice(option.text), at: option)
-                    }
-                    if isCounter { counter = name } else { shown = name }
-                } else {
-                    break
-                }
-            }
-            kind = .repeatLoop(count: count, counter: counter, shown: shown, body: try parseBlock(after: "repeat"))
-        case .save:
-            try advance()
-            let value = try parseExpression(after: "save")
-            let to = try peek()
-            guard to.isKeyword(.to) else { throw failure(SyntaxMessage.expected("to", after: "save …"), at: to) }
-            try advance()
-            kind = .save(value: value, path: try expectFileName(after: "to"))
-        case .explain, .check:
-            try advance()
-            let grad = try peek()
-            guard grad.isKeyword(.grad) else { throw failure(SyntaxMessage.expectedGradAfter(first.text), at: grad) }
-            let gradient = try parseGradient()
-            kind = keyword == .explain ? .explain(gradient) : .checkGradient(gradient)
-        case .graph:
-            try advance()
-            let value = try parseExpression(after: "graph")
-            let path = try consume(keyword: .to) != nil ? try expectFileName(after: "to") : nil
-            kind = .graph(value: value, path: path)
-        case .plot:
-            kind = try parsePlot()
-        default:
-            return try parseExpressionStatement()
+        case .watch: kind = try parseWatch()
+        case .var: kind = try parseVariableDeclaration()
+        case .custom: kind = try parseCustomFunction()
+        case .with: kind = try parseWith()
+        case .tape: kind = try parseTape()
+        case .repeat: kind = try parseRepeat()
+        case .save: kind = try parseSave()
+        case .explain, .check: kind = try parseExplainOrCheck(keyword: first)
+        case .graph: kind = try parseGraph()
+        case .plot: kind = try parsePlot()
+        default: return try parseExpressionStatement()
         }
         return Statement(kind: kind, span: span(from: first))
+    }
+
+    /// `watch x, y [on t]`
+    private mutating func parseWatch() throws -> StatementKind {
+        try advance()
+        var names = [try expectName(after: "watch")]
+        while try consume(symbol: ",") != nil { names.append(try expectName(after: ",")) }
+        let tape = try consume(keyword: .on) != nil ? try expectName(after: "on") : nil
+        return .watch(names: names, tape: tape)
+    }
+
+    /// `var w = expr`
+    private mutating func parseVariableDeclaration() throws -> StatementKind {
+        try advance()
+        let name = try expectName(after: "var")
+        try expect(symbol: "=", after: "var \(name.name)")
+        return .variableDeclaration(name: name, value: try parseExpression(after: "="))
+    }
+
+    /// `with stop [t] < … >`, `with tape t [persistent] [nowatch] < … >`
+    private mutating func parseWith() throws -> StatementKind {
+        try advance()
+        if try consume(keyword: .stop) != nil {
+            var tape: Identifier?
+            switch try peek().kind {
+            case .name, .keyword: tape = try expectName(after: "stop")
+            default: tape = nil
+            }
+            return .withStop(tape: tape, body: try parseBlock(after: "with stop"))
+        }
+        guard try consume(keyword: .tape) != nil else {
+            throw failure(SyntaxMessage.expectedStopOrTape, at: try peek())
+        }
+        let name = try expectName(after: "tape")
+        var persistent = false, nowatch = false
+        while true {
+            if try consume(keyword: .persistent) != nil { persistent = true }
+            else if try consume(keyword: .nowatch) != nil { nowatch = true }
+            else { break }
+        }
+        return .withTape(name: name, persistent: persistent, nowatch: nowatch, body: try parseBlock(after: "with tape"))
+    }
+
+    /// `tape`, `tape reset`
+    private mutating func parseTape() throws -> StatementKind {
+        try advance()
+        guard try peek().kind == .name("reset") else { return .showTape }
+        try advance()
+        return .resetTape
+    }
+
+    /// `repeat N [as i] [show loss] < … >`, options in any order.
+    private mutating func parseRepeat() throws -> StatementKind {
+        try advance()
+        let count = try parseExpression(after: "repeat")
+        var counter: Identifier?, shown: Identifier?
+        while true {
+            let option = try peek()
+            guard option.isKeyword(.as) || option.isKeyword(.show) else { break }
+            try advance()
+            let name = try expectName(after: option.text)
+            let isCounter = option.isKeyword(.as)
+            if (isCounter ? counter : shown) != nil {
+                throw failure(SyntaxMessage.optionGivenTwice(option.text), at: option)
+            }
+            if isCounter { counter = name } else { shown = name }
+        }
+        return .repeatLoop(count: count, counter: counter, shown: shown, body: try parseBlock(after: "repeat"))
+    }
+
+    /// `save x to "x.npy"`
+    private mutating func parseSave() throws -> StatementKind {
+        try advance()
+        let value = try parseExpression(after: "save")
+        let to = try peek()
+        guard to.isKeyword(.to) else { throw failure(SyntaxMessage.expected("to", after: "save …"), at: to) }
+        try advance()
+        return .save(value: value, path: try expectFileName(after: "to"))
+    }
+
+    /// `explain grad …`, `check grad …`
+    private mutating func parseExplainOrCheck(keyword: Token) throws -> StatementKind {
+        try advance()
+        let grad = try peek()
+        guard grad.isKeyword(.grad) else { throw failure(SyntaxMessage.expectedGradAfter(keyword.text), at: grad) }
+        let gradient = try parseGradient()
+        return keyword.isKeyword(.explain) ? .explain(gradient) : .checkGradient(gradient)
+    }
+
+    /// `graph Y [to "g.dot"]`
+    private mutating func parseGraph() throws -> StatementKind {
+        try advance()
+        let value = try parseExpression(after: "graph")
+        let path = try consume(keyword: .to) != nil ? try expectFileName(after: "to") : nil
+        return .graph(value: value, path: path)
     }
 
     /// `:name rest of the line`

@@ -8,6 +8,8 @@
 /// resumes at the first line that starts outside every bracket the failed statement opened.
 public struct Parser {
     /// Deepest nesting of parentheses, brackets, unary operators, powers, gradients and blocks.
+    /// NOTE: the deepest accepted input needs up to about 6 MiB of stack in a debug build
+    /// (about 2 MiB in release): parse on the main thread or on a thread with an 8 MiB stack.
     public static let maximumNestingDepth = 256
 
     var lexer: Lexer

@@ -16,13 +16,23 @@ enum TokenKind: Equatable {
     case end
 }
 
-struct Token {
-    var kind: TokenKind
-    var span: SourceSpan
+/// A token. NOTE: a class on purpose: the parser's recursive functions hold many token
+/// temporaries, and as references they keep debug-build stack frames small enough for
+/// 256 levels of nesting on a secondary thread.
+final class Token {
+    let kind: TokenKind
+    let span: SourceSpan
     /// The source text of the token.
-    var text: String
+    let text: String
     /// Where the token starts, to restart the lexer there.
-    var start: Cursor
+    let start: Cursor
+
+    init(kind: TokenKind, span: SourceSpan, text: String, start: Cursor) {
+        self.kind = kind
+        self.span = span
+        self.text = text
+        self.start = start
+    }
 
     func isSymbol(_ symbol: String) -> Bool { kind == .symbol(symbol) }
     func isKeyword(_ keyword: Keyword) -> Bool { kind == .keyword(keyword) }

@@ -149,3 +149,27 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+final class StackTests: XCTestCase {
+    /// The deepest accepted nesting fits in an 8 MiB stack (the main thread's) even in a debug
+    /// build, so a runner that parses off the main thread needs a thread with that stack size.
+    func testDeepestNestingFitsASecondaryThreadStack() {
+        let finished = expectation(description: "parsed")
+        let thread = Thread {
+            for source in [
+                String(repeating: "(", count: 256) + "1" + String(repeating: ")", count: 256),
+                String(repeating: "[", count: 256) + String(repeating: "]", count: 256),
+                String(repeating: "f(", count: 256) + "1" + String(repeating: ")", count: 256),
+                String(repeating: "grad ", count: 256) + "y" + String(repeating: " wrt x", count: 256),
+                String(repeating: "(", count: 100_000),
+                String(repeating: "with stop <", count: 100_000),
+            ] {
+                _ = try? Parser.parseAll(source)
+            }
+            finished.fulfill()
+        }
+        thread.stackSize = 8 * 1024 * 1024
+        thread.start()
+        wait(for: [finished], timeout: 30)
+    }
+}
