@@ -1,0 +1,141 @@
+import Foundation
+import XCTest
+
+/// The tapebook REPL at a (pseudo) terminal: what a user types and sees.
+///
+/// Runs the binary named by `TAPEBOOK_BIN` (e.g. `TAPEBOOK_BIN=$PWD/.build/debug/tapebook`);
+/// each test skips when it is unset or not executable. Assumed conventions, adjust here if
+/// the REPL changes: the banner `tapebook 0.1 · :help for help`, prompts ending in `]> `
+/// (`[1]> `, `[2]> `, …), the continuation prompt `...> `, an assignment echoing `name = value`,
+/// and an interrupted statement printing `interrupted`.
+final class REPLEndToEndTests: XCTestCase {
+    static let banner = "tapebook 0.1 · :help for help"
+    static let prompt = "]> "
+    static let continuationPrompt = "...> "
+
+    var stateHome: String!
+
+    override func setUpWithError() throws {
+        stateHome = NSTemporaryDirectory() + "tapebook-repl-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: stateHome, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: stateHome)
+    }
+
+    /// Starts the REPL with colour off, an 80-column terminal, and history under `stateHome`,
+    /// and waits for its banner and first prompt.
+    func startREPL() throws -> PseudoTerminal {
+        let binary = ProcessInfo.processInfo.environment["TAPEBOOK_BIN"] ?? ""
+        try XCTSkipUnless(!binary.isEmpty && FileManager.default.isExecutableFile(atPath: binary),
+                          "set TAPEBOOK_BIN to the tapebook executable")
+        var environment = ProcessInfo.processInfo.environment
+        environment["TERM"] = "xterm"
+        environment["NO_COLOR"] = "1"
+        environment["LC_ALL"] = "C.UTF-8"
+        environment["XDG_STATE_HOME"] = stateHome
+        environment["HOME"] = stateHome
+        environment["EDITRC"] = nil
+        let terminal = try PseudoTerminal(executable: binary, environment: environment, columns: 80, rows: 24)
+        try terminal.expect(Self.banner)
+        try terminal.expectPrompt(Self.prompt)
+        return terminal
+    }
+
+    /// Types `line` and Enter, then returns what the REPL printed before the next prompt
+    /// (the echoed line included).
+    @discardableResult
+    func enter(_ line: String, in terminal: PseudoTerminal, prompt: String = prompt) throws -> String {
+        terminal.send(line + "\r")
+        return try terminal.expectPrompt(prompt)
+    }
+
+    func testTypingAStatementEchoesTheAssignment() throws {
+        let terminal = try startREPL()
+        let output = try enter("x = [1, 2, 3]", in: terminal)
+        // Once as typed, once as the REPL's echo of the assignment.
+        XCTAssertEqual(output.components(separatedBy: "x = [1, 2, 3]").count - 1, 2, output)
+    }
+
+    func testTabCompletesANameAndAFunction() throws {
+        let terminal = try startREPL()
+        try enter("longname = [4, 5]", in: terminal)
+        let output = try enter("z = longn\t", in: terminal)
+        XCTAssertTrue(output.contains("z = [4, 5]"), output)
+
+        // A function completes with its opening parenthesis.
+        terminal.send("s = su\t")
+        usleep(200_000)
+        let sum = try enter("longname)", in: terminal)
+        XCTAssertTrue(sum.contains("s = 9"), sum)
+    }
+
+    func testThreeLineBlockUsesTheContinuationPrompt() throws {
+        let terminal = try startREPL()
+        try enter("f(x) = <", in: terminal, prompt: Self.continuationPrompt)
+        try enter("  a = x^2", in: terminal, prompt: Self.continuationPrompt)
+        try enter("  a + 1 >", in: terminal)
+        let output = try enter("y = f(3)", in: terminal)
+        XCTAssertTrue(output.contains("y = 10"), output)
+    }
+
+    func testCtrlCStopsALongLoopAndKeepsTheSession() throws {
+        let terminal = try startREPL()
+        try enter("x = [1, 2, 3]", in: terminal)
+        terminal.send("repeat 100000000 < y = x >\r")
+        usleep(1_000_000)
+        terminal.send("\u{03}")
+        try terminal.expect("interrupted", timeout: 5)
+        try terminal.expectPrompt(Self.prompt)
+        let output = try enter("y = x", in: terminal)
+        XCTAssertTrue(output.contains("y = [1, 2, 3]"), output)
+    }
+
+    func testCtrlCAtThePromptClearsTheLine() throws {
+        let terminal = try startREPL()
+        terminal.send("x = [9")
+        try terminal.expect("[9")
+        terminal.send("\u{03}")
+        try terminal.expectPrompt(Self.prompt)
+        let output = try enter("x = [1]", in: terminal)
+        XCTAssertTrue(output.contains("x = [1]"), output)
+        XCTAssertTrue(terminal.isRunning)
+    }
+
+    func testThirdCtrlCInARowExits() throws {
+        let terminal = try startREPL()
+        for _ in 0..<2 {
+            terminal.send("\u{03}")
+            try terminal.expectPrompt(Self.prompt)
+        }
+        terminal.send("\u{03}")
+        XCTAssertNotNil(terminal.waitForExit(timeout: 5), "the REPL should exit on the third Ctrl-C")
+    }
+
+    func testHistoryIsRecalledAfterARestart() throws {
+        do {
+            let terminal = try startREPL()
+            try enter("x = [1, 2, 3]", in: terminal)
+            terminal.send("\u{04}")
+            XCTAssertEqual(terminal.waitForExit(), 0)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stateHome + "/tapebook/history"))
+
+        let terminal = try startREPL()
+        // Up then Enter: nothing typed, so any `x = [1, 2, 3]` came from the history.
+        let output = try enter("\u{1B}[A", in: terminal)
+        XCTAssertTrue(output.contains("x = [1, 2, 3]"), output)
+        // Ctrl-R finds it too.
+        terminal.send("\u{12}x = ")
+        usleep(200_000)
+        let searched = try enter("", in: terminal)
+        XCTAssertTrue(searched.contains("x = [1, 2, 3]"), searched)
+    }
+
+    func testCtrlDOnAnEmptyLineExitsCleanly() throws {
+        let terminal = try startREPL()
+        terminal.send("\u{04}")
+        XCTAssertEqual(terminal.waitForExit(), 0)
+    }
+}
