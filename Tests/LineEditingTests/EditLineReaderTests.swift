@@ -26,8 +26,10 @@ final class EditLineReaderDriver: XCTestCase {
             print(text)
             fflush(stdout)
         }
+        // A prompt to try by hand, e.g. a coloured one: TAPEBOOK_LINE_EDITING_PROMPT=$'\e[1;32medit>\e[0m '
+        let prompt = ProcessInfo.processInfo.environment["TAPEBOOK_LINE_EDITING_PROMPT"] ?? "edit> "
         while true {
-            let result = reader.readLine(prompt: "edit> ")
+            let result = reader.readLine(prompt: prompt)
             if let completion = lastCompletion {
                 report(completion)
                 lastCompletion = nil
