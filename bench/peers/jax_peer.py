@@ -1,0 +1,101 @@
+"""JAX, float64 on the CPU: eager (op by op, no jit) by default; `--jit` compiles the work with jax.jit.
+See common.py for the protocol."""
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import common
+import jax
+import jax.numpy as jnp
+
+jax.config.update("jax_enable_x64", True)
+
+
+def ready(tree):
+    return jax.block_until_ready(tree)
+
+
+def maybe_jit(fn, jit):
+    return jax.jit(fn) if jit else fn
+
+
+def w1(inp, jit):
+    grad = maybe_jit(jax.grad(lambda x: jnp.sum(x ** 2)), jit)
+    return lambda: ready(grad(jnp.array([1.0, 2.0, 3.0], dtype=jnp.float64)))
+
+
+def chain(step):
+    def prepare(inp, jit):
+        if jit:
+            # Compiled, the loop is a lax.fori_loop (a Python loop would unroll 20000 steps).
+            def f(x):
+                return jax.lax.fori_loop(0, common.W2_STEPS, lambda i, y: step(y, x), x)
+        else:
+            def f(x):
+                y = x
+                for _ in range(common.W2_STEPS):
+                    y = step(y, x)
+                return y
+        value_and_grad = maybe_jit(jax.value_and_grad(f), jit)
+        return lambda: ready(value_and_grad(jnp.float64(common.W2_X)))
+    return prepare
+
+
+def w3(inp, jit):
+    X, Y = jnp.asarray(inp["X"]), jnp.asarray(inp["Y"])
+
+    def loss_fn(params):
+        W1, b1, W2, b2 = params
+        return jnp.mean((jnp.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2)
+
+    def step(params):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return loss, tuple(p - common.W3_LR * g for p, g in zip(params, grads))
+
+    step = maybe_jit(step, jit)  # with --jit, one compiled step called 50 times, as JAX users write it
+
+    def work():
+        params = tuple(jnp.asarray(inp[k]) for k in ("W1", "b1", "W2", "b2"))
+        for _ in range(common.W3_STEPS):
+            loss, params = step(params)
+        return ready([loss, *params])
+    return work
+
+
+def w4(inp, jit):
+    A, x = jnp.asarray(inp["A"]), jnp.asarray(inp["x"])
+    jac = maybe_jit(jax.jacrev(lambda x: jnp.tanh(A @ x)), jit)
+    return lambda: ready(jac(x))
+
+
+def w5(inp, jit):
+    A, x = jnp.asarray(inp["A"]), jnp.asarray(inp["x"])
+    hess = maybe_jit(jax.hessian(lambda x: jnp.sum(jnp.tanh(A @ x) ** 2)), jit)
+    return lambda: ready(hess(x))
+
+
+def w6(inp, jit):
+    A, B = jnp.asarray(inp["A"]), jnp.asarray(inp["B"])
+    grads = maybe_jit(jax.grad(lambda A, B: jnp.sum(A @ B), argnums=(0, 1)), jit)
+    return lambda: ready(grads(A, B))
+
+
+def w7(inp, jit):
+    A, x, v = (jnp.asarray(inp[k]) for k in ("A", "x", "v"))
+    grad_f = jax.grad(lambda x: jnp.sum(jnp.tanh(A @ x) ** 2))
+
+    def hvp(x, v):  # the gradient of the gradient, seeded with v: a vector-Jacobian product of grad_f
+        _, pullback = jax.vjp(grad_f, x)
+        return pullback(v)[0]
+    hvp = maybe_jit(hvp, jit)
+    return lambda: ready(hvp(x, v))
+
+
+if __name__ == "__main__":
+    import numpy as np
+    common.main({
+        "W1": w1,
+        "W2": chain(lambda y, x: jnp.sin(y) * 0.9 + x * 0.1),
+        "W2b": chain(lambda y, x: jnp.tanh(y * 0.9 + x * 0.1)),
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7,
+    }, to_numpy=np.asarray, jit_supported=True)
