@@ -224,6 +224,11 @@ public final class GradientContext {
                                               explanation: primitive.nonFiniteExplanation(inputs.map(\.tensor), pass: .forward))
     }
 
+    /// Records a custom operation whose forward `output` the caller computed (with recording stopped).
+    public func recordCustom(_ custom: CustomGradient, inputs: [Value], output: Tensor) -> Value {
+        record(.custom(custom), inputs, output)
+    }
+
     /// An output of an operation that has no gradient (`argmax`, comparisons): never tracked.
     public func nonDifferentiable(_ tensor: Tensor, operation: String) -> Value {
         let out = Value(tensor, context: self)

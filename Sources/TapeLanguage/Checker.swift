@@ -1,0 +1,69 @@
+import Foundation
+
+/// `tapebook check`: replays a session file and compares each cell's output with its `#>` lines.
+public enum Checker {
+    public struct Result {
+        /// `FILE:LINE: ...` for the first difference, nil when everything matched.
+        public var firstMismatch: String?
+        /// The file with its `#>` lines rewritten from what was printed (for `--update`).
+        public var updated: String
+        /// How many statements ran.
+        public var checked: Int
+    }
+
+    /// Runs every cell in a fresh session (a failing statement does not stop the replay: its
+    /// diagnostic is its output) and compares outputs in plain mode at width 80.
+    public static func check(_ file: SessionFile, file name: String, directory: String? = nil) -> Result {
+        let session = Session()
+        session.settings.lineWidth = 80
+        session.directory = directory ?? (name as NSString).deletingLastPathComponent
+        if session.directory == "" { session.directory = nil }
+        session.setSeed(0)
+        let formatter = OutputFormatter(settings: session.settings)
+        var outputs: [[String]] = []
+        var mismatch: String?
+        var checked = 0
+        for cell in file.cells {
+            var lines: [String] = []
+            if let error = cell.syntaxError {
+                lines = formatter.diagnostic(EvaluationError(error.message, at: error.span), source: file.source)
+                    .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+            var quit = false
+            for statement in cell.statements {
+                checked += 1
+                for outcome in session.execute(statement, in: file.source) {
+                    let text = OutputFormatter(settings: session.settings).human(outcome, source: file.source)
+                    quit = quit || outcome.quit
+                    if !text.isEmpty || isShown(outcome) {
+                        lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { trimTrailing(String($0)) }
+                    }
+                }
+            }
+            outputs.append(lines)
+            if mismatch == nil {
+                let expected = cell.expectations.map { trimTrailing($0.text) }
+                if expected != lines {
+                    let index = zip(expected, lines).prefix { $0 == $1 }.count
+                    let line = index < cell.expectations.count ? cell.expectations[index].line : (cell.expectations.last?.line ?? cell.lastLine)
+                    let want = index < expected.count ? expected[index] : "(nothing more)"
+                    let got = index < lines.count ? lines[index] : "(nothing more)"
+                    mismatch = "\(name):\(line): output differs\n  expected: \(want)\n  got:      \(got)"
+                }
+            }
+            if quit { break }
+        }
+        return Result(firstMismatch: mismatch, updated: file.updated(outputs: outputs), checked: checked)
+    }
+
+    static func isShown(_ outcome: StatementOutcome) -> Bool {
+        if case .silent = outcome.result { return false }
+        return true
+    }
+
+    static func trimTrailing(_ s: String) -> String {
+        var s = s
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,350 @@
+import TensorCore
+import Autodiff
+import TapeSyntax
+
+/// The result of an expression before it is bound or shown.
+enum Evaluated {
+    case value(Value)
+    /// Several results (`clip_by_global_norm`, a custom function's tuple).
+    case several([Value])
+    /// Gradients: one item per source, each a value or None. `labelled` for `grad` (shown as ∂y/∂x).
+    case gradients([(label: String?, item: ResultItem)], labelled: Bool)
+
+    var items: [(label: String?, item: ResultItem)] {
+        switch self {
+        case .value(let v): return [(nil, .value(v))]
+        case .several(let vs): return vs.map { (nil, .value($0)) }
+        case .gradients(let items, _): return items
+        }
+    }
+
+    var isGradient: Bool { if case .gradients(_, true) = self { return true } else { return false } }
+    var label: String? { items.count == 1 ? items[0].label : nil }
+
+    func asResult(label: String?) -> StatementResult {
+        let items = self.items
+        if items.count == 1 { return .single(label: isGradient ? items[0].label : label, item: items[0].item) }
+        if case .gradients(_, false) = self { return .several(items.map { (nil, $0.item) }) }
+        return .several(items)
+    }
+}
+
+extension Session {
+    /// Evaluates an expression that may give several results or None (a statement's right side).
+    func evaluateTop(_ expr: Expr) throws -> Evaluated {
+        switch expr.kind {
+        case .gradient(let g): return try evaluateGradient(g, span: expr.span)
+        case .call(let name, let arguments):
+            if case .function(let f)? = lookup(name) { return try call(f, arguments, span: expr.span) }
+            if lookup(name) == nil, let builtin = Builtins.table[name] {
+                let results = try builtin.run(try CallArguments(session: self, name: name, arguments: arguments, span: expr.span))
+                return results.count == 1 ? .value(results[0]) : .several(results)
+            }
+            switch lookup(name) {
+            case nil: throw unknownName(name, at: SourceSpan(start: expr.span.start, end: SourceLocation(
+                offset: expr.span.start.offset + name.utf8.count, line: expr.span.start.line, column: expr.span.start.column + name.count)))
+            case .tape?: throw EvaluationError("\(name) is a tape, not a function", at: expr.span)
+            default: throw EvaluationError("\(name) is a tensor, not a function", at: expr.span,
+                                           note: "to multiply, write \(name) * (...)")
+            }
+        default:
+            return .value(try evaluate(expr))
+        }
+    }
+
+    /// Evaluates an expression to one tensor.
+    func evaluate(_ expr: Expr) throws -> Value {
+        switch expr.kind {
+        case .number(let x):
+            return context.constant(x)
+        case .name(let name):
+            switch lookup(name) {
+            case .value(let v)?: return v
+            case nil:
+                if name == "pi" { return context.constant(Double.pi) }
+                if name == "e" { return context.constant(2.718281828459045) }
+                if name == "inf" { return context.constant(Double.infinity) }
+                if name == "nan" { return context.constant(Double.nan) }
+                throw unknownName(name, at: expr.span)
+            case .none(let reason)?:
+                throw EvaluationError("\(name) is None (\(reason))", at: expr.span, note: "a None gradient cannot be computed with; use `unconnected zero` to get zeros")
+            case .function?:
+                throw EvaluationError("\(name) is a function; call it as \(name)(...)", at: expr.span)
+            case .tape?:
+                throw EvaluationError("\(name) is a tape, not a tensor", at: expr.span, note: "read a tape with `grad y wrt x using \(name)`")
+            }
+        case .string:
+            throw EvaluationError("a string can only be a file name (load(\"x.npy\"), save x to \"x.npy\")", at: expr.span)
+        case .unary(let op, let operand):
+            let v = try evaluate(operand)
+            return op == .plus ? v : try at(expr.span) { try -v }
+        case .binary(let op, let lhs, let rhs):
+            let a = try evaluate(lhs), b = try evaluate(rhs)
+            return try operatorError(op, lhs, rhs) {
+                switch op {
+                case .add: return try a + b
+                case .subtract: return try a - b
+                case .multiply: return try a * b
+                case .divide: return try a / b
+                case .power: return try a.pow(b)
+                case .matmul: return try Value.numpyMatmul(a, b)
+                }
+            }
+        case .call(let name, let arguments):
+            let result = try evaluateTop(Expr(kind: .call(name: name, arguments: arguments), span: expr.span))
+            return try single(result, span: expr.span, what: "\(name)(...)")
+        case .index(let base, let items):
+            return try index(try evaluate(base), items, span: expr.span)
+        case .transpose(let base):
+            let v = try evaluate(base)
+            return try at(expr.span) { try v.transposed() }
+        case .tensor(let elements):
+            return try literal(elements, span: expr.span)
+        case .gradient(let g):
+            return try single(try evaluateGradient(g, span: expr.span), span: expr.span, what: g.kind.rawValue)
+        }
+    }
+
+    /// The one tensor of a result, or an error saying why there is not one.
+    func single(_ result: Evaluated, span: SourceSpan, what: String) throws -> Value {
+        let items = result.items
+        guard items.count == 1 else {
+            throw EvaluationError("\(what) gives \(items.count) results where one tensor is expected", at: span,
+                                  note: "bind them with `a, b = ...`")
+        }
+        switch items[0].item {
+        case .value(let v): return v
+        case .none(let reason):
+            throw EvaluationError("\(items[0].label ?? what) is None (\(reason))", at: span,
+                                  note: "add `unconnected zero` to get zeros instead of None")
+        }
+    }
+
+    /// Runs `body`, attributing tensor errors to `span`.
+    func at<T>(_ span: SourceSpan, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as TensorError {
+            throw EvaluationError(e.message, at: span)
+        } catch let e as GradientError {
+            throw EvaluationError(e.message, at: span)
+        }
+    }
+
+    /// Runs a binary operation, pointing errors at the operator.
+    private func operatorError(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ body: () throws -> Value) throws -> Value {
+        do { return try body() } catch let e as TensorError {
+            let location = sourceText.firstNonSpace(after: lhs.span.end, before: rhs.span.start)
+            let width = op == .power && sourceText.text(of: SourceSpan(start: location, end: rhs.span.start)).hasPrefix("**") ? 2 : 1
+            let end = SourceLocation(offset: location.offset + width, line: location.line, column: location.column + width)
+            throw EvaluationError(e.message, at: SourceSpan(start: location, end: end))
+        }
+    }
+
+    // MARK: Literals
+
+    func literal(_ elements: [Expr], span: SourceSpan) throws -> Value {
+        if elements.isEmpty { return context.constant(Tensor(shape: [0], scalars: [])) }
+        // Fast path: numbers only.
+        var numbers: [Double] = []
+        numbers.reserveCapacity(elements.count)
+        for e in elements {
+            switch e.kind {
+            case .number(let x): numbers.append(x)
+            case .unary(.negate, let inner): if case .number(let x) = inner.kind { numbers.append(-x) }
+            default: break
+            }
+        }
+        if numbers.count == elements.count { return context.constant(Tensor(vector: numbers)) }
+        let values = try elements.map { try evaluate($0) }
+        let shape = values[0].shape
+        for (i, v) in values.enumerated() where v.shape != shape {
+            throw EvaluationError("ragged tensor literal: element \(i + 1) has shape \(Shape.describe(v.shape)) but element 1 has shape \(Shape.describe(shape))",
+                                  at: elements[i].span, note: "every element of a literal must have the same shape")
+        }
+        try Shape.checkAllocation([values.count] + shape)
+        if values.contains(where: { $0.isTracked }) {
+            return try at(span) { try Value.stack(values, axis: 0) }
+        }
+        var scalars: [Double] = []
+        scalars.reserveCapacity(values.count * Shape.count(shape))
+        for v in values { scalars.append(contentsOf: v.tensor.scalars) }
+        return context.constant(Tensor(shape: [values.count] + shape, scalars: scalars))
+    }
+
+    // MARK: Indexing
+
+    func index(_ base: Value, _ items: [IndexItem], span: SourceSpan) throws -> Value {
+        var subscripts: [AxisIndex] = []
+        var gatherAt: (position: Int, indices: [Int], shape: [Int], span: SourceSpan)? = nil
+        var keptBefore = 0
+        for item in items {
+            switch item.kind {
+            case .single(let e):
+                let v = try evaluate(e)
+                if v.tensor.rank == 0 {
+                    subscripts.append(.index(try wholeNumber(v.tensor.scalars[0], at: e.span)))
+                } else {
+                    guard gatherAt == nil else {
+                        throw EvaluationError("only one index array is supported in a subscript", at: item.span)
+                    }
+                    let indices = try v.tensor.scalars.map { try wholeNumber($0, at: e.span) }
+                    gatherAt = (keptBefore, indices, v.shape, item.span)
+                    subscripts.append(.all)
+                    keptBefore += 1
+                }
+            case .slice(let start, let stop, let step):
+                func bound(_ e: Expr?) throws -> Int? {
+                    guard let e else { return nil }
+                    let v = try evaluate(e)
+                    guard v.tensor.count == 1, v.tensor.rank == 0 else { throw EvaluationError("a slice bound must be a number", at: e.span) }
+                    return try wholeNumber(v.tensor.scalars[0], at: e.span)
+                }
+                let s = try bound(step) ?? 1
+                if s == 0 { throw EvaluationError("slice step cannot be zero", at: step?.span ?? item.span) }
+                subscripts.append(.range(start: try bound(start), stop: try bound(stop), step: s))
+                keptBefore += 1
+            }
+        }
+        if subscripts.count > base.shape.count {
+            throw EvaluationError("too many indices: \(subscripts.count) for a tensor of rank \(base.shape.count)" + (base.shape.isEmpty ? " (a scalar)" : ""), at: span)
+        }
+        var result = try at(span) { try base.slice(subscripts) }
+        if let g = gatherAt {
+            result = try at(g.span) { try result.gather(axis: g.position, indices: g.indices, indexShape: g.shape) }
+        }
+        return result
+    }
+
+    func wholeNumber(_ x: Double, at span: SourceSpan) throws -> Int {
+        guard x.isFinite, x == x.rounded(), abs(x) < 1e15 else {
+            throw EvaluationError("an index must be a whole number, got \(x)", at: span)
+        }
+        return Int(x)
+    }
+
+    // MARK: Functions
+
+    func call(_ f: FunctionDefinition, _ arguments: [Argument], span: SourceSpan) throws -> Evaluated {
+        if let keyword = arguments.first(where: { $0.label != nil })?.label {
+            throw EvaluationError("\(f.name) takes no keyword arguments, got '\(keyword.name)'", at: keyword.span)
+        }
+        guard arguments.count == f.parameters.count else {
+            throw EvaluationError("\(f.name) takes \(f.parameters.count) argument\(f.parameters.count == 1 ? "" : "s") (\(f.parameters.joined(separator: ", "))), got \(arguments.count)", at: span)
+        }
+        guard callDepth < 100 else {
+            throw EvaluationError("function calls are nested too deeply (more than 100): is \(f.name) recursive?", at: span)
+        }
+        let inputs = try arguments.map { try evaluate($0.value) }
+        callDepth += 1
+        defer { callDepth -= 1 }
+        guard let custom = f.customGradient else {
+            return try withScope(Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value($0) }))) {
+                try runBody(f.body, span: span)
+            }
+        }
+        // A custom function is one operation: its forward runs unrecorded, its pullback is the grad body.
+        let forward = try context.withRecordingStopped {
+            try withScope(Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value($0) }))) {
+                try single(runBody(f.body, span: span), span: span, what: f.name)
+            }
+        }
+        let gradient = CustomGradient(name: f.name) { [unowned self] inputs, dy in
+            var scope = Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value($0) }))
+            scope[custom.cotangent] = .value(dy)
+            let result = try self.withScope(scope) { try self.runBody(custom.body, span: span) }
+            return result.items.map { if case .value(let v) = $0.item { return v } else { return nil } }
+        }
+        return .value(context.recordCustom(gradient, inputs: inputs, output: forward.tensor))
+    }
+
+    func withScope<T>(_ scope: [String: Binding], _ body: () throws -> T) throws -> T {
+        scopes.append(scope)
+        defer { scopes.removeLast() }
+        return try body()
+    }
+
+    /// The value of a function body: its expression(s), or its block's last statement.
+    func runBody(_ body: FunctionBody, span: SourceSpan) throws -> Evaluated {
+        switch body {
+        case .expressions(let exprs):
+            if exprs.count == 1 { return try evaluateTop(exprs[0]) }
+            return .several(try exprs.map { try evaluate($0) })
+        case .block(let statements):
+            guard let last = statements.last else { throw EvaluationError("an empty block has no value", at: span) }
+            var ignored: [StatementOutcome] = []
+            for s in statements.dropLast() { try executeStatement(s, printing: false, into: &ignored) }
+            switch last.kind {
+            case .expression(let e): return try evaluateTop(e)
+            case .expressionList(let es): return .several(try es.map { try evaluate($0) })
+            case .assignment(let name, let e):
+                let v = try evaluateTop(e)
+                if case .value(let value) = v { bind(name.name, .value(value)) }
+                return v
+            default:
+                throw EvaluationError("a block's last statement must be an expression: it is the block's value", at: last.span)
+            }
+        }
+    }
+
+    // MARK: Gradients
+
+    func evaluateGradient(_ g: TapeSyntax.Gradient, span: SourceSpan) throws -> Evaluated {
+        let target = try evaluate(g.target)
+        let targetText = label(of: g.target)
+        let tape = try g.tape.map { try self.tape(named: $0) }
+        let sources: [Value] = try g.sources.map { s in
+            guard case .value(let v)? = lookup(s.name) else { throw unknownOrWrongKind(s, expected: "a tensor to differentiate with respect to") }
+            return v
+        }
+        func item(_ gradient: Autodiff.Gradient, _ source: Identifier) -> ResultItem {
+            switch gradient {
+            case .value(let v): return .value(v)
+            case .none(let reason): return .none(reason: describe(reason, target: targetText, source: source.name, tape: g.tape?.name))
+            }
+        }
+        return try at(span) {
+            switch g.kind {
+            case .grad:
+                let seed = try g.seed.map { try evaluate($0) }
+                let grads = try context.gradient(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: g.unconnectedZero)
+                return .gradients(zip(grads, g.sources).map { (label: "∂\(targetText)/∂\($1.name)", item: item($0, $1)) }, labelled: true)
+            case .jacobian, .batchJacobian, .hessian, .jvp:
+                guard g.sources.count == 1 else {
+                    throw EvaluationError("\(g.kind.rawValue) takes one source, got \(g.sources.count)", at: g.sources[1].span)
+                }
+                let result: Autodiff.Gradient
+                switch g.kind {
+                case .jacobian: result = try context.jacobian(of: target, wrt: sources[0], tape: tape, unconnectedZero: g.unconnectedZero)
+                case .batchJacobian: result = try context.batchJacobian(of: target, wrt: sources[0], tape: tape, unconnectedZero: g.unconnectedZero)
+                case .hessian: result = try context.hessian(of: target, wrt: sources[0], tape: tape)
+                default:
+                    guard let tangentExpr = g.tangent else { throw EvaluationError("jvp needs `along V`", at: span) }
+                    result = try context.jvp(of: target, wrt: sources[0], along: try evaluate(tangentExpr), tape: tape)
+                }
+                return .gradients([(label: nil, item: item(result, g.sources[0]))], labelled: false)
+            }
+        }
+    }
+
+    /// How an expression is named in a gradient label: `y`, or `(x^2)`.
+    func label(of expr: Expr) -> String {
+        let text = sourceText.text(of: expr.span)
+        switch expr.kind {
+        case .name, .call, .index, .transpose: return text
+        default: return "(" + text + ")"
+        }
+    }
+
+    /// A None reason in words, with the user's names.
+    func describe(_ reason: NoneReason, target: String, source: String, tape: String?) -> String {
+        switch reason {
+        case .sourceNotWatched:
+            return tape.map { "\(source) is not watched on tape \($0)" } ?? "\(source) is not watched; use `watch \(source)`"
+        case .targetComputedWhileStopped: return "\(target) was computed while recording was stopped"
+        case .targetFromStopGradient: return "\(target) comes from stop_gradient"
+        case .targetNotDifferentiable(let op): return "\(target) comes from \(op), which has no gradient"
+        case .targetComputedBeforeWatch: return "\(target) was computed before \(source) was watched"
+        case .cutByStopGradient: return "the path from \(target) to \(source) is cut by stop_gradient"
+        case .notConnected: return "\(target) does not depend on \(source)" + (tape.map { " on tape \($0)" } ?? "")
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import TensorCore
+import Autodiff
+import TapeSyntax
+import Rendering
+
+extension Session {
+    /// Runs a statement; `printing` is false inside `repeat`, whose statements print nothing.
+    func executeStatement(_ statement: Statement, printing: Bool, into outcomes: inout [StatementOutcome]) throws {
+        context.currentLine = statement.span.start.line
+        let line = statement.span.start.line
+        let source = sourceText.text(of: statement.span)
+        var outcome = StatementOutcome(line: line, source: source, result: .silent)
+        let show = printing && !statement.silenced
+        func emit() { if printing { outcomes.append(outcome) } }
+
+        switch statement.kind {
+        case .expression(let expr):
+            let result = try evaluateTop(expr)
+            outcome.result = show ? result.asResult(label: result.isGradient ? result.label : nil) : .silent
+            if case .gradients(let items, _) = result { noteGradients(items) }
+            emit()
+
+        case .expressionList(let exprs):
+            let items = try exprs.map { try evaluateTop($0) }
+            outcome.result = show ? .several(items.flatMap { $0.items }) : .silent
+            emit()
+
+        case .assignment(let target, let expr):
+            let result = try evaluateTop(expr)
+            if case .gradients(let items, _) = result { noteGradients(items) }
+            let items = result.items
+            guard items.count == 1 else {
+                throw EvaluationError("the right side gives \(items.count) results but one name is assigned", at: target.span,
+                                      note: "write \(items.count) names: " + (1...items.count).map { "r\($0)" }.joined(separator: ", ") + " = ...")
+            }
+            let wasVariable = value(named: target.name)?.isVariable ?? false
+            try assign(target, items[0].item)
+            outcome.names = [target.name]
+            if show { outcome.result = StatementResult.single(label: target.name, item: items[0].item) }
+            if wasVariable && scopes.isEmpty { outcome.notes.append("\(target.name) is no longer a variable (use `\(target.name) -= ...` to update it)") }
+            emit()
+
+        case .multipleAssignment(let targets, let expr):
+            let result = try evaluateTop(expr)
+            if case .gradients(let items, _) = result { noteGradients(items) }
+            let items = result.items
+            guard items.count == targets.count else {
+                throw EvaluationError("the right side gives \(items.count) result\(items.count == 1 ? "" : "s") but \(targets.count) names are assigned",
+                                      at: expr.span)
+            }
+            for (t, item) in zip(targets, items) { try assign(t, item.item) }
+            outcome.names = targets.map(\.name)
+            if show { outcome.result = .several(zip(targets, items).map { (label: $0.name, item: $1.item) }) }
+            emit()
+
+        case .functionDefinition(let name, let parameters, let body):
+            try checkDefinable(name)
+            let text = sourceText.text(of: statement.span)
+            bind(name.name, .function(FunctionDefinition(name: name.name, parameters: parameters.map(\.name), body: body,
+                                                         customGradient: nil, source: text, plainSource: text)))
+            emit()
+
+        case .customFunctionDefinition(let name, let parameters, let body, let cotangent, let gradient):
+            try checkDefinable(name)
+            let text = sourceText.text(of: statement.span)
+            var plain = sourceText.text(of: SourceSpan(start: name.span.start, end: cotangent.span.start))
+            while let last = plain.last, last == "(" || last == " " || last == "\t" || last == "\n" { plain.removeLast() }
+            if plain.hasSuffix("grad") { plain.removeLast(4) }
+            while let last = plain.last, last.isWhitespace { plain.removeLast() }
+            bind(name.name, .function(FunctionDefinition(name: name.name, parameters: parameters.map(\.name), body: body,
+                                                         customGradient: (cotangent.name, gradient), source: text, plainSource: plain)))
+            emit()
+
+        case .watch(let names, let tapeName):
+            var mask: TapeMask? = nil
+            if let tapeName { mask = try tape(named: tapeName).bit }
+            for n in names {
+                guard case .value(let v)? = lookup(n.name) else { throw unknownOrWrongKind(n, expected: "a tensor to watch") }
+                context.watch(v, on: mask)
+            }
+            emit()
+
+        case .variableDeclaration(let name, let expr):
+            let v = try evaluate(expr)
+            let variable = context.variable(v.tensor, identity: VariableIdentity(name: name.name))
+            bind(name.name, .value(variable))
+            outcome.names = [name.name]
+            if show { outcome.result = .tensor(label: name.name, value: variable) }
+            emit()
+
+        case .update(let target, let op, let expr):
+            guard case .value(let old)? = lookup(target.name) else { throw unknownOrWrongKind(target, expected: "a tensor or variable to update") }
+            let delta = try evaluate(expr)
+            let updated: Tensor
+            do {
+                updated = try Tensor.zip(old.tensor, delta.tensor, op == .add ? .add : .subtract)
+            } catch let e as TensorError { throw EvaluationError(e.message, at: expr.span) }
+            guard updated.shape == old.shape else {
+                throw EvaluationError("cannot update \(target.name) of shape \(Shape.describe(old.shape)) with a value of shape \(Shape.describe(delta.shape))",
+                                      at: expr.span, note: "an update keeps the shape of \(target.name)")
+            }
+            // NOTE: an update is not recorded (TensorFlow's assign_sub); a variable stays the same variable.
+            let next = old.variable.map { context.variable(updated, identity: $0) } ?? context.constant(updated)
+            bind(target.name, .value(next))
+            outcome.names = [target.name]
+            if show { outcome.result = .tensor(label: target.name, value: next) }
+            emit()
+
+        case .withStop(let tapeName, let body):
+            let mask = try tapeName.map { try tape(named: $0).bit } ?? ~0
+            try context.withRecordingStopped(mask) {
+                for s in body { try executeStatement(s, printing: printing, into: &outcomes) }
+            }
+
+        case .withTape(let name, let persistent, let nowatch, let body):
+            if case .tape(let old)? = workspace[name.name] { releaseTape(old, rebinding: name.name) }
+            let tape = try context.openTape(name: name.name, persistent: persistent, watchesVariables: !nowatch)
+            bind(name.name, .tape(tape))
+            defer { context.closeTape(tape) }
+            for s in body { try executeStatement(s, printing: printing, into: &outcomes) }
+
+        case .showTape:
+            outcome.result = .text(tapeListing())
+            emit()
+
+        case .resetTape:
+            let count = recordedNodes().count
+            context.reset(workspaceValues)
+            for (name, b) in workspace { if case .tape = b { workspace[name] = nil } }
+            outcome.result = .text("tape reset: \(count) recorded operation\(count == 1 ? "" : "s") forgotten; every value is untracked, variables stay variables")
+            emit()
+
+        case .repeatLoop(let countExpr, let counter, let shown, let body):
+            let count = try integer(countExpr, what: "the repeat count")
+            guard count >= 0 else { throw EvaluationError("the repeat count must not be negative, got \(count)", at: countExpr.span) }
+            var silent: [StatementOutcome] = []
+            var shownValues: [Double] = []
+            for i in 0..<count {
+                if let check = interruptCheck, check() { throw GradientError("interrupted") }
+                if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
+                for s in body { try executeStatement(s, printing: false, into: &silent) }
+                var last: Double? = nil
+                if let shown, let v = value(named: shown.name), let s = v.tensor.scalars.first, v.tensor.count == 1 {
+                    last = s
+                    shownValues.append(s)
+                }
+                progress?(i + 1, count, last)
+            }
+            if let shown, show, !shownValues.isEmpty {
+                outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
+            }
+            emit()
+
+        case .save(let expr, let file):
+            let v = try evaluate(expr)
+            do { try v.tensor.saveNPY(path: path(file)) } catch let e as TensorError { throw EvaluationError(e.message, at: statement.span) }
+            outcome.result = show ? .text("saved \(Shape.describe(v.shape)) to \(file)") : .silent
+            emit()
+
+        case .explain(let g):
+            outcome.result = .text(try explain(g))
+            emit()
+
+        case .graph(let expr, let file):
+            outcome.result = .text(try graph(expr, file: file))
+            emit()
+
+        case .checkGradient(let g):
+            outcome.result = .text(try checkGradient(g))
+            emit()
+
+        case .plot(let exprs, let variable, let lower, let upper, let includeGradient):
+            outcome.result = .text(try plot(exprs, variable: variable, lower: lower, upper: upper, includeGradient: includeGradient))
+            emit()
+
+        case .meta(let name, let argument):
+            try meta(name, argument, statement: statement, into: &outcomes, outcome: &outcome)
+        }
+    }
+
+    private func assign(_ target: Identifier, _ item: ResultItem) throws {
+        if case .tape? = lookup(target.name), !scopes.isEmpty {
+            throw EvaluationError("\(target.name) is a tape and cannot be rebound inside a function", at: target.span)
+        }
+        switch item {
+        case .value(let v): bind(target.name, .value(v))
+        case .none(let reason): bind(target.name, .none(reason: reason))
+        }
+    }
+
+    private func checkDefinable(_ name: Identifier) throws {
+        guard scopes.isEmpty else { throw EvaluationError("functions can only be defined at the top level", at: name.span) }
+    }
+
+    func noteGradients(_ items: [(label: String?, item: ResultItem)]) {
+        lastGradients = items.compactMap { label, item in
+            if case .value(let v) = item { return (label ?? "", v) }
+            return nil
+        }
+    }
+
+    func tape(named name: Identifier) throws -> Tape {
+        guard case .tape(let t)? = lookup(name.name) else { throw unknownOrWrongKind(name, expected: "a tape opened with `with tape \(name.name) < ... >`") }
+        return t
+    }
+
+    func integer(_ expr: Expr, what: String) throws -> Int {
+        let v = try evaluate(expr)
+        guard v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite, x == x.rounded(), abs(x) < 1e15 else {
+            throw EvaluationError("\(what) must be a whole number, got \(v.tensor.count == 1 ? formatNumber(v.tensor.scalars[0]) : "a tensor of shape \(Shape.describe(v.shape))")", at: expr.span)
+        }
+        return Int(x)
+    }
+
+    /// An error for a name that is unbound, or bound to the wrong kind of thing.
+    func unknownOrWrongKind(_ name: Identifier, expected: String) -> EvaluationError {
+        switch lookup(name.name) {
+        case nil: return unknownName(name.name, at: name.span)
+        case .function?: return EvaluationError("\(name.name) is a function, expected \(expected)", at: name.span)
+        case .tape?: return EvaluationError("\(name.name) is a tape, expected \(expected)", at: name.span)
+        case .none(let reason)?: return EvaluationError("\(name.name) is None (\(reason))", at: name.span)
+        case .value?: return EvaluationError("\(name.name) is a tensor, expected \(expected)", at: name.span)
+        }
+    }
+
+    func unknownName(_ name: String, at span: SourceSpan) -> EvaluationError {
+        var candidates = Array(workspace.keys) + Builtins.names
+        for scope in scopes { candidates += scope.keys }
+        let suggestion = closestName(to: name, among: candidates)
+        return EvaluationError("unknown name '\(name)'", at: span, note: suggestion.map { "did you mean '\($0)'?" })
+    }
+}
+
+/// The nearest candidate by edit distance, if it is close enough to be a likely typo.
+func closestName(to name: String, among candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var current = [i + 1] + [Int](repeating: 0, count: b.count)
+            for (j, cb) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (ca == cb ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let chars = Array(name)
+    let limit = max(1, chars.count / 3)
+    return candidates.map { ($0, distance(chars, Array($0))) }.filter { $0.1 <= limit }
+        .sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.first?.0
+}
+
+extension FunctionBody {
+    var span: SourceSpan? {
+        switch self {
+        case .expressions(let es): return es.last.map { es[0].span.union($0.span) }
+        case .block(let ss): return ss.last.map { ss[0].span.union($0.span) }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import TapeSyntax
+
+/// A `.tape` file read as a lesson: narration, statements grouped into cells, and `#>` expectations.
+public struct SessionFile {
+    public enum Item {
+        /// A comment line that is not an expectation.
+        case narration(line: Int, text: String)
+        case blank(line: Int)
+        /// Statements that end on the same line, with the `#>` lines right after it.
+        case cell(Cell)
+    }
+
+    public struct Cell {
+        public var statements: [Statement]
+        /// A syntax error in place of statements.
+        public var syntaxError: SyntaxError?
+        public var firstLine: Int
+        public var lastLine: Int
+        /// (line number, text after `#> ` or `#>`).
+        public var expectations: [(line: Int, text: String)]
+    }
+
+    public let text: String
+    public let source: SourceText
+    public private(set) var items: [Item] = []
+
+    public init(text: String) {
+        self.text = text
+        self.source = SourceText(text, firstLine: 1)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var parser = Parser(source: text)
+        var cells: [Cell] = []
+        while true {
+            do {
+                guard let s = try parser.nextStatement() else { break }
+                let last = s.span.end.column == 1 && s.span.end.line > s.span.start.line ? s.span.end.line - 1 : s.span.end.line
+                if var previous = cells.last, previous.syntaxError == nil, previous.lastLine == s.span.start.line {
+                    previous.statements.append(s)
+                    previous.lastLine = max(previous.lastLine, last)
+                    cells[cells.count - 1] = previous
+                } else {
+                    cells.append(Cell(statements: [s], syntaxError: nil, firstLine: s.span.start.line, lastLine: last, expectations: []))
+                }
+            } catch let e as SyntaxError {
+                cells.append(Cell(statements: [], syntaxError: e, firstLine: e.span.start.line, lastLine: e.span.start.line, expectations: []))
+            } catch { break }
+        }
+        // Attach expectations and lay out narration between cells.
+        var covered = Set<Int>()
+        for i in cells.indices {
+            for l in cells[i].firstLine...max(cells[i].firstLine, cells[i].lastLine) { covered.insert(l) }
+            var l = cells[i].lastLine + 1
+            while l <= lines.count, SessionFile.isExpectation(lines[l - 1]) {
+                cells[i].expectations.append((l, SessionFile.expectationText(lines[l - 1])))
+                covered.insert(l)
+                l += 1
+            }
+        }
+        var byLine: [Int: Cell] = [:]
+        for c in cells { byLine[c.firstLine] = byLine[c.firstLine] ?? c }
+        var emitted = Set<Int>()
+        for (index, raw) in lines.enumerated() {
+            let n = index + 1
+            if let c = byLine[n], !emitted.contains(n) {
+                emitted.insert(n)
+                items.append(.cell(c))
+                continue
+            }
+            if covered.contains(n) { continue }
+            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty {
+                if n < lines.count || !raw.isEmpty { items.append(.blank(line: n)) }
+            } else if trimmed.hasPrefix("#") {
+                items.append(.narration(line: n, text: trimmed))
+            }
+        }
+    }
+
+    static func isExpectation(_ line: String) -> Bool { line.hasPrefix("#>") }
+
+    static func expectationText(_ line: String) -> String {
+        var rest = line.dropFirst(2)
+        if rest.hasPrefix(" ") { rest = rest.dropFirst() }
+        return String(rest)
+    }
+
+    /// Narration as prose: the comment text without `# `.
+    public static func prose(_ narration: String) -> String {
+        var rest = narration.dropFirst()
+        if rest.hasPrefix(" ") { rest = rest.dropFirst() }
+        return String(rest)
+    }
+
+    public var cells: [Cell] {
+        items.compactMap { if case .cell(let c) = $0 { return c } else { return nil } }
+    }
+
+    /// The file with each cell's `#>` lines replaced by `outputs[cell index]`.
+    public func updated(outputs: [[String]]) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var drop = Set<Int>()
+        var insertAfter: [Int: [String]] = [:]
+        for (i, c) in cells.enumerated() {
+            for e in c.expectations { drop.insert(e.line) }
+            let out = i < outputs.count ? outputs[i] : []
+            insertAfter[c.lastLine, default: []] += out.map { $0.isEmpty ? "#>" : "#> " + $0 }
+        }
+        var result: [String] = []
+        for (index, line) in lines.enumerated() {
+            let n = index + 1
+            if drop.contains(n) { continue }
+            result.append(line)
+            if let extra = insertAfter[n] { result.append(contentsOf: extra) }
+        }
+        return result.joined(separator: "\n")
+    }
+}

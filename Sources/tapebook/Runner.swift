@@ -1,0 +1,102 @@
+import Foundation
+import TapeLanguage
+import TapeSyntax
+
+/// Runs statements from a string or a session file and prints what they give.
+struct Runner {
+    enum Mode { case transcript, markdown, json }
+
+    let session: Session
+    let output: OutputOptions
+
+    func write(_ text: String) {
+        print(text)
+    }
+
+    /// `-e` and stdin: outputs only (or JSON). Returns false when a statement failed.
+    func runPlain(_ text: String) -> Bool {
+        let source = SourceText(text, firstLine: 1)
+        let formatter = OutputFormatter(settings: session.settings)
+        var ok = true
+        session.run(text, keepGoing: false) { outcome in
+            if outcome.result.isError { ok = false }
+            if output.json {
+                write(formatter.json(outcome))
+            } else {
+                let text = OutputFormatter(settings: session.settings).human(outcome, source: source)
+                if !text.isEmpty { write(text) }
+            }
+        }
+        return ok
+    }
+
+    /// `run FILE`: narration, statements and outputs, in the chosen mode.
+    func runFile(_ file: SessionFile, file name: String, mode: Mode, keepGoing: Bool, step: Bool) -> Bool {
+        var ok = true
+        var formatter = OutputFormatter(settings: session.settings, file: name)
+        var prose: [String] = []
+        func flushProse() {
+            if mode == .markdown, !prose.isEmpty { write(prose.joined(separator: "\n") + "\n") }
+            prose = []
+        }
+        itemLoop: for item in file.items {
+            switch item {
+            case .narration(_, let text):
+                switch mode {
+                case .transcript: write(text)
+                case .markdown: prose.append(SessionFile.prose(text))
+                case .json: break
+                }
+            case .blank:
+                if mode == .transcript { write("") }
+                if mode == .markdown { flushProse() }
+            case .cell(let cell):
+                flushProse()
+                let statementText = (cell.firstLine...cell.lastLine).map { file.source.line($0) }
+                if mode == .transcript {
+                    for (i, line) in statementText.enumerated() { write((i == 0 ? ">>> " : "... ") + line) }
+                }
+                if step {
+                    if mode != .transcript { for line in statementText { write(line) } }
+                    FileHandle.standardOutput.synchronizeFile()
+                    fflush(stdout)
+                    let answer = Swift.readLine() ?? "q"
+                    if answer.trimmingCharacters(in: .whitespaces).lowercased() == "q" { break itemLoop }
+                }
+                var outputs: [String] = []
+                if let error = cell.syntaxError {
+                    ok = false
+                    let e = EvaluationError(error.message, at: error.span)
+                    let outcome = StatementOutcome(line: error.span.start.line, source: file.source.line(error.span.start.line), result: .error(e))
+                    if mode == .json { write(formatter.json(outcome)) } else { outputs.append(formatter.diagnostic(e, source: file.source)) }
+                }
+                var quit = false
+                for statement in cell.statements {
+                    for outcome in session.execute(statement, in: file.source) {
+                        formatter.settings = session.settings
+                        if outcome.result.isError { ok = false }
+                        quit = quit || outcome.quit
+                        if mode == .json {
+                            write(formatter.json(outcome))
+                        } else {
+                            let text = formatter.human(outcome, source: file.source)
+                            if !text.isEmpty { outputs.append(text) }
+                        }
+                    }
+                    if !ok && !keepGoing { break }
+                }
+                switch mode {
+                case .transcript: for o in outputs { write(o) }
+                case .markdown:
+                    write("```\n" + statementText.joined(separator: "\n") + "\n```")
+                    if !outputs.isEmpty { write("```text\n" + outputs.joined(separator: "\n") + "\n```") }
+                    write("")
+                case .json: break
+                }
+                if quit || (!ok && !keepGoing) { break itemLoop }
+            }
+        }
+        flushProse()
+        return ok
+    }
+}
