@@ -23,7 +23,7 @@ struct Tapebook: ParsableCommand {
         version: "tapebook \(version)",
         subcommands: [Run.self, Check.self])
 
-    @Option(name: .customShort("e"), help: "Run STATEMENTS and print their outputs.")
+    @Option(name: .customShort("e"), help: ArgumentHelp("Run STATEMENTS and print their outputs.", valueName: "statements"))
     var statements: String?
 
     @OptionGroup var output: OutputOptions
