@@ -20,6 +20,10 @@ import Darwin
 /// as columns (see `markingInvisibleSequences(in:)`).
 ///
 /// NOTE: libedit is a process-wide singleton; create one `EditLineReader` per process.
+///
+/// NOTE: libedit prints the prompt a moment before it switches the terminal to raw mode.
+/// A Ctrl-C typed in that instant sets `Interrupt.isRequested` but does not end the read;
+/// the next key continues the line as usual and the next Ctrl-C is seen.
 public final class EditLineReader: LineReader {
     /// Candidates for the word before the cursor. `line` is the whole line being edited,
     /// `wordStart` the Character offset in it where `word` begins. A candidate replaces
@@ -33,6 +37,12 @@ public final class EditLineReader: LineReader {
 
     private var historyFile: HistoryFile?
     private var newestEntry: String?
+
+    /// Tab completion; may be replaced once the session it reads names from exists.
+    public var completer: Completer? {
+        get { CompletionBridge.completer }
+        set { CompletionBridge.completer = newValue }
+    }
 
     /// - Parameters:
     ///   - historyFile: where history persists; `nil` keeps it for this session only.

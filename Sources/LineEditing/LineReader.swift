@@ -10,6 +10,23 @@ public enum LineReadResult: Equatable, Sendable {
 
 /// A source of input lines for the REPL. It knows nothing of the language: continuation
 /// lines are read by calling `readLine` again with a different prompt.
+///
+/// A REPL loop, in outline:
+///
+///     Interrupt.install()
+///     var reader = makeStandardLineReader(completer: { line, wordStart, word in ... })
+///     loop: while true {
+///         switch reader.readLine(prompt: "[\(n)]> ") {
+///         case .endOfInput: break loop
+///         case .interrupted:
+///             if Interrupt.consecutiveCount >= 3 { break loop }
+///             continue                      // the line was discarded; prompt again
+///         case .line(let text):
+///             // more lines: reader.readLine(prompt: "...> ") until the statement is complete
+///             Interrupt.clear()
+///             run(text)                     // polls Interrupt.isRequested between iterations
+///         }
+///     }
 public protocol LineReader {
     mutating func readLine(prompt: String) -> LineReadResult
 }
