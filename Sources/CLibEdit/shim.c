@@ -1,5 +1,6 @@
 #include "CLibEdit.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +20,17 @@ int tb_editline_initialize(const char *program_name, const char *word_break_char
     rl_completer_quote_characters = "";
     using_history();
     return status;
+}
+
+char *tb_editline_read(const char *prompt, int *interrupted) {
+    errno = 0;
+    char *line = readline(prompt);
+    // NOTE: readline gives NULL both for EOF and for a read that SIGINT interrupted; only
+    // errno tells them apart. The flag alone is not enough: libedit re-raises SIGINT from its
+    // own handler while SIGINT is still blocked in this thread, so in a process with other
+    // threads (BLAS) our handler may run on one of them a moment after readline returns.
+    *interrupted = line == NULL && errno == EINTR;
+    return line;
 }
 
 void tb_editline_set_completion(rl_completion_func_t *completion) {

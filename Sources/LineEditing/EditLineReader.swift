@@ -77,8 +77,10 @@ public final class EditLineReader: LineReader {
     /// moved to a fresh line, so the caller can print straight away.
     public func readLine(prompt: String) -> LineReadResult {
         Interrupt.clear()
-        guard let raw = readline(Self.markingInvisibleSequences(in: prompt)) else {
-            if Interrupt.isRequested {
+        var interrupted: Int32 = 0
+        guard let raw = tb_editline_read(Self.markingInvisibleSequences(in: prompt), &interrupted) else {
+            if interrupted != 0 || Interrupt.isRequested {
+                Interrupt.waitForHandler()
                 Interrupt.clear()
                 writeToTerminal("^C\n")
                 return .interrupted

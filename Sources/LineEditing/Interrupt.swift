@@ -1,4 +1,9 @@
 import CLibEdit
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Ctrl-C, as seen by the REPL and the evaluator.
 ///
@@ -24,4 +29,15 @@ public enum Interrupt {
 
     /// Starts counting consecutive Ctrl-C presses afresh.
     public static func resetConsecutiveCount() { tb_interrupt_reset_count() }
+
+    /// After a read failed with EINTR, waits (at most 0.2 s) until the handler has recorded
+    /// the SIGINT, which in a multi-threaded process may run on another thread a moment later;
+    /// so `consecutiveCount` is up to date when `readLine` returns `.interrupted`.
+    static func waitForHandler() {
+        var waited = 0
+        while !isRequested && waited < 200 {
+            usleep(1000)
+            waited += 1
+        }
+    }
 }

@@ -34,6 +34,7 @@ public struct PlainLineReader: LineReader {
             }
             if errno == EINTR {
                 clearerr(input)
+                Interrupt.waitForHandler()
                 if Interrupt.isRequested { return .interrupted }
                 continue
             }

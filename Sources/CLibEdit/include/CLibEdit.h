@@ -17,6 +17,10 @@
 /// completion. Returns `rl_initialize`'s result.
 int tb_editline_initialize(const char *program_name, const char *word_break_characters);
 
+/// `readline(prompt)`; when it returns NULL, `*interrupted` tells a signal-interrupted read
+/// (EINTR: Ctrl-C) from the end of input (Ctrl-D on an empty line, EOF).
+char *tb_editline_read(const char *prompt, int *interrupted);
+
 /// Installs `completion` as `rl_attempted_completion_function` with no appended
 /// character after a single match.
 void tb_editline_set_completion(rl_completion_func_t *completion);
