@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+@testable import TapeLanguage
+
+/// The lessons in `sessions/` are executable documentation: every `#>` line must be what tapebook
+/// prints today. These tests replay them in-process with `Checker`, the engine of `tapebook check`.
+final class SessionsTests: XCTestCase {
+    /// The repository root, found from this file's path (Tests/TapeLanguageTests/SessionsTests.swift).
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()   // TapeLanguageTests
+        .deletingLastPathComponent()   // Tests
+        .deletingLastPathComponent()   // root
+
+    static func lessonFiles() throws -> [URL] {
+        let directory = repositoryRoot.appendingPathComponent("sessions")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        return names.filter { $0.hasSuffix(".tape") }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    func testEveryLessonMatchesItsExpectations() throws {
+        let files = try Self.lessonFiles()
+        XCTAssertGreaterThanOrEqual(files.count, 15, "expected the lessons in sessions/")
+        for url in files {
+            let text = try String(contentsOf: url, encoding: .utf8)
+            let result = Checker.check(SessionFile(text: text), file: url.path)
+            XCTAssertGreaterThan(result.checked, 0, "\(url.lastPathComponent): no statements ran")
+            if let mismatch = result.firstMismatch {
+                XCTFail("\(mismatch)\n(run `tapebook check --update \(url.path)` if the new output is right)")
+            }
+        }
+    }
+
+    func testEveryLessonHasExpectationsAndNarration() throws {
+        for url in try Self.lessonFiles() {
+            let file = SessionFile(text: try String(contentsOf: url, encoding: .utf8))
+            let narration = file.items.filter { if case .narration = $0 { return true } else { return false } }
+            XCTAssertFalse(narration.isEmpty, "\(url.lastPathComponent) has no narration")
+            XCTAssertTrue(file.cells.contains { !$0.expectations.isEmpty }, "\(url.lastPathComponent) has no #> lines")
+        }
+    }
+
+    func testAWrongExpectationIsReported() {
+        let text = """
+        # narration
+        x = [1, 2, 3]
+        #> x = [1, 2, 3]
+        sum(x)
+        #> 7
+        x * 2
+        #> [2, 4, 6]
+        """
+        let result = Checker.check(SessionFile(text: text), file: "wrong.tape")
+        let mismatch = try? XCTUnwrap(result.firstMismatch, "a wrong expectation must be reported")
+        XCTAssertTrue(mismatch?.hasPrefix("wrong.tape:5: output differs") ?? false, mismatch ?? "")
+        XCTAssertTrue(mismatch?.contains("expected: 7") ?? false, mismatch ?? "")
+        XCTAssertTrue(mismatch?.contains("got:      6") ?? false, mismatch ?? "")
+        XCTAssertEqual(result.checked, 3)
+        // The updated text carries what was printed.
+        XCTAssertTrue(result.updated.contains("sum(x)\n#> 6\n"), result.updated)
+    }
+
+    func testAMissingAndAnExtraExpectationAreReported() {
+        let missing = Checker.check(SessionFile(text: "x = [1, 2]\n"), file: "missing.tape")
+        XCTAssertNotNil(missing.firstMismatch, "output without #> lines must not pass")
+        XCTAssertTrue(missing.firstMismatch?.contains("(nothing more)") ?? false, missing.firstMismatch ?? "")
+
+        let extra = Checker.check(SessionFile(text: "x = [1, 2];\n#> x = [1, 2]\n"), file: "extra.tape")
+        XCTAssertNotNil(extra.firstMismatch, "an expectation for a silent statement must not pass")
+    }
+
+    func testAnErrorIsComparedLikeAnyOutput() {
+        let text = "y = unknown_thing + 1\n#> error: unknown name 'unknown_thing'\n"
+        let result = Checker.check(SessionFile(text: text), file: "error.tape")
+        // The diagnostic has more lines than the one expected: a mismatch after the first line.
+        XCTAssertNotNil(result.firstMismatch)
+        XCTAssertTrue(result.firstMismatch?.hasPrefix("error.tape:2:") ?? false, result.firstMismatch ?? "")
+        // Once updated, the file matches.
+        let again = Checker.check(SessionFile(text: result.updated), file: "error.tape")
+        XCTAssertNil(again.firstMismatch, again.firstMismatch ?? "")
+    }
+
+    func testUpdatedReplacesExpectationsAndKeepsEverythingElse() {
+        let text = """
+        # Lesson
+        x = [1, 2]
+        #> stale
+        #> also stale
+
+        # more narration
+        watch x
+        y = sum(x^2); z = 3
+        #> old
+        """
+        let file = SessionFile(text: text)
+        XCTAssertEqual(file.cells.count, 3)
+        XCTAssertEqual(file.cells[0].expectations.map(\.text), ["stale", "also stale"])
+        XCTAssertEqual(file.cells[2].statements.count, 2, "statements on one line form one cell")
+        let updated = file.updated(outputs: [["x = [1, 2]"], [], ["y = 5", "", "z = 3"]])
+        XCTAssertEqual(updated, """
+        # Lesson
+        x = [1, 2]
+        #> x = [1, 2]
+
+        # more narration
+        watch x
+        y = sum(x^2); z = 3
+        #> y = 5
+        #>
+        #> z = 3
+        """)
+        // Updating with the outputs a file already has gives the file back.
+        let reparsed = SessionFile(text: updated)
+        XCTAssertEqual(reparsed.updated(outputs: reparsed.cells.map { $0.expectations.map(\.text) }), updated)
+    }
+
+    func testUpdatedPutsOutputAfterTheLastLineOfABlock() {
+        let text = "with tape t <\n  x = [1, 2]\n  watch x\n>\n#> old\n"
+        let file = SessionFile(text: text)
+        XCTAssertEqual(file.cells.count, 1)
+        XCTAssertEqual(file.updated(outputs: [["x = [1, 2]"]]), "with tape t <\n  x = [1, 2]\n  watch x\n>\n#> x = [1, 2]\n")
+    }
+
+    func testCheckingTwiceAfterUpdateIsStable() throws {
+        // check --update must give a file that then checks clean (line numbers in diagnostics shift
+        // when #> lines are inserted, so a second update may be needed; two must always suffice).
+        let text = "x = [1, 2]\n[1, 2] + [1, 2, 3]\nsum(x)\n"
+        var current = text
+        for _ in 0..<2 { current = Checker.check(SessionFile(text: current), file: "stable.tape").updated }
+        let final = Checker.check(SessionFile(text: current), file: "stable.tape")
+        XCTAssertNil(final.firstMismatch, final.firstMismatch ?? "")
+        XCTAssertEqual(final.updated, current)
+    }
+}
