@@ -41,6 +41,8 @@ public struct Settings {
     public var lineWidth = 80
     public var color = false
     public var anomaly = true
+    /// Unicode drawing (braille plots, box-drawing graphs); false draws in ASCII.
+    public var unicode = true
     public init() {}
 }
 

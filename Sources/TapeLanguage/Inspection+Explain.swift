@@ -1,0 +1,136 @@
+import Foundation
+import TensorCore
+import Autodiff
+import TapeSyntax
+import Rendering
+
+/// Sees the backward pass of `explain`, step by step.
+private final class StepRecorder: BackwardObserver {
+    var steps: [(output: Value, cotangent: Value, gradients: [Value?])] = []
+    func pulledBack(_ output: Value, cotangent: Value, gradients: [Value?]) {
+        steps.append((output, cotangent, gradients))
+    }
+    func accumulated(into value: Value) {}
+}
+
+extension Session {
+    /// Steps of a long backward pass shown at each end; the ones between are counted.
+    static let explainEdgeSteps = 10
+    /// A backward pass with more steps than this is summarized.
+    static let explainStepLimit = 30
+
+    /// `explain grad Y wrt X`: the backward pass step by step, latest operation first.
+    func explain(_ g: TapeSyntax.Gradient) throws -> String {
+        let (target, sources, tape, seed) = try gradientOperands(g, command: "explain")
+        let targetLabel = label(of: g.target)
+        let sourceNames = g.sources.map(\.name)
+        // NOTE: recording is stopped so that explaining leaves nothing on the tape; the gradients are
+        // the same, they are only not differentiable again.
+        let recorder = StepRecorder()
+        let gradients = try at(g.target.span) {
+            try context.withRecordingStopped {
+                try context.gradient(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: g.unconnectedZero, observer: recorder)
+            }
+        }
+        let graph = RecordedGraph(target: target, sources: sources, tape: tape)
+        let names = ValueNames(session: self, numbering: graph.nodes, sources: Array(zip(sources, sourceNames)))
+        func partial(_ v: Value) -> String { "∂\(targetLabel)/∂\(names.callName(v))" }
+
+        var lines: [String] = []
+        let count = recorder.steps.count
+        let sourcesText = sourceNames.joined(separator: ", ")
+        lines.append("explain grad \(targetLabel) wrt \(sourcesText): \(count) operation\(count == 1 ? "" : "s"), from \(targetLabel) back to \(sourcesText)")
+        let start = try seed.map { $0.tensor.shape == target.shape ? $0.tensor : try $0.tensor.broadcast(to: target.shape) }
+            ?? (try Tensor(shape: target.shape, repeating: 1))
+        lines.append("start  ∂\(targetLabel)/∂\(targetLabel) = \(inline(start))" + (seed == nil ? (target.tensor.count > 1 ? "   (ones: the gradient of the sum)" : "") : "   (the seed)"))
+
+        /// Gradients that reached each value so far, by the step that sent them (0: the start).
+        var contributions: [ObjectIdentifier: [(step: Int, value: Tensor)]] = [graph.key(target): [(0, start)]]
+        let shown = count > Session.explainStepLimit
+            ? Set(Array(0..<Session.explainEdgeSteps) + Array((count - Session.explainEdgeSteps)..<count))
+            : Set(0..<count)
+        var skipped = 0
+        for (index, step) in recorder.steps.enumerated() {
+            let node = step.output.node!
+            let number = index + 1
+            var stepLines: [String] = []
+            let inputNames = node.inputs.map(names.callName)
+            let operation = node.primitive.expression(of: inputNames, shapes: node.inputs.map(\.shape))
+            var heading = "\(number). \(names.callName(step.output)) = \(operation)   (\(node.primitive.name)"
+            if node.line > 0 { heading += ", line \(node.line)" }
+            stepLines.append(heading + ")")
+            let placeholders = Session.placeholders(node.inputs.count)
+            let rule = node.primitive.derivativeRule(inputs: placeholders)
+            stepLines.append("   rule  " + rule.symbols(expression: node.primitive.expression(of: placeholders, shapes: node.inputs.map(\.shape)), inputs: placeholders))
+            if case .custom(let c) = node.primitive, case .function(let f)? = lookup(c.name), let r = f.source.range(of: "grad(") {
+                stepLines.append("         " + f.source[r.lowerBound...].split(separator: "\n").joined(separator: " ") + ", with \(f.customGradient?.cotangent ?? "dy") = g")
+            } else {
+                stepLines.append("         " + rule.words)
+            }
+            for input in node.inputs where input.node != nil && !graph.relevant.contains(ObjectIdentifier(input)) && names.name(input) == nil {
+                let inner = input.node!
+                stepLines.append("   where \(names.callName(input)) = " + inner.primitive.expression(of: inner.inputs.map(names.callName), shapes: inner.inputs.map(\.shape)))
+            }
+            let arrived = contributions[graph.key(step.output)] ?? []
+            var incoming = "   in    g = \(partial(step.output)) = "
+            if arrived.count > 1 {
+                incoming += arrived.map { inline($0.value) }.joined(separator: " + ") + " = \(inline(step.cotangent.tensor))   (\(arrived.count) paths add up)"
+            } else {
+                incoming += inline(step.cotangent.tensor)
+            }
+            stepLines.append(incoming)
+            var first = true
+            for (i, input) in node.inputs.enumerated() where graph.needsGradient(input) {
+                guard i < step.gradients.count, let sent = step.gradients[i] else { continue }
+                let value = sent.shape == input.shape ? sent.tensor : sent.tensor.sumToShape(input.shape)
+                let key = graph.key(input)
+                contributions[key, default: []].append((number, value))
+                let role = placeholders[i] == names.callName(input) ? "" : " (\(placeholders[i]))"
+                var out = "\(first ? "   out   " : "         ")\(names.callName(input))\(role) gets \((i < rule.pullbacks.count ? rule.pullbacks[i] : nil) ?? "g") = \(inline(value))"
+                if sent.shape != input.shape { out += "   (summed back to \(Shape.describe(input.shape)))" }
+                let paths = contributions[key]!.count
+                if paths > 1 { out += "   (path \(paths) into \(names.callName(input)))" }
+                if value.hasNonFinite && !step.cotangent.tensor.hasNonFinite && !node.inputs.contains(where: { $0.tensor.hasNonFinite }) {
+                    out += "   ← the first " + (value.scalars.contains(where: \.isNaN) ? "NaN" : "Inf")
+                    if let why = node.primitive.nonFiniteReason(node.inputs.map(\.tensor), pass: .backward) { out += ": " + why }
+                }
+                stepLines.append(out)
+                first = false
+            }
+            if first { stepLines.append("   out   nothing: no input needs a gradient") }
+            if shown.contains(index) {
+                if skipped > 0 {
+                    lines.append("")
+                    lines.append("… \(skipped) more step\(skipped == 1 ? "" : "s") …")
+                    skipped = 0
+                }
+                lines.append("")
+                lines.append(contentsOf: stepLines)
+            } else {
+                skipped += 1
+            }
+        }
+
+        lines.append("")
+        for (i, source) in sources.enumerated() {
+            let name = sourceNames[i]
+            switch gradients[i] {
+            case .value(let v):
+                let arrived = contributions[source.accumulationKey] ?? []
+                if arrived.count > 1 {
+                    let terms = arrived.count <= 6 ? arrived.map { inline($0.value) }.joined(separator: " + ") : "\(arrived.count) terms"
+                    lines.append("\(name): \(arrived.count) paths add up: \(terms) = \(inline(v.tensor))")
+                }
+                lines.append("∂\(targetLabel)/∂\(name) = \(inline(v.tensor))   (the same as grad \(targetLabel) wrt \(name))")
+            case .none(let reason):
+                lines.append("∂\(targetLabel)/∂\(name) is None: " + describe(reason, target: targetLabel, source: name, tape: g.tape?.name))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `a`, `b`, `c` for up to three inputs; `a1`, `a2`, ... for more.
+    static func placeholders(_ count: Int) -> [String] {
+        count <= 3 ? Array(["a", "b", "c"].prefix(count)) : (1...count).map { "a\($0)" }
+    }
+}

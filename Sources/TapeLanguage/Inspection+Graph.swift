@@ -1,0 +1,222 @@
+import Foundation
+import TensorCore
+import Autodiff
+import TapeSyntax
+import Rendering
+
+/// The computation graph behind a value: every value it was computed from through recorded
+/// operations, and, for values cut by `stop_gradient`, what they were cut from.
+struct ComputationGraph {
+    /// Every value of the graph, oldest first.
+    var values: [Value] = []
+    /// Values reached only through a `stop_gradient` cut, by identity.
+    var cutOff = Set<ObjectIdentifier>()
+
+    init(root: Value) {
+        var seen = Set<ObjectIdentifier>()
+        var reachedDirectly = Set<ObjectIdentifier>()
+        var pending: [(Value, Bool)] = [(root, true)]
+        while let (v, direct) = pending.popLast() {
+            let id = ObjectIdentifier(v)
+            if direct && !reachedDirectly.insert(id).inserted { continue }
+            if !direct && seen.contains(id) { continue }
+            if seen.insert(id).inserted { values.append(v) }
+            for input in v.node?.inputs ?? [] { pending.append((input, direct)) }
+            if let cut = v.stopGradientSource { pending.append((cut, false)) }
+        }
+        values.sort { $0.serial < $1.serial }
+        cutOff = seen.subtracting(reachedDirectly)
+    }
+
+    /// Whether a graph shows `v` as a node of its own: not for scalar constants, which are written
+    /// into the expressions that use them.
+    static func isDrawn(_ v: Value) -> Bool {
+        v.node != nil || v.isTracked || v.tensor.count != 1 || (v.untrackedReason != nil && v.untrackedReason != .noTrackedInputs)
+    }
+}
+
+extension Session {
+    /// Lines of the terminal drawing before it is cut short.
+    static let graphLineLimit = 60
+
+    /// `graph Y`: the computation graph drawn in the terminal; `graph Y to "g.dot"` (or `.svg`, `.png`) writes it.
+    func graph(_ expr: Expr, file: String?) throws -> String {
+        let root = try evaluate(expr)
+        let graph = ComputationGraph(root: root)
+        let names = ValueNames(session: self, numbering: graph.values.filter { $0.node != nil })
+        guard let file else { return drawGraph(root, graph: graph, names: names) }
+        let dot = graphvizText(root, graph: graph, names: names, title: sourceText.text(of: expr.span))
+        let operations = graph.values.filter { $0.node != nil }.count
+        let summary = "\(operations) operation\(operations == 1 ? "" : "s")"
+        let lower = file.lowercased()
+        if lower.hasSuffix(".dot") || lower.hasSuffix(".gv") {
+            do { try (dot + "\n").write(toFile: path(file), atomically: true, encoding: .utf8) } catch {
+                throw EvaluationError("cannot write \(file): \(error.localizedDescription)", at: expr.span)
+            }
+            return "wrote the graph of \(label(of: expr)) (\(summary)) to \(file)"
+        }
+        guard let format = ["svg", "png", "pdf"].first(where: { lower.hasSuffix("." + $0) }) else {
+            throw EvaluationError("graph writes .dot, .svg, .png or .pdf files, not \(file)", at: expr.span)
+        }
+        guard let dotProgram = Session.findExecutable("dot") else {
+            throw EvaluationError("Graphviz's `dot` is not installed, so \(file) cannot be drawn", at: expr.span,
+                                  note: "install Graphviz (apt-get install graphviz, brew install graphviz), or write the text with graph ... to \"\(file.dropLast(format.count))dot\"")
+        }
+        try runDot(dotProgram, format: format, input: dot, output: path(file), span: expr.span)
+        return "drew the graph of \(label(of: expr)) (\(summary)) to \(file)"
+    }
+
+    // MARK: Terminal
+
+    /// What kind of value a leaf is, in words.
+    func leafKind(_ v: Value, names: ValueNames) -> String {
+        if v.isTracked { return v.isVariable ? "variable" : "watched" }
+        switch v.untrackedReason {
+        case .recordingStopped?: return "stopped: computed while recording was stopped"
+        case .stopGradient?:
+            return "stop_gradient" + (v.stopGradientSource.map { ", cut from " + names.callName($0) } ?? "")
+        case .notDifferentiable(let op)?: return "no gradient: from \(op)"
+        default: return v.isVariable ? "variable" : "constant"
+        }
+    }
+
+    func drawGraph(_ root: Value, graph: ComputationGraph, names: ValueNames) -> String {
+        let unicode = settings.unicode
+        var rows: [(left: String, columns: [String])] = []
+        var shown = Set<ObjectIdentifier>()
+        var anyPath = false
+        func describe(_ v: Value) -> (label: String, kind: String) {
+            guard let node = v.node else { return (names.callName(v), leafKind(v, names: names)) }
+            let expression = node.primitive.expression(of: node.inputs.map(names.callName), shapes: node.inputs.map(\.shape))
+            return ("\(names.callName(v)) = \(expression)", node.primitive.name)
+        }
+        func visit(_ v: Value, prefix: String, connector: String, childPrefix: String) {
+            let (label, kind) = describe(v)
+            guard shown.insert(ObjectIdentifier(v)).inserted || v.node == nil else {
+                rows.append((prefix + connector + names.callName(v), [unicode ? "↑ above" : "(above)"]))
+                return
+            }
+            rows.append((prefix + connector + label, [kind, Shape.describe(v.shape), preview(v.tensor)]))
+            guard let node = v.node else { return }
+            let children = node.inputs.filter(ComputationGraph.isDrawn)
+            for (i, child) in children.enumerated() {
+                let last = i == children.count - 1
+                let path = child.isTracked
+                anyPath = anyPath || path
+                let mark: String
+                if unicode {
+                    mark = path ? (last ? "┕━ " : "┝━ ") : (last ? "└─ " : "├─ ")
+                } else {
+                    mark = path ? (last ? "`= " : "+= ") : (last ? "`- " : "+- ")
+                }
+                visit(child, prefix: childPrefix, connector: mark, childPrefix: childPrefix + (last ? "   " : (unicode ? "│  " : "|  ")))
+            }
+        }
+        visit(root, prefix: "", connector: "", childPrefix: "")
+        var limited = rows
+        var more = 0
+        if rows.count > Session.graphLineLimit {
+            more = rows.count - Session.graphLineLimit
+            limited = Array(rows.prefix(Session.graphLineLimit))
+        }
+        var text = renderTable(headers: [], rows: limited.map { [$0.left] + $0.columns }, alignments: [.left, .left, .left, .left])
+        if more > 0 { text += "\n… \(more) more line\(more == 1 ? "" : "s")" }
+        if anyPath { text += "\n" + (unicode ? "━" : "=") + " path to a watched value: gradients flow back along it" }
+        return text
+    }
+
+    // MARK: Graphviz
+
+    /// The graph in Graphviz's DOT language: values as boxes with their operation and shape, edges
+    /// from inputs to outputs labelled with the local derivative, the path to watched values drawn bold,
+    /// what `stop_gradient` or `with stop` cut off in grey.
+    func graphvizText(_ root: Value, graph: ComputationGraph, names: ValueNames, title: String) -> String {
+        let drawn = graph.values.filter(ComputationGraph.isDrawn)
+        var id: [ObjectIdentifier: String] = [:]
+        for (i, v) in drawn.enumerated() { id[ObjectIdentifier(v)] = "v\(i + 1)" }
+        let grey = "style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45"
+        var lines = ["digraph \(Session.dotString(title)) {",
+                     "  rankdir=BT;",
+                     "  node [shape=box, fontname=\"Helvetica\", fontsize=11];",
+                     "  edge [fontname=\"Helvetica\", fontsize=9];"]
+        for v in drawn {
+            var label: String
+            var attributes: [String] = []
+            if let node = v.node {
+                label = names.callName(v) + " = " + node.primitive.expression(of: node.inputs.map(names.callName), shapes: node.inputs.map(\.shape))
+                label += "\n" + node.primitive.name + "  " + Shape.describe(v.shape)
+            } else {
+                label = names.callName(v) + "\n" + leafKind(v, names: names) + "  " + Shape.describe(v.shape)
+                if v.isTracked { attributes.append("style=bold") }
+            }
+            let cut = v.untrackedReason == .recordingStopped || v.untrackedReason == .stopGradient
+            if cut || graph.cutOff.contains(ObjectIdentifier(v)) { attributes.append(grey) }
+            if v === root { attributes.append("peripheries=2") }
+            lines.append("  \(id[ObjectIdentifier(v)]!) [" + (["label=" + Session.dotString(label)] + attributes).joined(separator: ", ") + "];")
+        }
+        for v in drawn {
+            if let node = v.node {
+                let inputNames = node.inputs.map(names.callName)
+                let rule = node.primitive.derivativeRule(inputs: inputNames)
+                for (i, input) in node.inputs.enumerated() {
+                    guard let from = id[ObjectIdentifier(input)] else { continue }
+                    var attributes: [String] = []
+                    let local = (i < rule.partials.count ? rule.partials[i] : nil) ?? (i < rule.pullbacks.count ? rule.pullbacks[i] : nil)
+                    attributes.append("label=" + Session.dotString(local ?? "no gradient"))
+                    if input.isTracked && v.isTracked && !graph.cutOff.contains(ObjectIdentifier(v)) { attributes.append("penwidth=2") }
+                    if graph.cutOff.contains(ObjectIdentifier(v)) { attributes.append("color=grey60, fontcolor=grey45") }
+                    lines.append("  \(from) -> \(id[ObjectIdentifier(v)]!) [" + attributes.joined(separator: ", ") + "];")
+                }
+            }
+            if let source = v.stopGradientSource, let from = id[ObjectIdentifier(source)] {
+                lines.append("  \(from) -> \(id[ObjectIdentifier(v)]!) [label=\"stop_gradient\", style=dashed, color=grey60, fontcolor=grey45];")
+            }
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n")
+    }
+
+    /// A DOT string literal.
+    static func dotString(_ s: String) -> String {
+        var out = "\""
+        for c in s {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    /// The first executable called `name` on the PATH.
+    static func findExecutable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/local/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs Graphviz's `dot` on `input`, writing `output`.
+    func runDot(_ program: String, format: String, input: String, output: String, span: SourceSpan) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = ["-T" + format, "-o", output]
+        let stdin = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardError = stderr
+        do { try process.run() } catch {
+            throw EvaluationError("cannot run \(program): \(error.localizedDescription)", at: span)
+        }
+        stdin.fileHandleForWriting.write(input.data(using: .utf8)!)
+        try? stdin.fileHandleForWriting.close()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw EvaluationError("dot failed: " + message.trimmingCharacters(in: .whitespacesAndNewlines), at: span)
+        }
+    }
+}

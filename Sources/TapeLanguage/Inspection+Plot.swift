@@ -1,0 +1,69 @@
+import Foundation
+import TensorCore
+import Autodiff
+import TapeSyntax
+import Rendering
+
+extension Settings {
+    /// Whether a terminal with this environment can show braille and box-drawing characters: a UTF-8
+    /// locale (`LC_ALL`, then `LC_CTYPE`, then `LANG`) and a `TERM` other than `dumb`.
+    public static func unicodeSupported(environment: [String: String]) -> Bool {
+        if environment["TERM"] == "dumb" { return false }
+        let locale = [environment["LC_ALL"], environment["LC_CTYPE"], environment["LANG"]]
+            .compactMap { $0 }.first { !$0.isEmpty } ?? ""
+        let lower = locale.lowercased()
+        return lower.contains("utf-8") || lower.contains("utf8")
+    }
+}
+
+extension Session {
+    /// The plot's drawing area, in character cells.
+    static let plotHeight = 12
+    static let plotMaximumWidth = 60
+
+    /// `plot f(x), g(x) over x in A..B [and grad]`: each expression evaluated with `x` bound to each
+    /// sample point; `and grad` adds each one's derivative, read from the tape.
+    func plot(_ exprs: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool) throws -> String {
+        func bound(_ e: Expr) throws -> Double {
+            let v = try evaluate(e)
+            guard v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite else {
+                throw EvaluationError("a plot bound must be a finite number", at: e.span)
+            }
+            return x
+        }
+        let a = try bound(lower), b = try bound(upper)
+        guard a < b else {
+            throw EvaluationError("the plot range is empty: \(formatNumber(a)) is not below \(formatNumber(b))", at: lower.span.union(upper.span))
+        }
+        let width = max(20, min(Session.plotMaximumWidth, settings.lineWidth - 12))
+        let samples = (settings.unicode ? 2 * width : width) + 1
+        let xs = (0..<samples).map { a + (b - a) * Double($0) / Double(samples - 1) }
+        var series: [(label: String, xs: [Double], ys: [Double])] = []
+        for expr in exprs {
+            let text = sourceText.text(of: expr.span)
+            var ys: [Double] = [], slopes: [Double] = []
+            for x in xs {
+                if let check = interruptCheck, check() { throw GradientError("interrupted") }
+                let point = context.constant(x)
+                if includeGradient { context.watch(point, on: context.implicitTape.bit) }
+                let y = try withScope([variable.name: .value(point)]) { try evaluate(expr) }
+                guard y.tensor.count == 1 else {
+                    throw EvaluationError("plot needs one number for each \(variable.name), but \(text) has shape \(Shape.describe(y.shape))",
+                                          at: expr.span, note: "reduce it, e.g. sum(\(text))")
+                }
+                ys.append(y.tensor.scalars[0])
+                if includeGradient {
+                    let slope = try at(expr.span) {
+                        try context.withRecordingStopped {
+                            try context.gradient(of: y, wrt: [point], tape: context.implicitTape, unconnectedZero: true)[0]
+                        }
+                    }
+                    slopes.append(slope.value?.tensor.scalars.first ?? 0)
+                }
+            }
+            series.append((text, xs, ys))
+            if includeGradient { series.append(("d/d\(variable.name) " + label(of: expr), xs, slopes)) }
+        }
+        return renderPlot(series: series, width: width, height: Session.plotHeight, unicode: settings.unicode)
+    }
+}
