@@ -46,7 +46,7 @@ extension Session {
                 let gradients = try context.gradient(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: g.unconnectedZero)
                 let weights = try seed.map { $0.tensor.shape == target.shape ? $0.tensor : try $0.tensor.broadcast(to: target.shape) }
                 var lines = ["check grad \(targetLabel) wrt \(names.joined(separator: ", ")): the tape's gradient against central differences",
-                             "step 1e-5·max(1, |x|); tolerance \(Session.checkToleranceText)"]
+                             "step 1e-5·max(1, |element|); tolerance \(Session.checkToleranceText)"]
                 var rows: [DifferenceRow] = []
                 var tableRows: [[String]] = []
                 var kinks = Set<String>()
@@ -185,7 +185,7 @@ extension Session {
         }
         let maxAbsolute = rows.map(\.absoluteError).max() ?? 0
         if let worst = rows.filter({ !$0.withinTolerance }).max(by: { $0.absoluteError < $1.absoluteError }) {
-            return "custom \(custom.name): its gradient DISAGREES with its forward: for \(worst.label) grad(\(f.customGradient?.cotangent ?? "dy")) gives \(formatNumber(worst.tape, precision: settings.precision)) but differences of \(custom.name) give \(formatNumber(worst.difference, precision: settings.precision)) (max abs error \(Session.scientific(maxAbsolute)))"
+            return "custom \(custom.name): its gradient DISAGREES with its forward: for \(worst.label), grad(\(f.customGradient?.cotangent ?? "dy")) gives \(formatNumber(worst.tape, precision: settings.precision)) but differences of \(custom.name) give \(formatNumber(worst.difference, precision: settings.precision)) (max abs error \(Session.scientific(maxAbsolute)))"
         }
         return "custom \(custom.name): its gradient agrees with its forward (max abs error \(Session.scientific(maxAbsolute)))"
     }

@@ -15,7 +15,7 @@ private final class StepRecorder: BackwardObserver {
 
 extension Session {
     /// Steps of a long backward pass shown at each end; the ones between are counted.
-    static let explainEdgeSteps = 10
+    static let explainEdgeSteps = 5
     /// A backward pass with more steps than this is summarized.
     static let explainStepLimit = 30
 
@@ -33,7 +33,10 @@ extension Session {
             }
         }
         let graph = RecordedGraph(target: target, sources: sources, tape: tape)
-        let names = ValueNames(session: self, numbering: graph.nodes, sources: Array(zip(sources, sourceNames)))
+        // An unnamed target goes by its expression (`sum(safe)`), not by a number.
+        let targetNamed = namesByValue()[ObjectIdentifier(target)] != nil
+        let names = ValueNames(session: self, numbering: graph.nodes.filter { $0 !== target },
+                               sources: Array(zip(sources, sourceNames)) + (targetNamed ? [] : [(target, targetLabel)]))
         func partial(_ v: Value) -> String { "∂\(targetLabel)/∂\(names.callName(v))" }
 
         var lines: [String] = []
@@ -56,7 +59,8 @@ extension Session {
             var stepLines: [String] = []
             let inputNames = node.inputs.map(names.callName)
             let operation = node.primitive.expression(of: inputNames, shapes: node.inputs.map(\.shape))
-            var heading = "\(number). \(names.callName(step.output)) = \(operation)   (\(node.primitive.name)"
+            let written = step.output === target && !targetNamed ? operation : "\(names.callName(step.output)) = \(operation)"
+            var heading = "\(number). \(written)   (\(node.primitive.name)"
             if node.line > 0 { heading += ", line \(node.line)" }
             stepLines.append(heading + ")")
             let placeholders = Session.placeholders(node.inputs.count)
@@ -74,7 +78,7 @@ extension Session {
             let arrived = contributions[graph.key(step.output)] ?? []
             var incoming = "   in    g = \(partial(step.output)) = "
             if arrived.count > 1 {
-                incoming += arrived.map { inline($0.value) }.joined(separator: " + ") + " = \(inline(step.cotangent.tensor))   (\(arrived.count) paths add up)"
+                incoming += Session.sum(arrived.map { inline($0.value) }) + " = \(inline(step.cotangent.tensor))   (\(arrived.count) paths add up)"
             } else {
                 incoming += inline(step.cotangent.tensor)
             }
@@ -118,7 +122,7 @@ extension Session {
             case .value(let v):
                 let arrived = contributions[source.accumulationKey] ?? []
                 if arrived.count > 1 {
-                    let terms = arrived.count <= 6 ? arrived.map { inline($0.value) }.joined(separator: " + ") : "\(arrived.count) terms"
+                    let terms = arrived.count <= 6 ? Session.sum(arrived.map { inline($0.value) }) : "\(arrived.count) terms"
                     lines.append("\(name): \(arrived.count) paths add up: \(terms) = \(inline(v.tensor))")
                 }
                 lines.append("∂\(targetLabel)/∂\(name) = \(inline(v.tensor))   (the same as grad \(targetLabel) wrt \(name))")
@@ -127,6 +131,15 @@ extension Session {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Terms written as a sum: `0.5 - 0.319 + 2`.
+    static func sum(_ terms: [String]) -> String {
+        var text = terms.first ?? ""
+        for t in terms.dropFirst() {
+            text += t.hasPrefix("-") ? " - " + t.dropFirst() : " + " + t
+        }
+        return text
     }
 
     /// `a`, `b`, `c` for up to three inputs; `a1`, `a2`, ... for more.

@@ -74,7 +74,11 @@ extension Session {
         switch v.untrackedReason {
         case .recordingStopped?: return "stopped: computed while recording was stopped"
         case .stopGradient?:
-            return "stop_gradient" + (v.stopGradientSource.map { ", cut from " + names.callName($0) } ?? "")
+            guard let source = v.stopGradientSource else { return "stop_gradient" }
+            if names.name(source) == nil, let node = source.node {
+                return "stop_gradient, cut from " + node.primitive.expression(of: node.inputs.map(names.callName), shapes: node.inputs.map(\.shape))
+            }
+            return "stop_gradient, cut from " + names.callName(source)
         case .notDifferentiable(let op)?: return "no gradient: from \(op)"
         default: return v.isVariable ? "variable" : "constant"
         }
