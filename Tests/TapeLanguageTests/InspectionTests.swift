@@ -1,0 +1,367 @@
+import XCTest
+import TensorCore
+@testable import TapeLanguage
+
+/// Exact text of explain, check, graph, plot and the gradient health monitor, on small fixed examples.
+final class InspectionTests: XCTestCase {
+    /// The human output of every statement of `text`, at width 80, without colour.
+    func output(_ text: String, configure: (Session) -> Void = { _ in }) -> String {
+        let session = Session()
+        session.setSeed(0)
+        configure(session)
+        let source = SourceText(text, firstLine: 1)
+        let formatter = OutputFormatter(settings: session.settings)
+        return session.run(text, keepGoing: true).map { formatter.human($0, source: source) }.filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+
+    /// The output of the last statement only.
+    func last(_ text: String, configure: (Session) -> Void = { _ in }) -> String {
+        let session = Session()
+        configure(session)
+        let source = SourceText(text, firstLine: 1)
+        let formatter = OutputFormatter(settings: session.settings)
+        guard let outcome = session.run(text, keepGoing: true).last else { return "" }
+        return formatter.human(outcome, source: source)
+    }
+
+    let polynomial = "x = 3\nwatch x\ny = x * x + 2 * x\n"
+
+    // MARK: explain
+
+    func testExplainWalksBackAndAddsPaths() {
+        XCTAssertEqual(last(polynomial + "explain grad y wrt x"), """
+        explain grad y wrt x: 3 operations, from y back to x
+        start  ∂y/∂y = 1
+
+        1. y = #1 + #2   (add, line 3)
+           rule  ∂(a + b)/∂a = 1,  ∂(a + b)/∂b = 1
+                 the gradient flows through unchanged to both inputs
+           in    g = ∂y/∂y = 1
+           out   #1 (a) gets g · 1 = 1
+                 #2 (b) gets g · 1 = 1
+
+        2. #2 = 2 * x   (multiply, line 3)
+           rule  ∂(a * b)/∂a = b,  ∂(a * b)/∂b = a
+                 each input gets the gradient times the other input
+           in    g = ∂y/∂#2 = 1
+           out   x (b) gets g · a = 2
+
+        3. #1 = x * x   (multiply, line 3)
+           rule  ∂(a * b)/∂a = b,  ∂(a * b)/∂b = a
+                 each input gets the gradient times the other input
+           in    g = ∂y/∂#1 = 1
+           out   x (a) gets g · b = 3   (path 2 into x)
+                 x (b) gets g · a = 3   (path 3 into x)
+
+        x: 3 paths add up: 2 + 3 + 3 = 8
+        ∂y/∂x = 8   (the same as grad y wrt x)
+        """)
+    }
+
+    func testExplainSumsBroadcastGradientBack() {
+        XCTAssertEqual(last("v = [1, 2]\nb = 0.5\nwatch b\ns = sum(v + b)\nexplain grad s wrt b"), """
+        explain grad s wrt b: 2 operations, from s back to b
+        start  ∂s/∂s = 1
+
+        1. s = sum(#1)   (sum, line 4)
+           rule  a gets g broadcast to the shape of a
+                 every element gets the gradient of the sum
+           in    g = ∂s/∂s = 1
+           out   #1 (a) gets g broadcast to the shape of a = [1, 1]
+
+        2. #1 = v + b   (add, line 4)
+           rule  ∂(a + b)/∂a = 1,  ∂(a + b)/∂b = 1
+                 the gradient flows through unchanged to both inputs
+           in    g = ∂s/∂#1 = [1, 1]
+           out   b gets g · 1 = 2   (summed back to [])
+
+        ∂s/∂b = 2   (the same as grad s wrt b)
+        """)
+    }
+
+    func testExplainQuotesCustomGradient() {
+        XCTAssertEqual(last("x = 3\nwatch x\ncustom twice(a) = 2 * a grad(dy) = dy * 2\nz = twice(x)\nexplain grad z wrt x"), """
+        explain grad z wrt x: 1 operation, from z back to x
+        start  ∂z/∂z = 1
+
+        1. z = twice(x)   (twice, line 4)
+           rule  a gets the custom gradient
+                 grad(dy) = dy * 2, with dy = g
+           in    g = ∂z/∂z = 1
+           out   x (a) gets the custom gradient = 2
+
+        ∂z/∂x = 2   (the same as grad z wrt x)
+        """)
+    }
+
+    func testExplainSummarizesLongTapes() {
+        let text = last("x = 1\nwatch x\nh = x\nrepeat 40 < h = h * 1 >\nexplain grad h wrt x")
+        XCTAssertTrue(text.hasPrefix("explain grad h wrt x: 40 operations, from h back to x"), text)
+        XCTAssertTrue(text.contains("\n… 30 more steps …\n"), text)
+        XCTAssertTrue(text.contains("\n5. #36 = #35 * 1   (multiply, line 4)\n"), text)
+        XCTAssertTrue(text.contains("\n36. #5 = #4 * 1   (multiply, line 4)\n"), text)
+        XCTAssertFalse(text.contains("\n6. "), text)
+        XCTAssertTrue(text.hasSuffix("∂h/∂x = 1   (the same as grad h wrt x)"), text)
+    }
+
+    func testExplainOfUnconnectedSourceSaysNone() {
+        XCTAssertEqual(last("x = 1\nwatch x\nw = 2\nwatch w\ny = x * 3\nexplain grad y wrt w"), """
+        explain grad y wrt w: 0 operations, from y back to w
+        start  ∂y/∂y = 1
+
+        ∂y/∂w is None: y does not depend on w
+        """)
+    }
+
+    func testExplainMarksFirstNaN() {
+        let text = last("u = [0, 1]\nwatch u\nsafe = where(gt(u, 0), log(u), 0)\nexplain grad sum(safe) wrt u")
+        XCTAssertTrue(text.contains("   out   u (a) gets g · 1/a = [nan, 1]   ← the first NaN: log at 0"), text)
+        XCTAssertTrue(text.contains("\n1. sum(safe)   (sum, line 4)\n"), text)
+    }
+
+    func testExplainNeedsGrad() {
+        XCTAssertTrue(output(polynomial + "explain jacobian y wrt x").contains("error: expected 'grad' after 'explain'"))
+    }
+
+    func testExplainIsJSONText() {
+        let session = Session()
+        let outcome = session.run(polynomial + "explain grad y wrt x").last!
+        let json = OutputFormatter(settings: session.settings).json(outcome)
+        XCTAssertTrue(json.hasPrefix("{\"line\": 4, \"source\": \"explain grad y wrt x\", \"result\": {\"kind\": \"text\", \"text\": \"explain grad y wrt x: 3 operations"), json)
+    }
+
+    func testExplainLeavesNothingOnTheTape() {
+        let session = Session()
+        session.run(polynomial)
+        let before = session.recordedNodes().count
+        session.run("explain grad y wrt x")
+        XCTAssertEqual(session.recordedNodes().count, before)
+    }
+
+    // MARK: check
+
+    func testCheckAgrees() {
+        let text = last(polynomial + "check grad y wrt x")
+        let lines = text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 7, text)
+        XCTAssertEqual(Array(lines[0..<4]), [
+            "check grad y wrt x: the tape's gradient against central differences",
+            "step 1e-5·max(1, |element|); tolerance |tape − differences| ≤ 1e-6 + 1e-5·|differences|",
+            "element  tape  differences  abs error",
+            "───────  ────  ───────────  ─────────",
+        ])
+        XCTAssertTrue(lines[4].hasPrefix("x           8            8    "), lines[4])
+        XCTAssertTrue(lines[5].hasPrefix("max abs error "), lines[5])
+        XCTAssertEqual(lines[6], "verdict: ok, within tolerance")
+    }
+
+    func testCheckCatchesWrongCustomGradient() {
+        XCTAssertEqual(last("x = 3\nwatch x\ncustom twice(a) = 2 * a grad(dy) = dy\nz = twice(x)\ncheck grad z wrt x"), """
+        check grad z wrt x: the tape's gradient against central differences
+        step 1e-5·max(1, |element|); tolerance |tape − differences| ≤ 1e-6 + 1e-5·|differences|
+        element  tape  differences  abs error
+        ───────  ────  ───────────  ─────────
+        x           1            2          1
+        max abs error 1, max rel error 0.5
+        verdict: MISMATCH, 1 of 1 beyond tolerance; worst x: 1 on the tape, 2 by differences
+        custom twice: its gradient DISAGREES with its forward: for a, grad(dy) gives 1 but differences of twice give 2 (max abs error 1)
+        """)
+    }
+
+    func testCheckExplainsKinks() {
+        XCTAssertEqual(last("k = 0\nwatch k\nr = relu(k)\ncheck grad r wrt k"), """
+        check grad r wrt k: the tape's gradient against central differences
+        step 1e-5·max(1, |element|); tolerance |tape − differences| ≤ 1e-6 + 1e-5·|differences|
+        element  tape  differences  abs error
+        ───────  ────  ───────────  ─────────
+        k           0          0.5        0.5
+        max abs error 0.5, max rel error 1
+        verdict: MISMATCH, 1 of 1 beyond tolerance; worst k: 0 on the tape, 0.5 by differences
+        note: the path goes through relu; at a kink finite differences average both sides, so a mismatch there is expected
+        """)
+    }
+
+    func testCheckLargeSourceUsesDirections() {
+        let text = last("v = linspace(-1, 1, 100)\nwatch v\nq = sum(v^2)\ncheck grad q wrt v")
+        XCTAssertTrue(text.contains("\nv along direction 3 "), text)
+        XCTAssertTrue(text.hasSuffix("verdict: ok, all 3 within tolerance"), text)
+    }
+
+    func testCheckVariableAfterUpdateUsesRecordedValue() {
+        // The loss was computed before the update: the check is at the value the tape saw.
+        let text = last("var w = 2\nloss = w^3\nw -= 1\ncheck grad loss wrt w")
+        XCTAssertTrue(text.contains("\nw          12           12 "), text)
+        XCTAssertTrue(text.hasSuffix("verdict: ok, within tolerance"), text)
+    }
+
+    func testCheckNone() {
+        XCTAssertEqual(last("x = 1\nwatch x\ny = 2\ncheck grad y wrt x"), """
+        check grad y wrt x: the tape's gradient against central differences
+        step 1e-5·max(1, |element|); tolerance |tape − differences| ≤ 1e-6 + 1e-5·|differences|
+        ∂y/∂x is None (y does not depend on x): nothing to check
+        """)
+    }
+
+    // MARK: graph
+
+    func testGraphInTerminal() {
+        XCTAssertEqual(last(polynomial + "graph y"), """
+        y = #1 + #2    add       []  15
+        ┝━ #1 = x * x  multiply  []  9
+        │  ┝━ x        watched   []  3
+        │  ┕━ x        watched   []  3
+        ┕━ #2 = 2 * x  multiply  []  6
+           ┕━ x        watched   []  3
+        ━ path to a watched value: gradients flow back along it
+        """)
+    }
+
+    func testGraphInASCIIWithSharedValuesAndCuts() {
+        XCTAssertEqual(last("x = 2\nwatch x\nu = exp(x)\ns = stop_gradient(u * 3)\nc = [1, 2]\nv = u * u * c + s\ngraph v",
+                            configure: { $0.settings.unicode = false }), """
+        v = #3 + s           add                            [2]  [76.7653, 131.3635]
+        += #3 = #2 * c       multiply                       [2]  [54.5982, 109.1963]
+        |  += #2 = u * u     multiply                       []   54.5982
+        |  |  += u = exp(x)  exp                            []   7.3891
+        |  |  |  `= x        watched                        []   2
+        |  |  `= u           (above)
+        |  `- c              constant                       [2]  [1, 2]
+        `- s                 stop_gradient, cut from u * 3  []   22.1672
+        = path to a watched value: gradients flow back along it
+        """)
+    }
+
+    func testGraphDOT() throws {
+        let file = NSTemporaryDirectory() + "tapebook-inspection-\(getpid()).dot"
+        defer { unlink(file) }
+        XCTAssertEqual(last("x = 2\nwatch x\nc = [1, 2]\nwith stop < k = x * 5 >\ns = stop_gradient(x * 3)\ny = sum(x * c + s + k)\ngraph y to \"\(file)\""),
+                       "wrote the graph of y (5 operations) to \(file)")
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), #"""
+        digraph "y" {
+          rankdir=BT;
+          node [shape=box, fontname="Helvetica", fontsize=11];
+          edge [fontname="Helvetica", fontsize=9];
+          v1 [label="x\nwatched  []", style=bold];
+          v2 [label="c\nconstant  [2]"];
+          v3 [label="k\nstopped: computed while recording was stopped  []", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
+          v4 [label="#1 = x * 3\nmultiply  []", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
+          v5 [label="s\nstop_gradient, cut from x * 3  []", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
+          v6 [label="#2 = x * c\nmultiply  [2]"];
+          v7 [label="#3 = #2 + s\nadd  [2]"];
+          v8 [label="#4 = #3 + k\nadd  [2]"];
+          v9 [label="y = sum(#4)\nsum  []", peripheries=2];
+          v1 -> v4 [label="3", color=grey60, fontcolor=grey45];
+          v4 -> v5 [label="stop_gradient", style=dashed, color=grey60, fontcolor=grey45];
+          v1 -> v6 [label="c", penwidth=2];
+          v2 -> v6 [label="x"];
+          v6 -> v7 [label="1", penwidth=2];
+          v5 -> v7 [label="1"];
+          v7 -> v8 [label="1", penwidth=2];
+          v3 -> v8 [label="1"];
+          v8 -> v9 [label="g broadcast to the shape of #4", penwidth=2];
+        }
+
+        """#)
+    }
+
+    func testGraphRejectsOtherFormats() {
+        XCTAssertTrue(output(polynomial + "graph y to \"g.txt\"").contains("error: graph writes .dot, .svg, .png or .pdf files, not g.txt"))
+    }
+
+    func testGraphSVGWithoutGraphvizSaysHowToInstall() throws {
+        try XCTSkipIf(Session.findExecutable("dot") != nil, "Graphviz is installed")
+        let text = output(polynomial + "graph y to \"g.svg\"")
+        XCTAssertTrue(text.contains("error: Graphviz's `dot` is not installed, so g.svg cannot be drawn"), text)
+        XCTAssertTrue(text.contains("note: install Graphviz (apt-get install graphviz, brew install graphviz), or write the text with graph ... to \"g.dot\""), text)
+    }
+
+    // MARK: plot
+
+    func testPlotInASCIIWithGradient() {
+        XCTAssertEqual(last("plot x^2 over x in -1..1 and grad", configure: {
+            $0.settings.unicode = false
+            $0.settings.lineWidth = 32
+        }), """
+         2 |                   +
+           |                 ++
+           |               ++
+           |**           ++   **
+           |  **       ++   **
+           |    ******+*****
+           |         ++
+           |       ++
+           |     ++
+           |   ++
+           | ++
+        -2 |+
+           +--------------------
+           -1                  1
+           * x^2   + d/dx (x^2)
+        """)
+    }
+
+    func testPlotSeveralCurvesInBraille() {
+        let text = last("plot sin(x), cos(x) over x in -pi..pi")
+        XCTAssertTrue(text.hasSuffix("⠤ sin(x)   • cos(x)"), text)
+        XCTAssertTrue(text.contains("-3.1416"), text)
+        XCTAssertEqual(text.split(separator: "\n").count, Session.plotHeight + 3)
+    }
+
+    func testPlotNeedsOneNumberPerPoint() {
+        XCTAssertTrue(output("plot [x, x] over x in 0..1").contains("error: plot needs one number for each x, but [x, x] has shape [2]"))
+    }
+
+    func testPlotRangeMustNotBeEmpty() {
+        XCTAssertTrue(output("plot x over x in 1..0").contains("error: the plot range is empty: 1 is not below 0"))
+    }
+
+    func testPlotLeavesWorkspaceAlone() {
+        let session = Session()
+        session.run("x = 5\nplot x^2 over x in 0..1")
+        XCTAssertEqual(session.value(named: "x")?.tensor.scalars, [5])
+    }
+
+    func testUnicodeFromEnvironment() {
+        XCTAssertTrue(Settings.unicodeSupported(environment: ["LANG": "en_US.UTF-8", "TERM": "xterm"]))
+        XCTAssertFalse(Settings.unicodeSupported(environment: ["LANG": "en_US.UTF-8", "TERM": "dumb"]))
+        XCTAssertFalse(Settings.unicodeSupported(environment: ["LC_ALL": "C", "LANG": "en_US.UTF-8"]))
+        XCTAssertTrue(Settings.unicodeSupported(environment: ["LC_CTYPE": "C.utf8"]))
+        XCTAssertFalse(Settings.unicodeSupported(environment: [:]))
+    }
+
+    // MARK: Gradient health in loops
+
+    func testHealthMonitorReportsEachFlaggedStretchOnce() {
+        let session = Session()
+        session.run("var w = 2000\nsmall = 1e-9\nwatch small")
+        var monitor = session.startGradientHealth()
+        for step in 1...6 {
+            if step <= 3 {
+                session.run("g = grad w^2 wrt w")
+            } else if step == 5 {
+                session.run("g = grad small * 0.5 wrt small")
+            }
+            session.observeGradientHealth(&monitor, step: step)
+        }
+        XCTAssertEqual(session.gradientHealthReport(monitor), [
+            "∂(w^2)/∂w exploding at steps 1–3 (3 steps), norm 4000 → 4000",
+        ])
+        session.run("tiny = 1e-12\nwatch tiny\ng = grad tiny * tiny wrt tiny")
+        session.observeGradientHealth(&monitor, step: 7)
+        session.run("z = 0\nwatch z\ng = grad sqrt(z) wrt z")
+        session.observeGradientHealth(&monitor, step: 8)
+        XCTAssertEqual(session.gradientHealthReport(monitor), [
+            "∂(w^2)/∂w exploding at steps 1–3 (3 steps), norm 4000 → 4000",
+            "∂(tiny * tiny)/∂tiny vanishing at step 7, norm 2.0e-12",
+            "∂sqrt(z)/∂z non-finite at step 8: 1 Inf; the first came from sqrt in the backward pass (line 3): sqrt at 0",
+        ])
+    }
+
+    func testHealthMonitorIgnoresGradientsFromBeforeTheLoop() {
+        let session = Session()
+        session.run("var w = 2000\ng = grad w^2 wrt w")
+        var monitor = session.startGradientHealth()
+        for step in 1...3 { session.observeGradientHealth(&monitor, step: step) }
+        XCTAssertEqual(session.gradientHealthReport(monitor), [])
+    }
+}
