@@ -77,8 +77,11 @@ extension Session {
             }
             let arrived = contributions[graph.key(step.output)] ?? []
             var incoming = "   in    g = \(partial(step.output)) = "
-            if arrived.count > 1 {
-                incoming += Session.sum(arrived.map { inline($0.value) }) + " = \(inline(step.cotangent.tensor))   (\(arrived.count) paths add up)"
+            let terms = arrived.map { inline($0.value.shape == step.output.shape ? $0.value : $0.value.sumToShape(step.output.shape)) }
+            if arrived.count > 1 && !terms.contains(where: { $0.hasPrefix("shape") }) {
+                incoming += Session.sum(terms) + " = \(inline(step.cotangent.tensor))   (\(arrived.count) paths add up)"
+            } else if arrived.count > 1 {
+                incoming += inline(step.cotangent.tensor) + "   (\(arrived.count) paths add up)"
             } else {
                 incoming += inline(step.cotangent.tensor)
             }
@@ -121,9 +124,11 @@ extension Session {
             switch gradients[i] {
             case .value(let v):
                 let arrived = contributions[source.accumulationKey] ?? []
-                if arrived.count > 1 {
-                    let terms = arrived.count <= 6 ? Session.sum(arrived.map { inline($0.value) }) : "\(arrived.count) terms"
-                    lines.append("\(name): \(arrived.count) paths add up: \(terms) = \(inline(v.tensor))")
+                let terms = arrived.map { inline($0.value) }
+                if arrived.count > 1 && arrived.count <= 6 && !terms.contains(where: { $0.hasPrefix("shape") }) {
+                    lines.append("\(name): \(arrived.count) paths add up: \(Session.sum(terms)) = \(inline(v.tensor))")
+                } else if arrived.count > 1 {
+                    lines.append("\(name): \(arrived.count) paths add up")
                 }
                 lines.append("∂\(targetLabel)/∂\(name) = \(inline(v.tensor))   (the same as grad \(targetLabel) wrt \(name))")
             case .none(let reason):

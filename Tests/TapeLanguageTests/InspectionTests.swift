@@ -275,6 +275,14 @@ final class InspectionTests: XCTestCase {
         XCTAssertTrue(text.contains("note: install Graphviz (apt-get install graphviz, brew install graphviz), or write the text with graph ... to \"g.dot\""), text)
     }
 
+    func testGraphSVGWithGraphviz() throws {
+        try XCTSkipIf(Session.findExecutable("dot") == nil, "Graphviz is not installed")
+        let file = NSTemporaryDirectory() + "tapebook-inspection-\(getpid()).svg"
+        defer { unlink(file) }
+        XCTAssertEqual(last(polynomial + "graph y to \"\(file)\""), "drew the graph of y (3 operations) to \(file)")
+        XCTAssertTrue(try String(contentsOfFile: file, encoding: .utf8).contains("<svg"))
+    }
+
     // MARK: plot
 
     func testPlotInASCIIWithGradient() {
