@@ -118,14 +118,25 @@ struct BackwardPlan {
         return result
     }
 
+    /// The signature of the `where` trap: NaN exactly where the incoming gradient was 0 (0 × inf).
+    static func nanWhereCotangentIsZero(_ g: Tensor, _ dy: Tensor) -> Bool {
+        guard let spread = try? dy.broadcast(to: g.shape) else { return false }
+        var found = false
+        for (v, d) in zip(g.scalars, spread.scalars) where v.isNaN {
+            if d != 0 { return false }
+            found = true
+        }
+        return found
+    }
+
     private func noteBackwardNonFinite(_ g: Value, node: Node, output: Value, dy: Value, fromSelect: Bool) {
         guard g.nonFiniteOrigin == nil || g.nonFiniteOrigin?.pass == .forward, g.tensor.hasNonFinite else { return }
         if dy.tensor.hasNonFinite || node.inputs.contains(where: { $0.tensor.hasNonFinite }) { return }
         var why = node.primitive.nonFiniteExplanation(node.inputs.map(\.tensor), pass: .backward)
-        if fromSelect {
+        if fromSelect && Self.nanWhereCotangentIsZero(g.tensor, dy.tensor) {
             let base = why.map { $0 + ": " } ?? ""
             why = base + "where selected the other branch, but this branch's gradient was NaN (0 × inf); "
-                + "make the unselected branch safe, e.g. where(x > 0, log(where(x > 0, x, 1)), x)"
+                + "make the unselected branch safe, e.g. where(gt(x, 0), log(where(gt(x, 0), x, 1)), x)"
         }
         g.nonFiniteOrigin = NonFiniteOrigin(operation: node.primitive.name, pass: .backward, line: node.line, explanation: why)
     }

@@ -226,9 +226,11 @@ public enum Primitive {
         case .log1p: return try dy / (x + 1)
         case .expm1: return try dy * (y + 1)
         case .sqrt:
-            // NOTE: TensorFlow passes 0 where the incoming gradient is 0, even at sqrt(0).
+            // NOTE: TensorFlow passes 0 where the incoming gradient is 0, even at sqrt(0). Only that point is
+            // special-cased, so elsewhere the rule stays linear in dy (jvp and second orders need that).
             let zero = dy.context.constant(0)
-            return try Value.select(dy.compare(.equal, zero), zero, dy * 0.5 / y)
+            let bothZero = try dy.compare(.equal, zero) * y.compare(.equal, zero)
+            return try Value.select(bothZero, dy * 0, dy * 0.5 / y)
         case .abs: return try dy * x.map(.sign)
         case .sign, .floor, .ceil, .round, .positiveMask: return nil
         case .erf: return try dy * (2 / Double.pi.squareRoot()) * (-x.map(.square)).map(.exp)
@@ -262,8 +264,8 @@ public enum Primitive {
     func nonFiniteExplanation(_ x: [Tensor], pass: NonFiniteOrigin.Pass) -> String? {
         let first = x.first?.scalars ?? []
         switch self {
+        case .unary(.log) where pass == .forward && first.contains(where: { $0 < 0 }): return "log of a negative number"
         case .unary(.log) where first.contains(0): return "log at 0"
-        case .unary(.log) where first.contains(where: { $0 < 0 }): return "log of a negative number"
         case .unary(.sqrt) where first.contains(where: { $0 < 0 }): return "sqrt of a negative number"
         case .unary(.sqrt) where first.contains(0) && pass == .backward: return "sqrt at 0"
         case .binary(.divide) where x.count > 1 && x[1].scalars.contains(0): return "division by 0"

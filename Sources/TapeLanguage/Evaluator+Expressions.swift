@@ -23,6 +23,7 @@ enum Evaluated {
 
     func asResult(label: String?) -> StatementResult {
         let items = self.items
+        if items.isEmpty { return .silent }
         if items.count == 1 { return .single(label: isGradient ? items[0].label : label, item: items[0].item) }
         if case .gradients(_, false) = self { return .several(items.map { (nil, $0.item) }) }
         return .several(items)
@@ -30,6 +31,9 @@ enum Evaluated {
 }
 
 extension Session {
+    /// The operations whose 0/1 results index like NumPy's boolean masks.
+    static let comparisons: Set<String> = ["less", "greater", "lessEqual", "greaterEqual", "equal", "notEqual"]
+
     /// Evaluates an expression that may give several results or None (a statement's right side).
     func evaluateTop(_ expr: Expr) throws -> Evaluated {
         switch expr.kind {
@@ -182,6 +186,10 @@ extension Session {
                 let v = try evaluate(e)
                 if v.tensor.rank == 0 {
                     subscripts.append(.index(try wholeNumber(v.tensor.scalars[0], at: e.span)))
+                } else if case .notDifferentiable(let op)? = v.untrackedReason, Session.comparisons.contains(op), items.count == 1, v.shape == base.shape {
+                    // A 0/1 mask from a comparison selects elements, as a boolean index does in NumPy.
+                    let selected = v.tensor.scalars.enumerated().filter { $0.element != 0 }.map(\.offset)
+                    return try at(item.span) { try base.reshaped([-1]).gather(axis: 0, indices: selected, indexShape: [selected.count]) }
                 } else {
                     guard gatherAt == nil else {
                         throw EvaluationError("only one index array is supported in a subscript", at: item.span)
@@ -329,8 +337,8 @@ extension Session {
     func label(of expr: Expr) -> String {
         let text = sourceText.text(of: expr.span)
         switch expr.kind {
-        case .name, .call, .index, .transpose: return text
-        default: return "(" + text + ")"
+        case .name, .call, .index, .transpose, .number: return text
+        default: return text.hasPrefix("(") && text.hasSuffix(")") ? text : "(" + text + ")"
         }
     }
 
@@ -341,7 +349,9 @@ extension Session {
             return tape.map { "\(source) is not watched on tape \($0)" } ?? "\(source) is not watched; use `watch \(source)`"
         case .targetComputedWhileStopped: return "\(target) was computed while recording was stopped"
         case .targetFromStopGradient: return "\(target) comes from stop_gradient"
-        case .targetNotDifferentiable(let op): return "\(target) comes from \(op), which has no gradient"
+        case .targetNotDifferentiable(let op):
+            let names = ["less": "lt", "greater": "gt", "lessEqual": "le", "greaterEqual": "ge", "equal": "eq", "notEqual": "ne"]
+            return "\(target) comes from \(names[op] ?? op), which has no gradient"
         case .targetComputedBeforeWatch: return "\(target) was computed before \(source) was watched"
         case .cutByStopGradient: return "the path from \(target) to \(source) is cut by stop_gradient"
         case .notConnected: return "\(target) does not depend on \(source)" + (tape.map { " on tape \($0)" } ?? "")

@@ -136,6 +136,7 @@ extension Session {
             guard count >= 0 else { throw EvaluationError("the repeat count must not be negative, got \(count)", at: countExpr.span) }
             var silent: [StatementOutcome] = []
             var shownValues: [Double] = []
+            var health = startGradientHealth()
             for i in 0..<count {
                 if let check = interruptCheck, check() { throw GradientError("interrupted") }
                 if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
@@ -145,8 +146,10 @@ extension Session {
                     last = s
                     shownValues.append(s)
                 }
+                observeGradientHealth(&health, step: i + 1)
                 progress?(i + 1, count, last)
             }
+            if printing { outcome.notes += gradientHealthReport(health) }
             if let shown, show, !shownValues.isEmpty {
                 outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
             }

@@ -13,7 +13,11 @@ extension Tensor {
     /// Values from `start` up to (not including) `stop` by `step`, as NumPy's `arange`.
     public static func arange(_ start: Double, _ stop: Double, _ step: Double) throws -> Tensor {
         guard step != 0, step.isFinite, start.isFinite, stop.isFinite else { throw TensorError("arange needs a finite, non-zero step and finite bounds") }
-        let n = Swift.max(0, Int(((stop - start) / step).rounded(.up)))
+        let exact = ((stop - start) / step).rounded(.up)
+        guard exact.isFinite, exact <= Double(Shape.elementLimit) else {
+            throw TensorError("arange(\(start), \(stop), \(step)) would have more than \(Shape.elementLimit) elements (the limit)")
+        }
+        let n = Swift.max(0, Int(exact))
         try Shape.checkAllocation([n])
         return Tensor(shape: [n], scalars: (0..<n).map { start + Double($0) * step })
     }

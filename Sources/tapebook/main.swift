@@ -69,6 +69,7 @@ struct OutputOptions: ParsableArguments {
         session.settings.precision = precision
         session.settings.color = !json && useColor
         session.settings.lineWidth = isTerminal(1) ? terminalWidth() : 80
+        session.settings.unicode = Settings.unicodeSupported(environment: ProcessInfo.processInfo.environment)
         return session
     }
 }
@@ -144,8 +145,14 @@ struct Check: ParsableCommand {
                 ok = false
                 continue
             }
-            let result = Checker.check(SessionFile(text: text), file: file)
+            var result = Checker.check(SessionFile(text: text), file: file)
             if update {
+                // Outputs may quote line numbers, which move when #> lines are inserted: settle them.
+                for _ in 0..<3 {
+                    let again = Checker.check(SessionFile(text: result.updated), file: file)
+                    if again.updated == result.updated { break }
+                    result = again
+                }
                 if result.updated != text {
                     do { try result.updated.write(toFile: file, atomically: true, encoding: .utf8) } catch {
                         print("\(file): cannot write: \(error.localizedDescription)")

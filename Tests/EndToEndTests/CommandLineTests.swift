@@ -1,0 +1,147 @@
+import XCTest
+import Foundation
+
+/// Runs the real executable and compares exact text (plain mode, width 80).
+final class CommandLineTests: XCTestCase {
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["TAPEBOOK_BIN"], FileManager.default.isExecutableFile(atPath: path) { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for candidate in [".build/release/tapebook", ".build/debug/tapebook"] {
+            let path = root.appendingPathComponent(candidate).path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return root.appendingPathComponent(".build/debug/tapebook").path
+    }
+
+    struct Output { var stdout: String; var stderr: String; var status: Int32 }
+
+    func tapebook(_ arguments: [String], stdin: String? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
+        input.fileHandleForWriting.closeFile()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
+                      status: process.terminationStatus)
+    }
+
+    func temporaryFile(_ name: String, _ text: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tapebook-e2e-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testStatementsFromArgument() throws {
+        let r = try tapebook(["-e", "x = [1, 2, 3]\nwatch x\ny = sum(x^2)\ngrad y wrt x"])
+        XCTAssertEqual(r.stdout, "x = [1, 2, 3]\ny = 14\n∂y/∂x = [2, 4, 6]\n")
+        XCTAssertEqual(r.status, 0)
+    }
+
+    func testStatementsFromStdinHaveNoPrompt() throws {
+        let r = try tapebook([], stdin: "x = 3\nwatch x\ngrad x^3 wrt x\n")
+        XCTAssertEqual(r.stdout, "x = 3\n∂(x^3)/∂x = 27\n")
+        XCTAssertEqual(r.status, 0)
+    }
+
+    func testFailureExitsWithOneAndPointsAtTheFault() throws {
+        let r = try tapebook(["-e", "a = [1, 2]\na + [1, 2, 3]"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, """
+        a = [1, 2]
+        error: cannot broadcast [2] with [3]
+         --> 2:3
+          │
+        2 │ a + [1, 2, 3]
+          │   ^
+
+        """)
+    }
+
+    func testUsageErrorExitsWithTwo() throws {
+        XCTAssertEqual(try tapebook(["--no-such-flag"]).status, 2)
+        XCTAssertEqual(try tapebook(["run"]).status, 2)
+        XCTAssertEqual(try tapebook(["--color", "sometimes", "-e", "1"]).status, 2)
+    }
+
+    func testVersionAndHelp() throws {
+        XCTAssertEqual(try tapebook(["--version"]).stdout, "tapebook 0.1\n")
+        let help = try tapebook(["--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("run"), help.stdout)
+        XCTAssertTrue(help.stdout.contains("check"), help.stdout)
+    }
+
+    func testJSON() throws {
+        let file = try temporaryFile("j.tape", "x = [1, 2]\nwatch x\ngrad x * x wrt x\nwith stop < z = x >\ngrad z wrt x\nlog(0) - [0, nan]\nbad +\n")
+        let r = try tapebook(["run", "--json", "--keep-going", file])
+        XCTAssertEqual(r.stdout, """
+        {"line": 1, "source": "x = [1, 2]", "result": {"name": "x", "kind": "tensor", "shape": [2], "data": [1.0, 2.0]}}
+        {"line": 2, "source": "watch x", "result": {"kind": "silent"}}
+        {"line": 3, "source": "grad x * x wrt x", "result": {"kind": "tensor", "shape": [2], "data": [2.0, 4.0]}}
+        {"line": 4, "source": "z = x", "result": {"name": "z", "kind": "tensor", "shape": [2], "data": [1.0, 2.0]}}
+        {"line": 5, "source": "grad z wrt x", "result": {"kind": "none", "reason": "z was computed while recording was stopped"}}
+        {"line": 6, "source": "log(0) - [0, nan]", "result": {"kind": "tensor", "shape": [2], "data": ["-inf", "nan"]}}
+        {"line": 7, "source": "bad +", "result": {"kind": "error", "message": "expected an expression after '+'", "line": 7, "column": 6}}
+
+        """)
+        XCTAssertEqual(r.status, 1)
+    }
+
+    func testTranscriptAndMarkdown() throws {
+        let file = try temporaryFile("t.tape", "# Squares\nx = [1, 2]\nx^2\n")
+        XCTAssertEqual(try tapebook(["run", file]).stdout, "# Squares\n>>> x = [1, 2]\nx = [1, 2]\n>>> x^2\n[1, 4]\n")
+        XCTAssertEqual(try tapebook(["run", "--markdown", file]).stdout,
+                       "Squares\n\n```\nx = [1, 2]\n```\n```text\nx = [1, 2]\n```\n\n```\nx^2\n```\n```text\n[1, 4]\n```\n\n")
+    }
+
+    func testCheckReportsFileAndLine() throws {
+        let good = try temporaryFile("good.tape", "x = 2\n#> x = 2\nx * 3\n#> 6\n")
+        let r = try tapebook(["check", good])
+        XCTAssertEqual(r.status, 0, r.stdout)
+        let bad = try temporaryFile("bad.tape", "x = 2\n#> x = 2\nx * 3\n#> 7\n")
+        let b = try tapebook(["check", bad])
+        XCTAssertEqual(b.status, 1)
+        XCTAssertTrue(b.stdout.hasPrefix("\(bad):4: output differs"), b.stdout)
+        let u = try tapebook(["check", "--update", bad])
+        XCTAssertEqual(u.status, 0)
+        XCTAssertEqual(try String(contentsOfFile: bad, encoding: .utf8), "x = 2\n#> x = 2\nx * 3\n#> 6\n")
+    }
+
+    func testHostileInputNeverCrashes() throws {
+        let inputs = [
+            String(repeating: "(", count: 100_000),
+            String(repeating: "[", count: 100_000) + "1",
+            String(repeating: "-", count: 100_000) + "1",
+            "zeros([100000, 100000])",
+            "reshape(ones([4]), [-1, -1])",
+            "x = [[1, 2], [3]]",
+            "\u{0}\u{1}\u{7f}ÿ",
+            "f(x) = f(x)\nf(1)",
+            "repeat -1 < x = 1 >",
+            "1e400 * 0",
+            "eye(-3)",
+            "x = [1, 2, 3]\nx[10]",
+            "x = [1, 2, 3]\nx[::0]",
+            ":load \"/nonexistent.tape\"",
+            "load(\"/nonexistent.npy\")",
+        ]
+        for input in inputs {
+            let r = try tapebook([], stdin: input)
+            XCTAssertTrue(r.status == 0 || r.status == 1, "status \(r.status) for \(input.prefix(40)): \(r.stderr.prefix(300))")
+            XCTAssertTrue(r.stderr.isEmpty, "stderr for \(input.prefix(40)): \(r.stderr.prefix(300))")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+@testable import TapeLanguage
+
+/// Exact text of errors and printing at width 80, without colour.
+final class DiagnosticsTests: XCTestCase {
+    func output(_ text: String) -> String {
+        let session = Session()
+        session.setSeed(0)
+        let source = SourceText(text, firstLine: 1)
+        let formatter = OutputFormatter(settings: session.settings)
+        return session.run(text, keepGoing: true).map { formatter.human($0, source: source) }.filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+
+    func testUnknownNameSuggests() {
+        XCTAssertEqual(output("value = 1\nvalu + 1"), """
+        value = 1
+        error: unknown name 'valu'
+         --> 2:1
+          │
+        2 │ valu + 1
+          │ ^^^^
+          = note: did you mean 'value'?
+        """)
+    }
+
+    func testShapeErrorPointsAtOperator() {
+        XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
+        error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
+         --> 1:24
+          │
+        1 │ [[1, 2, 3], [4, 5, 6]] @ [1, 2]
+          │                        ^
+        """)
+    }
+
+    func testArityError() {
+        XCTAssertEqual(output("maximum(1)"), """
+        error: maximum takes 2 arguments, got 1
+         --> 1:1
+          │
+        1 │ maximum(1)
+          │ ^^^^^^^^^^
+          = note: usage: maximum(a, b)
+        """)
+    }
+
+    func testUnknownKeyword() {
+        XCTAssertEqual(output("sum([1, 2], axes=0)"), """
+        error: unknown keyword argument 'axes' for sum
+         --> 1:12
+          │
+        1 │ sum([1, 2], axes=0)
+          │            ^^^^
+          = note: sum accepts 'axis', 'keepdims'
+        """)
+    }
+
+    func testRaggedLiteral() {
+        XCTAssertEqual(output("[[1, 2], [3]]"), """
+        error: ragged tensor literal: element 2 has shape [1] but element 1 has shape [2]
+         --> 1:10
+          │
+        1 │ [[1, 2], [3]]
+          │          ^^^
+          = note: every element of a literal must have the same shape
+        """)
+    }
+
+    func testFailedStatementLeavesWorkspace() {
+        let session = Session()
+        session.run("x = [1, 2]\nvar w = 1")
+        session.run("x = 5; w -= [1, 2, 3]")
+        XCTAssertEqual(session.value(named: "x")?.tensor.scalars, [1, 2])
+        session.run("repeat 3 < w -= 1; q = undefined_name >")
+        XCTAssertEqual(session.value(named: "w")?.tensor.scalars, [1])
+        XCTAssertTrue(session.value(named: "w")?.isVariable ?? false)
+    }
+
+    func testGradientLabelsAndNone() {
+        XCTAssertEqual(output("x = [1, 2]\nwatch x\ny = 3\ngrad y wrt x\ngrad sin(x) wrt x\ngrad x^2 wrt x unconnected zero"), """
+        x = [1, 2]
+        y = 3
+        ∂y/∂x = None   (y does not depend on x)
+        ∂sin(x)/∂x = [ 0.5403, -0.4161]
+        ∂(x^2)/∂x = [2, 4]
+        """)
+    }
+
+    func testVariableRebindNote() {
+        XCTAssertEqual(output("var w = 2\nw -= 0.5\nw = 3"), """
+        w = 2
+        w = 1.5
+        w = 3
+        note: w is no longer a variable (use `w -= ...` to update it)
+        """)
+    }
+
+    func testSeveralResultsNeedNames() {
+        XCTAssertTrue(output("x = [1]\nwatch x\ng = grad x wrt x, x").contains("the right side gives 2 results but one name is assigned"))
+    }
+}
