@@ -115,11 +115,8 @@ final class FiniteDifferenceTests: XCTestCase {
         row("relu at 0", .unary(.relu), [v([0, -0.0])], expect: .exact([[0, 0]])) { try $0[0].map(.relu) }
         row("abs at 0", .unary(.abs), [v([0, -0.0])], expect: .exact([[0, 0]])) { try $0[0].map(.abs) }
         row("sign at 0", .unary(.sign), [v([0])], expect: .exact([[0]])) { try $0[0].map(.sign) }
-        // FIXME(engine): sqrt's pullback returns a constant 0 where its cotangent dy is exactly 0
-        // (`select(dy == 0, 0, dy * 0.5 / y)`), so the gradient of the gradient loses the dy-path there:
-        // for f(x) = sum(sqrt(x) * (x - 1)) at x = 1, f''(1) = 1 but the tape's second derivative is 0.5.
-        // The same guard makes `jvp` (which seeds with zeros) of sqrt(x) give 0 instead of 0.5 / sqrt(x).
-        // row("sqrt, cotangent 0 at x = 1", .unary(.sqrt), [v([1])]) { try ($0[0].map(.sqrt) * ($0[0] - 1)).sum() }
+        // sqrt's pullback special-cases dy == 0 only at sqrt(0) (TensorFlow 2.21), so it stays linear in dy elsewhere.
+        row("sqrt, cotangent 0 at x = 1", .unary(.sqrt), [v([1])]) { try ($0[0].map(.sqrt) * ($0[0] - 1)).sum() }
 
         // Binary functions over broadcasting shapes.
         let shapePairs: [([Int], [Int])] = [([2, 3], [2, 3]), ([2, 3], [3]), ([2, 1], [1, 3]), ([], [2, 2]), ([2, 2], [])]

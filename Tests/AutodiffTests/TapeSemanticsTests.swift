@@ -201,3 +201,14 @@ final class TapeSemanticsTests: XCTestCase {
         XCTAssertEqual(gs.map { $0.value?.tensor.scalars }, [[1], [0]])
     }
 }
+
+final class JVPTests: XCTestCase {
+    func testJVPOfSqrtIsNotZeroedBySeed() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(vector: [1, 4]))
+        ctx.watch(x)
+        let y = try x.map(.sqrt)
+        let jv = try XCTUnwrap(ctx.jvp(of: y, wrt: x, along: ctx.constant(Tensor(vector: [1, 1]))).value)
+        XCTAssertEqual(jv.tensor.scalars, [0.5, 0.25])
+    }
+}

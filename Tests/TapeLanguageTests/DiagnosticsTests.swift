@@ -47,10 +47,10 @@ final class DiagnosticsTests: XCTestCase {
     func testUnknownKeyword() {
         XCTAssertEqual(output("sum([1, 2], axes=0)"), """
         error: unknown keyword argument 'axes' for sum
-         --> 1:12
+         --> 1:13
           │
         1 │ sum([1, 2], axes=0)
-          │            ^^^^
+          │             ^^^^
           = note: sum accepts 'axis', 'keepdims'
         """)
     }
@@ -69,7 +69,8 @@ final class DiagnosticsTests: XCTestCase {
     func testFailedStatementLeavesWorkspace() {
         let session = Session()
         session.run("x = [1, 2]\nvar w = 1")
-        session.run("x = 5; w -= [1, 2, 3]")
+        session.run("x = [5, 6] + [1, 2, 3]")
+        session.run("w -= [1, 2, 3]")
         XCTAssertEqual(session.value(named: "x")?.tensor.scalars, [1, 2])
         session.run("repeat 3 < w -= 1; q = undefined_name >")
         XCTAssertEqual(session.value(named: "w")?.tensor.scalars, [1])
