@@ -1,22 +1,118 @@
 import TapeSyntax
 
 /// `:help` and `:help TOPIC`.
-enum Help {
-    static func text(topic: String?, width: Int) throws -> String {
-        guard let topic else { return overview }
-        if let entry = topics[topic] { return entry }
-        if let b = Builtins.table[topic] { return "\(b.usage)\n  \(b.summary)" }
-        throw EvaluationError("no help on '\(topic)'", at: SourceSpan(at: SourceLocation(offset: 0, line: 1, column: 1)),
-                              note: closestName(to: topic, among: Array(topics.keys) + Builtins.names).map { "did you mean '\($0)'?" } ?? "see :help")
+///
+/// Every statement, keyword and meta command has a topic: its syntax, one paragraph in the language's
+/// (and TensorFlow's) terms, and an example that runs in a fresh session. Built-ins without a topic fall
+/// back to their usage and summary from `Builtins.table`.
+public enum Help {
+    /// What `:help TOPIC` found.
+    public enum Lookup: Equatable {
+        /// The help text.
+        case found(String)
+        /// No such topic: the message, and a note (a suggestion, or where to look).
+        case failure(String, note: String)
+
+        /// The text, or an `EvaluationError` at `span` (the `:help` statement's own span).
+        public func text(at span: SourceSpan) throws -> String {
+            switch self {
+            case .found(let text): return text
+            case .failure(let message, let note): throw EvaluationError(message, at: span, note: note)
+            }
+        }
     }
 
-    static let overview = """
-    statements
+    /// One topic.
+    struct Topic {
+        /// Syntax lines, shown first.
+        var syntax: [String]
+        /// One paragraph, wrapped to the width.
+        var text: String
+        /// Statements that run in a fresh session.
+        var example: String
+        /// Related topics.
+        var seeAlso: [String] = []
+    }
+
+    /// `:help` (topic nil) or `:help TOPIC`.
+    public static func lookup(_ topic: String?, width: Int) -> Lookup {
+        guard let raw = topic?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return .found(overview) }
+        let name = canonical(raw)
+        if let entry = topics[name] { return .found(render(name: name, entry, width: width)) }
+        if let b = Builtins.table[raw] { return .found("\(b.usage)\n  \(b.summary)") }
+        let suggestion = suggestion(for: raw).map { "did you mean '\($0)'?" } ?? "see :help"
+        return .failure("no help on '\(raw)'", note: suggestion)
+    }
+
+    /// A likely intended topic: a near miss by edit distance, the same letters swapped (`gard`), or the one
+    /// topic that starts with what was typed (`batch`).
+    static func suggestion(for raw: String) -> String? {
+        let names = allTopicNames
+        if let near = closestName(to: raw, among: names) { return near }
+        if let swapped = names.first(where: { $0.count == raw.count && $0.sorted() == raw.sorted() }) { return swapped }
+        let starting = names.filter { $0.hasPrefix(raw) || $0.hasPrefix(":" + raw) }
+        return starting.count == 1 ? starting[0] : nil
+    }
+
+    /// Kept for callers that expect a throwing lookup; the error points at 1:1. Prefer
+    /// `lookup(_:width:).text(at:)`, which points at the `:help` statement.
+    static func text(topic: String?, width: Int) throws -> String {
+        try lookup(topic, width: width).text(at: SourceSpan(at: SourceLocation(offset: 0, line: 1, column: 1)))
+    }
+
+    /// The name a topic is filed under: `vars` and `:vars` are the same; keywords lead to their statement.
+    static func canonical(_ raw: String) -> String {
+        if topics[raw] != nil { return raw }
+        if let target = aliases[raw] { return target }
+        if !raw.hasPrefix(":"), topics[":" + raw] != nil { return ":" + raw }
+        if raw.hasPrefix(":"), let target = aliases[String(raw.dropFirst())], target.hasPrefix(":") { return target }
+        return raw
+    }
+
+    /// Every name `:help` answers to, for suggestions and completion.
+    public static var allTopicNames: [String] {
+        Array(Set(Array(topics.keys) + Array(aliases.keys) + Builtins.names)).sorted()
+    }
+
+    /// The topics filed under their own name (not aliases, not built-ins).
+    static var topicNames: [String] { topics.keys.sorted() }
+
+    static func render(name: String, _ topic: Topic, width: Int) -> String {
+        let indent = "  "
+        var lines = topic.syntax
+        lines.append("")
+        lines += wrap(topic.text, width: max(40, min(width, 100)) - indent.count).map { indent + $0 }
+        lines.append("")
+        lines.append("example:")
+        lines += topic.example.split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }
+        if !topic.seeAlso.isEmpty {
+            lines.append("")
+            lines.append("see also: " + topic.seeAlso.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Greedy word wrap; words longer than the width stand alone.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if current.isEmpty { current = String(word) }
+            else if current.count + 1 + word.count <= width { current += " " + word }
+            else { lines.append(current); current = String(word) }
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    public static let overview = """
+    statements                                     :help TOPIC for any of them
       x = [1, 2, 3]              bind a name (a, b = ... binds several)
       watch x                    track x on the tape (watch x on t: one tape)
       var w = randn([3])         a trainable variable; w -= lr * g updates it unrecorded
       grad y wrt x               ∂sum(y)/∂x  [seed S] [unconnected zero] [using t]
       jacobian y wrt x           also batch_jacobian, hessian, jvp y wrt x along v
+      stop_gradient(x)           the value of x, cut from the tape
       with stop < ... >          run a block with recording stopped
       with tape t [persistent] [nowatch] < ... >
       tape, tape reset           list or empty the implicit tape
@@ -24,10 +120,292 @@ enum Help {
       custom f(x) = ... grad(dy) = ...   a function with its own gradient
       repeat N [as i] [show loss] < ... >
       save x to "x.npy"          load("x.npy") reads .npy and .csv
+    looking inside
+      explain grad y wrt x       the backward pass step by step
+      check grad y wrt x         the tape's gradient against finite differences
+      graph y [to "g.dot"]       the computation graph
+      plot f(x) over x in a..b [and grad]
     commands
       :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
-      :set precision N | color on|off | anomaly on|off   :time STATEMENT  :reset  :quit
+      :set precision N | color on|off | anomaly on|off | width N
+      :time STATEMENT  :reset  :quit
+    built-ins: :help sum, :help softmax, ... (Tab completes their names)
     """
 
-    static let topics: [String: String] = [:]
+    /// Keywords and other names that lead to a topic.
+    static let aliases: [String: String] = [
+        "wrt": "grad", "seed": "grad", "unconnected": "grad", "zero": "grad", "gradient": "grad",
+        "along": "jvp", "using": "with", "persistent": "with", "nowatch": "with", "on": "watch",
+        "function": "def", "functions": "def", "fn": "def",
+        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot",
+        "to": "save", "reset": "tape", "variable": "var", "variables": ":vars", "help": ":help",
+        "exit": ":quit", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
+    ]
+
+    static let topics: [String: Topic] = [
+        "grad": Topic(
+            syntax: ["grad Y wrt X", "grad Y wrt X1, X2 [seed S] [unconnected zero] [using T]"],
+            text: """
+            The gradient of sum(Y) with respect to the value bound to each source X, computed by reverse \
+            mode over the recorded operations (GradientTape.gradient). Y may be any expression; sources are \
+            names, and may be intermediate values. seed S supplies the output gradient (TensorFlow's \
+            output_gradients, a vector-Jacobian product); a source Y does not reach gives None with the \
+            reason, or zeros with unconnected zero (UnconnectedGradients.ZERO). using T reads the scoped \
+            tape T instead of the implicit one. grad is an expression, so gradients of gradients work to \
+            any order.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\ny = sum(x^2)\ngrad y wrt x\ngrad (grad x^3 wrt x) wrt x",
+            seeAlso: ["watch", "jacobian", "explain", "check", "with"]),
+        "jacobian": Topic(
+            syntax: ["jacobian Y wrt X [using T]"],
+            text: """
+            Every partial derivative of every element of Y with respect to every element of X, shaped \
+            Y.shape + X.shape (GradientTape.jacobian): row i is the gradient of Y[i]. A source that Y does \
+            not reach gives None, or zeros with unconnected zero.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\njacobian x^2 wrt x",
+            seeAlso: ["batch_jacobian", "grad", "hessian", "jvp"]),
+        "batch_jacobian": Topic(
+            syntax: ["batch_jacobian Y wrt X [using T]"],
+            text: """
+            Per-example jacobians (GradientTape.batch_jacobian): for Y of shape [b, ...] and X of shape \
+            [b, ...] where example i of Y depends only on example i of X, the result has shape \
+            [b] + Y.shape[1:] + X.shape[1:], without the zero blocks a full jacobian would hold.
+            """,
+            example: "x = [[1, 2], [3, 4]]\nwatch x\nbatch_jacobian x^2 wrt x",
+            seeAlso: ["jacobian"]),
+        "hessian": Topic(
+            syntax: ["hessian Y wrt X [using T]"],
+            text: """
+            The matrix of second derivatives of a scalar Y, shaped X.shape + X.shape: the jacobian of the \
+            gradient, as two nested GradientTapes compute it. Y must have one element.
+            """,
+            example: "v = [1, 2]\nwatch v\nf = v[0]^2 * v[1] + v[1]^3\nhessian f wrt v",
+            seeAlso: ["grad", "jacobian", "jvp"]),
+        "jvp": Topic(
+            syntax: ["jvp Y wrt X along V"],
+            text: """
+            The directional derivative J·V of Y with respect to X along V, shaped like Y, computed in \
+            forward mode (TensorFlow's ForwardAccumulator) without building the jacobian. V has the shape \
+            of X. It is the forward-mode counterpart of grad Y wrt X seed S, which gives S·J.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\njvp x^2 wrt x along [1, 0, 0]",
+            seeAlso: ["grad", "jacobian"]),
+        "watch": Topic(
+            syntax: ["watch X [, Y ...]", "watch X on T"],
+            text: """
+            Marks the values bound to the names now as tracked (GradientTape.watch), so operations on them \
+            are recorded and gradients can reach them. Binding the name again (x = 4) binds a new, \
+            untracked value, as in TensorFlow. Inside a with tape block, watch watches on every open tape; \
+            watch X on T watches on T alone. Variables need no watch.
+            """,
+            example: "x = 3\nwatch x\ngrad x^2 wrt x",
+            seeAlso: ["var", "grad", "with", ":vars"]),
+        "var": Topic(
+            syntax: ["var W = EXPR", "W -= EXPR", "W += EXPR"],
+            text: """
+            Makes a trainable variable (tf.Variable): always tracked, and watched automatically by scoped \
+            tapes unless nowatch. W -= EXPR and W += EXPR update it in place without being recorded \
+            (assign_sub, assign_add), which is how a training step changes the weights. A plain W = EXPR \
+            binds a plain tensor and says that W is no longer a variable.
+            """,
+            example: "var w = [1, 2]\nloss = sum(w^2)\ng = grad loss wrt w\nw -= 0.1 * g\nw",
+            seeAlso: ["watch", "repeat", ":vars"]),
+        "with": Topic(
+            syntax: ["with tape T [persistent] [nowatch] < ... >", "with stop [T] < ... >",
+                     "grad Y wrt X using T"],
+            text: """
+            with tape T opens an explicit, scoped tape named T, like `with tf.GradientTape() as T:`. While \
+            its block runs it records operations on values watched on it and, unless nowatch \
+            (watch_accessed_variables=False), on variables. grad, jacobian, batch_jacobian and hessian read \
+            it with using T. A tape that is not persistent answers once; a second use is an error, as in \
+            TensorFlow. Nested blocks give higher-order derivatives as nested GradientTapes do. with stop \
+            runs its block with recording off.
+            """,
+            example: "x = [1, 2, 3]\nwith tape t persistent < watch x; y = sum(x^2); z = sum(x^3) >\ngrad y wrt x using t\ngrad z wrt x using t",
+            seeAlso: ["stop", "tape", "watch", "grad"]),
+        "stop": Topic(
+            syntax: ["with stop < ... >", "with stop T < ... >"],
+            text: """
+            Runs the block with recording stopped (GradientTape.stop_recording): what it computes is \
+            untracked, so a gradient through it is None, with the reason. Names bound inside stay bound \
+            after the block. with stop stops every tape; with stop T stops scoped tape T alone.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\nwith stop < z = 2 * x >\ngrad z wrt x",
+            seeAlso: ["stop_gradient", "with", "grad"]),
+        "tape": Topic(
+            syntax: ["tape", "tape reset"],
+            text: """
+            The session has one implicit tape, always on and persistent: an operation is recorded when at \
+            least one of its inputs is tracked. tape lists the recorded operations still reachable from \
+            the workspace (number, operation, inputs, output shape, name, line), the watched values and \
+            the memory the tape holds. tape reset empties it: every value becomes untracked, variables \
+            stay variables. Scoped tapes are opened with with tape.
+            """,
+            example: "x = [1, 2]\nwatch x\ny = sum(x * x)\ntape\ntape reset",
+            seeAlso: ["with", "watch", "graph", ":vars"]),
+        "stop_gradient": Topic(
+            syntax: ["stop_gradient(X)"],
+            text: """
+            The value of X, untracked (tf.stop_gradient): the forward value is unchanged, but gradients \
+            do not flow back through it, so a source reached only through it gives None, with the reason \
+            "cut by stop_gradient". Unlike with stop, it cuts one value inside an expression.
+            """,
+            example: "x = 3\nwatch x\ny = x * stop_gradient(x)\ngrad y wrt x",
+            seeAlso: ["stop", "grad"]),
+        "custom": Topic(
+            syntax: ["custom F(X) = EXPR grad(DY) = EXPR", "custom F(A, B) = EXPR grad(DY) = GA, GB"],
+            text: """
+            Defines F with its own gradient (@tf.custom_gradient): a call of F is one operation on the \
+            tape, and its vector-Jacobian product is the grad expression, evaluated with the parameters \
+            and DY, the upstream gradient, bound. With several parameters the grad expression gives one \
+            result per parameter. The grad expression is differentiable itself, so higher orders go \
+            through it. :save keeps it; :save "f.tape" without custom saves F as a plain function.
+            """,
+            example: "custom clipped(x) = x grad(dy) = clip(dy, -1, 1)\nx = [1, 2]\nwatch x\ngrad 5 * clipped(x) wrt x",
+            seeAlso: ["def", ":save"]),
+        "def": Topic(
+            syntax: ["F(X, Y) = EXPR", "F(X) = < A = X^2; A + 1 >"],
+            text: """
+            Defines a function. Its body is an expression, or a block whose last expression is its value. \
+            A function reads session names but binds only its own; its operations are recorded like any \
+            others, so gradients flow through a call. There is no def keyword: a call pattern on the left \
+            of = defines the function.
+            """,
+            example: "f(x) = < a = x^2; a + 1 >\nx = 3\nwatch x\nf(x)\ngrad f(x) wrt x",
+            seeAlso: ["custom", ":vars"]),
+        "repeat": Topic(
+            syntax: ["repeat N < ... >", "repeat N as I [show LOSS] < ... >"],
+            text: """
+            Runs its block N times; as I binds the count I from 0. The statements inside print nothing \
+            and the names they bind stay bound after it. show LOSS prints the first and last value of \
+            LOSS and a sparkline of it, and on a terminal a block that runs longer than half a second \
+            shows a progress bar. Ctrl-C stops it between iterations and keeps the workspace as it stood \
+            before the statement. Gradients that vanish or explode during the loop are reported.
+            """,
+            example: "var w = [1, -2]\nrepeat 50 as i show loss <\n  loss = sum(w^2)\n  w -= 0.1 * grad loss wrt w\n>",
+            seeAlso: ["var", ":grads", ":time"]),
+        "save": Topic(
+            syntax: ["save X to \"FILE.npy\"", "X = load(\"FILE.npy\")"],
+            text: """
+            save writes the value of X to a NumPy .npy file (float64, C order) that numpy.load reads back \
+            exactly. load reads a .npy array (float64, float32 or integer, C or Fortran order) or a .csv \
+            of numbers. Relative names are resolved against the session's directory. To save the whole \
+            session, use :save.
+            """,
+            example: "x = [[1, 2], [3, 4]]\nsave x to \"x.npy\"\ny = load(\"x.npy\")",
+            seeAlso: [":save", ":load"]),
+        "explain": Topic(
+            syntax: ["explain grad Y wrt X"],
+            text: """
+            Shows the backward pass step by step: each recorded operation between X and Y in reverse \
+            order, its local derivative rule, the gradient flowing in and the gradient flowing out, \
+            ending at the result that grad Y wrt X gives.
+            """,
+            example: "x = 2\nwatch x\ny = sin(x^2)\nexplain grad y wrt x",
+            seeAlso: ["grad", "graph", "check"]),
+        "graph": Topic(
+            syntax: ["graph Y", "graph Y to \"FILE.dot\"", "graph Y to \"FILE.svg\""],
+            text: """
+            Draws the computation graph that produced Y: its recorded operations and the watched values \
+            and variables they start from. graph Y to a .dot file writes Graphviz DOT; .svg and .png are \
+            written where Graphviz's dot is installed.
+            """,
+            example: "x = [1, 2]\nwatch x\ny = sum(exp(x) * x)\ngraph y\ngraph y to \"y.dot\"",
+            seeAlso: ["tape", "explain"]),
+        "check": Topic(
+            syntax: ["check grad Y wrt X"],
+            text: """
+            Compares the tape's gradient with central finite differences of Y, as \
+            tf.test.compute_gradient does: it prints the maximum absolute and relative error and a \
+            verdict. Use it to test a custom gradient.
+            """,
+            example: "x = [0.5, 1]\nwatch x\ncheck grad sum(tanh(x)^2) wrt x",
+            seeAlso: ["grad", "custom", "explain"]),
+        "plot": Topic(
+            syntax: ["plot EXPR [, EXPR ...] over X in A..B [and grad]"],
+            text: """
+            Plots EXPR in the terminal (Unicode braille, or ASCII where Unicode is not available) with X \
+            bound to points from A to B. Several expressions are separated by commas and told apart by \
+            the legend; and grad adds the derivative of each with respect to X.
+            """,
+            example: "plot tanh(x) over x in -3..3 and grad",
+            seeAlso: ["grad"]),
+        ":help": Topic(
+            syntax: [":help", ":help TOPIC"],
+            text: """
+            Lists every statement and command, or explains one: its syntax, what it does and an example \
+            that runs. Any keyword (wrt, using, along) and any built-in function is a topic.
+            """,
+            example: ":help grad",
+            seeAlso: [":vars"]),
+        ":vars": Topic(
+            syntax: [":vars"],
+            text: """
+            A table of every bound name: its kind (tensor, variable, function, custom, tape, None), its \
+            shape (or a function's parameters), whether it is tracked (an output of recorded operations), \
+            watched or a scoped tape's state, and its first values.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\nvar w = 2\nf(t) = t^2\n:vars",
+            seeAlso: ["watch", "var", "tape"]),
+        ":grads": Topic(
+            syntax: [":grads"],
+            text: """
+            Gradient health of the last gradients computed: per source its shape, norm, smallest and \
+            largest value and counts of NaN and Inf, with a flag when a gradient is vanishing \
+            (norm < 1e-7), exploding (norm > 1e3) or not finite.
+            """,
+            example: "x = [1e-5, 2]\nwatch x\ngrad sum(x^3) wrt x\n:grads",
+            seeAlso: ["grad", "repeat"]),
+        ":save": Topic(
+            syntax: [":save \"FILE.tape\"", ":save \"FILE.tape\" without custom"],
+            text: """
+            Writes the statements that succeeded to a session file, atomically (a temporary file, then a \
+            rename, so a crash never leaves half a file). Function and custom-gradient definitions are \
+            kept (SaveOptions(experimental_custom_gradients=True)); without custom saves each custom \
+            function as a plain function, so a reloaded session differentiates its forward expression.
+            """,
+            example: "x = [1, 2]\nf(t) = t^2\n:save \"notebook.tape\"",
+            seeAlso: [":load", "save"]),
+        ":load": Topic(
+            syntax: [":load \"FILE.tape\""],
+            text: """
+            Replays a session file into the live session, statement by statement, as if typed, keeping \
+            definitions and custom gradients. When a statement fails, it says which line of the file.
+            """,
+            example: "x = [1, 2]\n:save \"notebook.tape\"\n:reset\n:load \"notebook.tape\"\nx",
+            seeAlso: [":save", ":reset"]),
+        ":set": Topic(
+            syntax: [":set precision N", ":set color on|off", ":set anomaly on|off", ":set width N"],
+            text: """
+            Changes a setting of the session: precision is the digits shown after the point (0 to 17); \
+            color turns colour on or off; anomaly (on by default) says which recorded operation first \
+            produced a NaN or Inf in a result, forward or backward; width is the line width results are fitted to.
+            """,
+            example: ":set precision 2\nx = [1/3, 2/3]",
+            seeAlso: [":vars"]),
+        ":time": Topic(
+            syntax: [":time STATEMENT"],
+            text: """
+            Runs the statement, shows its output, and then the wall time it took.
+            """,
+            example: ":time y = sum(arange(0, 100000))",
+            seeAlso: ["repeat"]),
+        ":reset": Topic(
+            syntax: [":reset"],
+            text: """
+            Clears the workspace, the tapes and the history of statements that :save writes: the session \
+            is as it was at the start. Settings are kept.
+            """,
+            example: "x = [1, 2]\n:reset\n:vars",
+            seeAlso: ["tape", ":save"]),
+        ":quit": Topic(
+            syntax: [":quit", "Ctrl-D on an empty line"],
+            text: """
+            Leaves tapebook. The history of typed lines is kept for the next session; the workspace is \
+            not, so :save it first if you want it back.
+            """,
+            example: ":quit",
+            seeAlso: [":save"]),
+    ]
 }

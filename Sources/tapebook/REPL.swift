@@ -14,6 +14,7 @@ struct REPL {
         Interrupt.install()
         session.interruptCheck = { Interrupt.isRequested }
         print("tapebook \(version) · :help for help")
+        let progress = installProgressBar()
         var reader = makeStandardLineReader(completer: completer)
         var number = 1
         var buffer = ""
@@ -23,9 +24,10 @@ struct REPL {
             let prompt = buffer.isEmpty ? "[\(number)]> " : String(repeating: " ", count: max(0, String(number).count - 1)) + "...> "
             switch reader.readLine(prompt: prompt) {
             case .endOfInput:
-                if buffer.isEmpty { print(""); return 0 }
-                buffer = ""
-                print("")
+                // The line editor has already moved to a fresh line; a plain reader has not.
+                if !(reader is EditLineReader) { print("") }
+                if buffer.isEmpty { return 0 }
+                buffer = ""   // Ctrl-D on an empty continuation line drops the open block
                 continue
             case .interrupted:
                 buffer = ""
@@ -44,11 +46,14 @@ struct REPL {
                 let source = SourceText(text, firstLine: firstLine)
                 var quit = false
                 session.settings.lineWidth = terminalWidth()
+                progress?.begin(shownName: ProgressReporter.shownName(in: text))
                 session.run(text, firstLine: firstLine, keepGoing: false) { outcome in
+                    progress?.clear()
                     let out = OutputFormatter(settings: session.settings).human(outcome, source: source)
                     if !out.isEmpty { print(out) }
                     quit = quit || outcome.quit
                 }
+                progress?.clear()
                 Interrupt.clear()
                 number += 1
                 if quit { return 0 }
@@ -56,10 +61,28 @@ struct REPL {
         }
     }
 
+    /// The `repeat` progress bar, drawn on standard error, only when standard output and standard error
+    /// are terminals. Returns the reporter the loop must tell when statements start and end.
+    func installProgressBar() -> ProgressReporter? {
+        guard isTerminal(1), isTerminal(2) else { session.progress = nil; return nil }
+        let reporter = ProgressReporter()
+        reporter.unicode = session.settings.unicode
+        reporter.width = { terminalWidth() }
+        let session = self.session
+        session.progress = { [weak session] count, total, last in
+            if let session { reporter.precision = session.settings.precision }
+            reporter.report(count: count, total: total, last: last)
+        }
+        return reporter
+    }
+
     /// Tab completion: keywords, built-ins, names, and file paths inside quotes.
     func completer(_ line: String, _ wordStart: Int, _ word: String) -> [String] {
         let before = String(line.prefix(wordStart))
         if before.filter({ $0 == "\"" }).count % 2 == 1 { return completeFilePath(word) }
+        if before.trimmingCharacters(in: .whitespaces).hasPrefix(":help ") || before.trimmingCharacters(in: .whitespaces).hasPrefix(":h ") {
+            return Help.allTopicNames.filter { $0.hasPrefix(word) }
+        }
         if before.hasSuffix(":") || word.hasPrefix(":") {
             let commands = ["help", "vars", "grads", "save", "load", "reset", "set", "time", "quit"]
             let stem = word.hasPrefix(":") ? String(word.dropFirst()) : word

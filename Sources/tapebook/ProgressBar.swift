@@ -1,0 +1,172 @@
+import Foundation
+import Rendering
+
+/// What the progress line shows: a pure description, rendered by `ProgressBar.line`.
+struct ProgressState {
+    var count: Int
+    var total: Int
+    /// Seconds since the loop started.
+    var elapsed: Double
+    /// The name after `show`, when known.
+    var shownName: String?
+    /// The last value of the shown name, and a bounded, evenly thinned history of it.
+    var lastValue: Double?
+    var values: [Double] = []
+}
+
+/// The one-line progress bar for `repeat` on a terminal:
+/// `  1200/5000 [██████▎           ] 24%  3.1k it/s  1.2s left  loss 0.0123 ▇▅▃▂▁`.
+enum ProgressBar {
+    /// The line for `state`, at most `width` characters (display columns), without `\r`.
+    /// Parts are dropped from the right (sparkline, value, time left) when the width is short.
+    static func line(_ state: ProgressState, width: Int, unicode: Bool, precision: Int = 4) -> String {
+        let total = max(state.total, 1)
+        let fraction = min(1, max(0, Double(state.count) / Double(total)))
+        let counter = "\(String(repeating: " ", count: max(0, String(state.total).count - String(state.count).count)))\(state.count)/\(state.total)"
+        let percent = String(format: "%3d%%", Int(fraction * 100))
+        let rate = state.elapsed > 0 ? Double(state.count) / state.elapsed : 0
+        var tail: [String] = ["\(formatRate(rate)) it/s"]
+        if rate > 0, state.count < state.total {
+            tail.append(formatSeconds(Double(state.total - state.count) / rate) + " left")
+        }
+        if let value = state.lastValue {
+            tail.append((state.shownName.map { $0 + " " } ?? "") + formatNumber(value, precision: precision))
+            if unicode, state.values.count > 1 { tail.append(sparkline(state.values, width: 12)) }
+        }
+        // The bar takes what is left, between 10 and 30 cells; the tail shrinks first.
+        func assemble(_ tail: [String], barWidth: Int) -> String {
+            ([counter, "[" + bar(fraction, width: barWidth, unicode: unicode) + "]", percent] + tail).joined(separator: "  ")
+        }
+        var parts = tail
+        while true {
+            let fixed = assemble(parts, barWidth: 0).count
+            let room = width - 1 - fixed
+            if room >= 10 || parts.count <= 1 { return String(assemble(parts, barWidth: min(30, max(room, 10))).prefix(max(0, width - 1))) }
+            parts.removeLast()
+        }
+    }
+
+    /// `width` cells, filled by `fraction`, in eighths with Unicode.
+    static func bar(_ fraction: Double, width: Int, unicode: Bool) -> String {
+        guard width > 0 else { return "" }
+        if !unicode {
+            let filled = Int((fraction * Double(width)).rounded(.down))
+            return String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        }
+        let eighths = Int((fraction * Double(width * 8)).rounded(.down))
+        let full = eighths / 8, partial = eighths % 8
+        let partials: [Character] = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        var s = String(repeating: "█", count: full)
+        if full < width { s.append(partials[partial]); s += String(repeating: " ", count: width - full - 1) }
+        return s
+    }
+
+    static func formatRate(_ r: Double) -> String {
+        if r >= 1e6 { return String(format: "%.1fM", r / 1e6) }
+        if r >= 1e4 { return String(format: "%.0fk", r / 1e3) }
+        if r >= 1e3 { return String(format: "%.1fk", r / 1e3) }
+        if r >= 10 { return String(format: "%.0f", r) }
+        return String(format: "%.1f", r)
+    }
+
+    static func formatSeconds(_ s: Double) -> String {
+        if s < 60 { return String(format: "%.1fs", s) }
+        let whole = Int(s.rounded())
+        if whole < 3600 { return String(format: "%d:%02d", whole / 60, whole % 60) }
+        return String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+    }
+}
+
+/// Receives `Session.progress` callbacks and draws the bar on standard error, in place, when the loop has
+/// run longer than `delay` seconds; at most `rate` redraws a second. Nested loops: the outermost loop
+/// that is still running is the one shown.
+final class ProgressReporter {
+    private struct Loop {
+        var total: Int
+        var count: Int
+        var start: Double
+        var lastValue: Double?
+        var values: [Double] = []
+        var stride = 1
+    }
+
+    var delay = 0.5
+    var interval = 0.1
+    var unicode = true
+    var precision = 4
+    var width: () -> Int = { 80 }
+    var shownName: String?
+    /// Where the text goes; standard error by default.
+    var write: (String) -> Void = { text in FileHandle.standardError.write(Data(text.utf8)) }
+
+    private var loops: [Loop] = []
+    private var lastEvent = 0.0
+    /// When the stack of loops last became empty: where an outermost loop starts.
+    private var idleSince = 0.0
+    private var lastDraw = 0.0
+    private var drawn = false
+    private static let maximumValues = 256
+
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// Before a statement runs.
+    func begin(shownName: String?) {
+        clear()
+        loops = []
+        self.shownName = shownName
+        lastEvent = Self.now()
+        idleSince = lastEvent
+    }
+
+    /// `Session.progress`: iteration `count` of `total` has finished.
+    func report(count: Int, total: Int, last: Double?) {
+        let now = Self.now()
+        defer { lastEvent = now }
+        if let k = loops.lastIndex(where: { $0.total == total && $0.count == count - 1 }) {
+            loops[k].count = count
+            if let last { record(last, in: &loops[k]) }
+        } else {
+            var loop = Loop(total: total, count: count, start: loops.isEmpty ? idleSince : lastEvent)
+            if let last { record(last, in: &loop) }
+            loops.append(loop)
+        }
+        // A finished loop leaves the stack, with any inner loop it left behind.
+        if let k = loops.lastIndex(where: { $0.count >= $0.total }) {
+            let wasShown = k == 0
+            loops.removeSubrange(k...)
+            if wasShown { clear(); idleSince = now }
+        }
+        guard let shown = loops.first, now - shown.start > delay, now - lastDraw >= interval else { return }
+        lastDraw = now
+        let state = ProgressState(count: shown.count, total: shown.total, elapsed: now - shown.start,
+                                  shownName: shownName, lastValue: shown.lastValue, values: shown.values)
+        write("\r" + ProgressBar.line(state, width: width(), unicode: unicode, precision: precision) + "\u{1B}[K")
+        drawn = true
+    }
+
+    private func record(_ value: Double, in loop: inout Loop) {
+        loop.lastValue = value
+        guard loop.count % loop.stride == 0 else { return }
+        loop.values.append(value)
+        // Bounded: when full, keep every other value and sample half as often.
+        if loop.values.count >= Self.maximumValues {
+            loop.values = loop.values.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+            loop.stride *= 2
+        }
+    }
+
+    /// Erases the bar, if one is drawn (before any output, and when the statement ends).
+    func clear() {
+        guard drawn else { return }
+        write("\r\u{1B}[K")
+        drawn = false
+    }
+
+    /// The name after `show` in a statement, when there is exactly one.
+    static func shownName(in text: String) -> String? {
+        let words = text.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).map(String.init)
+        var names: [String] = []
+        for (i, w) in words.enumerated() where w == "show" && i + 1 < words.count { names.append(words[i + 1]) }
+        return Set(names).count == 1 ? names[0] : nil
+    }
+}
