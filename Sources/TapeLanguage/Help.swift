@@ -44,14 +44,14 @@ public enum Help {
         return .failure("no help on '\(raw)'", note: suggestion)
     }
 
-    /// A likely intended topic: a near miss by edit distance, the same letters swapped (`gard`), or the one
-    /// topic that starts with what was typed (`batch`).
+    /// A likely intended topic: the one topic that starts with what was typed (`batch`), a near miss by edit
+    /// distance, or the same letters swapped (`gard`).
     static func suggestion(for raw: String) -> String? {
         let names = allTopicNames
-        if let near = closestName(to: raw, among: names) { return near }
-        if let swapped = names.first(where: { $0.count == raw.count && $0.sorted() == raw.sorted() }) { return swapped }
         let starting = names.filter { $0.hasPrefix(raw) || $0.hasPrefix(":" + raw) }
-        return starting.count == 1 ? starting[0] : nil
+        if starting.count == 1 { return starting[0] }
+        if let near = closestName(to: raw, among: names) { return near }
+        return names.first(where: { $0.count == raw.count && $0.sorted() == raw.sorted() })
     }
 
     /// Kept for callers that expect a throwing lookup; the error points at 1:1. Prefer
@@ -109,8 +109,8 @@ public enum Help {
     statements                                     :help TOPIC for any of them
       x = [1, 2, 3]              bind a name (a, b = ... binds several)
       watch x                    track x on the tape (watch x on t: one tape)
-      var w = randn([3])         a trainable variable; w -= lr * g updates it unrecorded
-      grad y wrt x               ∂sum(y)/∂x  [seed S] [unconnected zero] [using t]
+      var w = randn([3])         a trainable variable; w -= lr * g updates it
+      grad y wrt x               ∂sum(y)/∂x [seed S] [unconnected zero] [using t]
       jacobian y wrt x           also batch_jacobian, hessian, jvp y wrt x along v
       stop_gradient(x)           the value of x, cut from the tape
       with stop < ... >          run a block with recording stopped
