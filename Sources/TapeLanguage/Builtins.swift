@@ -11,19 +11,22 @@ struct CallArguments {
     let keywords: [String: Argument]
     let span: SourceSpan
 
-    init(session: Session, name: String, arguments: [Argument], span: SourceSpan) throws {
+    init(session: Session, name: String, builtin: Builtin, arguments: [Argument], span: SourceSpan) throws {
         self.session = session
         self.name = name
         self.span = span
-        positional = arguments.filter { $0.label == nil }
         var keywords: [String: Argument] = [:]
-        for a in arguments {
-            guard let label = a.label else { continue }
-            if keywords[label.name] != nil { throw EvaluationError("keyword argument '\(label.name)' is given twice", at: label.span) }
-            keywords[label.name] = a
+        if arguments.contains(where: { $0.label != nil }) {
+            positional = arguments.filter { $0.label == nil }
+            for a in arguments {
+                guard let label = a.label else { continue }
+                if keywords[label.name] != nil { throw EvaluationError("keyword argument '\(label.name)' is given twice", at: label.span) }
+                keywords[label.name] = a
+            }
+        } else {
+            positional = arguments
         }
         self.keywords = keywords
-        guard let builtin = Builtins.table[name] else { return }
         for (label, a) in keywords where !builtin.keywords.contains(label) {
             let accepted = builtin.keywords.isEmpty ? "\(name) takes no keyword arguments" : "\(name) accepts " + builtin.keywords.map { "'\($0)'" }.joined(separator: ", ")
             throw EvaluationError("unknown keyword argument '\(label)' for \(name)", at: a.label!.span, note: accepted)

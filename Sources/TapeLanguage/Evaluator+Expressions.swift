@@ -38,13 +38,17 @@ extension Session {
     func evaluateTop(_ expr: Expr) throws -> Evaluated {
         switch expr.kind {
         case .gradient(let g): return try evaluateGradient(g, span: expr.span)
+        case .name(let name):
+            if case .none(let reason)? = lookup(name) { return .gradients([(label: name, item: .none(reason: reason))], labelled: true) }
+            return .value(try evaluate(expr))
         case .call(let name, let arguments):
-            if case .function(let f)? = lookup(name) { return try call(f, arguments, span: expr.span) }
-            if lookup(name) == nil, let builtin = Builtins.table[name] {
-                let results = try builtin.run(try CallArguments(session: self, name: name, arguments: arguments, span: expr.span))
+            let binding = lookup(name)
+            if case .function(let f)? = binding { return try call(f, arguments, span: expr.span) }
+            if binding == nil, let builtin = Builtins.table[name] {
+                let results = try builtin.run(try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: expr.span))
                 return results.count == 1 ? .value(results[0]) : .several(results)
             }
-            switch lookup(name) {
+            switch binding {
             case nil: throw unknownName(name, at: SourceSpan(start: expr.span.start, end: SourceLocation(
                 offset: expr.span.start.offset + name.utf8.count, line: expr.span.start.line, column: expr.span.start.column + name.count)))
             case .tape?: throw EvaluationError("\(name) is a tape, not a function", at: expr.span)
@@ -111,6 +115,7 @@ extension Session {
 
     /// The one tensor of a result, or an error saying why there is not one.
     func single(_ result: Evaluated, span: SourceSpan, what: String) throws -> Value {
+        if case .value(let v) = result { return v }
         let items = result.items
         guard items.count == 1 else {
             throw EvaluationError("\(what) gives \(items.count) results where one tensor is expected", at: span,

@@ -9,10 +9,14 @@ extension Session {
     func executeStatement(_ statement: Statement, printing: Bool, into outcomes: inout [StatementOutcome]) throws {
         context.currentLine = statement.span.start.line
         let line = statement.span.start.line
-        let source = sourceText.text(of: statement.span)
-        var outcome = StatementOutcome(line: line, source: source, result: .silent)
+        // NOTE: a statement inside `repeat` runs many times and prints nothing: build no text for it.
+        var outcome = StatementOutcome(line: line, source: "", result: .silent)
         let show = printing && !statement.silenced
-        func emit() { if printing { outcomes.append(outcome) } }
+        func emit() {
+            guard printing else { return }
+            outcome.source = sourceText.text(of: statement.span)
+            outcomes.append(outcome)
+        }
 
         switch statement.kind {
         case .expression(let expr):
@@ -25,6 +29,13 @@ extension Session {
             let items = try exprs.map { try evaluateTop($0) }
             outcome.result = show ? .several(items.flatMap { $0.items }) : .silent
             emit()
+
+        case .assignment(let target, let expr) where !printing:
+            // The fast path of loops: one tensor bound to a name.
+            switch try evaluateTop(expr) {
+            case .value(let v): bind(target.name, .value(v))
+            case let other: try assign(target, try singleItem(other, target: target))
+            }
 
         case .assignment(let target, let expr):
             let result = try evaluateTop(expr)
@@ -180,6 +191,15 @@ extension Session {
         case .meta(let name, let argument):
             try meta(name, argument, statement: statement, into: &outcomes, outcome: &outcome)
         }
+    }
+
+    private func singleItem(_ result: Evaluated, target: Identifier) throws -> ResultItem {
+        if case .gradients(let items, _) = result { noteGradients(items) }
+        let items = result.items
+        guard items.count == 1 else {
+            throw EvaluationError("the right side gives \(items.count) results but one name is assigned", at: target.span)
+        }
+        return items[0].item
     }
 
     private func assign(_ target: Identifier, _ item: ResultItem) throws {

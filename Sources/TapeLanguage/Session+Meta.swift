@@ -12,7 +12,7 @@ extension Session {
         let span = statement.span
         switch name {
         case "help", "h", "?":
-            outcome.result = .text(try Help.text(topic: argument.isEmpty ? nil : argument, width: settings.lineWidth))
+            outcome.result = .text(try Help.lookup(argument.isEmpty ? nil : argument, width: settings.lineWidth).text(at: span))
         case "vars":
             outcome.result = .text(variablesTable())
         case "grads", "health":

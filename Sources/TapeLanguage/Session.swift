@@ -167,16 +167,19 @@ public final class Session {
     }
 
     func lookup(_ name: String) -> Binding? {
-        for scope in scopes.reversed() { if let b = scope[name] { return b } }
+        var i = scopes.count - 1
+        while i >= 0 {
+            if let b = scopes[i][name] { return b }
+            i -= 1
+        }
         return workspace[name]
     }
 
     func bind(_ name: String, _ binding: Binding) {
         if scopes.isEmpty {
-            if case .tape(let old)? = workspace[name] {
+            if case .tape(let old)? = workspace.updateValue(binding, forKey: name) {
                 if case .tape(let new) = binding, new === old {} else { releaseTape(old, rebinding: name) }
             }
-            workspace[name] = binding
         } else {
             scopes[scopes.count - 1][name] = binding
         }

@@ -31,7 +31,13 @@ public enum SyntaxMessage {
             ? scalars.joined(separator: " ") : "'\(character)'"
         return "unexpected character \(shown)"
     }
-    public static func unexpected(_ token: String) -> String { "unexpected \(token)" }
+    public static func unexpected(_ token: String) -> String {
+        // NOTE: `<` and `>` delimit blocks; a NumPy user reaching for a comparison needs the function names.
+        if token == "'>'" || token == "'<'" {
+            return "unexpected \(token): there are no comparison operators; use gt(a, b), lt, ge, le, eq or ne"
+        }
+        return "unexpected \(token)"
+    }
     public static func expectedExpression(after context: String) -> String { "expected an expression after '\(context)'" }
     public static func expectedName(after context: String) -> String { "expected a name after '\(context)'" }
     public static func keywordUsedAsName(_ keyword: String) -> String { "'\(keyword)' is a keyword and cannot be used as a name" }

@@ -17,6 +17,12 @@ public enum BinaryFunction: String, CaseIterable, Sendable {
 extension Tensor {
     /// Applies `function` to every element.
     public func map(_ function: UnaryFunction) -> Tensor {
+        if shape.isEmpty {
+            // Scalars skip the buffer machinery: the interpreter's loops are mostly scalar.
+            var out = [Double](repeating: 0, count: 1)
+            scalars.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in Tensor.apply(function, x, y) } }
+            return Tensor(shape: [], scalars: out)
+        }
         var out = [Double](repeating: 0, count: count)
         scalars.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in
@@ -67,6 +73,15 @@ extension Tensor {
 
     /// Combines two tensors elementwise with NumPy broadcasting.
     public static func zip(_ a: Tensor, _ b: Tensor, _ function: BinaryFunction) throws -> Tensor {
+        if a.shape.isEmpty && b.shape.isEmpty {
+            var out = [Double](repeating: 0, count: 1)
+            a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
+                    out.withUnsafeMutableBufferPointer { po in combine(function, pa, 1, pb, 1, po, 1) }
+                }
+            }
+            return Tensor(shape: [], scalars: out)
+        }
         let shape = try Shape.broadcast(a.shape, b.shape)
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)

@@ -90,6 +90,7 @@ extension Tensor {
                 var pivot = col
                 for r in col..<n where Swift.abs(work[r * 2 * n + col]) > Swift.abs(work[pivot * 2 * n + col]) { pivot = r }
                 if work[pivot * 2 * n + col] == 0 { singular = true; break }
+                _ = singular
                 if pivot != col { for j in 0..<(2 * n) { work.swapAt(pivot * 2 * n + j, col * 2 * n + j) } }
                 let p = work[col * 2 * n + col]
                 for j in 0..<(2 * n) { work[col * 2 * n + j] /= p }
@@ -98,8 +99,12 @@ extension Tensor {
                     if f != 0 { for j in 0..<(2 * n) { work[r * 2 * n + j] -= f * work[col * 2 * n + j] } }
                 }
             }
+            if singular {
+                throw TensorError(batches == 1 ? "inv: the matrix is singular (not invertible)"
+                                                : "inv: matrix \(b) of the batch is singular (not invertible)")
+            }
             for i in 0..<n {
-                for j in 0..<n { out[base + i * n + j] = singular ? .infinity : work[i * 2 * n + n + j] }
+                for j in 0..<n { out[base + i * n + j] = work[i * 2 * n + n + j] }
             }
         }
         return Tensor(shape: shape, scalars: out)

@@ -7,7 +7,7 @@ struct Runner {
     enum Mode { case transcript, markdown, json }
 
     let session: Session
-    let output: OutputOptions
+    let output: OutputSettings
 
     func write(_ text: String) {
         print(text)

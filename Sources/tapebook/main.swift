@@ -12,6 +12,9 @@ enum ExitStatus {
 
 let version = "0.1"
 
+/// Sessions live until the process exits (see `makeSession`).
+nonisolated(unsafe) var retainedSessions: [Session] = []
+
 struct Tapebook: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tapebook",
@@ -29,17 +32,7 @@ struct Tapebook: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let session = output.makeSession()
-        if let statements {
-            let ok = Runner(session: session, output: output).runPlain(statements)
-            throw ExitCode(ok ? ExitStatus.success : ExitStatus.failure)
-        }
-        if isTerminal(0) && !output.json {
-            throw ExitCode(REPL(session: session, color: output.useColor).loop())
-        }
-        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        let ok = Runner(session: session, output: output).runPlain(text)
-        throw ExitCode(ok ? ExitStatus.success : ExitStatus.failure)
+        throw ExitCode(Actions.notebook(statements: statements, output.settings))
     }
 }
 
@@ -60,12 +53,23 @@ struct OutputOptions: ParsableArguments {
         guard (0...17).contains(precision) else { throw ValidationError("--precision must be from 0 to 17") }
     }
 
+    var settings: OutputSettings { OutputSettings(json: json, color: color, precision: precision) }
+}
+
+/// The output options as plain values (ArgumentParser's property wrappers can only be read after parsing).
+struct OutputSettings {
+    var json = false
+    var color = "auto"
+    var precision = 4
+
     var useColor: Bool {
         ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), environment: ProcessInfo.processInfo.environment)
     }
 
     func makeSession() -> Session {
         let session = Session()
+        // NOTE: the process exits without tearing sessions down; releasing a large graph only costs time.
+        retainedSessions.append(session)
         session.settings.precision = precision
         session.settings.color = !json && useColor
         session.settings.lineWidth = isTerminal(1) ? terminalWidth() : 80
@@ -101,15 +105,35 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        throw ExitCode(Actions.replay(files, output.settings, keepGoing: keepGoing, markdown: markdown, step: step, time: time))
+    }
+}
+
+/// What the commands do, apart from how their arguments were read.
+enum Actions {
+    /// `tapebook [-e STATEMENTS]`: the REPL on a terminal, else statements from the argument or stdin.
+    static func notebook(statements: String?, _ output: OutputSettings) -> Int32 {
+        let session = output.makeSession()
+        if let statements {
+            return Runner(session: session, output: output).runPlain(statements) ? ExitStatus.success : ExitStatus.failure
+        }
+        if isTerminal(0) && !output.json {
+            return REPL(session: session, color: output.useColor).loop()
+        }
+        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        return Runner(session: session, output: output).runPlain(text) ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// `tapebook run FILE...`.
+    static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool) -> Int32 {
         var ok = true
         let start = DispatchTime.now().uptimeNanoseconds
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 FileHandle.standardError.write("tapebook: cannot read \(file)\n".data(using: .utf8)!)
-                throw ExitCode(ExitStatus.failure)
+                return ExitStatus.failure
             }
             let session = output.makeSession()
-            session.directory = nil
             let runner = Runner(session: session, output: output)
             let mode: Runner.Mode = output.json ? .json : markdown ? .markdown : .transcript
             ok = runner.runFile(SessionFile(text: text), file: file, mode: mode, keepGoing: keepGoing, step: step) && ok
@@ -119,7 +143,32 @@ struct Run: ParsableCommand {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             FileHandle.standardError.write("TIME_S \(seconds)\n".data(using: .utf8)!)
         }
-        throw ExitCode(ok ? ExitStatus.success : ExitStatus.failure)
+        return ok ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// The most common exact invocations, read without building ArgumentParser's command tree, which costs
+    /// a few milliseconds of start-up: `tapebook`, `tapebook -e STATEMENTS`, and
+    /// `tapebook run [--json] [--time] [--keep-going] FILE...`. Anything else (help, errors, other flags) goes
+    /// to ArgumentParser, which defines the interface.
+    static func fastPath(_ arguments: [String]) -> Int32? {
+        if arguments.isEmpty { return notebook(statements: nil, OutputSettings()) }
+        if arguments.count == 2 && arguments[0] == "-e" { return notebook(statements: arguments[1], OutputSettings()) }
+        guard arguments.first == "run" else { return nil }
+        var output = OutputSettings()
+        var keepGoing = false, time = false
+        var files: [String] = []
+        for a in arguments.dropFirst() {
+            switch a {
+            case "--json": output.json = true
+            case "--time": time = true
+            case "--keep-going": keepGoing = true
+            default:
+                if a.hasPrefix("-") { return nil }
+                files.append(a)
+            }
+        }
+        if files.isEmpty { return nil }
+        return replay(files, output, keepGoing: keepGoing, markdown: false, step: false, time: time)
     }
 }
 
@@ -173,6 +222,8 @@ struct Check: ParsableCommand {
         throw ExitCode(ok ? ExitStatus.success : ExitStatus.failure)
     }
 }
+
+if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { exit(status) }
 
 // Parse by hand so usage errors exit with 2, as the spec asks.
 do {

@@ -32,8 +32,10 @@ final class ErrorTests: XCTestCase {
     }
 
     func testStrayTokens() {
-        assertError(">", "unexpected '>'", at: "1:1")
-        assertError("x = 1 >", "unexpected '>'", at: "1:7")
+        assertError(">", SyntaxMessage.unexpected("'>'"), at: "1:1")
+        assertError("x = 1 >", SyntaxMessage.unexpected("'>'"), at: "1:7")
+        XCTAssertEqual(SyntaxMessage.unexpected("'>'"),
+                       "unexpected '>': there are no comparison operators; use gt(a, b), lt, ge, le, eq or ne")
         assertError("x = 1 2", "unexpected '2'", at: "1:7")
         assertError(")", "unexpected ')'", at: "1:1")
         assertError("x = )", "expected an expression after '='", at: "1:5")
