@@ -376,11 +376,12 @@ public enum Help {
             example: "x = [1, 2]\n:save \"notebook.tape\"\n:reset\n:load \"notebook.tape\"\nx",
             seeAlso: [":save", ":reset"]),
         ":set": Topic(
-            syntax: [":set precision N", ":set color on|off", ":set anomaly on|off", ":set width N"],
+            syntax: [":set precision N", ":set color on|off", ":set anomaly on|off", ":set width N", ":set limit N"],
             text: """
             Changes a setting of the session: precision is the digits shown after the point (0 to 17); \
             color turns colour on or off; anomaly (on by default) says which recorded operation first \
-            produced a NaN or Inf in a result, forward or backward; width is the line width results are fitted to.
+            produced a NaN or Inf in a result, forward or backward; width is the line width results are fitted to; \
+            limit is the most elements a tensor may have (100 million by default), checked before anything is allocated.
             """,
             example: ":set precision 2\nx = [1/3, 2/3]",
             seeAlso: [":vars"]),

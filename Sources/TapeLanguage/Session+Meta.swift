@@ -80,7 +80,7 @@ extension Session {
 
     private func set(_ argument: String, span: SourceSpan) throws -> String {
         let parts = argument.split(separator: " ").map(String.init)
-        guard parts.count == 2 else { throw EvaluationError("usage: :set precision N | :set color on|off | :set anomaly on|off", at: span) }
+        guard parts.count == 2 else { throw EvaluationError("usage: :set precision N | color on|off | anomaly on|off | width N | limit N", at: span) }
         func onOff(_ s: String) throws -> Bool {
             switch s { case "on": return true; case "off": return false
             default: throw EvaluationError("expected 'on' or 'off', got '\(s)'", at: span) }
@@ -96,12 +96,16 @@ extension Session {
         case "anomaly":
             settings.anomaly = try onOff(parts[1])
             return "anomaly \(parts[1])"
+        case "limit":
+            guard let n = Int(parts[1]), n >= 1 else { throw EvaluationError("the element limit must be a positive whole number", at: span) }
+            Shape.elementLimit = n
+            return "element limit \(n)"
         case "width":
             guard let n = Int(parts[1]), n >= 20 else { throw EvaluationError("width must be at least 20", at: span) }
             settings.lineWidth = n
             return "width \(n)"
         default:
-            throw EvaluationError("unknown setting '\(parts[0])'", at: span, note: "settings: precision, color, anomaly, width")
+            throw EvaluationError("unknown setting '\(parts[0])'", at: span, note: "settings: precision, color, anomaly, width, limit")
         }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Rendering
+import TapeLanguage
+import LineEditing
 
 /// What the progress line shows: a pure description, rendered by `ProgressBar.line`.
 struct ProgressState {
@@ -168,5 +170,21 @@ final class ProgressReporter {
         var names: [String] = []
         for (i, w) in words.enumerated() where w == "show" && i + 1 < words.count { names.append(words[i + 1]) }
         return Set(names).count == 1 ? names[0] : nil
+    }
+}
+
+extension ProgressReporter {
+    /// The `repeat` progress bar, drawn on standard error, only when standard output and standard error
+    /// are terminals. Returns the reporter the caller must tell when statements start and end.
+    static func install(on session: Session) -> ProgressReporter? {
+        guard isTerminal(1), isTerminal(2) else { session.progress = nil; return nil }
+        let reporter = ProgressReporter()
+        reporter.unicode = session.settings.unicode
+        reporter.width = { terminalWidth() }
+        session.progress = { [weak session] count, total, last in
+            if let session { reporter.precision = session.settings.precision }
+            reporter.report(count: count, total: total, last: last)
+        }
+        return reporter
     }
 }

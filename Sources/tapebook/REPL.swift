@@ -61,20 +61,7 @@ struct REPL {
         }
     }
 
-    /// The `repeat` progress bar, drawn on standard error, only when standard output and standard error
-    /// are terminals. Returns the reporter the loop must tell when statements start and end.
-    func installProgressBar() -> ProgressReporter? {
-        guard isTerminal(1), isTerminal(2) else { session.progress = nil; return nil }
-        let reporter = ProgressReporter()
-        reporter.unicode = session.settings.unicode
-        reporter.width = { terminalWidth() }
-        let session = self.session
-        session.progress = { [weak session] count, total, last in
-            if let session { reporter.precision = session.settings.precision }
-            reporter.report(count: count, total: total, last: last)
-        }
-        return reporter
-    }
+    func installProgressBar() -> ProgressReporter? { ProgressReporter.install(on: session) }
 
     /// Tab completion: keywords, built-ins, names, and file paths inside quotes.
     func completer(_ line: String, _ wordStart: Int, _ word: String) -> [String] {

@@ -34,6 +34,7 @@ struct Runner {
     func runFile(_ file: SessionFile, file name: String, mode: Mode, keepGoing: Bool, step: Bool) -> Bool {
         var ok = true
         var formatter = OutputFormatter(settings: session.settings, file: name)
+        let progress = mode == .transcript ? ProgressReporter.install(on: session) : nil
         var prose: [String] = []
         func flushProse() {
             if mode == .markdown, !prose.isEmpty { write(prose.joined(separator: "\n") + "\n") }
@@ -72,7 +73,10 @@ struct Runner {
                 }
                 var quit = false
                 for statement in cell.statements {
-                    for outcome in session.execute(statement, in: file.source) {
+                    progress?.begin(shownName: ProgressReporter.shownName(in: file.source.text(of: statement.span)))
+                    let outcomes = session.execute(statement, in: file.source)
+                    progress?.clear()
+                    for outcome in outcomes {
                         formatter.settings = session.settings
                         if outcome.result.isError { ok = false }
                         quit = quit || outcome.quit

@@ -100,3 +100,22 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(output("x = [1]\nwatch x\ng = grad x wrt x, x").contains("the right side gives 2 results but one name is assigned"))
     }
 }
+
+/// The tape keeps only what live values can reach: a loop that rebinds its names holds constant memory.
+final class MemoryTests: XCTestCase {
+    func testTrainingLoopHoldsConstantMemory() {
+        let session = Session()
+        session.run("""
+        set_seed(1)
+        X = randn([8, 3]); Y = randn([8, 1])
+        var w = randn([3, 1]); var b = 0
+        """)
+        let step = "repeat 50 < loss = mean((X @ w + b - Y)^2); gw, gb = grad loss wrt w, b; w -= 0.1 * gw; b -= 0.1 * gb >"
+        session.run(step)
+        let after50 = session.recordedNodes().count
+        session.run(step)
+        session.run(step)
+        XCTAssertEqual(session.recordedNodes().count, after50)
+        XCTAssertLessThan(after50, 100)
+    }
+}
