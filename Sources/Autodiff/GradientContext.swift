@@ -186,7 +186,13 @@ public final class GradientContext {
     /// Runs a primitive on values: computes its output and records it on every recording tape that
     /// tracks one of the inputs.
     public func apply(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
-        let output = try primitive.forward(inputs.map(\.tensor))
+        let output: Tensor
+        switch primitive {
+        // The common cases skip gathering the input tensors into an array.
+        case .unary(let f): output = inputs[0].tensor.map(f)
+        case .binary(let f): output = try Tensor.zip(inputs[0].tensor, inputs[1].tensor, f)
+        default: output = try primitive.forward(inputs.map(\.tensor))
+        }
         return record(primitive, inputs, output)
     }
 

@@ -36,13 +36,14 @@ extension Tensor {
                         let pB = pb.baseAddress! + bOffset * br * bc
                         let pC = po.baseAddress! + index * m * n
                         if k == 0 { continue }
-                        if m * n * k <= 64 {
+                        if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
+                        } else if let dgemm = BLAS.dgemm {
+                            dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                                  Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
+                                  0, pC, Int32(max(n, 1)))
                         } else {
-                            cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                                        transposeB ? CblasTrans : CblasNoTrans,
-                                        Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
-                                        0, pC, Int32(max(n, 1)))
+                            smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         }
                     }
                 }
@@ -51,7 +52,7 @@ extension Tensor {
         return Tensor(shape: outShape, scalars: out)
     }
 
-    /// Tiny products skip the BLAS call overhead.
+    /// Small products skip the BLAS call overhead (and the loading of OpenBLAS).
     @inline(__always)
     static func smallProduct(_ a: UnsafePointer<Double>, _ lda: Int, _ ta: Bool, _ b: UnsafePointer<Double>, _ ldb: Int, _ tb: Bool,
                              _ c: UnsafeMutablePointer<Double>, _ m: Int, _ n: Int, _ k: Int) {
