@@ -12,12 +12,38 @@ enum BLAS {
                                       UnsafePointer<Double>?, Int32, UnsafePointer<Double>?, Int32, Double,
                                       UnsafeMutablePointer<Double>?, Int32) -> Void
 
-    /// OpenBLAS's `cblas_dgemm`, or nil when the library cannot be opened (products then use a plain loop).
-    nonisolated(unsafe) static let dgemm: Dgemm? = {
-        for name in ["libopenblas.so.0", "libopenblas.so", "libcblas.so.3"] {
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL), let symbol = dlsym(handle, "cblas_dgemm") else { continue }
-            return unsafeBitCast(symbol, to: Dgemm.self)
+    typealias SetThreads = @convention(c) (Int32) -> Void
+
+    /// The library's handle, or nil when it cannot be opened (products then use a plain loop).
+    nonisolated(unsafe) private static let handle: UnsafeMutableRawPointer? = {
+        for name in ["libopenblas.so.0", "libopenblas.so"] {
+            if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return handle }
         }
         return nil
     }()
+
+    /// OpenBLAS's `cblas_dgemm`.
+    nonisolated(unsafe) static let dgemm: Dgemm? = {
+        guard let handle, let symbol = dlsym(handle, "cblas_dgemm") else { return nil }
+        return unsafeBitCast(symbol, to: Dgemm.self)
+    }()
+
+    nonisolated(unsafe) private static let setThreads: SetThreads? = {
+        guard let handle, let symbol = dlsym(handle, "openblas_set_num_threads") else { return nil }
+        return unsafeBitCast(symbol, to: SetThreads.self)
+    }()
+
+    nonisolated(unsafe) private static var threads: Int32 = 0
+    private static let machineThreads = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+    /// Uses every core only for products big enough to gain from it.
+    // NOTE: OpenBLAS's idle threads spin (sched_yield) after each call; on a 2-core machine that steals the
+    // core the interpreter needs between middle-sized products, so those run on one thread.
+    static func useThreads(forMultiplyAdds work: Int) {
+        let wanted: Int32 = work >= 1 << 27 ? machineThreads : 1
+        if wanted != threads, let setThreads {
+            setThreads(wanted)
+            threads = wanted
+        }
+    }
 }

@@ -23,11 +23,11 @@ extension Tensor {
             scalars.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in Tensor.apply(function, x, y) } }
             return Tensor(shape: [], scalars: out)
         }
-        var out = [Double](repeating: 0, count: count)
-        scalars.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                Tensor.apply(function, x, y)
-            }
+        // Every kernel writes every element, so the output is not zeroed first.
+        let n = count
+        let out = [Double](unsafeUninitializedCapacity: n) { y, initialized in
+            scalars.withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
+            initialized = n
         }
         return Tensor(shape: shape, scalars: out)
     }
@@ -85,10 +85,10 @@ extension Tensor {
         let shape = try Shape.broadcast(a.shape, b.shape)
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)
-        var out = [Double](repeating: 0, count: n)
-        a.scalars.withUnsafeBufferPointer { pa in
-            b.scalars.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { po in
+        let out = [Double](unsafeUninitializedCapacity: n) { po, initialized in
+            initialized = n
+            a.scalars.withUnsafeBufferPointer { pa in
+                b.scalars.withUnsafeBufferPointer { pb in
                     if a.shape == b.shape {
                         combine(function, pa, 1, pb, 1, po, n)
                     } else if a.count == 1 {

@@ -39,6 +39,7 @@ extension Tensor {
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         } else if let dgemm = BLAS.dgemm {
+                            BLAS.useThreads(forMultiplyAdds: m * n * k)
                             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                                   Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
                                   0, pC, Int32(max(n, 1)))
