@@ -33,13 +33,18 @@ struct BackwardPlan {
     let tape: Tape
     let targets: [Value]
     let sources: [Value]
-    /// Recorded values on a path from a source to a target, latest first.
+    /// Recorded values on a path from a source to a target, in reverse topological order (targets first).
     private(set) var order: [Value] = []
-    /// For each value in `order`: its cotangent slot, and (input position, slot) for each input that needs a gradient.
+    /// For each value in `order`: its cotangent slot, and its edges `edgeStart[k]..<edgeStart[k + 1]` into
+    /// `edgeInputs` (input positions) and `edgeSlots` (the slots their gradients go to). Flat arrays: planning
+    /// allocates nothing per node.
     private var outputSlots: [Int] = []
-    private var edges: [[(input: Int, slot: Int)]] = []
+    private var edgeStart: [Int] = [0]
+    private var edgeInputs: [Int] = []
+    private var edgeSlots: [Int] = []
     /// Slot of each source key (sources that are also intermediates share their slot).
     private var sourceSlots: [ObjectIdentifier: Int] = [:]
+    private var targetSlots: [Int] = []
     private var slotCount = 0
     /// Keys (see `Value.gradientKey`) of the sources that some target reaches.
     private(set) var reachedSources = Set<ObjectIdentifier>()
@@ -52,58 +57,73 @@ struct BackwardPlan {
         self.sources = sources
         let bit = tape.bit
         let stamp = targets.first?.context.nextSerial() ?? 0
-        // Sources first: each key gets a slot.
         for source in sources {
             let key = source.gradientKey
             if sourceSlots[key] == nil { sourceSlots[key] = slotCount; slotCount += 1 }
         }
-        func sourceSlot(_ v: Value) -> Int? { sourceSlots.isEmpty ? nil : sourceSlots[v.gradientKey] }
-        // 1. Everything the targets reach through operations recorded on this tape.
-        var collected: [Value] = []
-        var pending = targets.filter { $0.tapes & bit != 0 }
-        for t in pending where sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
-        while let v = pending.popLast() {
-            guard let node = v.node, v.planStamp != stamp else { continue }
-            v.planStamp = stamp
-            v.planRelevant = false
-            collected.append(v)
-            for input in node.inputs where input.tapes & bit != 0 {
-                if input.node != nil { pending.append(input) } else if sourceSlot(input) != nil { reachedSources.insert(input.gradientKey) }
-            }
-        }
-        // 2. Keep what leads to a source, in creation order (a topological order), then reverse it.
-        collected.sort { $0.serial < $1.serial }
-        var relevantEdges: [[(input: Int, slot: Int)]] = []
-        var slots: [Int] = []
-        for v in collected {
-            if let slot = sourceSlot(v) { reachedSources.insert(v.gradientKey); v.planSlot = slot }
-            var list: [(input: Int, slot: Int)] = []
-            for (i, input) in v.node!.inputs.enumerated() where input.tapes & bit != 0 {
-                if input.planStamp == stamp && input.planRelevant {
-                    list.append((i, input.planSlot))
-                } else if let slot = sourceSlot(input) {
-                    list.append((i, slot))
+        let slotsOfSources = sourceSlots
+        func sourceSlot(_ v: Value) -> Int? { slotsOfSources.isEmpty ? nil : slotsOfSources[v.gradientKey] }
+
+        // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
+        //    order (every value after its inputs), so no sort is needed.
+        var postOrder: [Value] = []
+        var stack: [(value: Value, next: Int)] = []
+        for t in targets where t.tapes & bit != 0 {
+            if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
+            guard t.node != nil, t.planStamp != stamp else { continue }
+            t.planStamp = stamp
+            stack.append((t, 0))
+            while !stack.isEmpty {
+                let (v, next) = stack[stack.count - 1]
+                let inputs = v.node!.inputs
+                if next < inputs.count {
+                    stack[stack.count - 1].next = next + 1
+                    let input = inputs[next]
+                    guard input.tapes & bit != 0 else { continue }
+                    if input.node != nil {
+                        if input.planStamp != stamp { input.planStamp = stamp; stack.append((input, 0)) }
+                    } else if sourceSlot(input) != nil {
+                        reachedSources.insert(input.gradientKey)
+                    }
+                } else {
+                    stack.removeLast()
+                    postOrder.append(v)
                 }
             }
-            guard !list.isEmpty else { continue }
+        }
+        // 2. Keep what leads to a source, inputs before outputs.
+        var kept: [Value] = []
+        var keptStart: [Int] = [0], keptInputs: [Int] = [], keptSlots: [Int] = []
+        for v in postOrder { v.planRelevant = false }
+        for v in postOrder {
+            if let slot = sourceSlot(v) { reachedSources.insert(v.gradientKey); v.planSlot = slot }
+            let before = keptInputs.count
+            for (i, input) in v.node!.inputs.enumerated() where input.tapes & bit != 0 {
+                if input.planStamp == stamp && input.planRelevant {
+                    keptInputs.append(i); keptSlots.append(input.planSlot)
+                } else if let slot = sourceSlot(input) {
+                    keptInputs.append(i); keptSlots.append(slot)
+                }
+            }
+            guard keptInputs.count > before else { continue }
             v.planRelevant = true
             if sourceSlot(v) == nil { v.planSlot = slotCount; slotCount += 1 }
-            relevantEdges.append(list)
-            slots.append(v.planSlot)
-            order.append(v)
+            kept.append(v)
+            keptStart.append(keptInputs.count)
         }
-        order.reverse()
-        edges = relevantEdges.reversed()
-        outputSlots = slots.reversed()
-        // Targets that are not on any path still need a slot for their seed.
+        // 3. Reverse: targets first. Edge ranges are reversed with their values.
+        order = kept.reversed()
+        outputSlots = order.map(\.planSlot)
+        for k in stride(from: kept.count - 1, through: 0, by: -1) {
+            for e in keptStart[k]..<keptStart[k + 1] { edgeInputs.append(keptInputs[e]); edgeSlots.append(keptSlots[e]) }
+            edgeStart.append(edgeInputs.count)
+        }
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
             if t.planStamp == stamp && t.planRelevant { return t.planSlot }
             return -1
         }
     }
-
-    private var targetSlots: [Int] = []
 
     /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
     /// source key, nil for a symbolic zero.
@@ -123,26 +143,30 @@ struct BackwardPlan {
             let s = try seed ?? ctx.constant(Tensor(shape: target.shape, repeating: 1))
             try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
         }
+        var needs: [Bool] = []
         for (k, v) in order.enumerated() {
             let slot = outputSlots[k]
             guard let dy = cotangents[slot] else { continue }
             try v.context.checkInterrupt()
             let node = v.node!
-            var needs = [Bool](repeating: false, count: node.inputs.count)
-            for edge in edges[k] { needs[edge.input] = true }
+            let edges = edgeStart[k]..<edgeStart[k + 1]
+            needs.removeAll(keepingCapacity: true)
+            needs.append(contentsOf: repeatElement(false, count: node.inputs.count))
+            for e in edges { needs[edgeInputs[e]] = true }
             let grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
             observer?.pulledBack(v, cotangent: dy, gradients: grads)
             let isSelect: Bool
             if case .select = node.primitive { isSelect = true } else { isSelect = false }
-            for edge in edges[k] {
-                let input = node.inputs[edge.input]
-                guard var g = grads[edge.input] else { continue }
+            for e in edges {
+                let position = edgeInputs[e], target = edgeSlots[e]
+                let input = node.inputs[position]
+                guard var g = grads[position] else { continue }
                 if g.shape != input.shape { g = try g.sumToShape(input.shape) }
                 if v.context.detectsAnomalies {
                     noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect[slot])
                 }
-                if isSelect { fromSelect[edge.slot] = true }
-                try accumulate(g, into: edge.slot, input)
+                if isSelect { fromSelect[target] = true }
+                try accumulate(g, into: target, input)
             }
         }
         var result: [ObjectIdentifier: Value] = [:]

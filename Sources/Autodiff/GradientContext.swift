@@ -1,9 +1,10 @@
 import TensorCore
 
-/// A recorded operation: the primitive and the values it read. Owned by the value it produced.
-public final class Node {
+/// A recorded operation: the primitive and the values it read. Stored in the value it produced
+/// (a struct, so recording allocates one object fewer).
+public struct Node {
     public let primitive: Primitive
-    public private(set) var inputs: [Value]
+    public internal(set) var inputs: [Value]
     /// The statement line that recorded it, for `tape`, `explain` and NaN origins.
     public let line: Int
 
@@ -11,11 +12,6 @@ public final class Node {
         self.primitive = primitive
         self.inputs = inputs
         self.line = line
-    }
-
-    func takeInputs() -> [Value] {
-        defer { inputs = [] }
-        return inputs
     }
 }
 

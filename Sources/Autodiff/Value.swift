@@ -79,20 +79,15 @@ public final class Value {
 
     deinit {
         // NOTE: a long chain (a 20,000-step loop) would overflow the stack if released recursively;
-        // unlink it iteratively instead.
+        // unlink it iteratively instead. Inputs are moved out of a dying value's node before its node is
+        // dropped, so each input is checked for being the last reference while only `pending` holds it.
         guard node != nil || extras?.cutFrom != nil else { return }
         var pending: [Value] = []
-        if var n = node {
-            node = nil
-            if isKnownUniquelyReferenced(&n) { pending.append(contentsOf: n.takeInputs()) }
-        }
-        if let c = cutFrom { cutFrom = nil; pending.append(c) }
+        if node != nil { pending = node!.inputs; node = nil }
+        if let c = extras?.cutFrom { extras!.cutFrom = nil; pending.append(c) }
         while var v = pending.popLast() {
             guard isKnownUniquelyReferenced(&v) else { continue }
-            if var n = v.node {
-                v.node = nil
-                if isKnownUniquelyReferenced(&n) { pending.append(contentsOf: n.takeInputs()) }
-            }
+            if v.node != nil { pending.append(contentsOf: v.node!.inputs); v.node = nil }
             if let c = v.cutFrom { v.cutFrom = nil; pending.append(c) }
         }
     }

@@ -105,6 +105,8 @@ struct Builtin {
     let usage: String
     let summary: String
     let run: (CallArguments) throws -> [Value]
+    /// The same, for built-ins with exactly one result (saves an array on every call).
+    var single: ((CallArguments) throws -> Value)? = nil
 }
 
 enum Builtins {
@@ -112,7 +114,7 @@ enum Builtins {
 
     private static func one(_ min: Int, _ max: Int?, _ keywords: [String] = [], _ usage: String, _ summary: String,
                             _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
-        Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary) { [try f($0)] }
+        Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary, run: { [try f($0)] }, single: f)
     }
 
     private static func unary(_ name: String, _ f: UnaryFunction, _ summary: String) -> (String, Builtin) {

@@ -45,7 +45,9 @@ extension Session {
             let binding = lookup(name)
             if case .function(let f)? = binding { return try call(f, arguments, span: expr.span) }
             if binding == nil, let builtin = Builtins.table[name] {
-                let results = try builtin.run(try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: expr.span))
+                let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: expr.span)
+                if let single = builtin.single { return .value(try single(args)) }
+                let results = try builtin.run(args)
                 return results.count == 1 ? .value(results[0]) : .several(results)
             }
             switch binding {

@@ -105,15 +105,18 @@ final class EditLineReaderTests: XCTestCase {
         let terminal = try startReader()
         terminal.send("half typed")
         try terminal.expect("half typed")
+        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<1>")
         try terminal.expectPrompt("edit> ")
+        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<2>")
         try terminal.expectPrompt("edit> ")
         terminal.send("\r")
         try terminal.expect("LINE<>")
         try terminal.expectPrompt("edit> ")
+        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<1>")
     }
@@ -122,9 +125,11 @@ final class EditLineReaderTests: XCTestCase {
         let terminal = try startReader()
         terminal.send("busy\r")
         try terminal.expect("BUSY")
+        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("STOPPED<1>")
         try terminal.expectPrompt("edit> ")
+        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<2>")
     }

@@ -110,9 +110,11 @@ final class REPLEndToEndTests: XCTestCase {
     func testThirdCtrlCInARowExits() throws {
         let terminal = try startREPL()
         for _ in 0..<2 {
+            usleep(150_000)
             terminal.send("\u{03}")
             try terminal.expectPrompt(Self.prompt)
         }
+        usleep(150_000)
         terminal.send("\u{03}")
         XCTAssertNotNil(terminal.waitForExit(timeout: 5), "the REPL should exit on the third Ctrl-C")
     }
