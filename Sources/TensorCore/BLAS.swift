@@ -12,12 +12,15 @@ enum BLAS {
                                       UnsafePointer<Double>?, Int32, UnsafePointer<Double>?, Int32, Double,
                                       UnsafeMutablePointer<Double>?, Int32) -> Void
 
+    typealias Dgemv = @convention(c) (CBLAS_ORDER, CBLAS_TRANSPOSE, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
+                                      UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
 
     /// The library's handle, or nil when it cannot be opened (products then use a plain loop).
     nonisolated(unsafe) private static let handle: UnsafeMutableRawPointer? = {
         for name in ["libopenblas.so.0", "libopenblas.so"] {
-            if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return handle }
+            // Lazy binding: resolving all of OpenBLAS's symbols up front costs milliseconds.
+            if let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) { return handle }
         }
         return nil
     }()
@@ -26,6 +29,12 @@ enum BLAS {
     nonisolated(unsafe) static let dgemm: Dgemm? = {
         guard let handle, let symbol = dlsym(handle, "cblas_dgemm") else { return nil }
         return unsafeBitCast(symbol, to: Dgemm.self)
+    }()
+
+    /// OpenBLAS's `cblas_dgemv`: a matrix times a vector, without the packing `dgemm` does.
+    nonisolated(unsafe) static let dgemv: Dgemv? = {
+        guard let handle, let symbol = dlsym(handle, "cblas_dgemv") else { return nil }
+        return unsafeBitCast(symbol, to: Dgemv.self)
     }()
 
     nonisolated(unsafe) private static let setThreads: SetThreads? = {

@@ -38,6 +38,16 @@ extension Tensor {
                         if k == 0 { continue }
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
+                        } else if n == 1, let dgemv = BLAS.dgemv {
+                            // op(A)·b for one column b: b is op(B)'s only column, with stride ldb (or 1 when transposed).
+                            BLAS.useThreads(forMultiplyAdds: m * k)
+                            dgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, Int32(ar), Int32(ac), 1, pA, Int32(max(ac, 1)),
+                                  pB, Int32(transposeB ? 1 : max(bc, 1)), 0, pC, 1)
+                        } else if m == 1, let dgemv = BLAS.dgemv {
+                            // a·op(B) for one row a = op(B)ᵀ·aᵀ.
+                            BLAS.useThreads(forMultiplyAdds: n * k)
+                            dgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(br), Int32(bc), 1, pB, Int32(max(bc, 1)),
+                                  pA, Int32(transposeA ? max(ac, 1) : 1), 0, pC, 1)
                         } else if let dgemm = BLAS.dgemm {
                             BLAS.useThreads(forMultiplyAdds: m * n * k)
                             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,

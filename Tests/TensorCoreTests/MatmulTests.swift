@@ -1,0 +1,35 @@
+import XCTest
+@testable import TensorCore
+
+/// Products large enough to go through OpenBLAS (dgemm, and dgemv for one row or column) against a plain loop.
+final class MatmulTests: XCTestCase {
+    func naive(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool) -> Tensor {
+        let (ar, ac) = (a.shape[0], a.shape[1]), (br, bc) = (b.shape[0], b.shape[1])
+        let (m, k) = ta ? (ac, ar) : (ar, ac)
+        let n = tb ? br : bc
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k {
+            out[i * n + j] += (ta ? a.scalars[p * ac + i] : a.scalars[i * ac + p]) * (tb ? b.scalars[j * bc + p] : b.scalars[p * bc + j])
+        } } }
+        return Tensor(shape: [m, n], scalars: out)
+    }
+
+    func testLargeProductsMatchAPlainLoop() throws {
+        var random = RandomGenerator(seed: 7)
+        // (m, k, n): a matrix-vector, a vector-matrix and a full product, each above the plain-loop size.
+        for (m, k, n) in [(70, 80, 1), (1, 80, 70), (40, 50, 30)] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
+                    let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
+                    let product = try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)
+                    let expected = naive(a, b, ta, tb)
+                    XCTAssertEqual(product.shape, expected.shape)
+                    for (x, y) in zip(product.scalars, expected.scalars) {
+                        XCTAssertEqual(x, y, accuracy: 1e-9 * max(1, abs(y)), "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb)")
+                    }
+                }
+            }
+        }
+    }
+}
