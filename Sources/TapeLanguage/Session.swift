@@ -67,6 +67,8 @@ public final class Session {
     public var progress: ((Int, Int, Double?) -> Void)?
     /// Where relative file names are resolved; nil means the process's directory.
     public var directory: String?
+    /// Seconds spent reading input files with `load`, so `run --time` can report the work alone.
+    public internal(set) var fileReadingSeconds = 0.0
 
     /// The source being run, for spans and error lines.
     var sourceText = SourceText("", firstLine: 1)

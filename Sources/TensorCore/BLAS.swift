@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,13 +8,11 @@ import Glibc
 ///
 /// `cblas_dgemm` is looked up with `dlopen`/`dlsym` the first time a product needs it, so that a session
 /// that never multiplies large matrices does not pay for loading the library and starting its threads.
-enum BLAS {
+public enum BLAS {
     typealias Dgemm = @convention(c) (CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, Int32, Int32, Int32, Double,
                                       UnsafePointer<Double>?, Int32, UnsafePointer<Double>?, Int32, Double,
                                       UnsafeMutablePointer<Double>?, Int32) -> Void
 
-    typealias Dgemv = @convention(c) (CBLAS_ORDER, CBLAS_TRANSPOSE, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
-                                      UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
 
     /// The library's handle, or nil when it cannot be opened (products then use a plain loop).
@@ -31,16 +30,20 @@ enum BLAS {
         return unsafeBitCast(symbol, to: Dgemm.self)
     }()
 
-    /// OpenBLAS's `cblas_dgemv`: a matrix times a vector, without the packing `dgemm` does.
-    nonisolated(unsafe) static let dgemv: Dgemv? = {
-        guard let handle, let symbol = dlsym(handle, "cblas_dgemv") else { return nil }
-        return unsafeBitCast(symbol, to: Dgemv.self)
-    }()
-
     nonisolated(unsafe) private static let setThreads: SetThreads? = {
         guard let handle, let symbol = dlsym(handle, "openblas_set_num_threads") else { return nil }
         return unsafeBitCast(symbol, to: SetThreads.self)
     }()
+
+    nonisolated(unsafe) private static var prefetched = false
+
+    /// Opens the library on another thread, so that it is ready when a product needs it. Called when a
+    /// session first holds a matrix big enough to be multiplied through BLAS.
+    public static func prefetch() {
+        guard !prefetched else { return }
+        prefetched = true
+        DispatchQueue.global(qos: .userInitiated).async { _ = dgemm; _ = setThreads }
+    }
 
     nonisolated(unsafe) private static var threads: Int32 = 0
     private static let machineThreads = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))

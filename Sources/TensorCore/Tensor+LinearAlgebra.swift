@@ -38,16 +38,12 @@ extension Tensor {
                         if k == 0 { continue }
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
-                        } else if n == 1, let dgemv = BLAS.dgemv {
-                            // op(A)·b for one column b: b is op(B)'s only column, with stride ldb (or 1 when transposed).
-                            BLAS.useThreads(forMultiplyAdds: m * k)
-                            dgemv(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, Int32(ar), Int32(ac), 1, pA, Int32(max(ac, 1)),
-                                  pB, Int32(transposeB ? 1 : max(bc, 1)), 0, pC, 1)
-                        } else if m == 1, let dgemv = BLAS.dgemv {
-                            // a·op(B) for one row a = op(B)ᵀ·aᵀ.
-                            BLAS.useThreads(forMultiplyAdds: n * k)
-                            dgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(br), Int32(bc), 1, pB, Int32(max(bc, 1)),
-                                  pA, Int32(transposeA ? max(ac, 1) : 1), 0, pC, 1)
+                        } else if n == 1 {
+                            // op(A)·b for one column b: op(B)'s only column, with stride bc (1 when transposed).
+                            matrixVector(pA, rows: ar, columns: ac, transpose: transposeA, pB, stride: transposeB ? 1 : bc, pC)
+                        } else if m == 1 {
+                            // a·op(B) for one row a: op(B)ᵀ·aᵀ.
+                            matrixVector(pB, rows: br, columns: bc, transpose: !transposeB, pA, stride: transposeA ? ac : 1, pC)
                         } else if let dgemm = BLAS.dgemm {
                             BLAS.useThreads(forMultiplyAdds: m * n * k)
                             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
@@ -61,6 +57,38 @@ extension Tensor {
             }
         }
         return Tensor(shape: outShape, scalars: out)
+    }
+
+    /// y = op(A)·x for A stored rows×columns, row-major; x read with `stride`.
+    ///
+    /// Matrix-vector products are bound by memory, not arithmetic: this loop, whose inner loop always runs
+    /// along a row, keeps up with `dgemv` and needs no library (so a jacobian or a Hessian-vector product of
+    /// a few hundred inputs never waits for OpenBLAS to load).
+    static func matrixVector(_ a: UnsafePointer<Double>, rows: Int, columns: Int, transpose: Bool,
+                             _ x: UnsafePointer<Double>, stride: Int, _ y: UnsafeMutablePointer<Double>) {
+        if !transpose {
+            for i in 0..<rows {
+                let row = a + i * columns
+                // Four partial sums break the dependency chain of one running sum.
+                var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                var j = 0
+                if stride == 1 {
+                    while j + 4 <= columns {
+                        s0 += row[j] * x[j]; s1 += row[j + 1] * x[j + 1]
+                        s2 += row[j + 2] * x[j + 2]; s3 += row[j + 3] * x[j + 3]
+                        j += 4
+                    }
+                }
+                while j < columns { s0 += row[j] * x[j * stride]; j += 1 }
+                y[i] = (s0 + s1) + (s2 + s3)
+            }
+        } else {
+            for j in 0..<columns { y[j] = 0 }
+            for i in 0..<rows {
+                let row = a + i * columns, xi = x[i * stride]
+                for j in 0..<columns { y[j] += row[j] * xi }
+            }
+        }
     }
 
     /// Small products skip the BLAS call overhead (and the loading of OpenBLAS).

@@ -91,7 +91,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Wait for Enter before each statement (q stops).")
     var step = false
 
-    @Flag(help: "Print the time spent running statements, apart from start-up, to stderr as TIME_S <seconds>.")
+    @Flag(help: "Print the time spent running statements, apart from start-up and reading input files, to stderr as TIME_S <seconds>.")
     var time = false
 
     @OptionGroup var output: OutputOptions
@@ -128,6 +128,7 @@ enum Actions {
     static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool) -> Int32 {
         var ok = true
         let start = DispatchTime.now().uptimeNanoseconds
+        var reading = 0.0
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 FileHandle.standardError.write("tapebook: cannot read \(file)\n".data(using: .utf8)!)
@@ -137,10 +138,11 @@ enum Actions {
             let runner = Runner(session: session, output: output)
             let mode: Runner.Mode = output.json ? .json : markdown ? .markdown : .transcript
             ok = runner.runFile(SessionFile(text: text), file: file, mode: mode, keepGoing: keepGoing, step: step) && ok
+            reading += session.fileReadingSeconds
             if !ok && !keepGoing { break }
         }
         if time {
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 - reading
             FileHandle.standardError.write("TIME_S \(seconds)\n".data(using: .utf8)!)
         }
         return ok ? ExitStatus.success : ExitStatus.failure
