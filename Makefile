@@ -24,7 +24,7 @@ run: build
 test: deps
 	$(RELEASE)
 	$(SWIFT) build --build-tests
-	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build
+	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build --disable-swift-testing
 
 bench: build
 	bench/run
