@@ -54,11 +54,6 @@ public enum Help {
         return names.first(where: { $0.count == raw.count && $0.sorted() == raw.sorted() })
     }
 
-    /// Kept for callers that expect a throwing lookup; the error points at 1:1. Prefer
-    /// `lookup(_:width:).text(at:)`, which points at the `:help` statement.
-    static func text(topic: String?, width: Int) throws -> String {
-        try lookup(topic, width: width).text(at: SourceSpan(at: SourceLocation(offset: 0, line: 1, column: 1)))
-    }
 
     /// The name a topic is filed under: `vars` and `:vars` are the same; keywords lead to their statement.
     static func canonical(_ raw: String) -> String {
