@@ -48,7 +48,7 @@ extension Tensor {
         case .atan: loop(x, y) { Foundation.atan($0) }
         case .sinh: loop(x, y) { Foundation.sinh($0) }
         case .cosh: loop(x, y) { Foundation.cosh($0) }
-        case .tanh: loop(x, y) { Foundation.tanh($0) }
+        case .tanh: loop(x, y) { Tensor.fastTanh($0) }
         case .exp: loop(x, y) { Foundation.exp($0) }
         case .log: loop(x, y) { Foundation.log($0) }
         case .log1p: loop(x, y) { Foundation.log1p($0) }
@@ -170,6 +170,23 @@ extension Tensor {
         case .equal: loop2(a, sa, b, sb, o, n) { $0 == $1 ? 1 : 0 }
         case .notEqual: loop2(a, sa, b, sb, o, n) { $0 != $1 ? 1 : 0 }
         }
+    }
+
+    /// tanh as Cephes computes it: a rational approximation below 0.625 and 1 - 2/(e^2x + 1) above. About
+    /// four times faster than glibc's (which calls expm1), within a few units in the last place of it
+    /// (checked against it in the tests); training loops spend much of their time here.
+    @inline(__always)
+    static func fastTanh(_ x: Double) -> Double {
+        let a = Swift.abs(x)
+        if a > 0.625 {
+            // NOTE: for huge |x|, exp gives inf and the result is exactly ±1; NaN stays NaN.
+            let z = 1 - 2 / (Foundation.exp(2 * a) + 1)
+            return x < 0 ? -z : z
+        }
+        let s = x * x
+        let p = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s - 1.61468768441708447952e3
+        let q = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s + 4.84406305325125486048e3
+        return x + x * s * (p / q)
     }
 
     /// `pow` with small integer exponents done by multiplication, so `x^2` is exact.

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import TensorCore
 
 /// Products large enough to go through OpenBLAS (dgemm, and dgemv for one row or column) against a plain loop.
@@ -31,5 +32,24 @@ final class MatmulTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+final class ElementwiseAccuracyTests: XCTestCase {
+    /// The fast tanh stays within 4 units in the last place of glibc's everywhere that matters.
+    func testFastTanhMatchesLibm() {
+        var random = RandomGenerator(seed: 3)
+        var points: [Double] = [0, -0.0, 1e-300, 1e-20, 1e-8, 0.624999, 0.625, 0.625001, 1, 5, 19, 22, 30, 700, 1e300, .infinity]
+        for _ in 0..<200_000 { points.append((random.uniform() - 0.5) * 20) }
+        for _ in 0..<50_000 { points.append((random.uniform() - 0.5) * 2e-3) }
+        points += points.map { -$0 }
+        for x in points {
+            let fast = Tensor.fastTanh(x), exact = Foundation.tanh(x)
+            let ulp = exact == 0 ? Double.leastNonzeroMagnitude : exact.ulp
+            XCTAssertLessThanOrEqual(abs(fast - exact) / ulp, 4, "tanh(\(x)): \(fast) vs \(exact)")
+            if abs(fast - exact) / ulp > 4 { return }
+        }
+        XCTAssertTrue(Tensor.fastTanh(.nan).isNaN)
+        XCTAssertEqual(Tensor.fastTanh(-.infinity), -1)
     }
 }
