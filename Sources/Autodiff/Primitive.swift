@@ -17,22 +17,24 @@ public final class CustomGradient {
 /// The closed set of recorded operations. Each one's forward kernel and vector-Jacobian product
 /// (written with differentiable operations, so the backward pass can itself be recorded) live together
 /// below; everything else (`mean`, `softmax`, `norm`, `dot`, ...) is a composite of these.
+// NOTE: cases with large payloads are indirect, so every recorded value (which stores its primitive)
+// stays small; the common elementwise cases carry one byte.
 public enum Primitive {
     case unary(UnaryFunction)
     /// add, subtract, multiply, divide, power, maximum, minimum (comparisons are not recorded).
     case binary(BinaryFunction)
     /// `where(c, a, b)`: inputs are the condition (no gradient), a and b.
     case select
-    case reduce(Reduction, axes: [Int], keepDims: Bool)
+    indirect case reduce(Reduction, axes: [Int], keepDims: Bool)
     case reshape([Int])
     /// Transpose, broadcast and slicing: a strided view of the input.
-    case view(StridedView, ViewKind)
+    indirect case view(StridedView, ViewKind)
     /// The adjoint of a view: adds the input into zeros of `shape` (summing a broadcast back, or a slice's gradient).
-    case scatter(StridedView, shape: [Int], ViewKind)
+    indirect case scatter(StridedView, shape: [Int], ViewKind)
     /// Index arrays along an axis (`a[[0, 0, 2]]`).
-    case gather(axis: Int, indices: [Int], indexShape: [Int])
+    indirect case gather(axis: Int, indices: [Int], indexShape: [Int])
     /// The adjoint of gather; repeated indices accumulate.
-    case scatterAdd(axis: Int, indices: [Int], shape: [Int])
+    indirect case scatterAdd(axis: Int, indices: [Int], shape: [Int])
     case concat(axis: Int)
     case matmul(transposeA: Bool, transposeB: Bool)
     case inverse

@@ -212,3 +212,10 @@ final class JVPTests: XCTestCase {
         XCTAssertEqual(jv.tensor.scalars, [0.5, 0.25])
     }
 }
+
+final class LayoutTests: XCTestCase {
+    /// A recorded value stores its node inline; the primitive must stay small for that to pay.
+    func testPrimitiveIsSmall() {
+        XCTAssertLessThanOrEqual(MemoryLayout<Primitive>.size, 9)
+    }
+}
