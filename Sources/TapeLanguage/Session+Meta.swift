@@ -53,10 +53,12 @@ extension Session {
             if let failed = inner.first(where: { $0.result.isError }), case .error(let e) = failed.result { throw e }
             outcomes.append(contentsOf: inner)
             outcome.result = .text("time: \(Session.formatDuration(elapsed))")
+        case "export":
+            outcome.result = .text(try exportCommand(argument, span: span))
         case "quit", "q", "exit":
             outcome.quit = true
         default:
-            let known = ["help", "vars", "grads", "save", "load", "reset", "set", "time", "quit"]
+            let known = ["help", "vars", "grads", "save", "load", "reset", "set", "time", "export", "quit"]
             throw EvaluationError("unknown command ':\(name)'", at: span,
                                   note: closestName(to: name, among: known).map { "did you mean ':\($0)'?" } ?? "see :help")
         }

@@ -24,7 +24,7 @@ struct Tapebook: ParsableCommand {
         from stdin and their outputs printed.
         """,
         version: "tapebook \(version)",
-        subcommands: [Run.self, Check.self])
+        subcommands: [Run.self, Check.self, Export.self])
 
     @Option(name: .customShort("e"), help: ArgumentHelp("Run STATEMENTS and print their outputs.", valueName: "statements"))
     var statements: String?
@@ -222,6 +222,34 @@ struct Check: ParsableCommand {
             }
         }
         throw ExitCode(ok ? ExitStatus.success : ExitStatus.failure)
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a session file as a Python script for PyTorch, TensorFlow or JAX.")
+
+    @Option(help: "The library: tf, jax or torch.")
+    var to: String
+
+    @Argument(help: "A session file (.tape).")
+    var file: String
+
+    func validate() throws {
+        if ExportTarget(rawValue: to) == nil { throw ValidationError("--to must be tf, jax or torch") }
+    }
+
+    func run() throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            FileHandle.standardError.write("tapebook: cannot read \(file)\n".data(using: .utf8)!)
+            throw ExitCode(ExitStatus.failure)
+        }
+        do {
+            print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file), terminator: "")
+        } catch let e as ExportError {
+            FileHandle.standardError.write("\(file):\(e.line): cannot export `\(e.statement)`: \(e.message)\n".data(using: .utf8)!)
+            throw ExitCode(ExitStatus.failure)
+        }
     }
 }
 

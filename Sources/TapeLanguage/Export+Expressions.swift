@@ -1,0 +1,321 @@
+import Foundation
+import TapeSyntax
+
+extension PythonWriter {
+    // MARK: Small pieces
+
+    static func number(_ d: Double) -> String {
+        if d.isNaN { return "float(\"nan\")" }
+        if d.isInfinite { return d > 0 ? "float(\"inf\")" : "-float(\"inf\")" }
+        if d == d.rounded() && abs(d) < 1e15 { return String(Int(d)) }
+        return "\(d)"
+    }
+
+    /// A tensor literal (or number) made only of numbers, as a nested Python list.
+    func numericLiteral(_ e: Expr) -> String? {
+        switch e.kind {
+        case .number(let d): return PythonWriter.number(d)
+        case .unary(.negate, let a):
+            if case .number(let d) = a.kind { return PythonWriter.number(-d) }
+            return nil
+        case .tensor(let es):
+            var parts: [String] = []
+            for x in es { guard let p = numericLiteral(x) else { return nil }; parts.append(p) }
+            return "[" + parts.joined(separator: ", ") + "]"
+        default: return nil
+        }
+    }
+
+    var float64: String {
+        switch target { case .torch: return "torch.float64"; case .tf: return "tf.float64"; case .jax: return "jnp.float64" }
+    }
+
+    func literalTensor(_ list: String) -> String {
+        switch target {
+        case .torch: return "torch.tensor(\(list), dtype=torch.float64)"
+        case .tf: return "tf.constant(\(list), tf.float64)"
+        case .jax: return "jnp.array(\(list), jnp.float64)"
+        }
+    }
+
+    /// The code as a library tensor (plain numbers are converted).
+    func tensor(_ c: PyCode) -> String { c.isNumber ? "T(\(c.text))" : c.text }
+
+    func parenthesized(_ c: PyCode, above level: Int) -> String {
+        c.precedence < level ? "(\(c.text))" : c.text
+    }
+
+    static func atom(_ s: String) -> PyCode { PyCode(text: s, precedence: PyCode.atom) }
+
+    var lib: String { switch target { case .torch: return "torch"; case .tf: return "tf"; case .jax: return "jnp" } }
+
+    // MARK: Expressions
+
+    mutating func expression(_ e: Expr) throws -> PyCode {
+        try expression(e, env: environment, inline: nil)
+    }
+
+    mutating func expression(_ e: Expr, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        switch e.kind {
+        case .number(let d):
+            return PyCode(text: PythonWriter.number(d), precedence: d < 0 ? PyCode.unary : PyCode.atom, isNumber: true)
+        case .string(let s):
+            return PythonWriter.atom(quote(s))
+        case .name(let n):
+            return try name(n, env: env, inline: inline)
+        case .unary(let op, let a):
+            let c = try expression(a, env: env, inline: inline)
+            return PyCode(text: op.rawValue + parenthesized(c, above: PyCode.unary), precedence: PyCode.unary, isNumber: c.isNumber)
+        case .binary(let op, let a, let b):
+            let l = try expression(a, env: env, inline: inline), r = try expression(b, env: env, inline: inline)
+            switch op {
+            case .power:
+                let left = l.isNumber && r.isNumber ? l.text : (l.isNumber ? tensor(l) : l.text)
+                let lc = PyCode(text: left, precedence: l.isNumber && !r.isNumber ? PyCode.atom : l.precedence)
+                return PyCode(text: parenthesized(lc, above: PyCode.atom) + " ** " + parenthesized(r, above: PyCode.unary),
+                              precedence: PyCode.power, isNumber: l.isNumber && r.isNumber)
+            case .matmul:
+                if target == .tf {
+                    helpers.insert("matmul")
+                    return PythonWriter.atom("_matmul(\(tensor(l)), \(tensor(r)))")
+                }
+                return PyCode(text: parenthesized(l, above: PyCode.multiplicative) + " @ " + parenthesized(r, above: PyCode.multiplicative + 1),
+                              precedence: PyCode.multiplicative)
+            case .multiply, .divide:
+                var lt = l
+                // 1 / 0 in Python raises; tensors give inf as tapebook does.
+                if op == .divide && l.isNumber && r.isNumber { lt = PythonWriter.atom(tensor(l)) }
+                return PyCode(text: parenthesized(lt, above: PyCode.multiplicative) + " \(op.rawValue) " + parenthesized(r, above: PyCode.multiplicative + 1),
+                              precedence: PyCode.multiplicative, isNumber: lt.isNumber && r.isNumber)
+            case .add, .subtract:
+                return PyCode(text: parenthesized(l, above: PyCode.additive) + " \(op.rawValue) " + parenthesized(r, above: PyCode.additive + 1),
+                              precedence: PyCode.additive, isNumber: l.isNumber && r.isNumber)
+            }
+        case .call(let name, let arguments):
+            return try call(name, arguments, env: env, inline: inline)
+        case .index(let a, let items):
+            return try index(a, items, env: env, inline: inline)
+        case .transpose(let a):
+            let c = try expression(a, env: env, inline: inline)
+            return transposed(tensor(c), axes: nil)
+        case .tensor(let es):
+            if let list = numericLiteral(e) { return PythonWriter.atom(literalTensor(list)) }
+            let parts = try es.map { try tensor(expression($0, env: env, inline: inline)) }
+            let stack = target == .jax ? "jnp.stack" : "\(lib).stack"
+            return PythonWriter.atom("\(stack)([\(parts.joined(separator: ", "))])")
+        case .gradient(let g):
+            return try gradient(g, env: env, inline: inline)
+        }
+    }
+
+    mutating func name(_ n: String, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if functions[n] != nil { return PythonWriter.atom(py(n)) }
+        guard let inline, let id = env[n] else { return PythonWriter.atom(py(n)) }
+        if let p = inline.parameters[id] { return PythonWriter.atom(p) }
+        let b = bindings[id]
+        let dependent = depends(id, on: inline.sources)
+        if !dependent && environment[n] == id { return PythonWriter.atom(py(n)) }
+        switch b.definition {
+        case .root:
+            throw unsupported("JAX needs '\(n)' as a function of the gradient's sources, but its value cannot be re-expressed (it was watched, a variable, or rebound)")
+        case .expression(let e, let definitionEnv):
+            let c = try expression(e, env: definitionEnv, inline: inline)
+            if dependent { return c }
+            return PythonWriter.atom("jax.lax.stop_gradient(\(tensor(c)))")
+        case .element(let e, let i, let definitionEnv):
+            let c = try expression(e, env: definitionEnv, inline: inline)
+            let element = "\(parenthesized(c, above: PyCode.atom))[\(i)]"
+            return PythonWriter.atom(dependent ? element : "jax.lax.stop_gradient(\(element))")
+        }
+    }
+
+    func transposed(_ x: String, axes: String?) -> PyCode {
+        switch target {
+        case .torch: return PythonWriter.atom(axes.map { "torch.permute(\(x), \($0))" } ?? "_transpose(\(x))")
+        case .tf: return PythonWriter.atom(axes.map { "tf.transpose(\(x), \($0))" } ?? "tf.transpose(\(x))")
+        case .jax: return PythonWriter.atom(axes.map { "jnp.transpose(\(x), \($0))" } ?? "jnp.transpose(\(x))")
+        }
+    }
+
+    // MARK: Indexing
+
+    mutating func index(_ a: Expr, _ items: [IndexItem], env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        let base = try expression(a, env: env, inline: inline)
+        var parts: [String] = []
+        var gathers = 0
+        for item in items {
+            switch item.kind {
+            case .single(let e):
+                if let literal = numericLiteral(e) {
+                    if literal.hasPrefix("[") {
+                        gathers += 1
+                        switch target {
+                        case .torch: parts.append("torch.tensor(\(literal))")
+                        case .tf: parts.append(literal)
+                        case .jax: parts.append("jnp.array(\(literal))")
+                        }
+                    } else {
+                        parts.append(literal)
+                    }
+                } else {
+                    let c = try expression(e, env: env, inline: inline)
+                    helpers.insert("index")
+                    parts.append("_index(\(c.text))")
+                }
+            case .slice(let start, let stop, let step):
+                func part(_ e: Expr?) throws -> String {
+                    guard let e else { return "" }
+                    if let literal = numericLiteral(e), !literal.hasPrefix("[") { return literal }
+                    return "int(\(try expression(e, env: env, inline: inline).text))"
+                }
+                var s = try part(start) + ":" + part(stop)
+                if let step {
+                    let st = try part(step)
+                    if target == .torch, st.hasPrefix("-") || !(Int(st) != nil) {
+                        if st.hasPrefix("-") { throw unsupported("PyTorch tensors have no negative slice steps") }
+                    }
+                    s += ":" + st
+                }
+                parts.append(s)
+            }
+        }
+        let x = parenthesized(PyCode(text: tensor(base), precedence: base.isNumber ? PyCode.atom : base.precedence), above: PyCode.atom)
+        if target == .tf && gathers > 0 {
+            guard items.count == 1 else { throw unsupported("TensorFlow gathers with an index list only on a single axis") }
+            return PythonWriter.atom("tf.gather(\(tensor(base)), \(parts[0]))")
+        }
+        if target == .tf && parts.contains(where: { $0.hasPrefix("_index(") }) {
+            // tf tensors take Python ints (from _index) and slices, but no index arrays.
+        }
+        return PythonWriter.atom("\(x)[\(parts.joined(separator: ", "))]")
+    }
+
+    // MARK: Gradients
+
+    mutating func gradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        switch target {
+        case .torch: return try torchGradient(g, env: env, inline: inline)
+        case .tf: return try tfGradient(g, env: env, inline: inline)
+        case .jax: return try jaxGradient(g, env: env, inline: inline)
+        }
+    }
+
+    mutating func torchGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        let y = try tensor(expression(g.target, env: env, inline: inline))
+        let xs = g.sources.map { py($0.name) }
+        let zero = g.unconnectedZero ? ", zero=True" : ""
+        switch g.kind {
+        case .grad:
+            helpers.insert("grad")
+            let seed = try g.seed.map { ", seed=" + tensor(try expression($0, env: env, inline: inline)) } ?? ""
+            let call = "_grad(\(y), [\(xs.joined(separator: ", "))]\(seed)\(zero))"
+            return PythonWriter.atom(xs.count == 1 ? call + "[0]" : call)
+        case .jacobian:
+            helpers.insert("jacobian")
+            let calls = xs.map { "_jacobian(\(y), \($0)\(zero))" }
+            return PythonWriter.atom(calls.count == 1 ? calls[0] : "[" + calls.joined(separator: ", ") + "]")
+        case .batchJacobian:
+            helpers.insert("jacobian"); helpers.insert("batch")
+            guard xs.count == 1 else { throw unsupported("batch_jacobian takes one source") }
+            return PythonWriter.atom("_batch_diagonal(_jacobian(\(y), \(xs[0])\(zero)), \(xs[0]))")
+        case .hessian:
+            helpers.insert("jacobian"); helpers.insert("grad")
+            guard xs.count == 1 else { throw unsupported("hessian takes one source") }
+            return PythonWriter.atom("_jacobian(_grad(\(y), [\(xs[0])], zero=True)[0], \(xs[0]))")
+        case .jvp:
+            helpers.insert("jacobian"); helpers.insert("jvp")
+            guard xs.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
+            let vc = try tensor(expression(v, env: env, inline: inline))
+            return PythonWriter.atom("_jvp(_jacobian(\(y), \(xs[0])), \(vc))")
+        }
+    }
+
+    mutating func tfGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        let y = try tensor(expression(g.target, env: env, inline: inline))
+        let xs = g.sources.map { py($0.name) }
+        let sources = xs.count == 1 ? xs[0] : "[" + xs.joined(separator: ", ") + "]"
+        let t = g.tape.map { py($0.name) } ?? "tape"
+        let zero = g.unconnectedZero ? ", unconnected_gradients=tf.UnconnectedGradients.ZERO" : ""
+        switch g.kind {
+        case .grad:
+            let seed = try g.seed.map { ", output_gradients=" + tensor(try expression($0, env: env, inline: inline)) } ?? ""
+            return PythonWriter.atom("\(t).gradient(\(y), \(sources)\(seed)\(zero))")
+        case .jacobian:
+            return PythonWriter.atom("\(t).jacobian(\(y), \(sources)\(zero))")
+        case .batchJacobian:
+            return PythonWriter.atom("\(t).batch_jacobian(\(y), \(sources)\(zero))")
+        case .hessian:
+            guard xs.count == 1 else { throw unsupported("hessian takes one source") }
+            return PythonWriter.atom("\(t).jacobian(\(t).gradient(\(y), \(xs[0])), \(xs[0]))")
+        case .jvp:
+            helpers.insert("jvp")
+            guard xs.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
+            let vc = try tensor(expression(v, env: env, inline: inline))
+            return PythonWriter.atom("_jvp(\(t).jacobian(\(y), \(xs[0])), \(vc))")
+        }
+    }
+
+    mutating func jaxGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        var ids: [Int] = []
+        for s in g.sources {
+            guard let id = env[s.name] else {
+                throw unsupported("JAX differentiates functions of bound names; '\(s.name)' is not one here")
+            }
+            ids.append(id)
+        }
+        var context = inline ?? InlineContext(parameters: [:], sources: [])
+        for (i, id) in ids.enumerated() { context.parameters[id] = py(g.sources[i].name) }
+        context.sources.formUnion(ids)
+        // A source the target does not reach through recorded operations gives None, as in tapebook.
+        let connected = ids.map { id in bindings[id].tracked && reaches(g.target, env, [id]) }
+        let parameters = g.sources.map { py($0.name) }
+        let body = try tensor(expression(g.target, env: env, inline: context))
+        let arguments = parameters.joined(separator: ", ")
+        func missing(_ i: Int) -> String { g.unconnectedZero ? "jnp.zeros_like(\(parameters[i]))" : "None" }
+        switch g.kind {
+        case .grad:
+            let live = connected.indices.filter { connected[$0] }
+            if live.isEmpty {
+                let parts = parameters.indices.map(missing)
+                return PythonWriter.atom(parts.count == 1 ? parts[0] : "(" + parts.joined(separator: ", ") + ")")
+            }
+            let call: String
+            if let seed = g.seed {
+                let s = try tensor(expression(seed, env: env, inline: inline))
+                call = "jax.vjp(lambda \(arguments): \(body), \(arguments))[1](\(s))"
+            } else {
+                let argnums = parameters.count == 1 ? "" : ", argnums=(" + parameters.indices.map(String.init).joined(separator: ", ") + (parameters.count == 1 ? ",)" : ")")
+                let sum = "jnp.sum(\(body))"
+                call = parameters.count == 1 ? "jax.grad(lambda \(arguments): \(sum))(\(arguments))"
+                    : "jax.grad(lambda \(arguments): \(sum)\(argnums))(\(arguments))"
+            }
+            if live.count == parameters.count {
+                return PythonWriter.atom(parameters.count == 1 && g.seed != nil ? call + "[0]" : call)
+            }
+            temporaries += 1
+            let parts = parameters.indices.map { connected[$0] ? "_r[\($0)]" : missing($0) }
+            let whole = parameters.count == 1 && g.seed == nil ? "(\(call),)" : call
+            return PythonWriter.atom("(lambda _r: (\(parts.joined(separator: ", "))\(parts.count == 1 ? "," : "")))(\(whole))" + (parts.count == 1 ? "[0]" : ""))
+        case .jacobian:
+            if !connected.contains(true) && !g.unconnectedZero {
+                return PythonWriter.atom(parameters.count == 1 ? "None" : "(" + parameters.map { _ in "None" }.joined(separator: ", ") + ")")
+            }
+            let argnums = parameters.count == 1 ? "" : ", argnums=(" + parameters.indices.map(String.init).joined(separator: ", ") + ")"
+            return PythonWriter.atom("jax.jacrev(lambda \(arguments): \(body)\(argnums))(\(arguments))")
+        case .batchJacobian:
+            guard parameters.count == 1 else { throw unsupported("batch_jacobian takes one source") }
+            if !connected[0] && !g.unconnectedZero { return PythonWriter.atom("None") }
+            helpers.insert("batch")
+            return PythonWriter.atom("_batch_diagonal(jax.jacrev(lambda \(arguments): \(body))(\(arguments)), \(arguments))")
+        case .hessian:
+            guard parameters.count == 1 else { throw unsupported("hessian takes one source") }
+            if !connected[0] { return PythonWriter.atom("None") }
+            return PythonWriter.atom("jax.hessian(lambda \(arguments): \(body))(\(arguments))")
+        case .jvp:
+            guard parameters.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
+            let vc = try tensor(expression(v, env: env, inline: inline))
+            if !connected[0] { return PythonWriter.atom("None") }
+            return PythonWriter.atom("jax.jvp(lambda \(arguments): \(body), (\(arguments),), (\(vc),))[1]")
+        }
+    }
+}

@@ -1,0 +1,542 @@
+import Foundation
+import TapeSyntax
+
+extension PythonWriter {
+    // MARK: Built-in functions
+
+    mutating func call(_ name: String, _ arguments: [Argument], env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        let positional = arguments.filter { $0.label == nil }
+        var keywords: [String: Expr] = [:]
+        for a in arguments { if let l = a.label { keywords[l.name] = a.value } }
+        var codes: [PyCode] = []
+        for a in positional { codes.append(try expression(a.value, env: env, inline: inline)) }
+        func t(_ i: Int) throws -> String {
+            guard i < codes.count else { throw unsupported("\(name) needs more arguments") }
+            return tensor(codes[i])
+        }
+        func plain(_ i: Int) throws -> String {
+            guard i < codes.count else { throw unsupported("\(name) needs more arguments") }
+            return codes[i].text
+        }
+        func staticInts(_ e: Expr) throws -> String {
+            guard let literal = numericLiteral(e) else { throw unsupported("'\(name)' needs its axes or shape written as numbers") }
+            if literal.hasPrefix("[") {
+                let inner = literal.dropFirst().dropLast()
+                return inner.contains(",") ? "(\(inner))" : "(\(inner),)"
+            }
+            return literal
+        }
+        func axis(_ position: Int?) throws -> String? {
+            if let e = keywords["axis"] { return try staticInts(e) }
+            if let p = position, p < positional.count { return try staticInts(positional[p].value) }
+            return nil
+        }
+        func shape(_ i: Int) throws -> String {
+            guard i < positional.count else { throw unsupported("\(name) needs a shape") }
+            if let literal = numericLiteral(positional[i].value) {
+                return literal.hasPrefix("[") ? literal : "[\(literal)]"
+            }
+            helpers.insert("ints")
+            return "_ints(\(codes[i].text))"
+        }
+        func scalar(_ i: Int) throws -> String {
+            guard i < positional.count else { throw unsupported("\(name) needs more arguments") }
+            if numericLiteral(positional[i].value) != nil { return codes[i].text }
+            return "float(\(codes[i].text))"
+        }
+        func wholeNumber(_ i: Int) throws -> String {
+            guard i < positional.count else { throw unsupported("\(name) needs more arguments") }
+            if numericLiteral(positional[i].value) != nil { return codes[i].text }
+            return "int(\(codes[i].text))"
+        }
+        var keepdims: Bool {
+            get throws {
+                guard let e = keywords["keepdims"] else { return false }
+                guard case .number(let d) = e.kind else { throw unsupported("keepdims must be 0 or 1") }
+                return d != 0
+            }
+        }
+        let A = PythonWriter.atom
+        let f64 = float64
+
+        if let unary = unaryName(name) {
+            return A("\(unary)(\(try t(0)))")
+        }
+        switch name {
+        case "lt", "gt", "le", "ge", "eq", "ne":
+            let op = ["lt": "<", "gt": ">", "le": "<=", "ge": ">=", "eq": "==", "ne": "!="][name]!
+            switch target {
+            case .torch: return A("(\(try t(0)) \(op) \(try t(1))).double()")
+            case .tf: return A("tf.cast(\(try t(0)) \(op) \(try t(1)), tf.float64)")
+            case .jax: return A("(\(try t(0)) \(op) \(try t(1))).astype(jnp.float64)")
+            }
+        case "pow":
+            switch target {
+            case .torch: return A("torch.pow(\(try t(0)), \(try t(1)))")
+            case .tf: return A("tf.pow(\(try t(0)), \(try t(1)))")
+            case .jax: return A("jnp.power(\(try t(0)), \(try t(1)))")
+            }
+        case "maximum", "minimum":
+            return A("\(lib).\(name)(\(try t(0)), \(try t(1)))")
+        case "where":
+            switch target {
+            case .torch: return A("torch.where(\(try t(0)) != 0, \(try t(1)), \(try t(2)))")
+            case .tf: return A("tf.where(\(try t(0)) != 0, \(try t(1)), \(try t(2)))")
+            case .jax: return A("jnp.where(\(try t(0)) != 0, \(try t(1)), \(try t(2)))")
+            }
+        case "clip", "clip_by_value":
+            // tapebook's rule: maximum with lo, then minimum with hi.
+            return A("\(lib).minimum(\(lib).maximum(\(try t(0)), \(try t(1))), \(try t(2)))")
+        case "sum", "mean", "prod", "max", "min", "logsumexp", "norm":
+            let x = try t(0)
+            let ax = try axis(1)
+            let keep = try keepdims
+            switch target {
+            case .torch:
+                if name == "norm" {
+                    let inner = ax.map { "torch.sum(\(x) ** 2, dim=\($0)\(keep ? ", keepdim=True" : ""))" } ?? "torch.sum(\(x) ** 2)"
+                    if ax == nil && keep { throw unsupported("keepdims without an axis: write the axes") }
+                    return A("torch.sqrt(\(inner))")
+                }
+                guard let ax else {
+                    if keep { throw unsupported("keepdims without an axis: write the axes") }
+                    switch name {
+                    case "logsumexp": return A("torch.logsumexp(\(x).reshape(-1), dim=0)")
+                    default: return A("torch.\(name)(\(x))")
+                    }
+                }
+                let fn = ["max": "torch.amax", "min": "torch.amin"][name] ?? "torch.\(name)"
+                if name == "prod" && ax.hasPrefix("(") { throw unsupported("torch.prod reduces one axis at a time") }
+                return A("\(fn)(\(x), dim=\(ax)\(keep ? ", keepdim=True" : ""))")
+            case .tf:
+                let extra = (ax.map { ", axis=\($0)" } ?? "") + (keep ? ", keepdims=True" : "")
+                if name == "norm" { return A("tf.sqrt(tf.reduce_sum(tf.square(\(x))\(extra)))") }
+                let fn = ["sum": "tf.reduce_sum", "mean": "tf.reduce_mean", "prod": "tf.reduce_prod", "max": "tf.reduce_max",
+                          "min": "tf.reduce_min", "logsumexp": "tf.reduce_logsumexp"][name]!
+                return A("\(fn)(\(x)\(extra))")
+            case .jax:
+                let extra = (ax.map { ", axis=\($0)" } ?? "") + (keep ? ", keepdims=True" : "")
+                if name == "norm" { return A("jnp.sqrt(jnp.sum(jnp.square(\(x))\(extra)))") }
+                if name == "logsumexp" { return A("jax.scipy.special.logsumexp(\(x)\(extra))") }
+                return A("jnp.\(name)(\(x)\(extra))")
+            }
+        case "argmax", "argmin":
+            let x = try t(0)
+            let ax = try axis(1)
+            switch target {
+            case .torch: return A("torch.\(name)(\(x)\(ax.map { ", dim=\($0)" } ?? "")).double()")
+            case .tf: return A(ax.map { "tf.cast(tf.math.\(name)(\(x), axis=\($0)), tf.float64)" } ?? "tf.cast(tf.math.\(name)(tf.reshape(\(x), [-1])), tf.float64)")
+            case .jax: return A("jnp.\(name)(\(x)\(ax.map { ", axis=\($0)" } ?? "")).astype(jnp.float64)")
+            }
+        case "softmax", "log_softmax":
+            let x = try t(0)
+            let ax = try axis(1) ?? "-1"
+            switch target {
+            case .torch: return A("torch.\(name)(\(x), dim=\(ax))")
+            case .tf: return A("tf.nn.\(name)(\(x), axis=\(ax))")
+            case .jax: return A("jax.nn.\(name)(\(x), axis=\(ax))")
+            }
+        case "reshape":
+            let s = try keywords["shape"].map { _ in try shape(0) } ?? shape(1)
+            return A("\(lib).reshape(\(try t(0)), \(s))")
+        case "transpose":
+            let axes = try (keywords["axes"] ?? (positional.count > 1 ? positional[1].value : nil)).map { try staticInts($0) }
+            return transposed(try t(0), axes: axes)
+        case "expand_dims":
+            guard let ax = try axis(1) else { throw unsupported("expand_dims needs an axis") }
+            switch target {
+            case .torch: return A("torch.unsqueeze(\(try t(0)), \(ax))")
+            case .tf: return A("tf.expand_dims(\(try t(0)), \(ax))")
+            case .jax: return A("jnp.expand_dims(\(try t(0)), \(ax))")
+            }
+        case "squeeze":
+            let ax = try axis(1)
+            switch target {
+            case .torch: return A("torch.squeeze(\(try t(0))\(ax.map { ", \($0)" } ?? ""))")
+            case .tf: return A("tf.squeeze(\(try t(0))\(ax.map { ", axis=\($0)" } ?? ""))")
+            case .jax: return A("jnp.squeeze(\(try t(0))\(ax.map { ", axis=\($0)" } ?? ""))")
+            }
+        case "flatten":
+            return A("\(lib).reshape(\(try t(0)), [-1])")
+        case "concat", "stack":
+            let ax = try axis(nil) ?? "0"
+            let parts = try codes.indices.map(t).joined(separator: ", ")
+            switch target {
+            case .torch: return A("torch.\(name == "concat" ? "cat" : "stack")([\(parts)], dim=\(ax))")
+            case .tf: return A("tf.\(name)([\(parts)], axis=\(ax))")
+            case .jax: return A("jnp.\(name == "concat" ? "concatenate" : "stack")([\(parts)], axis=\(ax))")
+            }
+        case "shape", "size", "rank":
+            let x = try t(0)
+            switch (target, name) {
+            case (.torch, "shape"): return A("torch.tensor(list(\(x).shape), dtype=torch.float64)")
+            case (.torch, "size"): return A("torch.tensor(float(\(x).numel()), dtype=torch.float64)")
+            case (.torch, _): return A("torch.tensor(float(\(x).dim()), dtype=torch.float64)")
+            case (.tf, _): return A("tf.cast(tf.\(name)(\(x)), tf.float64)")
+            case (.jax, "shape"): return A("jnp.array(\(x).shape, jnp.float64)")
+            case (.jax, "size"): return A("jnp.array(\(x).size, jnp.float64)")
+            case (.jax, _): return A("jnp.array(\(x).ndim, jnp.float64)")
+            }
+        case "matmul":
+            if target == .tf { helpers.insert("matmul"); return A("_matmul(\(try t(0)), \(try t(1)))") }
+            return A("\(parenthesized(PyCode(text: try t(0), precedence: codes[0].precedence), above: PyCode.atom)) @ \(parenthesized(PyCode(text: try t(1), precedence: codes[1].precedence), above: PyCode.atom))")
+        case "dot":
+            helpers.insert("dot")
+            if target == .tf { helpers.insert("matmul") }
+            return A("_dot(\(try t(0)), \(try t(1)))")
+        case "outer":
+            return A("\(lib).reshape(\(try t(0)), [-1, 1]) * \(lib).reshape(\(try t(1)), [1, -1])")
+        case "trace":
+            switch target {
+            case .torch: return A("torch.trace(\(try t(0)))")
+            case .tf: return A("tf.linalg.trace(\(try t(0)))")
+            case .jax: return A("jnp.trace(\(try t(0)))")
+            }
+        case "inv", "det":
+            switch target {
+            case .torch: return A("torch.linalg.\(name)(\(try t(0)))")
+            case .tf: return A("tf.linalg.\(name == "inv" ? "inv" : "det")(\(try t(0)))")
+            case .jax: return A("jnp.linalg.\(name)(\(try t(0)))")
+            }
+        case "zeros", "ones":
+            switch target {
+            case .torch: return A("torch.\(name)(\(try shape(0)), dtype=torch.float64)")
+            case .tf: return A("tf.\(name)(\(try shape(0)), tf.float64)")
+            case .jax: return A("jnp.\(name)(\(try shape(0)), jnp.float64)")
+            }
+        case "fill":
+            switch target {
+            case .torch: return A("torch.full(\(try shape(0)), \(try scalar(1)), dtype=torch.float64)")
+            case .tf: return A("tf.fill(\(try shape(0)), tf.constant(\(try scalar(1)), tf.float64))")
+            case .jax: return A("jnp.full(\(try shape(0)), \(try scalar(1)), jnp.float64)")
+            }
+        case "eye":
+            let m = codes.count > 1 ? ", \(try wholeNumber(1))" : ""
+            switch target {
+            case .torch: return A("torch.eye(\(try wholeNumber(0))\(m), dtype=torch.float64)")
+            case .tf: return A("tf.eye(\(try wholeNumber(0))\(m), dtype=tf.float64)")
+            case .jax: return A("jnp.eye(\(try wholeNumber(0))\(m), dtype=jnp.float64)")
+            }
+        case "arange":
+            let bounds = try codes.indices.map(scalar).joined(separator: ", ")
+            switch target {
+            case .torch: return A("torch.arange(\(bounds), dtype=torch.float64)")
+            case .tf: return A("tf.range(\(bounds), dtype=tf.float64)")
+            case .jax: return A("jnp.arange(\(bounds), dtype=jnp.float64)")
+            }
+        case "linspace":
+            switch target {
+            case .torch: return A("torch.linspace(\(try scalar(0)), \(try scalar(1)), \(try wholeNumber(2)), dtype=torch.float64)")
+            case .tf: return A("tf.linspace(tf.constant(\(try scalar(0)), tf.float64), \(try scalar(1)), \(try wholeNumber(2)))")
+            case .jax: return A("jnp.linspace(\(try scalar(0)), \(try scalar(1)), \(try wholeNumber(2)), dtype=jnp.float64)")
+            }
+        case "randn", "rand":
+            switch target {
+            case .torch: return A("torch.\(name)(\(try shape(0)), dtype=torch.float64)")
+            case .tf: return A("tf.random.\(name == "randn" ? "normal" : "uniform")(\(try shape(0)), dtype=tf.float64)")
+            case .jax: helpers.insert("random"); return A("_\(name)(\(try shape(0)))")
+            }
+        case "set_seed":
+            switch target {
+            case .torch: return A("torch.manual_seed(\(try wholeNumber(0)))")
+            case .tf: return A("tf.random.set_seed(\(try wholeNumber(0)))")
+            case .jax: helpers.insert("random"); return A("set_seed(\(try wholeNumber(0)))")
+            }
+        case "stop_gradient":
+            switch target {
+            case .torch: return A("\(parenthesized(PyCode(text: try t(0), precedence: codes[0].precedence), above: PyCode.atom)).detach()")
+            case .tf: return A("tf.stop_gradient(\(try t(0)))")
+            case .jax: return A("jax.lax.stop_gradient(\(try t(0)))")
+            }
+        case "clip_by_norm":
+            if target == .tf { return A("tf.clip_by_norm(\(try t(0)), \(try t(1)))") }
+            helpers.insert("clip_by_norm")
+            return A("_clip_by_norm(\(try t(0)), \(try t(1)))")
+        case "global_norm":
+            let parts = try codes.indices.map(t).joined(separator: ", ")
+            if target == .tf { return A("tf.linalg.global_norm([\(parts)])") }
+            helpers.insert("global_norm")
+            return A("_global_norm([\(parts)])")
+        case "clip_by_global_norm":
+            let parts = try codes.indices.dropFirst().map(t).joined(separator: ", ")
+            if target == .tf { return A("tf.clip_by_global_norm([\(parts)], \(try t(0)))[0]") }
+            helpers.insert("global_norm")
+            return A("_clip_by_global_norm(\(try t(0)), [\(parts)])")
+        case "mse":
+            switch target {
+            case .torch: return A("torch.mean((\(try t(0)) - \(try t(1))) ** 2)")
+            case .tf: return A("tf.reduce_mean(tf.square(\(try t(0)) - \(try t(1))))")
+            case .jax: return A("jnp.mean((\(try t(0)) - \(try t(1))) ** 2)")
+            }
+        case "cross_entropy":
+            helpers.insert("cross_entropy")
+            return A("_cross_entropy(\(try t(0)), \(try t(1)))")
+        case "load":
+            helpers.insert("load")
+            return A("_load(\(try plain(0)))")
+        default:
+            if let custom = functions[name] {
+                _ = custom
+                return A("\(py(name))(\(try codes.indices.map(t).joined(separator: ", ")))")
+            }
+            throw unsupported("'\(name)' is not a function tapebook knows")
+        }
+    }
+
+    func unaryName(_ name: String) -> String? {
+        let common: Set<String> = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log", "log1p",
+                                   "expm1", "sqrt", "square", "abs", "sign", "floor", "ceil", "round"]
+        switch target {
+        case .torch:
+            if common.contains(name) || ["sigmoid", "relu", "erf"].contains(name) { return "torch.\(name)" }
+            if name == "softplus" { return "torch.nn.functional.softplus" }
+        case .tf:
+            if common.contains(name) || ["sigmoid", "erf", "softplus"].contains(name) { return "tf.math.\(name)" }
+            if name == "relu" { return "tf.nn.relu" }
+        case .jax:
+            if common.contains(name) { return "jnp.\(name)" }
+            if ["sigmoid", "relu", "softplus"].contains(name) { return "jax.nn.\(name)" }
+            if name == "erf" { return "jax.scipy.special.erf" }
+        }
+        return nil
+    }
+
+    // MARK: The script
+
+    func script(origin: String) -> String {
+        var out: [String] = []
+        let command = "tapebook export --to \(target.rawValue)"
+        out.append("# Generated by `\(command)` from \(origin).")
+        out.append("# \(target.library), float64 throughout; each statement that prints in tapebook prints here.")
+        out.append("# Random numbers (randn, rand) come from \(target.library)'s own generator, seeded by set_seed:")
+        out.append("# their values differ from tapebook's. Gradient edge cases (ties, 0 of abs/relu) follow \(target.library).")
+        out.append("import numpy as np")
+        switch target {
+        case .torch:
+            out.append("import torch")
+            out.append("")
+            out.append("torch.set_default_dtype(torch.float64)")
+        case .tf:
+            out.append("import tensorflow as tf")
+        case .jax:
+            out.append("import jax")
+            out.append("import jax.numpy as jnp")
+            out.append("import jax.scipy.special")
+            out.append("")
+            out.append("jax.config.update(\"jax_enable_x64\", True)")
+        }
+        out.append("")
+        out.append(contentsOf: preludeHelpers())
+        out.append("")
+        out.append(contentsOf: lines)
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    func preludeHelpers() -> [String] {
+        var h: [String] = []
+        switch target {
+        case .torch:
+            h += ["def T(v):",
+                  "    return v if isinstance(v, torch.Tensor) else torch.tensor(v, dtype=torch.float64)",
+                  "",
+                  "def _np(v):",
+                  "    return v.detach().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)"]
+        case .tf:
+            h += ["def T(v):",
+                  "    return v if isinstance(v, (tf.Tensor, tf.Variable)) else tf.constant(v, tf.float64)",
+                  "",
+                  "def _np(v):",
+                  "    return v.numpy() if hasattr(v, \"numpy\") else np.asarray(v)"]
+        case .jax:
+            h += ["def T(v):",
+                  "    return jnp.asarray(v, jnp.float64)",
+                  "",
+                  "def _np(v):",
+                  "    return np.asarray(v)"]
+        }
+        h += ["",
+              "def show(label, value):",
+              "    text = \"None\" if value is None else np.array2string(_np(value), precision=4)",
+              "    print(label + (\"\\n\" if \"\\n\" in text and label else \" \" if label else \"\") + text)"]
+        func add(_ lines: [String]) { h.append(""); h += lines }
+        if helpers.contains("index") {
+            add(["def _index(i):",
+                 "    a = np.asarray(_np(i))",
+                 "    return int(a) if a.ndim == 0 else a.astype(np.int64)"])
+        }
+        if helpers.contains("ints") {
+            add(["def _ints(v):",
+                 "    return [int(s) for s in np.atleast_1d(_np(v))]"])
+        }
+        switch target {
+        case .torch:
+            if helpers.contains("grad") {
+                add(["def _grad(y, xs, seed=None, zero=False):",
+                     "    \"\"\"tapebook's grad: the gradient of sum(y) (or of y seeded), None where y does not reach a source.\"\"\"",
+                     "    live = [x for x in xs if isinstance(x, torch.Tensor) and x.requires_grad]",
+                     "    found = {}",
+                     "    if y.requires_grad and live:",
+                     "        seed = torch.ones_like(y) if seed is None else T(seed).expand_as(y)",
+                     "        gs = torch.autograd.grad(y, live, grad_outputs=seed, create_graph=True, allow_unused=True)",
+                     "        found = {id(x): g for x, g in zip(live, gs)}",
+                     "    out = [found.get(id(x)) for x in xs]",
+                     "    return [torch.zeros_like(T(x)) if g is None and zero else g for g, x in zip(out, xs)]"])
+            }
+            if helpers.contains("jacobian") {
+                add(["def _jacobian(y, x, zero=False):",
+                     "    \"\"\"shape y.shape + x.shape, one backward pass per element of y.\"\"\"",
+                     "    if not (y.requires_grad and x.requires_grad):",
+                     "        return torch.zeros(y.shape + x.shape) if zero else None",
+                     "    flat = y.reshape(-1)",
+                     "    rows, used = [], False",
+                     "    for i in range(flat.numel()):",
+                     "        g, = torch.autograd.grad(flat[i], x, retain_graph=True, create_graph=True, allow_unused=True)",
+                     "        used = used or g is not None",
+                     "        rows.append(torch.zeros_like(x) if g is None else g)",
+                     "    if not used and not zero:",
+                     "        return None",
+                     "    return torch.stack(rows).reshape(y.shape + x.shape) if rows else torch.zeros(y.shape + x.shape)"])
+            }
+            if helpers.contains("jvp") {
+                add(["def _jvp(j, v):",
+                     "    return None if j is None else torch.tensordot(j, v, dims=v.dim())"])
+            }
+            if helpers.contains("batch") {
+                add(["def _batch_diagonal(j, x):",
+                     "    \"\"\"the per-example blocks of a full jacobian (batch_jacobian).\"\"\"",
+                     "    if j is None:",
+                     "        return None",
+                     "    b, ny = x.shape[0], j.dim() - x.dim()",
+                     "    return torch.stack([j[(i,) + (slice(None),) * (ny - 1) + (i,)] for i in range(b)])"])
+            }
+            if helpers.contains("dot") {
+                add(["def _dot(a, b):",
+                     "    if a.dim() == 1 and b.dim() == 1:",
+                     "        return torch.sum(a * b)",
+                     "    return a * b if a.dim() == 0 or b.dim() == 0 else a @ b"])
+            }
+            if helpers.contains("clip_by_norm") {
+                add(["def _clip_by_norm(t, c):",
+                     "    l2sum = torch.sum(t ** 2)",
+                     "    safe = torch.where(l2sum > 0, l2sum, torch.ones_like(l2sum))",
+                     "    l2norm = torch.where(l2sum > 0, torch.sqrt(safe), l2sum)",
+                     "    return t * c / torch.maximum(l2norm, T(c))"])
+            }
+            if helpers.contains("global_norm") {
+                add(["def _global_norm(ts):",
+                     "    return torch.sqrt(sum(torch.sum(t ** 2) for t in ts))",
+                     "",
+                     "def _clip_by_global_norm(c, ts):",
+                     "    scale = c * torch.minimum(1.0 / _global_norm(ts), 1.0 / T(c))",
+                     "    return [t * scale for t in ts]"])
+            }
+            if helpers.contains("cross_entropy") {
+                add(["def _cross_entropy(logits, labels):",
+                     "    logp = torch.log_softmax(logits, dim=-1)",
+                     "    if labels.shape != logits.shape:",
+                     "        labels = torch.nn.functional.one_hot(labels.long(), logits.shape[-1]).double()",
+                     "    return torch.mean(-torch.sum(labels * logp, dim=-1))"])
+            }
+            if helpers.contains("load") {
+                add(["def _load(path):",
+                     "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
+                     "    return torch.tensor(np.asarray(a, np.float64))"])
+            }
+            if helpers.contains("transpose") || lines.contains(where: { $0.contains("_transpose(") }) {
+                add(["def _transpose(x):",
+                     "    return torch.permute(x, tuple(reversed(range(x.dim()))))"])
+            }
+        case .tf:
+            if helpers.contains("matmul") {
+                add(["def _matmul(a, b):",
+                     "    \"\"\"numpy.matmul's rules (tf.linalg.matmul wants matrices).\"\"\"",
+                     "    a1, b1 = len(a.shape) == 1, len(b.shape) == 1",
+                     "    r = tf.linalg.matmul(a[None, :] if a1 else a, b[:, None] if b1 else b)",
+                     "    if a1:",
+                     "        r = tf.squeeze(r, -2)",
+                     "    return tf.squeeze(r, -1) if b1 else r"])
+            }
+            if helpers.contains("jvp") {
+                add(["def _jvp(j, v):",
+                     "    return None if j is None else tf.tensordot(j, v, axes=len(v.shape))"])
+            }
+            if helpers.contains("dot") {
+                add(["def _dot(a, b):",
+                     "    if len(a.shape) == 1 and len(b.shape) == 1:",
+                     "        return tf.reduce_sum(a * b)",
+                     "    return a * b if len(a.shape) == 0 or len(b.shape) == 0 else _matmul(a, b)"])
+            }
+            if helpers.contains("cross_entropy") {
+                add(["def _cross_entropy(logits, labels):",
+                     "    logp = tf.nn.log_softmax(logits, axis=-1)",
+                     "    if labels.shape != logits.shape:",
+                     "        labels = tf.one_hot(tf.cast(labels, tf.int64), logits.shape[-1], dtype=tf.float64)",
+                     "    return tf.reduce_mean(-tf.reduce_sum(labels * logp, axis=-1))"])
+            }
+            if helpers.contains("load") {
+                add(["def _load(path):",
+                     "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
+                     "    return tf.constant(np.asarray(a, np.float64))"])
+            }
+        case .jax:
+            if helpers.contains("random") {
+                add(["_key = jax.random.PRNGKey(0)",
+                     "",
+                     "def set_seed(n):",
+                     "    global _key",
+                     "    _key = jax.random.PRNGKey(n)",
+                     "",
+                     "def _next_key():",
+                     "    global _key",
+                     "    _key, k = jax.random.split(_key)",
+                     "    return k",
+                     "",
+                     "def _randn(shape):",
+                     "    return jax.random.normal(_next_key(), shape, jnp.float64)",
+                     "",
+                     "def _rand(shape):",
+                     "    return jax.random.uniform(_next_key(), shape, jnp.float64)"])
+            }
+            if helpers.contains("batch") {
+                add(["def _batch_diagonal(j, x):",
+                     "    \"\"\"the per-example blocks of a full jacobian (batch_jacobian).\"\"\"",
+                     "    b, ny = x.shape[0], j.ndim - x.ndim",
+                     "    return jnp.stack([j[(i,) + (slice(None),) * (ny - 1) + (i,)] for i in range(b)])"])
+            }
+            if helpers.contains("dot") {
+                add(["def _dot(a, b):",
+                     "    if a.ndim == 1 and b.ndim == 1:",
+                     "        return jnp.sum(a * b)",
+                     "    return a * b if a.ndim == 0 or b.ndim == 0 else a @ b"])
+            }
+            if helpers.contains("clip_by_norm") {
+                add(["def _clip_by_norm(t, c):",
+                     "    l2sum = jnp.sum(t ** 2)",
+                     "    safe = jnp.where(l2sum > 0, l2sum, 1.0)",
+                     "    l2norm = jnp.where(l2sum > 0, jnp.sqrt(safe), l2sum)",
+                     "    return t * c / jnp.maximum(l2norm, c)"])
+            }
+            if helpers.contains("global_norm") {
+                add(["def _global_norm(ts):",
+                     "    return jnp.sqrt(sum(jnp.sum(t ** 2) for t in ts))",
+                     "",
+                     "def _clip_by_global_norm(c, ts):",
+                     "    scale = c * jnp.minimum(1.0 / _global_norm(ts), 1.0 / c)",
+                     "    return [t * scale for t in ts]"])
+            }
+            if helpers.contains("cross_entropy") {
+                add(["def _cross_entropy(logits, labels):",
+                     "    logp = jax.nn.log_softmax(logits, axis=-1)",
+                     "    if labels.shape != logits.shape:",
+                     "        labels = jax.nn.one_hot(labels.astype(jnp.int64), logits.shape[-1], dtype=jnp.float64)",
+                     "    return jnp.mean(-jnp.sum(labels * logp, axis=-1))"])
+            }
+            if helpers.contains("load") {
+                add(["def _load(path):",
+                     "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
+                     "    return jnp.asarray(np.asarray(a, np.float64))"])
+            }
+        }
+        return h
+    }
+}

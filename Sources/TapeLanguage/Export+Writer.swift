@@ -1,0 +1,470 @@
+import Foundation
+import TapeSyntax
+
+/// Python code for one expression, with its precedence (for parentheses) and whether it is a plain
+/// number (which must become a tensor before a library call).
+struct PyCode {
+    var text: String
+    var precedence: Int
+    var isNumber = false
+
+    static let additive = 1, multiplicative = 2, unary = 3, power = 4, atom = 5
+}
+
+/// What the exporter knows about a name's value, for JAX: JAX differentiates functions, so a
+/// gradient's target is re-expressed in terms of its sources by inlining each tracked name's
+/// defining expression.
+struct ExportBinding {
+    enum Definition {
+        /// Watched, a variable, a loop counter, or anything whose value cannot be re-expressed.
+        case root
+        /// `name = expr`, with the names `expr` saw.
+        case expression(Expr, environment: [String: Int])
+        /// The `index`-th result of `a, b = expr`.
+        case element(Expr, index: Int, environment: [String: Int])
+    }
+    var name: String
+    var definition: Definition
+    var tracked: Bool
+}
+
+/// Context for inlining a gradient's target (JAX).
+struct InlineContext {
+    /// Binding id → the lambda parameter that stands for it.
+    var parameters: [Int: String]
+    /// Every source of this gradient and of the ones around it.
+    var sources: Set<Int>
+}
+
+struct PythonWriter {
+    let target: ExportTarget
+    let source: SourceText
+    var lines: [String] = []
+    var indent = 0
+    /// False inside `repeat`: nothing prints there.
+    var printing = true
+    /// False inside `with stop`.
+    var recording = true
+    /// Open scoped tapes (innermost last), for TensorFlow.
+    var openTapes: [String] = []
+    var helpers: Set<String> = []
+    /// User functions: name → custom or not.
+    var functions: [String: Bool] = [:]
+    /// JAX's view of the workspace.
+    var bindings: [ExportBinding] = []
+    var environment: [String: Int] = [:]
+    /// The statement being translated, for errors.
+    var current: Statement?
+    var temporaries = 0
+
+    init(target: ExportTarget, source: SourceText) {
+        self.target = target
+        self.source = source
+    }
+
+    // MARK: Errors and output
+
+    func unsupported(_ message: String) -> ExportError {
+        let statement = current.map { source.text(of: $0.span) } ?? ""
+        let firstLine = statement.split(separator: "\n").first.map(String.init) ?? statement
+        return ExportError(message, line: current?.span.start.line ?? 0, statement: firstLine)
+    }
+
+    mutating func emit(_ line: String) {
+        lines.append(String(repeating: "    ", count: indent) + line)
+    }
+
+    mutating func comment(_ statement: Statement) {
+        let text = source.text(of: statement.span).replacingOccurrences(of: "\n", with: " ")
+        emit("# tapebook: \(text) (no equivalent)")
+    }
+
+    static let reserved: Set<String> = [
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+        "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+        "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+        "np", "torch", "tf", "jax", "jnp", "T", "show", "tape", "sys", "print", "range", "float", "int", "len", "list",
+        "tuple", "str", "math", "set_seed",
+    ]
+
+    /// A tapebook name as a Python name.
+    func py(_ name: String) -> String {
+        PythonWriter.reserved.contains(name) ? name + "_" : name
+    }
+
+    // MARK: The program
+
+    mutating func program(_ statements: [Statement]) throws {
+        if target == .tf {
+            emit("with tf.GradientTape(persistent=True) as tape:  # the session's implicit tape")
+            indent += 1
+            let before = lines.count
+            try block(statements)
+            if lines.count == before { emit("pass") }
+            indent -= 1
+        } else {
+            try block(statements)
+        }
+    }
+
+    mutating func block(_ statements: [Statement]) throws {
+        for s in statements { try statement(s) }
+    }
+
+    mutating func statement(_ s: Statement) throws {
+        let saved = current
+        current = s
+        defer { current = saved }
+        let shows = printing && !s.silenced
+        switch s.kind {
+        case .expression(let e):
+            if case .call(let name, _) = e.kind, name == "set_seed" {
+                emit(try expression(e).text)
+                return
+            }
+            if case .gradient(let g) = e.kind, g.kind == .grad {
+                let code = try expression(e).text
+                guard shows else { emit(code); return }
+                let target = gradientTargetLabel(g)
+                if g.sources.count == 1 {
+                    emit("show(\(quote("∂\(target)/∂\(g.sources[0].name) =")), \(code))")
+                } else {
+                    temporaries += 1
+                    let t = "_g\(temporaries)"
+                    emit("\(t) = \(code)")
+                    for (i, x) in g.sources.enumerated() { emit("show(\(quote("∂\(target)/∂\(x.name) =")), \(t)[\(i)])") }
+                }
+                return
+            }
+            let code = try tensor(expression(e))
+            emit(shows ? "show(\"\", \(code))" : code)
+        case .expressionList(let es):
+            for e in es {
+                let code = try tensor(expression(e))
+                emit(shows ? "show(\"\", \(code))" : code)
+            }
+        case .assignment(let name, let value):
+            let code = try tensor(expression(value))
+            bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
+            emit("\(py(name.name)) = \(code)")
+            if shows { emit("show(\(quote("\(name.name) =")), \(py(name.name)))") }
+        case .multipleAssignment(let names, let value):
+            let code = try expression(value).text
+            let tracked = recording && isTracked(value, environment)
+            let env = environment
+            for (i, n) in names.enumerated() { bind(n.name, .element(value, index: i, environment: env), tracked: tracked) }
+            emit(names.map { py($0.name) }.joined(separator: ", ") + " = " + code)
+            if shows { for n in names { emit("show(\(quote("\(n.name) =")), \(py(n.name)))") } }
+        case .functionDefinition(let name, let parameters, let body):
+            try function(name: name.name, parameters: parameters.map(\.name), body: body)
+        case .customFunctionDefinition(let name, let parameters, let body, let cotangent, let gradient):
+            try customFunction(name: name.name, parameters: parameters.map(\.name), body: body, cotangent: cotangent.name, gradient: gradient)
+        case .watch(let names, let tape):
+            for n in names {
+                guard let id = environment[n.name] else { throw unsupported("'\(n.name)' is not bound") }
+                if !bindings[id].tracked || !recording { bindings[id].definition = .root }
+                bindings[id].tracked = true
+                switch target {
+                case .torch:
+                    if tape != nil { emit("# watched on tape \(tape!.name) alone; torch records on one graph") }
+                    emit("\(py(n.name)).requires_grad_()")
+                case .tf:
+                    let tapes = tape.map { [py($0.name)] } ?? (["tape"] + openTapes)
+                    for t in tapes { emit("\(t).watch(\(py(n.name)))") }
+                case .jax:
+                    emit("# watch \(n.name): \(n.name) is a source of the jax.grad calls below")
+                }
+            }
+        case .variableDeclaration(let name, let value):
+            let c = try expression(value)
+            bind(name.name, .root, tracked: true)
+            let n = py(name.name)
+            switch target {
+            case .torch:
+                if let literal = numericLiteral(value) {
+                    emit("\(n) = torch.tensor(\(literal), dtype=torch.float64, requires_grad=True)")
+                } else {
+                    emit("\(n) = T(\(c.text)).detach().clone().requires_grad_()")
+                }
+            case .tf:
+                emit("\(n) = tf.Variable(\(tensor(c)), dtype=tf.float64)")
+            case .jax:
+                emit("\(n) = \(tensor(c))  # a variable: a source of the jax.grad calls below")
+            }
+            if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
+        case .update(let name, let op, let value):
+            guard environment[name.name] != nil else { throw unsupported("'\(name.name)' is not bound") }
+            let c = try expression(value)
+            let n = py(name.name)
+            switch target {
+            case .torch:
+                emit("with torch.no_grad(): \(n) \(op.rawValue) \(c.text)")
+            case .tf:
+                emit("\(n).\(op == .subtract ? "assign_sub" : "assign_add")(\(tensor(c)))")
+            case .jax:
+                emit("\(n) = \(n) \(op == .subtract ? "-" : "+") \(parenthesized(c, above: PyCode.additive))")
+            }
+            if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
+        case .withStop(let tape, let body):
+            let savedRecording = recording
+            if let tape {
+                guard target == .tf else { throw unsupported("stopping one tape alone has no \(target.library) equivalent") }
+                emit("with \(py(tape.name)).stop_recording():")
+            } else {
+                recording = false
+                switch target {
+                case .torch: emit("with torch.no_grad():")
+                case .tf: emit("with tape.stop_recording():")
+                case .jax: emit("if True:  # with stop: names bound here are constants for jax.grad")
+                }
+            }
+            indent += 1
+            let before = lines.count
+            try block(body)
+            if lines.count == before { emit("pass") }
+            indent -= 1
+            recording = savedRecording
+        case .withTape(let name, let persistent, let nowatch, let body):
+            switch target {
+            case .tf:
+                var options: [String] = []
+                if persistent { options.append("persistent=True") }
+                if nowatch { options.append("watch_accessed_variables=False") }
+                emit("with tf.GradientTape(\(options.joined(separator: ", "))) as \(py(name.name)):")
+                openTapes.append(py(name.name))
+                indent += 1
+                let before = lines.count
+                try block(body)
+                if lines.count == before { emit("pass") }
+                indent -= 1
+                openTapes.removeLast()
+            case .torch, .jax:
+                if nowatch { throw unsupported("a `nowatch` tape has no \(target.library) equivalent") }
+                emit("# tapebook: with tape \(name.name)\(persistent ? " persistent" : "") < ... >: \(target == .torch ? "torch records every operation on one graph" : "jax differentiates functions"), so the block runs as it is")
+                try block(body)
+            }
+        case .showTape, .explain, .graph, .checkGradient, .plot:
+            comment(s)
+        case .resetTape:
+            throw unsupported("`tape reset` makes every value untracked; \(target.library) has no equivalent")
+        case .meta:
+            comment(s)
+        case .repeatLoop(let count, let counter, let shown, let body):
+            let n = try integer(count)
+            if let counter { bind(counter.name, .root, tracked: false) }
+            let savedPrinting = printing
+            printing = false
+            // Twice through the body, so that what the second iteration sees (names rebound by the
+            // first) decides; the two must agree or the loop's gradients change between iterations.
+            let savedLines = lines, savedBindings = bindings, savedEnvironment = environment, savedTemporaries = temporaries
+            emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
+            indent += 1
+            try block(body)
+            let first = Array(lines[savedLines.count...])
+            lines = savedLines
+            temporaries = savedTemporaries
+            indent -= 1
+            emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
+            indent += 1
+            let before = lines.count
+            try block(body)
+            let second = Array(lines[savedLines.count...])
+            if target == .jax && first != second {
+                _ = (savedBindings, savedEnvironment)
+                throw unsupported("the loop's gradients depend on the iteration; JAX needs one function per gradient")
+            }
+            if lines.count == before { emit("pass") }
+            indent -= 1
+            printing = savedPrinting
+            if let shown, printing { emit("show(\(quote("\(shown.name):")), \(py(shown.name)))") }
+        case .save(let value, let path):
+            let c = try expression(value)
+            emit("np.save(\(quote(path)), _np(\(tensor(c))))")
+        }
+    }
+
+    func integer(_ e: Expr) throws -> String {
+        if case .number(let d) = e.kind, d == d.rounded() { return String(Int(d)) }
+        return "int(\(try expressionConst(e)))"
+    }
+
+    /// An expression that must not be differentiated (counts, shapes).
+    func expressionConst(_ e: Expr) throws -> String {
+        var copy = self
+        return try copy.expression(e).text
+    }
+
+    mutating func bind(_ name: String, _ definition: ExportBinding.Definition, tracked: Bool) {
+        bindings.append(ExportBinding(name: name, definition: definition, tracked: tracked))
+        environment[name] = bindings.count - 1
+    }
+
+    func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    func gradientTargetLabel(_ g: Gradient) -> String {
+        let text = source.text(of: g.target.span)
+        switch g.target.kind {
+        case .name, .number, .call, .index, .tensor: return text
+        default: return "(\(text))"
+        }
+    }
+
+    // MARK: Functions
+
+    mutating func functionBody(_ body: FunctionBody, parameters: [String]) throws {
+        switch body {
+        case .expressions(let es):
+            let codes = try es.map { try tensor(expression($0)) }
+            emit("return " + codes.joined(separator: ", "))
+        case .block(let statements):
+            for (i, s) in statements.enumerated() {
+                let saved = current
+                current = s
+                defer { current = saved }
+                let last = i == statements.count - 1
+                switch s.kind {
+                case .assignment(let name, let value) where !last:
+                    emit("\(py(name.name)) = \(try tensor(expression(value)))")
+                case .multipleAssignment(let names, let value) where !last:
+                    emit(names.map { py($0.name) }.joined(separator: ", ") + " = " + (try expression(value).text))
+                case .expression(let e) where last:
+                    emit("return \(try tensor(expression(e)))")
+                case .expressionList(let es) where last:
+                    emit("return " + (try es.map { try tensor(expression($0)) }.joined(separator: ", ")))
+                case .assignment(let name, let value) where last:
+                    emit("\(py(name.name)) = \(try tensor(expression(value)))")
+                    emit("return \(py(name.name))")
+                default:
+                    throw unsupported("a function body may hold assignments and end with an expression")
+                }
+            }
+        }
+    }
+
+    mutating func function(name: String, parameters: [String], body: FunctionBody) throws {
+        functions[name] = false
+        emit("def \(py(name))(\(parameters.map(py).joined(separator: ", "))):")
+        indent += 1
+        try functionBody(body, parameters: parameters)
+        indent -= 1
+    }
+
+    mutating func customFunction(name: String, parameters: [String], body: FunctionBody, cotangent: String, gradient: FunctionBody) throws {
+        functions[name] = true
+        let ps = parameters.map(py).joined(separator: ", ")
+        let n = py(name)
+        switch target {
+        case .torch:
+            emit("class _\(name)_function(torch.autograd.Function):")
+            indent += 1
+            emit("@staticmethod")
+            emit("def forward(ctx, \(ps)):")
+            indent += 1
+            emit("ctx.save_for_backward(\(ps))")
+            try functionBody(body, parameters: parameters)
+            indent -= 1
+            emit("@staticmethod")
+            emit("def backward(ctx, \(py(cotangent))):")
+            indent += 1
+            emit("\(ps)\(parameters.count == 1 ? "," : "") = ctx.saved_tensors")
+            try functionBody(gradient, parameters: parameters)
+            indent -= 2
+            emit("def \(n)(\(ps)):")
+            emit("    return _\(name)_function.apply(\(parameters.map { "T(\(py($0)))" }.joined(separator: ", ")))")
+        case .tf:
+            emit("@tf.custom_gradient")
+            emit("def \(n)(\(ps)):")
+            indent += 1
+            emit("def grad(\(py(cotangent))):")
+            indent += 1
+            try functionBody(gradient, parameters: parameters)
+            indent -= 1
+            // The forward body, then its value with the gradient function.
+            let start = lines.count
+            try functionBody(body, parameters: parameters)
+            if let last = lines.last, lines.count > start, last.trimmingCharacters(in: .whitespaces).hasPrefix("return ") {
+                lines[lines.count - 1] = last + ", grad"
+            }
+            indent -= 1
+        case .jax:
+            emit("@jax.custom_vjp")
+            emit("def \(n)(\(ps)):")
+            indent += 1
+            try functionBody(body, parameters: parameters)
+            indent -= 1
+            emit("def _\(name)_fwd(\(ps)):")
+            emit("    return \(n)(\(ps)), (\(ps)\(parameters.count == 1 ? "," : ""))")
+            emit("def _\(name)_bwd(_residuals, \(py(cotangent))):")
+            indent += 1
+            emit("\(ps)\(parameters.count == 1 ? "," : "") = _residuals")
+            let start = lines.count
+            try functionBody(gradient, parameters: parameters)
+            if parameters.count == 1, let last = lines.last, lines.count > start {
+                let trimmed = last.trimmingCharacters(in: .whitespaces)
+                if trimmed.hasPrefix("return ") {
+                    lines[lines.count - 1] = String(repeating: "    ", count: indent) + "return (" + trimmed.dropFirst(7) + ",)"
+                }
+            }
+            indent -= 1
+            emit("\(n).defvjp(_\(name)_fwd, _\(name)_bwd)")
+        }
+    }
+
+    // MARK: Tracking (what tapebook's tape would record)
+
+    /// Whether an expression's value is tracked on the implicit tape.
+    func isTracked(_ e: Expr, _ env: [String: Int]) -> Bool {
+        switch e.kind {
+        case .number, .string: return false
+        case .name(let n):
+            if let id = env[n] { return bindings[id].tracked }
+            return false
+        case .unary(_, let a), .transpose(let a): return isTracked(a, env)
+        case .binary(_, let a, let b): return isTracked(a, env) || isTracked(b, env)
+        case .index(let a, _): return isTracked(a, env)
+        case .tensor(let es): return es.contains { isTracked($0, env) }
+        case .call(let name, let args):
+            if PythonWriter.untrackedCalls.contains(name) { return false }
+            return args.contains { isTracked($0.value, env) }
+        case .gradient(let g):
+            return isTracked(g.target, env) || (g.seed.map { isTracked($0, env) } ?? false) || (g.tangent.map { isTracked($0, env) } ?? false)
+        }
+    }
+
+    static let untrackedCalls: Set<String> = ["stop_gradient", "argmax", "argmin", "shape", "size", "rank",
+                                              "lt", "gt", "le", "ge", "eq", "ne", "zeros", "ones", "fill", "eye",
+                                              "arange", "linspace", "randn", "rand", "load", "set_seed"]
+
+    /// Whether binding `id` reaches any of `sources` through recorded operations.
+    func depends(_ id: Int, on sources: Set<Int>) -> Bool {
+        if sources.contains(id) { return true }
+        let b = bindings[id]
+        guard b.tracked else { return false }
+        switch b.definition {
+        case .root: return false
+        case .expression(let e, let env), .element(let e, _, let env): return reaches(e, env, sources)
+        }
+    }
+
+    /// Whether an expression reaches any of `sources` through recorded operations.
+    func reaches(_ e: Expr, _ env: [String: Int], _ sources: Set<Int>) -> Bool {
+        switch e.kind {
+        case .number, .string: return false
+        case .name(let n):
+            guard let id = env[n] else { return false }
+            return depends(id, on: sources)
+        case .unary(_, let a), .transpose(let a): return reaches(a, env, sources)
+        case .binary(_, let a, let b): return reaches(a, env, sources) || reaches(b, env, sources)
+        case .index(let a, _): return reaches(a, env, sources)
+        case .tensor(let es): return es.contains { reaches($0, env, sources) }
+        case .call(let name, let args):
+            if PythonWriter.untrackedCalls.contains(name) { return false }
+            return args.contains { reaches($0.value, env, sources) }
+        case .gradient(let g):
+            return reaches(g.target, env, sources) || g.sources.contains { n in env[n.name].map { sources.contains($0) } ?? false }
+                || (g.seed.map { reaches($0, env, sources) } ?? false) || (g.tangent.map { reaches($0, env, sources) } ?? false)
+        }
+    }
+}
