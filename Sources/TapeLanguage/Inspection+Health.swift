@@ -105,7 +105,7 @@ extension Session {
                 if s.inf > 0 { counts.append("\(s.inf) Inf") }
                 text += ": " + counts.joined(separator: ", ")
                 if settings.anomaly, let origin = s.origin {
-                    text += "; the first came from \(origin.operation) in the \(origin.pass.rawValue) pass"
+                    text += "; it traces back to \(origin.operation) in the \(origin.pass.rawValue) pass"
                     if origin.line > 0 { text += " (line \(origin.line))" }
                     if let why = origin.explanation { text += ": " + why }
                 }

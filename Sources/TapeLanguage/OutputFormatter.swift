@@ -54,7 +54,7 @@ public struct OutputFormatter {
     func nonFiniteNote(_ v: Value) -> String? {
         guard settings.anomaly, let origin = v.nonFiniteOrigin, v.tensor.hasNonFinite else { return nil }
         let what = v.tensor.scalars.contains(where: \.isNaN) ? "NaN" : "Inf"
-        var text = "note: the first \(what) came from \(origin.operation) in the \(origin.pass.rawValue) pass"
+        var text = "note: the \(what) traces back to \(origin.operation) in the \(origin.pass.rawValue) pass"
         if origin.line > 0 { text += " (line \(origin.line))" }
         if let why = origin.explanation { text += ": " + why }
         return text

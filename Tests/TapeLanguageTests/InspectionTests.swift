@@ -361,7 +361,7 @@ final class InspectionTests: XCTestCase {
         XCTAssertEqual(session.gradientHealthReport(monitor), [
             "∂(w^2)/∂w exploding at steps 1–3 (3 steps), norm 4000 → 4000",
             "∂(tiny * tiny)/∂tiny vanishing at step 7, norm 2.0e-12",
-            "∂sqrt(z)/∂z non-finite at step 8: 1 Inf; the first came from sqrt in the backward pass (line 3): sqrt at 0",
+            "∂sqrt(z)/∂z non-finite at step 8: 1 Inf; it traces back to sqrt in the backward pass (line 3): sqrt at 0",
         ])
     }
 
