@@ -328,6 +328,7 @@ extension PythonWriter {
         out.append("")
         out.append(contentsOf: preludeHelpers())
         out.append("")
+        out.append("# The session's statements")
         out.append(contentsOf: lines)
         return out.joined(separator: "\n") + "\n"
     }

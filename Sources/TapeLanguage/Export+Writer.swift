@@ -187,7 +187,7 @@ struct PythonWriter {
                     emit("\(n) = T(\(c.text)).detach().clone().requires_grad_()")
                 }
             case .tf:
-                emit("\(n) = tf.Variable(\(tensor(c)), dtype=tf.float64)")
+                emit("\(n) = tf.Variable(\(numericLiteral(value) ?? tensor(c)), dtype=tf.float64)")
             case .jax:
                 emit("\(n) = \(tensor(c))  # a variable: a source of the jax.grad calls below")
             }
