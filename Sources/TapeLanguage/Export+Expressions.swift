@@ -143,6 +143,7 @@ extension PythonWriter {
         let base = try expression(a, env: env, inline: inline)
         var parts: [String] = []
         var gathers = 0
+        var backwards = false
         for item in items {
             switch item.kind {
             case .single(let e):
@@ -171,9 +172,7 @@ extension PythonWriter {
                 var s = try part(start) + ":" + part(stop)
                 if let step {
                     let st = try part(step)
-                    if target == .torch, st.hasPrefix("-") || !(Int(st) != nil) {
-                        if st.hasPrefix("-") { throw unsupported("PyTorch tensors have no negative slice steps") }
-                    }
+                    if target == .torch && !(Int(st).map { $0 > 0 } ?? false) { backwards = true }
                     s += ":" + st
                 }
                 parts.append(s)
@@ -182,10 +181,23 @@ extension PythonWriter {
         let x = parenthesized(PyCode(text: tensor(base), precedence: base.isNumber ? PyCode.atom : base.precedence), above: PyCode.atom)
         if target == .tf && gathers > 0 {
             guard items.count == 1 else { throw unsupported("TensorFlow gathers with an index list only on a single axis") }
-            return PythonWriter.atom("tf.gather(\(tensor(base)), \(parts[0]))")
+            let x = tensor(base)
+            if parts[0].contains("-") {
+                return PythonWriter.atom("tf.gather(\(x), np.array(\(parts[0])) % \(parenthesized(PyCode(text: x, precedence: base.isNumber ? PyCode.atom : base.precedence), above: PyCode.atom)).shape[0])")
+            }
+            return PythonWriter.atom("tf.gather(\(x), \(parts[0]))")
         }
-        if target == .tf && parts.contains(where: { $0.hasPrefix("_index(") }) {
-            // tf tensors take Python ints (from _index) and slices, but no index arrays.
+        if backwards {
+            guard gathers == 0, !parts.contains(where: { $0.hasPrefix("_index(") }) else {
+                throw unsupported("PyTorch slices step forwards only; write the backward slice on its own")
+            }
+            helpers.insert("take")
+            let items = parts.map { p -> String in
+                guard p.contains(":") else { return p }
+                let pieces = p.split(separator: ":", omittingEmptySubsequences: false).map { $0.isEmpty ? "None" : String($0) }
+                return "slice(" + pieces.joined(separator: ", ") + ")"
+            }
+            return PythonWriter.atom("_take(\(tensor(base)), [\(items.joined(separator: ", "))])")
         }
         return PythonWriter.atom("\(x)[\(parts.joined(separator: ", "))]")
     }

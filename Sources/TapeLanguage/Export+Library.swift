@@ -167,7 +167,7 @@ extension PythonWriter {
             case .jax: return A("jnp.\(name == "concat" ? "concatenate" : "stack")([\(parts)], axis=\(ax))")
             }
         case "shape", "size", "rank":
-            let x = try t(0)
+            let x = parenthesized(PyCode(text: try t(0), precedence: codes[0].isNumber ? PyCode.atom : codes[0].precedence), above: PyCode.atom)
             switch (target, name) {
             case (.torch, "shape"): return A("torch.tensor(list(\(x).shape), dtype=torch.float64)")
             case (.torch, "size"): return A("torch.tensor(float(\(x).numel()), dtype=torch.float64)")
@@ -317,7 +317,11 @@ extension PythonWriter {
             out.append("")
             out.append("torch.set_default_dtype(torch.float64)")
         case .tf:
+            out.append("import os")
+            out.append("os.environ.setdefault(\"TF_CPP_MIN_LOG_LEVEL\", \"2\")")
             out.append("import tensorflow as tf")
+            out.append("")
+            out.append("tf.get_logger().setLevel(\"ERROR\")  # gradients inside the tape's context are meant: higher orders")
         case .jax:
             out.append("import jax")
             out.append("import jax.numpy as jnp")
@@ -442,6 +446,18 @@ extension PythonWriter {
                 add(["def _load(path):",
                      "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
                      "    return torch.tensor(np.asarray(a, np.float64))"])
+            }
+            if helpers.contains("take") {
+                add(["def _take(x, items):",
+                     "    \"\"\"x[items] where a slice steps backwards (torch slices step forwards only).\"\"\"",
+                     "    k = 0",
+                     "    for s in items:",
+                     "        if isinstance(s, slice):",
+                     "            x = x.index_select(k, torch.tensor(list(range(x.shape[k]))[s], dtype=torch.long))",
+                     "            k += 1",
+                     "        else:",
+                     "            x = x.select(k, s)",
+                     "    return x"])
             }
             if helpers.contains("transpose") || lines.contains(where: { $0.contains("_transpose(") }) {
                 add(["def _transpose(x):",
