@@ -122,7 +122,8 @@ public enum Help {
       plot f(x) over x in a..b [and grad]
     commands
       :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
-      :set precision N | color on|off | anomaly on|off | width N
+      :export tf|jax|torch "f.py"
+      :set precision N | color on|off | anomaly on|off | width N | limit N
       :time STATEMENT  :reset  :quit
     built-ins: :help sum, :help softmax, ... (Tab completes their names)
     """
@@ -380,6 +381,17 @@ public enum Help {
             """,
             example: ":set precision 2\nx = [1/3, 2/3]",
             seeAlso: [":vars"]),
+        ":export": Topic(
+            syntax: [":export tf|jax|torch \"FILE.py\"", "tapebook export --to tf|jax|torch FILE.tape"],
+            text: """
+            Writes the statements that succeeded as a Python script for TensorFlow, JAX or PyTorch, in float64, \
+            printing what tapebook printed: watch becomes tape.watch or requires_grad_, grad becomes \
+            tape.gradient, torch.autograd.grad or jax.grad, custom gradients become tf.custom_gradient, \
+            torch.autograd.Function or jax.custom_vjp. Statements with no counterpart (explain, graph, plot) \
+            become comments; random numbers come from the library's own generator.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\ny = sum(x^2)\n:export torch \"/tmp/tapebook-help-export.py\"",
+            seeAlso: [":save"]),
         ":time": Topic(
             syntax: [":time STATEMENT"],
             text: """

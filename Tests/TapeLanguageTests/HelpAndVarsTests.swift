@@ -126,7 +126,8 @@ final class HelpAndVarsTests: XCTestCase {
           plot f(x) over x in a..b [and grad]
         commands
           :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
-          :set precision N | color on|off | anomaly on|off | width N
+          :export tf|jax|torch "f.py"
+          :set precision N | color on|off | anomaly on|off | width N | limit N
           :time STATEMENT  :reset  :quit
         built-ins: :help sum, :help softmax, ... (Tab completes their names)
         """)
