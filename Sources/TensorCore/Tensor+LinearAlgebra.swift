@@ -17,8 +17,11 @@ extension Tensor {
         let outShape = batch + [m, n]
         try Shape.checkAllocation(outShape)
         let batches = Shape.count(batch)
-        var out = [Double](repeating: 0, count: batches * m * n)
-        if m == 0 || n == 0 || batches == 0 { return Tensor(shape: outShape, scalars: out) }
+        if m == 0 || n == 0 || batches == 0 || k == 0 {
+            return Tensor(shape: outShape, scalars: [Double](repeating: 0, count: batches * m * n))
+        }
+        // Every product below writes all of its output, so it is not zeroed first.
+        var out = [Double](unsafeUninitializedCapacity: batches * m * n) { _, initialized in initialized = batches * m * n }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = Shape.strides(batch)
         a.scalars.withUnsafeBufferPointer { pa in
@@ -35,7 +38,6 @@ extension Tensor {
                         let pA = pa.baseAddress! + aOffset * ar * ac
                         let pB = pb.baseAddress! + bOffset * br * bc
                         let pC = po.baseAddress! + index * m * n
-                        if k == 0 { continue }
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         } else if n == 1 {

@@ -44,6 +44,10 @@ extension Tensor {
     /// Materializes a strided view of this tensor's elements.
     public func gatherStrided(_ view: StridedView) -> Tensor {
         let n = Shape.count(view.shape)
+        if n > 0 && view.strides.allSatisfy({ $0 == 0 }) {
+            // One element spread everywhere (a scalar's gradient broadcast back): a fill.
+            return Tensor(shape: view.shape, scalars: [Double](repeating: scalars[view.offset], count: n))
+        }
         var out = [Double](repeating: 0, count: n)
         if n > 0 {
             scalars.withUnsafeBufferPointer { src in
