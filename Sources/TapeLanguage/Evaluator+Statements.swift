@@ -230,7 +230,10 @@ extension Session {
 
     func integer(_ expr: Expr, what: String) throws -> Int {
         let v = try evaluate(expr)
-        guard v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite, x == x.rounded(), abs(x) < 1e15 else {
+        if v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite, x == x.rounded(), abs(x) >= 1e15 {
+            throw EvaluationError("\(what) is too large: \(formatNumber(x)) (at most 10^15)", at: expr.span)
+        }
+        guard v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite, x == x.rounded() else {
             throw EvaluationError("\(what) must be a whole number, got \(v.tensor.count == 1 ? formatNumber(v.tensor.scalars[0]) : "a tensor of shape \(Shape.describe(v.shape))")", at: expr.span)
         }
         return Int(x)
