@@ -80,10 +80,7 @@ public final class GradientContext {
     // MARK: Values
 
     /// An untracked constant.
-    public func constant(_ tensor: Tensor) -> Value {
-        if tensor.rank >= 2 && tensor.count > 4096 { BLAS.prefetch() }
-        return Value(tensor, context: self)
-    }
+    public func constant(_ tensor: Tensor) -> Value { Value(tensor, context: self) }
     public func constant(_ scalar: Double) -> Value { Value(Tensor(scalar), context: self) }
 
     /// A new variable, or a variable's value after an update: tracked on the implicit tape.

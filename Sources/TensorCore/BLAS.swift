@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,16 +33,6 @@ public enum BLAS {
         guard let handle, let symbol = dlsym(handle, "openblas_set_num_threads") else { return nil }
         return unsafeBitCast(symbol, to: SetThreads.self)
     }()
-
-    nonisolated(unsafe) private static var prefetched = false
-
-    /// Opens the library on another thread, so that it is ready when a product needs it. Called when a
-    /// session first holds a matrix big enough to be multiplied through BLAS.
-    public static func prefetch() {
-        guard !prefetched else { return }
-        prefetched = true
-        DispatchQueue.global(qos: .userInitiated).async { _ = dgemm; _ = setThreads }
-    }
 
     nonisolated(unsafe) private static var threads: Int32 = 0
     private static let machineThreads = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
