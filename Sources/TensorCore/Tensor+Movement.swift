@@ -121,7 +121,6 @@ extension Tensor {
             throw TensorError("cannot broadcast \(Shape.describe(shape)) to \(Shape.describe(target))")
         }
         try Shape.checkAllocation(target)
-        if count == 1 { return Tensor(shape: target, scalars: [Double](repeating: scalars[0], count: Shape.count(target))) }
         return gatherStrided(StridedView(offset: 0, shape: target, strides: Shape.broadcastStrides(shape, to: target)))
     }
 
