@@ -45,9 +45,21 @@ public struct Tensor: Equatable, Sendable {
 
     /// Whether any element is NaN or infinite.
     public var hasNonFinite: Bool {
+        // Branch-free over blocks, so the compiler vectorizes it: an exponent of all ones (inf or NaN) is the
+        // only one that carries into the sign bit when one is added to the exponent.
         scalars.withUnsafeBufferPointer { buffer in
-            for v in buffer where !v.isFinite { return true }
-            return false
+            buffer.withMemoryRebound(to: UInt64.self) { bits in
+                let exponent: UInt64 = 0x7FF0_0000_0000_0000, one: UInt64 = 0x0010_0000_0000_0000
+                var start = 0
+                while start < bits.count {
+                    let end = Swift.min(bits.count, start + 1024)
+                    var carry: UInt64 = 0
+                    for i in start..<end { carry |= (bits[i] & exponent) &+ one }
+                    if carry >> 63 != 0 { return true }
+                    start = end
+                }
+                return false
+            }
         }
     }
 }

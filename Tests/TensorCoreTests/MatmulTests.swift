@@ -53,3 +53,22 @@ final class ElementwiseAccuracyTests: XCTestCase {
         XCTAssertEqual(Tensor.fastTanh(-.infinity), -1)
     }
 }
+
+final class NonFiniteScanTests: XCTestCase {
+    /// The vectorized scan finds a single inf or NaN anywhere, in the first block or a later one, and
+    /// nothing in the largest finite values, subnormals or negative zero.
+    func testFindsEveryNonFiniteValueAndNothingElse() {
+        let finite: [Double] = [0, -0.0, 1, -1, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e308, -3e-310]
+        XCTAssertFalse(Tensor(shape: [finite.count], scalars: finite).hasNonFinite)
+        XCTAssertFalse(Tensor(shape: [0], scalars: []).hasNonFinite)
+        for bad in [Double.nan, -.nan, .infinity, -.infinity, .signalingNaN] {
+            for position in [0, 5, 1023, 1024, 2500, 2999] {
+                var scalars = [Double](repeating: 1.5, count: 3000)
+                scalars[position] = bad
+                XCTAssertTrue(Tensor(shape: [3000], scalars: scalars).hasNonFinite, "\(bad) at \(position)")
+            }
+            XCTAssertTrue(Tensor(shape: [], scalars: [bad]).hasNonFinite)
+        }
+    }
+}
