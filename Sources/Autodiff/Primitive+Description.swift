@@ -143,6 +143,8 @@ extension Primitive {
             case .minimum:
                 return elementwise(["1 where \(a) ≤ \(b), else 0", "1 where \(a) > \(b), else 0"],
                                    "the gradient goes to the input that was chosen (ties go to the left one)")
+            case .tanhGrad:
+                return elementwise(["-2·\(a)·\(b)", "1 - \(a)²"], "tanh's gradient, \(b)·(1 - \(a)²), differentiated again")
             default:
                 return DerivativeRule(partials: [nil, nil], pullbacks: [nil, nil], words: "comparisons have no gradient")
             }

@@ -110,6 +110,9 @@ public enum Primitive {
                     db = try dy * y * Value.select(positive, safe.map(.log), a.context.constant(0))
                 }
                 return [da, db]
+            // tanh_grad(y, g) = g·(1 - y²): TensorFlow's TanhGradGrad.
+            case .tanhGrad:
+                return [needs[0] ? try dy * b * (a * -2) : nil, needs[1] ? try a.binary(.tanhGrad, dy) : nil]
             // NOTE: ties go to the first argument (maximum: a >= b, minimum: a <= b), as in TensorFlow.
             case .maximum, .minimum:
                 let first = try a.compare(f == .maximum ? .greaterEqual : .lessEqual, b)
@@ -222,7 +225,7 @@ public enum Primitive {
         case .atan: return try dy / (x.map(.square) + 1)
         case .sinh: return try dy * x.map(.cosh)
         case .cosh: return try dy * x.map(.sinh)
-        case .tanh: return try dy * (1 - y.map(.square))
+        case .tanh: return try y.binary(.tanhGrad, dy)
         case .exp: return try dy * y
         case .log: return try dy / x
         case .log1p: return try dy / (x + 1)

@@ -11,6 +11,8 @@ public enum UnaryFunction: String, CaseIterable, Sendable {
 /// Elementwise functions of two broadcast tensors.
 public enum BinaryFunction: String, CaseIterable, Sendable {
     case add, subtract, multiply, divide, power, maximum, minimum
+    /// (y, dy) → dy·(1 - y²): tanh's pullback from its output in one pass (TensorFlow's `TanhGrad`).
+    case tanhGrad = "tanh_grad"
     case less, greater, lessEqual, greaterEqual, equal, notEqual
 }
 
@@ -160,6 +162,7 @@ extension Tensor {
         case .multiply: loop2(a, sa, b, sb, o, n) { $0 * $1 }
         case .divide: loop2(a, sa, b, sb, o, n) { $0 / $1 }
         case .power: loop2(a, sa, b, sb, o, n) { Tensor.power($0, $1) }
+        case .tanhGrad: loop2(a, sa, b, sb, o, n) { $1 * (1 - $0 * $0) }
         // NOTE: NaN propagates through maximum and minimum, as in NumPy.
         case .maximum: loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 >= $1 ? $0 : $1) }
         case .minimum: loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 <= $1 ? $0 : $1) }
