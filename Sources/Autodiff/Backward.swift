@@ -33,8 +33,9 @@ struct BackwardPlan {
     let tape: Tape
     let targets: [Value]
     let sources: [Value]
-    /// Recorded values on a path from a source to a target, in reverse topological order (targets first).
-    private(set) var order: [Value] = []
+    /// Recorded values on a path from a source to a target, in topological order (inputs first); the
+    /// backward pass runs it from the end.
+    private var order: [Value] = []
     /// For each value in `order`: its cotangent slot, and its edges `edgeStart[k]..<edgeStart[k + 1]` into
     /// `edgeInputs` (input positions) and `edgeSlots` (the slots their gradients go to). Flat arrays: planning
     /// allocates nothing per node.
@@ -43,11 +44,24 @@ struct BackwardPlan {
     private var edgeInputs: [Int] = []
     private var edgeSlots: [Int] = []
     /// Slot of each source key (sources that are also intermediates share their slot).
-    private var sourceSlots: [ObjectIdentifier: Int] = [:]
+    private var sourceSlots = SourceSlots()
     private var targetSlots: [Int] = []
     private var slotCount = 0
     /// Keys (see `Value.gradientKey`) of the sources that some target reaches.
     private(set) var reachedSources = Set<ObjectIdentifier>()
+
+    /// Source keys and their slots. There are few sources, so a linear search beats hashing every value
+    /// of a long graph.
+    struct SourceSlots {
+        private(set) var keys: [ObjectIdentifier] = []
+        private(set) var slots: [Int] = []
+        var isEmpty: Bool { keys.isEmpty }
+        subscript(key: ObjectIdentifier) -> Int? {
+            for i in keys.indices where keys[i] == key { return slots[i] }
+            return nil
+        }
+        mutating func add(_ key: ObjectIdentifier, slot: Int) { keys.append(key); slots.append(slot) }
+    }
 
     // NOTE: the walk marks values with a stamp unique to this plan instead of hashing them; marks are read only
     // while the plan is built, so plans built later (inside a custom gradient) cannot confuse this one.
@@ -59,46 +73,45 @@ struct BackwardPlan {
         let stamp = targets.first?.context.nextSerial() ?? 0
         for source in sources {
             let key = source.gradientKey
-            if sourceSlots[key] == nil { sourceSlots[key] = slotCount; slotCount += 1 }
+            if sourceSlots[key] == nil { sourceSlots.add(key, slot: slotCount); slotCount += 1 }
         }
         let slotsOfSources = sourceSlots
-        func sourceSlot(_ v: Value) -> Int? { slotsOfSources.isEmpty ? nil : slotsOfSources[v.gradientKey] }
+        func sourceSlot(_ v: Value) -> Int? { slotsOfSources[v.gradientKey] }
 
         // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
-        //    order (every value after its inputs), so no sort is needed.
+        //    order (every value after its inputs), so no sort is needed. Each frame holds its value's inputs,
+        //    so a node is read once however many inputs it has.
         var postOrder: [Value] = []
-        var stack: [(value: Value, next: Int)] = []
+        var stack: [(value: Value, inputs: [Value], next: Int)] = []
         for t in targets where t.tapes & bit != 0 {
             if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
-            guard t.node != nil, t.planStamp != stamp else { continue }
+            guard let node = t.node, t.planStamp != stamp else { continue }
             t.planStamp = stamp
-            stack.append((t, 0))
-            while !stack.isEmpty {
-                let (v, next) = stack[stack.count - 1]
-                let inputs = v.node!.inputs
-                if next < inputs.count {
-                    stack[stack.count - 1].next = next + 1
-                    let input = inputs[next]
+            stack.append((t, node.inputs, 0))
+            while let top = stack.last {
+                if top.next < top.inputs.count {
+                    let input = top.inputs[top.next]
+                    stack[stack.count - 1].next += 1
                     guard input.tapes & bit != 0 else { continue }
-                    if input.node != nil {
-                        if input.planStamp != stamp { input.planStamp = stamp; stack.append((input, 0)) }
+                    if let inputNode = input.node {
+                        if input.planStamp != stamp { input.planStamp = stamp; stack.append((input, inputNode.inputs, 0)) }
                     } else if sourceSlot(input) != nil {
                         reachedSources.insert(input.gradientKey)
                     }
                 } else {
+                    postOrder.append(top.value)
                     stack.removeLast()
-                    postOrder.append(v)
                 }
             }
         }
         // 2. Keep what leads to a source, inputs before outputs.
-        var kept: [Value] = []
         var keptStart: [Int] = [0], keptInputs: [Int] = [], keptSlots: [Int] = []
         for v in postOrder { v.planRelevant = false }
         for v in postOrder {
-            if let slot = sourceSlot(v) { reachedSources.insert(v.gradientKey); v.planSlot = slot }
+            let ownSlot = sourceSlot(v)
+            if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = slot }
             let before = keptInputs.count
-            for (i, input) in v.node!.inputs.enumerated() where input.tapes & bit != 0 {
+            for (i, input) in v.node.unsafelyUnwrapped.inputs.enumerated() where input.tapes & bit != 0 {
                 if input.planStamp == stamp && input.planRelevant {
                     keptInputs.append(i); keptSlots.append(input.planSlot)
                 } else if let slot = sourceSlot(input) {
@@ -107,17 +120,14 @@ struct BackwardPlan {
             }
             guard keptInputs.count > before else { continue }
             v.planRelevant = true
-            if sourceSlot(v) == nil { v.planSlot = slotCount; slotCount += 1 }
-            kept.append(v)
+            if ownSlot == nil { v.planSlot = slotCount; slotCount += 1 }
+            order.append(v)
+            outputSlots.append(v.planSlot)
             keptStart.append(keptInputs.count)
         }
-        // 3. Reverse: targets first. Edge ranges are reversed with their values.
-        order = kept.reversed()
-        outputSlots = order.map(\.planSlot)
-        for k in stride(from: kept.count - 1, through: 0, by: -1) {
-            for e in keptStart[k]..<keptStart[k + 1] { edgeInputs.append(keptInputs[e]); edgeSlots.append(keptSlots[e]) }
-            edgeStart.append(edgeInputs.count)
-        }
+        edgeStart = keptStart
+        edgeInputs = keptInputs
+        edgeSlots = keptSlots
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
             if t.planStamp == stamp && t.planRelevant { return t.planSlot }
@@ -144,7 +154,8 @@ struct BackwardPlan {
             try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
         }
         var needs: [Bool] = []
-        for (k, v) in order.enumerated() {
+        for k in order.indices.reversed() {
+            let v = order[k]
             let slot = outputSlots[k]
             guard let dy = cotangents[slot] else { continue }
             try v.context.checkInterrupt()
@@ -170,7 +181,7 @@ struct BackwardPlan {
             }
         }
         var result: [ObjectIdentifier: Value] = [:]
-        for (key, slot) in sourceSlots { if let c = cotangents[slot] { result[key] = c } }
+        for (key, slot) in zip(sourceSlots.keys, sourceSlots.slots) { if let c = cotangents[slot] { result[key] = c } }
         return result
     }
 
