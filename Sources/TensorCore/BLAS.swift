@@ -41,7 +41,7 @@ public enum BLAS {
     // NOTE: OpenBLAS's idle threads spin (sched_yield) after each call; on a 2-core machine that steals the
     // core the interpreter needs between middle-sized products, so those run on one thread.
     static func useThreads(forMultiplyAdds work: Int) {
-        let wanted: Int32 = work >= 1 << 20 ? machineThreads : 1
+        let wanted: Int32 = work >= 1 << 27 ? machineThreads : 1
         if wanted != threads, let setThreads {
             setThreads(wanted)
             threads = wanted
