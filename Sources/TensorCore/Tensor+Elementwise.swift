@@ -21,9 +21,12 @@ extension Tensor {
     public func map(_ function: UnaryFunction) -> Tensor {
         if shape.isEmpty {
             // Scalars skip the buffer machinery: the interpreter's loops are mostly scalar.
-            var out = [Double](repeating: 0, count: 1)
-            scalars.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in Tensor.apply(function, x, y) } }
-            return Tensor(shape: [], scalars: out)
+            // NOTE: an array literal, not Array(repeating:count:), whose generic metadata is looked up per call.
+            var out = 0.0
+            scalars.withUnsafeBufferPointer { x in
+                withUnsafeMutablePointer(to: &out) { Tensor.apply(function, x, UnsafeMutableBufferPointer(start: $0, count: 1)) }
+            }
+            return Tensor(out)
         }
         // Every kernel writes every element, so the output is not zeroed first.
         let n = count
@@ -76,13 +79,13 @@ extension Tensor {
     /// Combines two tensors elementwise with NumPy broadcasting.
     public static func zip(_ a: Tensor, _ b: Tensor, _ function: BinaryFunction) throws -> Tensor {
         if a.shape.isEmpty && b.shape.isEmpty {
-            var out = [Double](repeating: 0, count: 1)
+            var out = 0.0
             a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
-                    out.withUnsafeMutableBufferPointer { po in combine(function, pa, 1, pb, 1, po, 1) }
+                    withUnsafeMutablePointer(to: &out) { combine(function, pa, 1, pb, 1, UnsafeMutableBufferPointer(start: $0, count: 1), 1) }
                 }
             }
-            return Tensor(shape: [], scalars: out)
+            return Tensor(out)
         }
         let shape = try Shape.broadcast(a.shape, b.shape)
         try Shape.checkAllocation(shape)
