@@ -83,6 +83,18 @@ public final class GradientContext {
     public func constant(_ tensor: Tensor) -> Value { Value(tensor, context: self) }
     public func constant(_ scalar: Double) -> Value { Value(Tensor(scalar), context: self) }
 
+    /// Shared untracked scalars, one per value written in the source (see `literal`).
+    private var literals: [UInt64: Value] = [:]
+
+    /// An untracked scalar that may be shared: the same value object each time for the same number (up to
+    /// 4,096 different numbers). The caller must never bind it to a name (it could be watched).
+    public func literal(_ scalar: Double) -> Value {
+        if let v = literals[scalar.bitPattern] { return v }
+        let v = constant(scalar)
+        if literals.count < 4096 { literals[scalar.bitPattern] = v }
+        return v
+    }
+
     /// A new variable, or a variable's value after an update: tracked on the implicit tape.
     public func variable(_ tensor: Tensor, identity: VariableIdentity) -> Value {
         let v = Value(tensor, context: self, variable: identity)

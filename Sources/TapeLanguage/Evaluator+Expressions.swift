@@ -89,7 +89,7 @@ extension Session {
             let v = try evaluate(operand)
             return op == .plus ? v : try at(expr.span) { try -v }
         case .binary(let op, let lhs, let rhs):
-            let a = try evaluate(lhs), b = try evaluate(rhs)
+            let a = try operand(lhs), b = try operand(rhs)
             return try operatorError(op, lhs, rhs) {
                 switch op {
                 case .add: return try a + b
@@ -113,6 +113,14 @@ extension Session {
         case .gradient(let g):
             return try single(try evaluateGradient(g, span: expr.span), span: expr.span, what: g.kind.rawValue)
         }
+    }
+
+    /// An operand of an operator. A number literal there is one shared constant per value, so a loop's
+    /// `* 0.9` does not make (and keep, in the graph) a new constant on every pass; an operator always
+    /// returns a new value, so no name can get hold of the shared one (and `watch` it).
+    func operand(_ expr: Expr) throws -> Value {
+        if case .number(let x) = expr.kind { return context.literal(x) }
+        return try evaluate(expr)
     }
 
     /// The one tensor of a result, or an error saying why there is not one.
