@@ -20,22 +20,26 @@ let package = Package(
         .target(name: "CLibEdit", path: "Sources/CLibEdit",
                 linkerSettings: [.linkedLibrary("edit")]),
 
+        // What the project took from Foundation, on the standard library, libc and FoundationEssentials:
+        // printf formatting, trimming and searching text, path strings, error texts, clocks, processes.
+        .target(name: "Portable"),
+
         // Float64 n-d arrays: shapes, broadcasting, kernels, BLAS, files.
-        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "Portable"], swiftSettings: fast),
         // Primitives and their rules, the tapes, grad / jacobian / hessian / jvp.
-        .target(name: "Autodiff", dependencies: ["TensorCore"], swiftSettings: fast),
+        .target(name: "Autodiff", dependencies: ["TensorCore", "Portable"], swiftSettings: fast),
         // Source spans, lexer, parser, syntax tree.
         .target(name: "TapeSyntax"),
         // Pure strings: tensors, diagnostics, tables, plots, graphs.
-        .target(name: "Rendering", dependencies: ["TensorCore"]),
+        .target(name: "Rendering", dependencies: ["TensorCore", "Portable"]),
         // Evaluator, built-ins, session, session files, transcripts.
-        .target(name: "TapeLanguage", dependencies: ["TensorCore", "Autodiff", "TapeSyntax", "Rendering"],
+        .target(name: "TapeLanguage", dependencies: ["TensorCore", "Autodiff", "TapeSyntax", "Rendering", "Portable"],
                 swiftSettings: fast),
         // Line reader protocol, libedit reader, plain reader.
-        .target(name: "LineEditing", dependencies: ["CLibEdit"]),
+        .target(name: "LineEditing", dependencies: ["CLibEdit", "Portable"]),
         // The executable: command line, REPL loop, exit codes.
         .executableTarget(name: "tapebook", dependencies: [
-            "TapeLanguage", "LineEditing", "Rendering",
+            "TapeLanguage", "LineEditing", "Rendering", "Portable",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,4 +1,5 @@
 import TensorCore
+import Portable
 
 /// A primitive's local derivative rule, in symbols and in words, for `explain` and `graph`.
 ///
@@ -192,7 +193,7 @@ extension Primitive {
 
 /// `x` as a factor: wrapped in parentheses when it has a space (`(1 - y²)`).
 private func parenthesized(_ x: String) -> String {
-    x.contains(" ") && !(x.hasPrefix("(") && x.hasSuffix(")")) ? "(\(x))" : x
+    x.containsText(" ") && !(x.hasPrefix("(") && x.hasSuffix(")")) ? "(\(x))" : x
 }
 
 /// Whether `x` is one call, `f(...)`, that needs no parentheses around it.

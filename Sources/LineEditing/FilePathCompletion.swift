@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Completions for a file path typed inside quotes, e.g. `:load "sess` → `sessions/`.
 ///
@@ -19,7 +19,7 @@ public func completeFilePath(_ partial: String, relativeTo directory: String? = 
 
     var lookup = typedDirectory
     if lookup.hasPrefix("~/") {
-        lookup = NSHomeDirectory() + lookup.dropFirst(1)
+        lookup = FileManager.default.homeDirectoryForCurrentUser.path + lookup.dropFirst(1)
     }
     if !lookup.hasPrefix("/") {
         let base = directory ?? FileManager.default.currentDirectoryPath
@@ -32,9 +32,9 @@ public func completeFilePath(_ partial: String, relativeTo directory: String? = 
     var completions: [String] = []
     for name in names where name.hasPrefix(namePrefix) {
         if name.hasPrefix(".") && !namePrefix.hasPrefix(".") { continue }
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         _ = FileManager.default.fileExists(atPath: lookup + "/" + name, isDirectory: &isDirectory)
-        completions.append(typedDirectory + name + (isDirectory.boolValue ? "/" : ""))
+        completions.append(typedDirectory + name + (isDirectory ? "/" : ""))
     }
     return completions.sorted()
 }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Portable
 
 /// The persistent history: one entry per line in a UTF-8 text file, appended as lines
 /// are entered, so a later session recalls them (Up arrow, Ctrl-R).
@@ -63,7 +65,7 @@ public struct HistoryFile {
     /// the newest entry. Returns whether it was recorded. Newlines inside become spaces.
     @discardableResult
     public mutating func record(_ line: String) -> Bool {
-        let entry = line.replacingOccurrences(of: "\n", with: " ")
+        let entry = line.replacingText("\n", with: " ")
         guard Self.shouldRecord(entry, after: entries.last) else { return false }
         entries.append(entry)
         if entries.count > 2 * maximumEntries {
@@ -74,7 +76,7 @@ public struct HistoryFile {
     }
 
     private func createDirectory() {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.deletingLastComponent(path)
         guard !directory.isEmpty else { return }
         try? FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true)

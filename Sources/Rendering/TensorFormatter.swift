@@ -1,5 +1,5 @@
-import Foundation
 import TensorCore
+import Portable
 
 /// How `formatTensor` lays out numbers; NumPy's `set_printoptions` names where they exist.
 public struct FormatOptions: Equatable, Sendable {
@@ -143,12 +143,12 @@ struct NumberFormat {
     }
 
     private static func positional(_ v: Double, decimals: Int) -> String {
-        String(format: "%.\(decimals)f", v)
+        String(cFormat: "%.\(decimals)f", v)
     }
 
     /// The mantissa (`1.5000`) and the exponent without leading zeros beyond two (`-05`, `+300`).
     private static func splitScientific(_ v: Double, decimals: Int) -> (mantissa: String, exponent: String) {
-        let text = String(format: "%.\(decimals)e", v)
+        let text = String(cFormat: "%.\(decimals)e", v)
         let parts = text.split(separator: "e", maxSplits: 1)
         var exponent = String(parts[1])
         let sign = exponent.removeFirst()
@@ -158,7 +158,7 @@ struct NumberFormat {
 
     /// `1.2500` → `1.25`, `2.0000` → `2`.
     static func trimZeros(_ text: String) -> String {
-        guard text.contains(".") else { return text }
+        guard text.containsText(".") else { return text }
         var result = Substring(text)
         while result.last == "0" { result.removeLast() }
         if result.last == "." { result.removeLast() }

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -337,8 +337,8 @@ enum Builtins {
         // Files
         t["load"] = one(1, 1, [], "load(\"x.npy\")", "reads a NumPy .npy file or a .csv of numbers") { args in
             let file = try args.string(0)
-            let start = DispatchTime.now().uptimeNanoseconds
-            defer { args.session.fileReadingSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+            let start = monotonicNanoseconds()
+            defer { args.session.fileReadingSeconds += Double(monotonicNanoseconds() - start) / 1e9 }
             return args.ctx.constant(try Tensor.load(path: args.session.path(file)))
         }
         return t

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 
 /// `tapebook check`: replays a session file and compares each cell's output with its `#>` lines.
 public enum Checker {
@@ -16,7 +16,7 @@ public enum Checker {
     public static func check(_ file: SessionFile, file name: String, directory: String? = nil) -> Result {
         let session = Session()
         session.settings.lineWidth = 80
-        session.directory = directory ?? (name as NSString).deletingLastPathComponent
+        session.directory = directory ?? PathText.deletingLastComponent(name)
         if session.directory == "" { session.directory = nil }
         session.setSeed(0)
         let formatter = OutputFormatter(settings: session.settings)

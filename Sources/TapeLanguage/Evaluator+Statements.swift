@@ -1,4 +1,3 @@
-import Foundation
 import TensorCore
 import Autodiff
 import TapeSyntax

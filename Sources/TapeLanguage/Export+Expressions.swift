@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TapeSyntax
 
 extension PythonWriter {
@@ -182,7 +182,7 @@ extension PythonWriter {
         if target == .tf && gathers > 0 {
             guard items.count == 1 else { throw unsupported("TensorFlow gathers with an index list only on a single axis") }
             let x = tensor(base)
-            if parts[0].contains("-") {
+            if parts[0].containsText("-") {
                 return PythonWriter.atom("tf.gather(\(x), np.array(\(parts[0])) % \(parenthesized(PyCode(text: x, precedence: base.isNumber ? PyCode.atom : base.precedence), above: PyCode.atom)).shape[0])")
             }
             return PythonWriter.atom("tf.gather(\(x), \(parts[0]))")
@@ -193,7 +193,7 @@ extension PythonWriter {
             }
             helpers.insert("take")
             let items = parts.map { p -> String in
-                guard p.contains(":") else { return p }
+                guard p.containsText(":") else { return p }
                 let pieces = p.split(separator: ":", omittingEmptySubsequences: false).map { $0.isEmpty ? "None" : String($0) }
                 return "slice(" + pieces.joined(separator: ", ") + ")"
             }

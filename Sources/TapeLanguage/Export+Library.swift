@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TapeSyntax
 
 extension PythonWriter {
@@ -22,7 +22,7 @@ extension PythonWriter {
             guard let literal = numericLiteral(e) else { throw unsupported("'\(name)' needs its axes or shape written as numbers") }
             if literal.hasPrefix("[") {
                 let inner = literal.dropFirst().dropLast()
-                return inner.contains(",") ? "(\(inner))" : "(\(inner),)"
+                return inner.containsText(",") ? "(\(inner))" : "(\(inner),)"
             }
             return literal
         }
@@ -459,7 +459,7 @@ extension PythonWriter {
                      "            x = x.select(k, s)",
                      "    return x"])
             }
-            if helpers.contains("transpose") || lines.contains(where: { $0.contains("_transpose(") }) {
+            if helpers.contains("transpose") || lines.contains(where: { $0.containsText("_transpose(") }) {
                 add(["def _transpose(x):",
                      "    return torch.permute(x, tuple(reversed(range(x.dim()))))"])
             }

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TapeSyntax
 
 /// Python code for one expression, with its precedence (for parentheses) and whether it is a plain
@@ -75,7 +75,7 @@ struct PythonWriter {
     }
 
     mutating func comment(_ statement: Statement) {
-        let text = source.text(of: statement.span).replacingOccurrences(of: "\n", with: " ")
+        let text = source.text(of: statement.span).replacingText("\n", with: " ")
         emit("# tapebook: \(text) (no equivalent)")
     }
 
@@ -300,7 +300,7 @@ struct PythonWriter {
     }
 
     func quote(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        "\"" + s.replacingText("\\", with: "\\\\").replacingText("\"", with: "\\\"") + "\""
     }
 
     func gradientTargetLabel(_ g: Gradient) -> String {
@@ -384,7 +384,7 @@ struct PythonWriter {
             // The forward body, then its value with the gradient function.
             let start = lines.count
             try functionBody(body, parameters: parameters)
-            if let last = lines.last, lines.count > start, last.trimmingCharacters(in: .whitespaces).hasPrefix("return ") {
+            if let last = lines.last, lines.count > start, last.trimmingWhitespace().hasPrefix("return ") {
                 lines[lines.count - 1] = last + ", grad"
             }
             indent -= 1
@@ -402,7 +402,7 @@ struct PythonWriter {
             let start = lines.count
             try functionBody(gradient, parameters: parameters)
             if parameters.count == 1, let last = lines.last, lines.count > start {
-                let trimmed = last.trimmingCharacters(in: .whitespaces)
+                let trimmed = last.trimmingWhitespace()
                 if trimmed.hasPrefix("return ") {
                     lines[lines.count - 1] = String(repeating: "    ", count: indent) + "return (" + trimmed.dropFirst(7) + ",)"
                 }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Portable
 import TapeSyntax
 
 /// The libraries a tapebook program can be exported to (`:export`, `tapebook export --to`).
@@ -37,7 +39,7 @@ public enum Exporter {
         do {
             statements = try Parser.parseAll(source)
         } catch let e as SyntaxError {
-            throw ExportError(e.message, line: e.span.start.line, statement: text.line(e.span.start.line).trimmingCharacters(in: .whitespaces))
+            throw ExportError(e.message, line: e.span.start.line, statement: text.line(e.span.start.line).trimmingWhitespace())
         }
         var writer = PythonWriter(target: target, source: text)
         try writer.program(statements)
@@ -50,14 +52,14 @@ extension Session {
     /// atomically (a temporary file, then a rename).
     func exportCommand(_ argument: String, span: SourceSpan) throws -> String {
         let usage = "usage: :export tf|jax|torch \"FILE.py\""
-        let trimmed = argument.trimmingCharacters(in: .whitespaces)
+        let trimmed = argument.trimmingWhitespace()
         let word = String(trimmed.prefix { !$0.isWhitespace })
         guard let target = ExportTarget(rawValue: word) else {
             throw EvaluationError(word.isEmpty ? ":export needs a target" : "unknown export target '\(word)'", at: span, note: usage)
         }
-        let rest = trimmed.dropFirst(word.count).trimmingCharacters(in: .whitespaces)
+        let rest = trimmed.dropFirst(word.count).trimmingWhitespace()
         guard rest.hasPrefix("\""), let close = rest.dropFirst().firstIndex(of: "\""),
-              rest[rest.index(after: close)...].trimmingCharacters(in: .whitespaces).isEmpty else {
+              rest[rest.index(after: close)...].trimmingWhitespace().isEmpty else {
             throw EvaluationError(":export needs a file name in double quotes", at: span, note: usage)
         }
         let file = String(rest[rest.index(after: rest.startIndex)..<close])
@@ -81,7 +83,7 @@ extension Session {
             throw e
         } catch {
             unlink(temporary)
-            throw EvaluationError("cannot write \(file): \(error.localizedDescription)", at: span)
+            throw EvaluationError("cannot write \(file): \(errorDescription(error))", at: span)
         }
         let count = history.count
         return "exported \(count) statement\(count == 1 ? "" : "s") to \(file) (\(target.library))"

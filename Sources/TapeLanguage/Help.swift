@@ -1,4 +1,5 @@
 import TapeSyntax
+import Portable
 
 /// `:help` and `:help TOPIC`.
 ///
@@ -36,7 +37,7 @@ public enum Help {
 
     /// `:help` (topic nil) or `:help TOPIC`.
     public static func lookup(_ topic: String?, width: Int) -> Lookup {
-        guard let raw = topic?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return .found(overview) }
+        guard let raw = topic?.trimmingWhitespace(), !raw.isEmpty else { return .found(overview) }
         let name = canonical(raw)
         if let entry = topics[name] { return .found(render(name: name, entry, width: width)) }
         if let b = Builtins.table[raw] { return .found("\(b.usage)\n  \(b.summary)") }

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -206,6 +206,6 @@ extension Session {
     static func scientific(_ x: Double) -> String {
         if x == 0 { return "0" }
         if !x.isFinite || x >= 1e-3 { return formatNumber(x) }
-        return String(format: "%.1e", x)
+        return String(cFormat: "%.1e", x)
     }
 }

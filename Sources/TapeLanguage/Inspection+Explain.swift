@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -66,7 +66,7 @@ extension Session {
             let placeholders = Session.placeholders(node.inputs.count)
             let rule = node.primitive.derivativeRule(inputs: placeholders)
             stepLines.append("   rule  " + rule.symbols(expression: node.primitive.expression(of: placeholders, shapes: node.inputs.map(\.shape)), inputs: placeholders))
-            if case .custom(let c) = node.primitive, case .function(let f)? = lookup(c.name), let r = f.source.range(of: "grad(") {
+            if case .custom(let c) = node.primitive, case .function(let f)? = lookup(c.name), let r = f.source.rangeOfText("grad(") {
                 stepLines.append("         " + f.source[r.lowerBound...].split(separator: "\n").joined(separator: " ") + ", with \(f.customGradient?.cotangent ?? "dy") = g")
             } else {
                 stepLines.append("         " + rule.words)

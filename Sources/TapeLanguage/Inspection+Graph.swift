@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -51,7 +52,7 @@ extension Session {
         let lower = file.lowercased()
         if lower.hasSuffix(".dot") || lower.hasSuffix(".gv") {
             do { try (dot + "\n").write(toFile: path(file), atomically: true, encoding: .utf8) } catch {
-                throw EvaluationError("cannot write \(file): \(error.localizedDescription)", at: expr.span)
+                throw EvaluationError("cannot write \(file): \(errorDescription(error))", at: expr.span)
             }
             return "wrote the graph of \(label(of: expr)) (\(summary)) to \(file)"
         }
@@ -206,21 +207,15 @@ extension Session {
 
     /// Runs Graphviz's `dot` on `input`, writing `output`.
     func runDot(_ program: String, format: String, input: String, output: String, span: SourceSpan) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = ["-T" + format, "-o", output]
-        let stdin = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardError = stderr
-        do { try process.run() } catch {
-            throw EvaluationError("cannot run \(program): \(error.localizedDescription)", at: span)
+        let result: (status: Int32, errorOutput: [UInt8])
+        do {
+            result = try Subprocess.run(program, arguments: ["-T" + format, "-o", output], input: Array(input.utf8))
+        } catch {
+            throw EvaluationError("cannot run \(program): \(errorDescription(error))", at: span)
         }
-        stdin.fileHandleForWriting.write(input.data(using: .utf8)!)
-        try? stdin.fileHandleForWriting.close()
-        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw EvaluationError("dot failed: " + message.trimmingCharacters(in: .whitespacesAndNewlines), at: span)
+        guard result.status == 0 else {
+            let message = String(decoding: result.errorOutput, as: UTF8.self)
+            throw EvaluationError("dot failed: " + message.trimmingWhitespaceAndNewlines(), at: span)
         }
     }
 }

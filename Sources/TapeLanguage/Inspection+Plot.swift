@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -12,7 +12,7 @@ extension Settings {
         let locale = [environment["LC_ALL"], environment["LC_CTYPE"], environment["LANG"]]
             .compactMap { $0 }.first { !$0.isEmpty } ?? ""
         let lower = locale.lowercased()
-        return lower.contains("utf-8") || lower.contains("utf8")
+        return lower.containsText("utf-8") || lower.containsText("utf8")
     }
 }
 

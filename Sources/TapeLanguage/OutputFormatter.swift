@@ -1,4 +1,5 @@
 import TensorCore
+import Portable
 import Autodiff
 import TapeSyntax
 import Rendering
@@ -115,10 +116,9 @@ public func jsonString(_ s: String) -> String {
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
-            if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            if scalar.value < 0x20 { out += String(cFormat: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
         }
     }
     return out + "\""
 }
 
-import Foundation

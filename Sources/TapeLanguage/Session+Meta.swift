@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -20,17 +22,17 @@ extension Session {
         case "save":
             let (file, rest) = try quotedFileName(argument, span: span, command: ":save")
             let withoutCustom: Bool
-            switch rest.trimmingCharacters(in: .whitespaces) {
+            switch rest.trimmingWhitespace() {
             case "": withoutCustom = false
             case "without custom": withoutCustom = true
-            default: throw EvaluationError("unexpected '\(rest.trimmingCharacters(in: .whitespaces))' after the file name", at: span,
+            default: throw EvaluationError("unexpected '\(rest.trimmingWhitespace())' after the file name", at: span,
                                            note: "usage: :save \"f.tape\" [without custom]")
             }
             let count = try saveHistory(to: path(file), withoutCustom: withoutCustom)
             outcome.result = .text("saved \(count) statement\(count == 1 ? "" : "s") to \(file)")
         case "load":
             let (file, rest) = try quotedFileName(argument, span: span, command: ":load")
-            guard rest.trimmingCharacters(in: .whitespaces).isEmpty else { throw EvaluationError("unexpected text after the file name", at: span) }
+            guard rest.trimmingWhitespace().isEmpty else { throw EvaluationError("unexpected text after the file name", at: span) }
             guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else {
                 throw EvaluationError("cannot read \(file)", at: span)
             }
@@ -47,9 +49,9 @@ extension Session {
             outcome.result = .text(try set(argument, span: span))
         case "time":
             guard !argument.isEmpty else { throw EvaluationError("usage: :time STATEMENT", at: span) }
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = monotonicNanoseconds()
             let inner = run(argument, firstLine: statement.span.start.line)
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if let failed = inner.first(where: { $0.result.isError }), case .error(let e) = failed.result { throw e }
             outcomes.append(contentsOf: inner)
             outcome.result = .text("time: \(Session.formatDuration(elapsed))")
@@ -66,13 +68,13 @@ extension Session {
     }
 
     static func formatDuration(_ seconds: Double) -> String {
-        if seconds < 1e-3 { return String(format: "%.1f µs", seconds * 1e6) }
-        if seconds < 1 { return String(format: "%.2f ms", seconds * 1e3) }
-        return String(format: "%.2f s", seconds)
+        if seconds < 1e-3 { return String(cFormat: "%.1f µs", seconds * 1e6) }
+        if seconds < 1 { return String(cFormat: "%.2f ms", seconds * 1e3) }
+        return String(cFormat: "%.2f s", seconds)
     }
 
     private func quotedFileName(_ argument: String, span: SourceSpan, command: String) throws -> (String, String) {
-        let trimmed = argument.trimmingCharacters(in: .whitespaces)
+        let trimmed = argument.trimmingWhitespace()
         guard trimmed.hasPrefix("\""), let close = trimmed.dropFirst().firstIndex(of: "\"") else {
             throw EvaluationError("\(command) needs a file name in double quotes", at: span, note: "usage: \(command) \"session.tape\"")
         }
@@ -131,7 +133,7 @@ extension Session {
             throw e
         } catch {
             unlink(temporary)
-            throw TensorError("cannot write \(file): \(error.localizedDescription)")
+            throw TensorError("cannot write \(file): \(errorDescription(error))")
         }
         return history.count
     }
@@ -242,7 +244,7 @@ extension Session {
 
     static func formatBytes(_ n: Int) -> String {
         if n < 1024 { return "\(n) B" }
-        if n < 1024 * 1024 { return String(format: "%.1f KiB", Double(n) / 1024) }
-        return String(format: "%.1f MiB", Double(n) / 1024 / 1024)
+        if n < 1024 * 1024 { return String(cFormat: "%.1f KiB", Double(n) / 1024) }
+        return String(cFormat: "%.1f MiB", Double(n) / 1024 / 1024)
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Portable
 import TensorCore
 import Autodiff
 import TapeSyntax
@@ -212,7 +213,7 @@ public final class Session {
     /// Resolves a file name against the session's directory.
     func path(_ name: String) -> String {
         if name.hasPrefix("/") || directory == nil { return name }
-        return (directory! as NSString).appendingPathComponent(name)
+        return PathText.appending(name, to: directory!)
     }
 
     /// Sets the seed of `rand`/`randn`.

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TapeSyntax
 
 /// A `.tape` file read as a lesson: narration, statements grouped into cells, and `#>` expectations.
@@ -68,7 +68,7 @@ public struct SessionFile {
                 continue
             }
             if covered.contains(n) { continue }
-            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            let trimmed = raw.trimmingWhitespace()
             if trimmed.isEmpty {
                 if n < lines.count || !raw.isEmpty { items.append(.blank(line: n)) }
             } else if trimmed.hasPrefix("#") {

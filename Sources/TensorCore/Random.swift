@@ -56,7 +56,7 @@ public struct RandomGenerator: Sendable {
     }
 }
 
-import Foundation
-@inline(__always) func _log(_ x: Double) -> Double { Foundation.log(x) }
-@inline(__always) func _sin(_ x: Double) -> Double { Foundation.sin(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Foundation.cos(x) }
+import Glibc
+@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
+@inline(__always) func _sin(_ x: Double) -> Double { Glibc.sin(x) }
+@inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }

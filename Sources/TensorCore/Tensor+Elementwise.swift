@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Elementwise functions of one tensor. Each kernel is one tight loop over a contiguous buffer.
 public enum UnaryFunction: String, CaseIterable, Sendable {
@@ -45,19 +45,19 @@ extension Tensor {
     static func apply(_ function: UnaryFunction, _ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
         switch function {
         case .negate: loop(x, y) { -$0 }
-        case .sin: loop(x, y) { Foundation.sin($0) }
-        case .cos: loop(x, y) { Foundation.cos($0) }
-        case .tan: loop(x, y) { Foundation.tan($0) }
-        case .asin: loop(x, y) { Foundation.asin($0) }
-        case .acos: loop(x, y) { Foundation.acos($0) }
-        case .atan: loop(x, y) { Foundation.atan($0) }
-        case .sinh: loop(x, y) { Foundation.sinh($0) }
-        case .cosh: loop(x, y) { Foundation.cosh($0) }
+        case .sin: loop(x, y) { Glibc.sin($0) }
+        case .cos: loop(x, y) { Glibc.cos($0) }
+        case .tan: loop(x, y) { Glibc.tan($0) }
+        case .asin: loop(x, y) { Glibc.asin($0) }
+        case .acos: loop(x, y) { Glibc.acos($0) }
+        case .atan: loop(x, y) { Glibc.atan($0) }
+        case .sinh: loop(x, y) { Glibc.sinh($0) }
+        case .cosh: loop(x, y) { Glibc.cosh($0) }
         case .tanh: loop(x, y) { Tensor.fastTanh($0) }
-        case .exp: loop(x, y) { Foundation.exp($0) }
-        case .log: loop(x, y) { Foundation.log($0) }
-        case .log1p: loop(x, y) { Foundation.log1p($0) }
-        case .expm1: loop(x, y) { Foundation.expm1($0) }
+        case .exp: loop(x, y) { Glibc.exp($0) }
+        case .log: loop(x, y) { Glibc.log($0) }
+        case .log1p: loop(x, y) { Glibc.log1p($0) }
+        case .expm1: loop(x, y) { Glibc.expm1($0) }
         case .sqrt: loop(x, y) { $0.squareRoot() }
         case .abs: loop(x, y) { Swift.abs($0) }
         case .sign: loop(x, y) { $0 > 0 ? 1 : ($0 < 0 ? -1 : ($0.isNaN ? .nan : 0)) }
@@ -65,11 +65,11 @@ extension Tensor {
         case .ceil: loop(x, y) { $0.rounded(.up) }
         // NOTE: NumPy and TensorFlow round half to even.
         case .round: loop(x, y) { $0.rounded(.toNearestOrEven) }
-        case .erf: loop(x, y) { Foundation.erf($0) }
-        case .sigmoid: loop(x, y) { v in v >= 0 ? 1 / (1 + Foundation.exp(-v)) : Foundation.exp(v) / (1 + Foundation.exp(v)) }
+        case .erf: loop(x, y) { Glibc.erf($0) }
+        case .sigmoid: loop(x, y) { v in v >= 0 ? 1 / (1 + Glibc.exp(-v)) : Glibc.exp(v) / (1 + Glibc.exp(v)) }
         case .relu: loop(x, y) { $0 > 0 ? $0 : ($0.isNaN ? .nan : 0) }
         // Stable softplus: log(1 + e^x) = max(x, 0) + log1p(e^-|x|).
-        case .softplus: loop(x, y) { Swift.max($0, 0) + Foundation.log1p(Foundation.exp(-Swift.abs($0))) }
+        case .softplus: loop(x, y) { Swift.max($0, 0) + Glibc.log1p(Glibc.exp(-Swift.abs($0))) }
         case .reciprocal: loop(x, y) { 1 / $0 }
         case .square: loop(x, y) { $0 * $0 }
         case .positiveMask: loop(x, y) { $0 > 0 ? 1 : 0 }
@@ -216,7 +216,7 @@ extension Tensor {
         if y == 2 { return x * x }
         if y == 1 { return x }
         if y == 3 { return x * x * x }
-        return Foundation.pow(x, y)
+        return Glibc.pow(x, y)
     }
 
     /// `condition ? a : b` elementwise, all three broadcast together.

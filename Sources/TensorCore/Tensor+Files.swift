@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Portable
 
 // Reading and writing tensors as files: NumPy `.npy` and comma-separated numbers.
 //
@@ -30,7 +32,7 @@ extension Tensor {
         if data.starts(with: NPY.magic) {
             return try NPY.decode(data, name: path)
         }
-        let ext = (path as NSString).pathExtension.lowercased()
+        let ext = PathText.pathExtension(path).lowercased()
         switch ext {
         case "npy":
             throw TensorError("\(path): not a NumPy .npy file (it does not start with \\x93NUMPY)")
@@ -60,23 +62,22 @@ enum FileMessages {
     static func cannotWrite(_ path: String, reason: String) -> String { "\(path): cannot write: \(reason)" }
 
     /// A short reason from a Foundation error, without Foundation's long sentences where possible.
+    ///
+    /// Only the error's own code counts: the POSIX error that FoundationEssentials keeps under a
+    /// `CocoaError` (`EISDIR` for a directory) never came through Foundation's `NSError` bridging on Linux,
+    /// so such errors have always been described by their code, e.g. "(NSCocoaErrorDomain error 256.)".
     static func reason(_ error: Error, path: String) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-           let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-            return posixReason(code)
+        if let posix = error as? POSIXError {
+            return posixReason(posix.code)
         }
-        if ns.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(ns.code)) {
-            return posixReason(code)
-        }
-        if ns.domain == NSCocoaErrorDomain {
-            switch ns.code {
-            case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "no such file"
-            case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: return "permission denied"
+        if let cocoa = error as? CocoaError {
+            switch cocoa.code {
+            case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
+            case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
             default: break
             }
         }
-        return ns.localizedDescription
+        return errorDescription(error)
     }
 
     private static func posixReason(_ code: POSIXErrorCode) -> String {
@@ -136,7 +137,7 @@ enum NPY {
                 guard case .dict(let d) = try parser.parseTop() else { throw fail("the .npy header is not a dictionary") }
                 dict = d
             } catch let error as PyLiteralParser.Failure {
-                throw fail("malformed .npy header (\(error.message)): \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+                throw fail("malformed .npy header (\(error.message)): \(header.trimmingWhitespaceAndNewlines())")
             }
 
             guard let descrValue = dict["descr"] else { throw fail("the .npy header has no 'descr'") }
@@ -432,7 +433,7 @@ enum CSV {
             lineNumber += 1
             var line = rawLine
             if lineNumber == 1, line.first == "\u{FEFF}" { line = line.dropFirst() }  // byte-order mark
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
 
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -445,12 +446,12 @@ enum CSV {
                 if let value = parseNumber(field) {
                     values.append(value)
                 } else {
-                    bad = (index + 1, field.trimmingCharacters(in: .whitespaces))
+                    bad = (index + 1, field.trimmingWhitespace())
                     break
                 }
             }
             // A first line with a word in it is a header; one that is only numbers and gaps is bad data.
-            if bad != nil, isFirst, fields.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty && parseNumber($0) == nil }) {
+            if bad != nil, isFirst, fields.contains(where: { !$0.trimmingWhitespace().isEmpty && parseNumber($0) == nil }) {
                 headerColumns = fields.count  // it tells the column count of an otherwise empty file
                 continue
             }
@@ -477,11 +478,11 @@ enum CSV {
 
     /// A number as `np.loadtxt` reads one, spaces around it allowed; nil when it is not one.
     static func parseNumber(_ field: Substring) -> Double? {
-        let text = field.trimmingCharacters(in: .whitespaces)
+        let text = field.trimmingWhitespace()
         guard !text.isEmpty else { return nil }
         // Swift's Double(_:) also reads hexadecimal floats ("0x1p3"); NumPy doesn't, neither do we.
         let lower = text.lowercased()
-        if lower.contains("x") { return nil }
+        if lower.containsText("x") { return nil }
         switch lower {
         case "nan", "+nan", "-nan": return .nan
         case "inf", "+inf", "infinity", "+infinity": return .infinity

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import Rendering
 import TapeLanguage
 import LineEditing
@@ -25,7 +25,7 @@ enum ProgressBar {
         let total = max(state.total, 1)
         let fraction = min(1, max(0, Double(state.count) / Double(total)))
         let counter = "\(String(repeating: " ", count: max(0, String(state.total).count - String(state.count).count)))\(state.count)/\(state.total)"
-        let percent = String(format: "%3d%%", Int(fraction * 100))
+        let percent = String(cFormat: "%3d%%", Int(fraction * 100))
         let rate = state.elapsed > 0 ? Double(state.count) / state.elapsed : 0
         var tail: [String] = ["\(formatRate(rate)) it/s"]
         if rate > 0, state.count < state.total {
@@ -64,18 +64,18 @@ enum ProgressBar {
     }
 
     static func formatRate(_ r: Double) -> String {
-        if r >= 1e6 { return String(format: "%.1fM", r / 1e6) }
-        if r >= 1e4 { return String(format: "%.0fk", r / 1e3) }
-        if r >= 1e3 { return String(format: "%.1fk", r / 1e3) }
-        if r >= 10 { return String(format: "%.0f", r) }
-        return String(format: "%.1f", r)
+        if r >= 1e6 { return String(cFormat: "%.1fM", r / 1e6) }
+        if r >= 1e4 { return String(cFormat: "%.0fk", r / 1e3) }
+        if r >= 1e3 { return String(cFormat: "%.1fk", r / 1e3) }
+        if r >= 10 { return String(cFormat: "%.0f", r) }
+        return String(cFormat: "%.1f", r)
     }
 
     static func formatSeconds(_ s: Double) -> String {
-        if s < 60 { return String(format: "%.1fs", s) }
+        if s < 60 { return String(cFormat: "%.1fs", s) }
         let whole = Int(s.rounded())
-        if whole < 3600 { return String(format: "%d:%02d", whole / 60, whole % 60) }
-        return String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+        if whole < 3600 { return String(cFormat: "%d:%02d", whole / 60, whole % 60) }
+        return String(cFormat: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
     }
 }
 
@@ -99,7 +99,7 @@ final class ProgressReporter {
     var width: () -> Int = { 80 }
     var shownName: String?
     /// Where the text goes; standard error by default.
-    var write: (String) -> Void = { text in FileHandle.standardError.write(Data(text.utf8)) }
+    var write: (String) -> Void = { text in StandardStreams.writeError(text) }
 
     private var loops: [Loop] = []
     private var lastEvent = 0.0
@@ -109,7 +109,7 @@ final class ProgressReporter {
     private var drawn = false
     private static let maximumValues = 256
 
-    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    private static func now() -> Double { Double(monotonicNanoseconds()) / 1e9 }
 
     /// Before a statement runs.
     func begin(shownName: String?) {

@@ -1,4 +1,4 @@
-import Foundation
+import Portable
 import TapeLanguage
 import TapeSyntax
 import LineEditing
@@ -41,7 +41,7 @@ struct REPL {
                 if !Parser.isComplete(buffer) { continue }
                 let text = buffer
                 buffer = ""
-                if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                if text.trimmingWhitespace().isEmpty { continue }
                 Interrupt.clear()
                 let source = SourceText(text, firstLine: firstLine)
                 var quit = false
@@ -67,7 +67,7 @@ struct REPL {
     func completer(_ line: String, _ wordStart: Int, _ word: String) -> [String] {
         let before = String(line.prefix(wordStart))
         if before.filter({ $0 == "\"" }).count % 2 == 1 { return completeFilePath(word) }
-        if before.trimmingCharacters(in: .whitespaces).hasPrefix(":help ") || before.trimmingCharacters(in: .whitespaces).hasPrefix(":h ") {
+        if before.trimmingWhitespace().hasPrefix(":help ") || before.trimmingWhitespace().hasPrefix(":h ") {
             return Help.allTopicNames.filter { $0.hasPrefix(word) }
         }
         if before.hasSuffix(":") || word.hasPrefix(":") {

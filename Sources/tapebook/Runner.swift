@@ -1,4 +1,5 @@
-import Foundation
+import Glibc
+import Portable
 import TapeLanguage
 import TapeSyntax
 
@@ -59,10 +60,10 @@ struct Runner {
                 }
                 if step {
                     if mode != .transcript { for line in statementText { write(line) } }
-                    FileHandle.standardOutput.synchronizeFile()
+                    StandardStreams.synchronizeOutput()
                     fflush(stdout)
                     let answer = Swift.readLine() ?? "q"
-                    if answer.trimmingCharacters(in: .whitespaces).lowercased() == "q" { break itemLoop }
+                    if answer.trimmingWhitespace().lowercased() == "q" { break itemLoop }
                 }
                 var outputs: [String] = []
                 if let error = cell.syntaxError {

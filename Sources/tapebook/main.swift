@@ -1,7 +1,9 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ArgumentParser
 import TapeLanguage
 import LineEditing
+import Portable
 
 /// Exit codes: 0 all went well, 1 a statement failed or a check did not match, 2 a usage error.
 enum ExitStatus {
@@ -120,18 +122,18 @@ enum Actions {
         if isTerminal(0) && !output.json {
             return REPL(session: session, color: output.useColor).loop()
         }
-        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: StandardStreams.readInputToEnd(), as: UTF8.self)
         return Runner(session: session, output: output).runPlain(text) ? ExitStatus.success : ExitStatus.failure
     }
 
     /// `tapebook run FILE...`.
     static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool) -> Int32 {
         var ok = true
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = monotonicNanoseconds()
         var reading = 0.0
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                FileHandle.standardError.write("tapebook: cannot read \(file)\n".data(using: .utf8)!)
+                StandardStreams.writeError("tapebook: cannot read \(file)\n")
                 return ExitStatus.failure
             }
             let session = output.makeSession()
@@ -142,8 +144,8 @@ enum Actions {
             if !ok && !keepGoing { break }
         }
         if time {
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 - reading
-            FileHandle.standardError.write("TIME_S \(seconds)\n".data(using: .utf8)!)
+            let seconds = Double(monotonicNanoseconds() - start) / 1e9 - reading
+            StandardStreams.writeError("TIME_S \(seconds)\n")
         }
         return ok ? ExitStatus.success : ExitStatus.failure
     }
@@ -206,7 +208,7 @@ struct Check: ParsableCommand {
                 }
                 if result.updated != text {
                     do { try result.updated.write(toFile: file, atomically: true, encoding: .utf8) } catch {
-                        print("\(file): cannot write: \(error.localizedDescription)")
+                        print("\(file): cannot write: \(errorDescription(error))")
                         ok = false
                         continue
                     }
@@ -241,13 +243,13 @@ struct Export: ParsableCommand {
 
     func run() throws {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            FileHandle.standardError.write("tapebook: cannot read \(file)\n".data(using: .utf8)!)
+            StandardStreams.writeError("tapebook: cannot read \(file)\n")
             throw ExitCode(ExitStatus.failure)
         }
         do {
             print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file), terminator: "")
         } catch let e as ExportError {
-            FileHandle.standardError.write("\(file):\(e.line): cannot export `\(e.statement)`: \(e.message)\n".data(using: .utf8)!)
+            StandardStreams.writeError("\(file):\(e.line): cannot export `\(e.statement)`: \(e.message)\n")
             throw ExitCode(ExitStatus.failure)
         }
     }
@@ -276,6 +278,6 @@ do {
         print(message)
         exit(ExitStatus.success)
     }
-    FileHandle.standardError.write((message + "\n").data(using: .utf8)!)
+    StandardStreams.writeError(message + "\n")
     exit(exitCode == .validationFailure ? ExitStatus.usage : ExitStatus.failure)
 }
