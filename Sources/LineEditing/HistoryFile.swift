@@ -25,7 +25,7 @@ public struct HistoryFile {
     ///
     /// A relative `XDG_STATE_HOME` is ignored, as the XDG base directory spec requires.
     public static func defaultPath(
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = Environment.variables(["XDG_STATE_HOME", "HOME"])
     ) -> String? {
         if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
             return state + "/tapebook/history"

@@ -197,7 +197,7 @@ extension Session {
 
     /// The first executable called `name` on the PATH.
     static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin:/usr/local/bin"
+        let path = Environment.value("PATH") ?? "/usr/bin:/bin:/usr/local/bin"
         for directory in path.split(separator: ":") {
             let candidate = directory + "/" + name
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

@@ -47,27 +47,28 @@ public struct SessionFile {
             } catch { break }
         }
         // Attach expectations and lay out narration between cells.
-        var covered = Set<Int>()
+        // Line flags (1-based), not sets: a short file should not pay for hashing.
+        var covered = [Bool](repeating: false, count: lines.count + 2)
         for i in cells.indices {
-            for l in cells[i].firstLine...max(cells[i].firstLine, cells[i].lastLine) { covered.insert(l) }
+            for l in cells[i].firstLine...max(cells[i].firstLine, cells[i].lastLine) where l < covered.count { covered[l] = true }
             var l = cells[i].lastLine + 1
             while l <= lines.count, SessionFile.isExpectation(lines[l - 1]) {
                 cells[i].expectations.append((l, SessionFile.expectationText(lines[l - 1])))
-                covered.insert(l)
+                covered[l] = true
                 l += 1
             }
         }
         var byLine: [Int: Cell] = [:]
         for c in cells { byLine[c.firstLine] = byLine[c.firstLine] ?? c }
-        var emitted = Set<Int>()
+        var emitted = [Bool](repeating: false, count: lines.count + 2)
         for (index, raw) in lines.enumerated() {
             let n = index + 1
-            if let c = byLine[n], !emitted.contains(n) {
-                emitted.insert(n)
+            if let c = byLine[n], !emitted[n] {
+                emitted[n] = true
                 items.append(.cell(c))
                 continue
             }
-            if covered.contains(n) { continue }
+            if covered[n] { continue }
             let trimmed = raw.trimmingWhitespace()
             if trimmed.isEmpty {
                 if n < lines.count || !raw.isEmpty { items.append(.blank(line: n)) }

@@ -76,7 +76,13 @@ struct Lexer {
 
     private func isDigit(_ character: Character) -> Bool { character.isASCII && character.isNumber }
 
-    private func text(from start: Cursor) -> String { String(characters[start.index..<cursor.index]) }
+    // NOTE: appended one by one: String(slice) goes through unspecialized generic code whose first call
+    // looks up protocol conformances at run time, a noticeable share of a short session's time.
+    private func text(from start: Cursor) -> String {
+        var text = ""
+        for i in start.index..<cursor.index { text.append(characters[i]) }
+        return text
+    }
 
     private mutating func skipSpacesAndComments() {
         while let character = character() {
@@ -131,19 +137,24 @@ struct Lexer {
                           span: SourceSpan(start: start.location, end: cursor.location))
     }
 
-    private static let twoCharacterSymbols: Set<String> = ["**", "+=", "-=", ".."]
-    private static let oneCharacterSymbols: Set<Character> = ["+", "-", "*", "/", "@", "^", "=", ",", ";", ":",
-                                                              "(", ")", "[", "]", "<", ">", "."]
-
+    /// `**`, `+=`, `-=`, `..`, then the one-character symbols. Switches, not sets: nothing to hash.
     private mutating func lexSymbol() -> String? {
         guard let first = character() else { return nil }
-        if let second = character(1), Lexer.twoCharacterSymbols.contains(String(first) + String(second)) {
-            advanceCharacter()
-            advanceCharacter()
-            return String(first) + String(second)
+        if let second = character(1) {
+            switch (first, second) {
+            case ("*", "*"), ("+", "="), ("-", "="), (".", "."):
+                advanceCharacter()
+                advanceCharacter()
+                return String(first) + String(second)
+            default: break
+            }
         }
-        guard Lexer.oneCharacterSymbols.contains(first) else { return nil }
-        advanceCharacter()
-        return String(first)
+        switch first {
+        case "+", "-", "*", "/", "@", "^", "=", ",", ";", ":", "(", ")", "[", "]", "<", ">", ".":
+            advanceCharacter()
+            return String(first)
+        default:
+            return nil
+        }
     }
 }

@@ -65,7 +65,7 @@ struct OutputSettings {
     var precision = 4
 
     var useColor: Bool {
-        ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), environment: ProcessInfo.processInfo.environment)
+        ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), environment: Environment.variables())
     }
 
     func makeSession() -> Session {
@@ -75,7 +75,7 @@ struct OutputSettings {
         session.settings.precision = precision
         session.settings.color = !json && useColor
         session.settings.lineWidth = isTerminal(1) ? terminalWidth() : 80
-        session.settings.unicode = Settings.unicodeSupported(environment: ProcessInfo.processInfo.environment)
+        session.settings.unicode = Settings.unicodeSupported(environment: Environment.variables())
         return session
     }
 }
