@@ -32,8 +32,16 @@ struct Runner {
     }
 
     /// `run FILE`: narration, statements and outputs, in the chosen mode.
-    func runFile(_ file: SessionFile, file name: String, mode: Mode, keepGoing: Bool, step: Bool) -> Bool {
+    /// What `runFile` reports: whether every statement went well, and the time of the last statement (its
+    /// cell: running, printing), apart from reading input files, for `run --time`.
+    struct FileRun {
+        var ok: Bool
+        var lastStatementSeconds: Double
+    }
+
+    func runFile(_ file: SessionFile, file name: String, mode: Mode, keepGoing: Bool, step: Bool) -> FileRun {
         var ok = true
+        var lastStatementSeconds = 0.0
         var formatter = OutputFormatter(settings: session.settings, file: name)
         let progress = mode == .transcript ? ProgressReporter.install(on: session) : nil
         var prose: [String] = []
@@ -64,6 +72,11 @@ struct Runner {
                     fflush(stdout)
                     let answer = Swift.readLine() ?? "q"
                     if answer.trimmingWhitespace().lowercased() == "q" { break itemLoop }
+                }
+                let cellStart = monotonicNanoseconds(), readingBefore = session.fileReadingSeconds
+                defer {
+                    lastStatementSeconds = Double(monotonicNanoseconds() - cellStart) / 1e9
+                        - (session.fileReadingSeconds - readingBefore)
                 }
                 var outputs: [String] = []
                 if let error = cell.syntaxError {
@@ -102,6 +115,6 @@ struct Runner {
             }
         }
         flushProse()
-        return ok
+        return FileRun(ok: ok, lastStatementSeconds: lastStatementSeconds)
     }
 }

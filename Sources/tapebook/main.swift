@@ -93,7 +93,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Wait for Enter before each statement (q stops).")
     var step = false
 
-    @Flag(help: "Print the time spent running statements, apart from start-up and reading input files, to stderr as TIME_S <seconds>.")
+    @Flag(help: "Print the time spent running statements, apart from start-up and reading input files, to stderr as TIME_S <seconds>, and the last statement's share of it as TIME_LAST_S <seconds>.")
     var time = false
 
     @OptionGroup var output: OutputOptions
@@ -130,7 +130,7 @@ enum Actions {
     static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool) -> Int32 {
         var ok = true
         let start = monotonicNanoseconds()
-        var reading = 0.0
+        var reading = 0.0, last = 0.0
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 StandardStreams.writeError("tapebook: cannot read \(file)\n")
@@ -139,13 +139,15 @@ enum Actions {
             let session = output.makeSession()
             let runner = Runner(session: session, output: output)
             let mode: Runner.Mode = output.json ? .json : markdown ? .markdown : .transcript
-            ok = runner.runFile(SessionFile(text: text), file: file, mode: mode, keepGoing: keepGoing, step: step) && ok
+            let run = runner.runFile(SessionFile(text: text), file: file, mode: mode, keepGoing: keepGoing, step: step)
+            ok = run.ok && ok
+            last = run.lastStatementSeconds
             reading += session.fileReadingSeconds
             if !ok && !keepGoing { break }
         }
         if time {
             let seconds = Double(monotonicNanoseconds() - start) / 1e9 - reading
-            StandardStreams.writeError("TIME_S \(seconds)\n")
+            StandardStreams.writeError("TIME_S \(seconds)\nTIME_LAST_S \(last)\n")
         }
         return ok ? ExitStatus.success : ExitStatus.failure
     }
