@@ -107,6 +107,22 @@ final class CommandLineTests: XCTestCase {
                        "Squares\n\n```\nx = [1, 2]\n```\n```text\nx = [1, 2]\n```\n\n```\nx^2\n```\n```text\n[1, 4]\n```\n\n")
     }
 
+    /// `run --time`: the statements' time on stderr, and the last statement's share of it (a benchmark's
+    /// checksum), which a slow last statement makes most of the total.
+    func testTimeReportsTotalAndLastStatement() throws {
+        let file = try temporaryFile("timed.tape", "x = [1, 2];\ny = sum(x^2);\nrepeat 20000 < y = sin(y) >\n")
+        let r = try tapebook(["run", "--time", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func seconds(_ key: String) -> Double? {
+            r.stderr.split(separator: "\n").first { $0.hasPrefix(key + " ") }.flatMap { Double($0.dropFirst(key.count + 1)) }
+        }
+        let total = try XCTUnwrap(seconds("TIME_S"), r.stderr), last = try XCTUnwrap(seconds("TIME_LAST_S"), r.stderr)
+        XCTAssertGreaterThan(last, 0)
+        XCTAssertLessThanOrEqual(last, total)
+        XCTAssertGreaterThan(last, total / 2, "the 20,000-step loop is the last statement")
+        XCTAssertNil(try tapebook(["run", file]).stderr.range(of: "TIME_"))
+    }
+
     func testCheckReportsFileAndLine() throws {
         let good = try temporaryFile("good.tape", "x = 2\n#> x = 2\nx * 3\n#> 6\n")
         let r = try tapebook(["check", good])
