@@ -24,13 +24,18 @@ public struct ColorPolicy {
     /// - Otherwise (`"auto"`, `nil`, or anything unrecognised): no colour when `NO_COLOR` is
     ///   set to a non-empty value, when `TERM` is `dumb`, or when output is not a terminal.
     public static func resolve(flag: String?, isTerminal: Bool, environment: [String: String]) -> Bool {
+        resolve(flag: flag, isTerminal: isTerminal) { environment[$0] }
+    }
+
+    /// The same, reading each variable with `variable` (`Environment.value`: no copy of the environment).
+    public static func resolve(flag: String?, isTerminal: Bool, variable: (String) -> String?) -> Bool {
         switch flag?.lowercased() {
         case "always": return true
         case "never": return false
         default: break
         }
-        if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
-        if environment["TERM"] == "dumb" { return false }
+        if let noColor = variable("NO_COLOR"), !noColor.isEmpty { return false }
+        if variable("TERM") == "dumb" { return false }
         return isTerminal
     }
 }

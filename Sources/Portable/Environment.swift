@@ -7,9 +7,6 @@ import Glibc
 /// `ProcessInfo.processInfo.environment` copies the whole environment into a dictionary, which costs a
 /// fifth of a short session's running time; the settings read only a handful of variables.
 public enum Environment {
-    /// The variables tapebook's settings read: terminal, locale, colour and history.
-    public static let settingNames = ["TERM", "LC_ALL", "LC_CTYPE", "LANG", "NO_COLOR", "XDG_STATE_HOME", "HOME"]
-
     /// The value of `name`, or nil when it is not set.
     public static func value(_ name: String) -> String? {
         guard let raw = getenv(name) else { return nil }
@@ -17,7 +14,7 @@ public enum Environment {
     }
 
     /// The set ones among `names`, as a dictionary.
-    public static func variables(_ names: [String] = settingNames) -> [String: String] {
+    public static func variables(_ names: [String]) -> [String: String] {
         var result: [String: String] = [:]
         for name in names { if let v = value(name) { result[name] = v } }
         return result

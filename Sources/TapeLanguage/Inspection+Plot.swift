@@ -8,11 +8,21 @@ extension Settings {
     /// Whether a terminal with this environment can show braille and box-drawing characters: a UTF-8
     /// locale (`LC_ALL`, then `LC_CTYPE`, then `LANG`) and a `TERM` other than `dumb`.
     public static func unicodeSupported(environment: [String: String]) -> Bool {
-        if environment["TERM"] == "dumb" { return false }
-        let locale = [environment["LC_ALL"], environment["LC_CTYPE"], environment["LANG"]]
-            .compactMap { $0 }.first { !$0.isEmpty } ?? ""
-        let lower = locale.lowercased()
-        return lower.containsText("utf-8") || lower.containsText("utf8")
+        unicodeSupported { environment[$0] }
+    }
+
+    /// The same, reading each variable with `variable` (`Environment.value`: no copy of the environment).
+    public static func unicodeSupported(variable: (String) -> String?) -> Bool {
+        if variable("TERM") == "dumb" { return false }
+        let locale = ["LC_ALL", "LC_CTYPE", "LANG"].lazy.compactMap(variable).first { !$0.isEmpty } ?? ""
+        // "utf-8" or "utf8" in any case; the names are ASCII, so bytes are compared.
+        let bytes = locale.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+        func contains(_ word: String) -> Bool {
+            let w = Array(word.utf8)
+            guard bytes.count >= w.count else { return false }
+            return (0...(bytes.count - w.count)).contains { start in bytes[start..<(start + w.count)].elementsEqual(w) }
+        }
+        return contains("utf-8") || contains("utf8")
     }
 }
 

@@ -58,12 +58,14 @@ public struct SessionFile {
                 l += 1
             }
         }
-        var byLine: [Int: Cell] = [:]
-        for c in cells { byLine[c.firstLine] = byLine[c.firstLine] ?? c }
+        // The first cell that starts on each line (an array indexed by line, like the flags above).
+        var byLine = [Int](repeating: -1, count: lines.count + 2)
+        for (i, c) in cells.enumerated() where byLine.indices.contains(c.firstLine) && byLine[c.firstLine] < 0 { byLine[c.firstLine] = i }
         var emitted = [Bool](repeating: false, count: lines.count + 2)
         for (index, raw) in lines.enumerated() {
             let n = index + 1
-            if let c = byLine[n], !emitted[n] {
+            if byLine[n] >= 0, !emitted[n] {
+                let c = cells[byLine[n]]
                 emitted[n] = true
                 items.append(.cell(c))
                 continue

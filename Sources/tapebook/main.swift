@@ -65,7 +65,7 @@ struct OutputSettings {
     var precision = 4
 
     var useColor: Bool {
-        ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), environment: Environment.variables())
+        ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), variable: Environment.value)
     }
 
     func makeSession() -> Session {
@@ -75,7 +75,7 @@ struct OutputSettings {
         session.settings.precision = precision
         session.settings.color = !json && useColor
         session.settings.lineWidth = isTerminal(1) ? terminalWidth() : 80
-        session.settings.unicode = Settings.unicodeSupported(environment: Environment.variables())
+        session.settings.unicode = Settings.unicodeSupported(variable: Environment.value)
         return session
     }
 }
@@ -132,7 +132,7 @@ enum Actions {
         let start = monotonicNanoseconds()
         var reading = 0.0, last = 0.0
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            guard let text = FileText.read(file) else {
                 StandardStreams.writeError("tapebook: cannot read \(file)\n")
                 return ExitStatus.failure
             }
@@ -195,7 +195,7 @@ struct Check: ParsableCommand {
     func run() throws {
         var ok = true
         for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            guard let text = FileText.read(file) else {
                 print("\(file): cannot read")
                 ok = false
                 continue

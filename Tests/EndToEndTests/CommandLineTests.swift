@@ -123,6 +123,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNil(try tapebook(["run", file]).stderr.range(of: "TIME_"))
     }
 
+    /// Session files are read as UTF-8: a byte-order mark is dropped, invalid UTF-8 or a directory is refused.
+    func testSessionFileEncoding() throws {
+        let bom = try temporaryFile("bom.tape", "\u{FEFF}x = 2\nx * 3\n")
+        XCTAssertEqual(try tapebook(["run", bom]).stdout, ">>> x = 2\nx = 2\n>>> x * 3\n6\n")
+        let bad = try temporaryFile("latin1.tape", "")
+        try Data([0x78, 0x20, 0x3D, 0x20, 0xE9, 0x0A]).write(to: URL(fileURLWithPath: bad))
+        let r = try tapebook(["run", bad])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "tapebook: cannot read \(bad)\n")
+        let directory = (bad as NSString).deletingLastPathComponent
+        XCTAssertEqual(try tapebook(["run", directory]).stderr, "tapebook: cannot read \(directory)\n")
+    }
+
     func testCheckReportsFileAndLine() throws {
         let good = try temporaryFile("good.tape", "x = 2\n#> x = 2\nx * 3\n#> 6\n")
         let r = try tapebook(["check", good])
