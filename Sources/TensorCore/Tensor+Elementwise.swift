@@ -31,6 +31,7 @@ extension Tensor {
         // Every kernel writes every element, so the output is not zeroed first.
         let n = count
         let out = [Double](unsafeUninitializedCapacity: n) { y, initialized in
+            Memory.adviseHugePages(y)
             scalars.withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
             initialized = n
         }
@@ -91,6 +92,7 @@ extension Tensor {
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)
         let out = [Double](unsafeUninitializedCapacity: n) { po, initialized in
+            Memory.adviseHugePages(po)
             initialized = n
             a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in

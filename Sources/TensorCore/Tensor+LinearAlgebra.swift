@@ -21,7 +21,10 @@ extension Tensor {
             return Tensor(shape: outShape, scalars: [Double](repeating: 0, count: batches * m * n))
         }
         // Every product below writes all of its output, so it is not zeroed first.
-        var out = [Double](unsafeUninitializedCapacity: batches * m * n) { _, initialized in initialized = batches * m * n }
+        var out = [Double](unsafeUninitializedCapacity: batches * m * n) { buffer, initialized in
+            Memory.adviseHugePages(buffer)
+            initialized = batches * m * n
+        }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = Shape.strides(batch)
         a.scalars.withUnsafeBufferPointer { pa in

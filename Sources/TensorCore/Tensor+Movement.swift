@@ -46,9 +46,9 @@ extension Tensor {
         let n = Shape.count(view.shape)
         if n > 0 && view.strides.allSatisfy({ $0 == 0 }) {
             // One element spread everywhere (a scalar's gradient broadcast back): a fill.
-            return Tensor(shape: view.shape, scalars: [Double](repeating: scalars[view.offset], count: n))
+            return Tensor(shape: view.shape, scalars: Memory.filled(scalars[view.offset], count: n))
         }
-        var out = [Double](repeating: 0, count: n)
+        var out = Memory.filled(0, count: n)
         if n > 0 {
             scalars.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
@@ -62,7 +62,7 @@ extension Tensor {
     /// The adjoint of `gatherStrided`: adds `values` (shaped like the view) into a zero tensor of `shape`.
     /// Overlapping views (stride 0, as in broadcasting) accumulate.
     public static func scatterStrided(_ values: Tensor, _ view: StridedView, into shape: [Int]) -> Tensor {
-        var out = [Double](repeating: 0, count: Shape.count(shape))
+        var out = Memory.filled(0, count: Shape.count(shape))
         if values.count > 0 {
             values.scalars.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
