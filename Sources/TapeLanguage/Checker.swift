@@ -19,27 +19,19 @@ public enum Checker {
         session.directory = directory ?? PathText.deletingLastComponent(name)
         if session.directory == "" { session.directory = nil }
         session.setSeed(0)
-        let formatter = OutputFormatter(settings: session.settings)
         var outputs: [[String]] = []
         var mismatch: String?
         var checked = 0
         for cell in file.cells {
             var lines: [String] = []
-            if let error = cell.syntaxError {
-                lines = formatter.diagnostic(EvaluationError(error.message, at: error.span), source: file.source)
-                    .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            }
-            var quit = false
-            for statement in cell.statements {
-                checked += 1
-                for outcome in session.execute(statement, in: file.source) {
-                    let text = OutputFormatter(settings: session.settings).human(outcome, source: file.source)
-                    quit = quit || outcome.quit
-                    if !text.isEmpty || isShown(outcome) {
-                        lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { trimTrailing(String($0)) }
-                    }
+            let run = session.run(cell, in: file.source, keepGoing: true) { outcome in
+                let text = OutputFormatter(settings: session.settings).human(outcome, source: file.source)
+                if !text.isEmpty || isShown(outcome) {
+                    lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { trimTrailing(String($0)) }
                 }
             }
+            checked += run.statementsRun
+            let quit = run.quit
             outputs.append(lines)
             if mismatch == nil {
                 let expected = cell.expectations.map { trimTrailing($0.text) }

@@ -79,30 +79,19 @@ struct Runner {
                         - (session.fileReadingSeconds - readingBefore)
                 }
                 var outputs: [String] = []
-                if let error = cell.syntaxError {
-                    ok = false
-                    let e = EvaluationError(error.message, at: error.span)
-                    let outcome = StatementOutcome(line: error.span.start.line, source: file.source.line(error.span.start.line), result: .error(e))
-                    if mode == .json { write(formatter.json(outcome)) } else { outputs.append(formatter.diagnostic(e, source: file.source)) }
-                }
-                var quit = false
-                for statement in cell.statements {
+                let run = session.run(cell, in: file.source, keepGoing: keepGoing, willRun: { statement in
                     progress?.begin(shownName: ProgressReporter.shownName(in: file.source.text(of: statement.span)))
-                    let outcomes = session.execute(statement, in: file.source)
-                    progress?.clear()
-                    for outcome in outcomes {
-                        formatter.settings = session.settings
-                        if outcome.result.isError { ok = false }
-                        quit = quit || outcome.quit
-                        if mode == .json {
-                            write(formatter.json(outcome))
-                        } else {
-                            let text = formatter.human(outcome, source: file.source)
-                            if !text.isEmpty { outputs.append(text) }
-                        }
+                }, didRun: { progress?.clear() }, report: { outcome in
+                    formatter.settings = session.settings
+                    if mode == .json {
+                        write(formatter.json(outcome))
+                    } else {
+                        let text = formatter.human(outcome, source: file.source)
+                        if !text.isEmpty { outputs.append(text) }
                     }
-                    if !ok && !keepGoing { break }
-                }
+                })
+                ok = ok && run.ok
+                let quit = run.quit
                 switch mode {
                 case .transcript: for o in outputs { write(o) }
                 case .markdown:
