@@ -80,7 +80,7 @@ struct CallArguments {
         guard let a = argument(keyword, position: position) else { return nil }
         let v = try session.evaluate(a.value)
         guard v.tensor.rank <= 1 else { throw EvaluationError("'\(keyword)' must be a number or a list of numbers", at: a.value.span) }
-        return try v.tensor.scalars.map { try session.wholeNumber($0, at: a.value.span) }
+        return try v.tensor.scalars.map { try session.wholeNumber($0, what: "'\(keyword)'", at: a.value.span) }
     }
 
     func flag(_ keyword: String) throws -> Bool {

@@ -200,7 +200,7 @@ extension Session {
             case .single(let e):
                 let v = try evaluate(e)
                 if v.tensor.rank == 0 {
-                    subscripts.append(.index(try wholeNumber(v.tensor.scalars[0], at: e.span)))
+                    subscripts.append(.index(try wholeNumber(v.tensor.scalars[0], what: "an index", at: e.span)))
                 } else if case .notDifferentiable(let op)? = v.untrackedReason, Session.comparisons.contains(op), items.count == 1, v.shape == base.shape {
                     // A 0/1 mask from a comparison selects elements, as a boolean index does in NumPy.
                     let selected = v.tensor.scalars.enumerated().filter { $0.element != 0 }.map(\.offset)
@@ -209,7 +209,7 @@ extension Session {
                     guard gatherAt == nil else {
                         throw EvaluationError("only one index array is supported in a subscript", at: item.span)
                     }
-                    let indices = try v.tensor.scalars.map { try wholeNumber($0, at: e.span) }
+                    let indices = try v.tensor.scalars.map { try wholeNumber($0, what: "an index", at: e.span) }
                     gatherAt = (keptBefore, indices, v.shape, item.span)
                     subscripts.append(.all)
                     keptBefore += 1
@@ -219,7 +219,7 @@ extension Session {
                     guard let e else { return nil }
                     let v = try evaluate(e)
                     guard v.tensor.count == 1, v.tensor.rank == 0 else { throw EvaluationError("a slice bound must be a number", at: e.span) }
-                    return try wholeNumber(v.tensor.scalars[0], at: e.span)
+                    return try wholeNumber(v.tensor.scalars[0], what: "an index", at: e.span)
                 }
                 let s = try bound(step) ?? 1
                 if s == 0 { throw EvaluationError("slice step cannot be zero", at: step?.span ?? item.span) }
@@ -235,13 +235,6 @@ extension Session {
             result = try at(g.span) { try result.gather(axis: g.position, indices: g.indices, indexShape: g.shape) }
         }
         return result
-    }
-
-    func wholeNumber(_ x: Double, at span: SourceSpan) throws -> Int {
-        guard x.isFinite, x == x.rounded(), abs(x) < 1e15 else {
-            throw EvaluationError("an index must be a whole number, got \(x)", at: span)
-        }
-        return Int(x)
     }
 
     // MARK: Functions

@@ -229,12 +229,18 @@ extension Session {
 
     func integer(_ expr: Expr, what: String) throws -> Int {
         let v = try evaluate(expr)
-        if v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite, x == x.rounded(), abs(x) >= 1e15 {
-            throw EvaluationError("\(what) is too large: \(formatNumber(x)) (at most 10^15)", at: expr.span)
+        guard v.tensor.count == 1 else {
+            throw EvaluationError("\(what) must be a whole number, got a tensor of shape \(Shape.describe(v.shape))", at: expr.span)
         }
-        guard v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite, x == x.rounded() else {
-            throw EvaluationError("\(what) must be a whole number, got \(v.tensor.count == 1 ? formatNumber(v.tensor.scalars[0]) : "a tensor of shape \(Shape.describe(v.shape))")", at: expr.span)
+        return try wholeNumber(v.tensor.scalars[0], what: what, at: expr.span)
+    }
+
+    /// `x` as an Int: a finite whole number under 10^15 in size; otherwise an error that names `what`.
+    func wholeNumber(_ x: Double, what: String, at span: SourceSpan) throws -> Int {
+        guard x.isFinite, x == x.rounded() else {
+            throw EvaluationError("\(what) must be a whole number, got \(formatNumber(x))", at: span)
         }
+        guard abs(x) < 1e15 else { throw EvaluationError("\(what) is too large: \(formatNumber(x)) (at most 10^15)", at: span) }
         return Int(x)
     }
 

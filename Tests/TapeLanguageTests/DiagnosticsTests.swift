@@ -23,6 +23,18 @@ final class DiagnosticsTests: XCTestCase {
         """)
     }
 
+    /// Counts, shapes, axes and indices share one check of whole numbers; the message names the argument.
+    func testWholeNumbersNameWhatIsWrong() {
+        func firstLine(_ text: String) -> String { String(output(text).split(separator: "\n").first { $0.hasPrefix("error") } ?? "") }
+        XCTAssertEqual(firstLine("zeros([2.5])"), "error: 'shape' must be a whole number, got 2.5")
+        XCTAssertEqual(firstLine("sum([1, 2], axis=0.5)"), "error: 'axis' must be a whole number, got 0.5")
+        XCTAssertEqual(firstLine("x = [1, 2]\nx[1.5]"), "error: an index must be a whole number, got 1.5")
+        XCTAssertEqual(firstLine("x = [1, 2]\nx[1e16]"), "error: an index is too large: 1e+16 (at most 10^15)")
+        XCTAssertEqual(firstLine("repeat 2.5 < y = 1 >"), "error: the repeat count must be a whole number, got 2.5")
+        XCTAssertEqual(firstLine("repeat 1e20 < y = 1 >"), "error: the repeat count is too large: 1e+20 (at most 10^15)")
+        XCTAssertEqual(firstLine("zeros([inf])"), "error: 'shape' must be a whole number, got inf")
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
