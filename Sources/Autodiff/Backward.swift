@@ -64,19 +64,35 @@ struct BackwardPlan {
     }
 
     // NOTE: the walk marks values with a stamp unique to this plan instead of hashing them; marks are read only
-    // while the plan is built, so plans built later (inside a custom gradient) cannot confuse this one.
+    // while the plan is built, so plans built later (inside a custom gradient) cannot confuse this one. A
+    // gradient whose recording was deferred is recorded between walks, never during one (its replay builds
+    // plans of its own): the walk notes it, and starts again once it is recorded.
     init(targets: [Value], sources: [Value], tape: Tape) {
         self.tape = tape
         self.targets = targets
         self.sources = sources
-        let bit = tape.bit
-        let stamp = targets.first?.context.nextSerial() ?? 0
         for source in sources {
             let key = source.gradientKey
             if sourceSlots[key] == nil { sourceSlots.add(key, slot: slotCount); slotCount += 1 }
         }
+        let sourceCount = slotCount
+        while true {
+            let deferred = build()
+            if deferred.isEmpty { return }
+            for d in deferred { d.materialize() }
+            order = []; outputSlots = []; edgeStart = [0]; edgeInputs = []; edgeSlots = []; targetSlots = []
+            slotCount = sourceCount
+            reachedSources = []
+        }
+    }
+
+    /// One attempt at the plan; returns the deferred gradients it met (then the plan is incomplete).
+    private mutating func build() -> [DeferredGradient] {
+        let bit = tape.bit
+        let stamp = targets.first?.context.nextStamp() ?? 0
         let slotsOfSources = sourceSlots
         func sourceSlot(_ v: Value) -> Int? { slotsOfSources[v.gradientKey] }
+        var deferred: [DeferredGradient] = []
 
         // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
         //    order (every value after its inputs), so no sort is needed. Each frame holds its value's inputs,
@@ -85,7 +101,8 @@ struct BackwardPlan {
         var stack: [(value: Value, inputs: [Value], next: Int)] = []
         for t in targets where t.tapes & bit != 0 {
             if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
-            guard let node = t.node, t.planStamp != stamp else { continue }
+            if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
+            guard let node = t.storedNode, t.planStamp != stamp else { continue }
             t.planStamp = stamp
             stack.append((t, node.inputs, 0))
             while let top = stack.last {
@@ -93,8 +110,10 @@ struct BackwardPlan {
                     let input = top.inputs[top.next]
                     stack[stack.count - 1].next += 1
                     guard input.tapes & bit != 0 else { continue }
-                    if let inputNode = input.node {
+                    if let inputNode = input.storedNode {
                         if input.planStamp != stamp { input.planStamp = stamp; stack.append((input, inputNode.inputs, 0)) }
+                    } else if let d = input.deferred {
+                        deferred.append(d)
                     } else if sourceSlot(input) != nil {
                         reachedSources.insert(input.gradientKey)
                     }
@@ -104,6 +123,7 @@ struct BackwardPlan {
                 }
             }
         }
+        if !deferred.isEmpty { return deferred }
         // 2. Keep what leads to a source, inputs before outputs.
         var keptStart: [Int] = [0], keptInputs: [Int] = [], keptSlots: [Int] = []
         for v in postOrder { v.planRelevant = false }
@@ -111,7 +131,7 @@ struct BackwardPlan {
             let ownSlot = sourceSlot(v)
             if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = slot }
             let before = keptInputs.count
-            for (i, input) in v.node.unsafelyUnwrapped.inputs.enumerated() where input.tapes & bit != 0 {
+            for (i, input) in v.storedNode.unsafelyUnwrapped.inputs.enumerated() where input.tapes & bit != 0 {
                 if input.planStamp == stamp && input.planRelevant {
                     keptInputs.append(i); keptSlots.append(input.planSlot)
                 } else if let slot = sourceSlot(input) {
@@ -133,6 +153,7 @@ struct BackwardPlan {
             if t.planStamp == stamp && t.planRelevant { return t.planSlot }
             return -1
         }
+        return []
     }
 
     /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
@@ -159,7 +180,7 @@ struct BackwardPlan {
             let slot = outputSlots[k]
             guard let dy = cotangents[slot] else { continue }
             try v.context.checkInterrupt()
-            let node = v.node!
+            let node = v.storedNode.unsafelyUnwrapped
             let edges = edgeStart[k]..<edgeStart[k + 1]
             needs.removeAll(keepingCapacity: true)
             needs.append(contentsOf: repeatElement(false, count: node.inputs.count))
@@ -217,6 +238,10 @@ public protocol BackwardObserver: AnyObject {
 
 extension GradientContext {
     /// The gradient of the sum of `target` (or of `seed`·target) with respect to each source, read from `tape`.
+    ///
+    /// When the implicit tape alone records (no scoped tape open, none stopped), the backward pass is
+    /// recorded only when a result's node is first needed (see `DeferredGradient`): a gradient that is read
+    /// and never differentiated costs no recorded graph.
     public func gradient(of target: Value, wrt sources: [Value], seed: Value? = nil, tape: Tape? = nil,
                          unconnectedZero: Bool = false, observer: BackwardObserver? = nil) throws -> [Gradient] {
         let tape = tape ?? implicitTape
@@ -224,6 +249,37 @@ extension GradientContext {
         if let seed, (try? Shape.broadcast(seed.shape, target.shape)) != target.shape {
             throw GradientError("the seed has shape \(Shape.describe(seed.shape)) but the target has shape \(Shape.describe(target.shape))")
         }
+        guard defersRecording, storesNodes, observer == nil, tape === implicitTape, recordingMask == implicitTape.bit else {
+            return try computeGradients(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: observer)
+        }
+        let start = lastSerial, line = currentLine
+        storesNodes = false
+        defer { storesNodes = true }
+        let results = try computeGradients(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: nil)
+        // Results made by this pass and tracked would have had a node; values that existed before (a pullback
+        // can pass one through) keep their own.
+        var slots: [DeferredGradient.WeakValue] = []
+        var deferredAny = false
+        for result in results {
+            if case .value(let g) = result, g.serial > start, g.tapes != 0, g.storedNode == nil {
+                slots.append(.init(value: g))
+                deferredAny = true
+            } else {
+                slots.append(.init(value: nil))
+            }
+        }
+        guard deferredAny else { return results }
+        let deferred = DeferredGradient(context: self, target: target, sources: sources, seed: seed, unconnectedZero: unconnectedZero,
+                                        line: line, serials: start...lastSerial, results: slots)
+        for slot in slots { slot.value?.deferred = deferred }
+        pendingDeferred.removeAll { $0.gradient == nil }
+        pendingDeferred.append(.init(gradient: deferred))
+        return results
+    }
+
+    /// The backward pass itself, recording as the context's state says.
+    func computeGradients(of target: Value, wrt sources: [Value], seed: Value?, tape: Tape,
+                          unconnectedZero: Bool, observer: BackwardObserver?) throws -> [Gradient] {
         let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
         let cotangents = try plan.run(seeds: [seed], observer: observer)
         return try sources.map { source in

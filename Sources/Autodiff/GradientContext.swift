@@ -56,6 +56,13 @@ public final class GradientContext {
     public var detectsAnomalies = true
     /// Polled between long operations; returning true stops them with `GradientError("interrupted")`.
     public var interruptCheck: (() -> Bool)?
+    /// Whether recorded operations keep their node. False while a deferred gradient's backward pass runs
+    /// for its numbers and its tracking only (see `DeferredGradient`).
+    var storesNodes = true
+    /// Whether `gradient` may defer recording its backward pass (tests compare with and without).
+    var defersRecording = true
+    /// Deferred gradients not yet recorded, to record before anything changes what their pass would record.
+    var pendingDeferred: [DeferredGradient.WeakReference] = []
 
     public init() {
         tapes = [Tape(name: "implicit", slot: 0, persistent: true, watchesVariables: true)]
@@ -64,6 +71,21 @@ public final class GradientContext {
     func nextSerial() -> Int {
         serialCounter += 1
         return serialCounter
+    }
+
+    private var stampCounter = 0
+
+    /// A mark for one backward plan's walk: negative, so it never equals a serial number, and apart from
+    /// them, so building a plan (or building it again) does not shift the numbering of values.
+    func nextStamp() -> Int {
+        stampCounter -= 1
+        return stampCounter
+    }
+
+    /// The last serial number given; a deferred gradient replays its pass over the same numbers.
+    var lastSerial: Int {
+        get { serialCounter }
+        set { serialCounter = newValue }
     }
 
     public var implicitTape: Tape { tapes[0]! }
@@ -104,6 +126,8 @@ public final class GradientContext {
 
     /// Marks `value` as watched on `tapes` (default: every open tape).
     public func watch(_ value: Value, on tapes: TapeMask? = nil) {
+        // A deferred gradient records what its pass recorded when it ran: before this watch.
+        recordDeferredGradients()
         value.tapes |= tapes ?? openMask
         if value.watchedAt == nil { value.watchedAt = nextSerial() }
     }
@@ -123,9 +147,10 @@ public final class GradientContext {
         var seen = Set<ObjectIdentifier>()
         while let v = pending.popLast() {
             guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
-            if let n = v.node { pending.append(contentsOf: n.inputs) }
+            if let n = v.storedNode { pending.append(contentsOf: n.inputs) }
             if let c = v.cutFrom { pending.append(c) }
-            v.node = nil
+            if let d = v.deferred { pending.append(contentsOf: d.values); v.deferred = nil }
+            v.storedNode = nil
             v.cutFrom = nil
             v.tapes = v.isVariable ? 1 : 0
             v.watchedAt = nil
@@ -164,7 +189,8 @@ public final class GradientContext {
         while let v = pending.popLast() {
             guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
             v.tapes &= ~tape.bit
-            if let n = v.node { pending.append(contentsOf: n.inputs) }
+            if let n = v.storedNode { pending.append(contentsOf: n.inputs) }
+            if let d = v.deferred { pending.append(contentsOf: d.values) }
         }
         openMask &= ~tape.bit
         stoppedMask &= ~tape.bit
@@ -185,6 +211,15 @@ public final class GradientContext {
         let savedOpen = openMask, savedStopped = stoppedMask
         openMask |= mask
         stoppedMask &= ~mask
+        defer { openMask = savedOpen; stoppedMask = savedStopped }
+        return try body()
+    }
+
+    /// Runs `body` with exactly the tapes in `mask` recording: the others closed for its duration.
+    func withRecordingOnly<T>(_ mask: TapeMask, _ body: () throws -> T) rethrows -> T {
+        let savedOpen = openMask, savedStopped = stoppedMask
+        openMask = mask
+        stoppedMask = 0
         defer { openMask = savedOpen; stoppedMask = savedStopped }
         return try body()
     }
@@ -215,7 +250,7 @@ public final class GradientContext {
         let out = Value(output, context: self)
         if mask != 0 {
             out.tapes = mask
-            out.node = Node(primitive, inputs, line: currentLine)
+            if storesNodes { out.storedNode = Node(primitive, inputs, line: currentLine) }
         } else {
             var reason: UntrackedReason = .noTrackedInputs
             for v in inputs {

@@ -10,8 +10,17 @@ public final class Value {
     // NOTE: unowned(unsafe): a value never outlives the session's context, and a strong reference would
     // cost a retain and a release on every operation.
     public unowned(unsafe) let context: GradientContext
-    /// The recorded operation that produced this value, if any.
-    public internal(set) var node: Node?
+    /// The recorded operation that produced this value, if any. A gradient whose backward pass was not yet
+    /// recorded (see `DeferredGradient`) records it now, on first access.
+    public internal(set) var node: Node? {
+        get {
+            if storedNode == nil, let deferred = extras?.deferred { deferred.materialize() }
+            return storedNode
+        }
+        set { storedNode = newValue }
+    }
+    /// The node as stored: nil for a gradient whose recording is deferred.
+    var storedNode: Node?
     /// Bit i set: tracked on the tape in slot i (slot 0 is the implicit tape).
     public internal(set) var tapes: TapeMask
     /// Creation order; a topological order of the graph.
@@ -30,6 +39,13 @@ public final class Value {
         var cutFrom: Value?
         var watchedAt: Int?
         var nonFiniteOrigin: NonFiniteOrigin?
+        var deferred: DeferredGradient?
+    }
+
+    /// The backward pass that will record this gradient's node when something needs it.
+    var deferred: DeferredGradient? {
+        get { extras?.deferred }
+        set { if extras == nil && newValue == nil { return }; withExtras { $0.deferred = newValue } }
     }
 
     private func withExtras(_ body: (Extras) -> Void) {
@@ -81,13 +97,13 @@ public final class Value {
         // NOTE: a long chain (a 20,000-step loop) would overflow the stack if released recursively;
         // unlink it iteratively instead. Inputs are moved out of a dying value's node before its node is
         // dropped, so each input is checked for being the last reference while only `pending` holds it.
-        guard node != nil || extras?.cutFrom != nil else { return }
+        guard storedNode != nil || extras?.cutFrom != nil else { return }
         var pending: [Value] = []
-        if node != nil { pending = node!.inputs; node = nil }
+        if storedNode != nil { pending = storedNode!.inputs; storedNode = nil }
         if let c = extras?.cutFrom { extras!.cutFrom = nil; pending.append(c) }
         while var v = pending.popLast() {
             guard isKnownUniquelyReferenced(&v) else { continue }
-            if v.node != nil { pending.append(contentsOf: v.node!.inputs); v.node = nil }
+            if v.storedNode != nil { pending.append(contentsOf: v.storedNode!.inputs); v.storedNode = nil }
             if let c = v.cutFrom { v.cutFrom = nil; pending.append(c) }
         }
     }

@@ -219,3 +219,92 @@ final class LayoutTests: XCTestCase {
         XCTAssertLessThanOrEqual(MemoryLayout<Primitive>.size, 9)
     }
 }
+
+/// A gradient read from the implicit tape alone records its backward pass only when something needs the
+/// recorded graph; the graph it then records must be exactly the one recording at once gives.
+final class DeferredRecordingTests: XCTestCase {
+    /// Every recorded operation reachable from `values`, oldest first: (serial, operation, input serials, line).
+    func graph(_ values: [Value]) -> [String] {
+        var pending = values, seen = Set<ObjectIdentifier>(), found: [Value] = []
+        while let v = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            if let n = v.node { found.append(v); pending.append(contentsOf: n.inputs) }
+        }
+        return found.sorted { $0.serial < $1.serial }.map { v in
+            "\(v.serial) \(v.node!.primitive.name) \(v.node!.inputs.map { String($0.serial) }.joined(separator: ",")) line \(v.node!.line) tapes \(v.tapes)"
+        }
+    }
+
+    /// A session-like script: gradients of a small network, a watch after the first gradient, a second
+    /// order through a deferred gradient, and values computed after it. Returns what it printed.
+    func script(deferring: Bool) throws -> (graph: [String], numbers: [[Double]], deferredBeforeUse: Bool) {
+        let ctx = GradientContext()
+        ctx.defersRecording = deferring
+        ctx.currentLine = 1
+        let x = ctx.constant(Tensor(vector: [0.3, -1.2, 2]))
+        let c = ctx.constant(Tensor(vector: [1.5, 0.5, -2]))
+        ctx.watch(x)
+        let y = try (x * c).map(.tanh).sum() + (x * x * c).sum()
+        ctx.currentLine = 2
+        let g = try XCTUnwrap(ctx.gradient(of: y, wrt: [x])[0].value)
+        let deferredBeforeUse = g.storedNode == nil && g.deferred != nil
+        ctx.currentLine = 3
+        let later = try g * 2                       // recorded after the gradient, before it is recorded
+        ctx.currentLine = 4
+        ctx.watch(c)                                // records pending passes first
+        ctx.currentLine = 5
+        let h = try XCTUnwrap(ctx.gradient(of: try later.sum(), wrt: [x, c]).map(\.value))
+        ctx.currentLine = 6
+        let k = try XCTUnwrap(ctx.gradient(of: try (g * g).sum(), wrt: [x])[0].value)
+        let numbers = [g, later, h[0]!, h[1]!, k].map(\.tensor.scalars)
+        return (graph([g, later, h[0]!, h[1]!, k]), numbers, deferredBeforeUse)
+    }
+
+    func testRecordsTheSameGraphAsRecordingAtOnce() throws {
+        let eager = try script(deferring: false), lazy = try script(deferring: true)
+        XCTAssertFalse(eager.deferredBeforeUse)
+        XCTAssertTrue(lazy.deferredBeforeUse)
+        XCTAssertEqual(lazy.numbers, eager.numbers)
+        XCTAssertEqual(lazy.graph, eager.graph)
+        XCTAssertGreaterThan(lazy.graph.count, 10)
+    }
+
+    /// Not deferred: a gradient that needs no recording (untracked), one read from a scoped tape, one
+    /// taken while a scoped tape records, and one taken with recording stopped.
+    func testOnlyTheImplicitTapeAloneDefers() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(vector: [1, 2]))
+        ctx.watch(x)
+        let linear = try XCTUnwrap(ctx.gradient(of: try (x * 3).sum(), wrt: [x])[0].value)
+        XCTAssertEqual(linear.tapes, 0, "the gradient of a linear function is a constant")
+        XCTAssertNil(linear.deferred)
+        let t = try ctx.openTape(name: "t", persistent: true, watchesVariables: true)
+        ctx.watch(x, on: t.bit)
+        let y = try (x * x).sum()
+        let whileOpen = try XCTUnwrap(ctx.gradient(of: y, wrt: [x])[0].value)
+        XCTAssertNotNil(whileOpen.storedNode)
+        ctx.closeTape(t)
+        let fromScoped = try XCTUnwrap(ctx.gradient(of: y, wrt: [x], tape: t)[0].value)
+        XCTAssertNil(fromScoped.deferred)
+        let stopped = try XCTUnwrap(ctx.withRecordingStopped { try ctx.gradient(of: y, wrt: [x])[0].value })
+        XCTAssertEqual(stopped.tapes, 0)
+        let deferred = try XCTUnwrap(ctx.gradient(of: y, wrt: [x])[0].value)
+        XCTAssertNotNil(deferred.deferred)
+        XCTAssertEqual(try XCTUnwrap(ctx.gradient(of: try deferred.sum(), wrt: [x])[0].value).tensor.scalars, [2, 2])
+        XCTAssertNil(deferred.deferred)
+        XCTAssertNotNil(deferred.storedNode)
+    }
+
+    /// `tape reset` forgets a deferred pass with the rest: nothing is recorded afterwards.
+    func testResetForgetsDeferredPasses() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(vector: [1, 2]))
+        ctx.watch(x)
+        let g = try XCTUnwrap(ctx.gradient(of: try x.map(.sin).sum(), wrt: [x])[0].value)
+        XCTAssertNotNil(g.deferred)
+        ctx.reset([g])
+        XCTAssertNil(g.deferred)
+        XCTAssertNil(g.node)
+        XCTAssertEqual(g.tapes, 0)
+    }
+}
