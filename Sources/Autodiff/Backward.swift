@@ -156,6 +156,19 @@ struct BackwardPlan {
         return []
     }
 
+    /// Whether recording this plan's backward pass would keep much: many operations, or large tensors
+    /// (the pass records about one tensor per operation, shaped like its output).
+    var isLarge: Bool {
+        if order.count >= Self.largeOperations { return true }
+        var elements = 0
+        for v in order { elements += v.tensor.count; if elements >= Self.largeElements { return true } }
+        return false
+    }
+
+    /// What makes a pass large (settable for tests).
+    nonisolated(unsafe) static var largeOperations = 256
+    nonisolated(unsafe) static var largeElements = 32_768
+
     /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
     /// source key, nil for a symbolic zero.
     func run(seeds: [Value?], observer: BackwardObserver? = nil) throws -> [ObjectIdentifier: Value] {
@@ -239,9 +252,10 @@ public protocol BackwardObserver: AnyObject {
 extension GradientContext {
     /// The gradient of the sum of `target` (or of `seed`·target) with respect to each source, read from `tape`.
     ///
-    /// When the implicit tape alone records (no scoped tape open, none stopped), the backward pass is
-    /// recorded only when a result's node is first needed (see `DeferredGradient`): a gradient that is read
-    /// and never differentiated costs no recorded graph.
+    /// When the implicit tape alone records (no scoped tape open, none stopped) and the pass is large, it
+    /// is recorded only when a result's node is first needed (see `DeferredGradient`): a gradient that is
+    /// read and never differentiated costs no recorded graph. A small pass is recorded at once, since
+    /// recording it later would mean running it twice.
     public func gradient(of target: Value, wrt sources: [Value], seed: Value? = nil, tape: Tape? = nil,
                          unconnectedZero: Bool = false, observer: BackwardObserver? = nil) throws -> [Gradient] {
         let tape = tape ?? implicitTape
@@ -249,13 +263,15 @@ extension GradientContext {
         if let seed, (try? Shape.broadcast(seed.shape, target.shape)) != target.shape {
             throw GradientError("the seed has shape \(Shape.describe(seed.shape)) but the target has shape \(Shape.describe(target.shape))")
         }
-        guard defersRecording, storesNodes, observer == nil, tape === implicitTape, recordingMask == implicitTape.bit else {
-            return try computeGradients(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: observer)
+        let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
+        guard defersRecording, storesNodes, observer == nil, tape === implicitTape, recordingMask == implicitTape.bit,
+              plan.isLarge else {
+            return try computeGradients(plan, of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: observer)
         }
         let start = lastSerial, line = currentLine
         storesNodes = false
         defer { storesNodes = true }
-        let results = try computeGradients(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: nil)
+        let results = try computeGradients(plan, of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: nil)
         // Results made by this pass and tracked would have had a node; values that existed before (a pullback
         // can pass one through) keep their own.
         var slots: [DeferredGradient.WeakValue] = []
@@ -278,9 +294,9 @@ extension GradientContext {
     }
 
     /// The backward pass itself, recording as the context's state says.
-    func computeGradients(of target: Value, wrt sources: [Value], seed: Value?, tape: Tape,
+    func computeGradients(_ plan: BackwardPlan? = nil, of target: Value, wrt sources: [Value], seed: Value?, tape: Tape,
                           unconnectedZero: Bool, observer: BackwardObserver?) throws -> [Gradient] {
-        let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
+        let plan = plan ?? BackwardPlan(targets: [target], sources: sources, tape: tape)
         let cotangents = try plan.run(seeds: [seed], observer: observer)
         return try sources.map { source in
             let key = source.gradientKey

@@ -223,6 +223,28 @@ final class LayoutTests: XCTestCase {
 /// A gradient read from the implicit tape alone records its backward pass only when something needs the
 /// recorded graph; the graph it then records must be exactly the one recording at once gives.
 final class DeferredRecordingTests: XCTestCase {
+    // Every pass counts as large here, so that small graphs defer.
+    override func setUp() { BackwardPlan.largeOperations = 0 }
+    override func tearDown() { BackwardPlan.largeOperations = 256 }
+
+    /// Small passes are recorded at once (deferring them would run them twice when differentiated).
+    func testSmallPassesRecordAtOnce() throws {
+        BackwardPlan.largeOperations = 256
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(vector: [1, 2]))
+        ctx.watch(x)
+        let small = try XCTUnwrap(ctx.gradient(of: try x.map(.sin).sum(), wrt: [x])[0].value)
+        XCTAssertNotNil(small.storedNode)
+        var y = x
+        for _ in 0..<300 { y = try y.map(.sin) }
+        let long = try XCTUnwrap(ctx.gradient(of: try y.sum(), wrt: [x])[0].value)
+        XCTAssertNil(long.storedNode)
+        XCTAssertNotNil(long.deferred)
+        let big = ctx.constant(try Tensor(shape: [200, 200], repeating: 0.5))
+        ctx.watch(big)
+        let wide = try XCTUnwrap(ctx.gradient(of: try big.map(.tanh).sum(), wrt: [big])[0].value)
+        XCTAssertNotNil(wide.deferred)
+    }
     /// Every recorded operation reachable from `values`, oldest first: (serial, operation, input serials, line).
     func graph(_ values: [Value]) -> [String] {
         var pending = values, seen = Set<ObjectIdentifier>(), found: [Value] = []
