@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "LineEditing", dependencies: ["CLibEdit", "Portable"]),
         // The executable: command line, REPL loop, exit codes.
         .executableTarget(name: "tapebook", dependencies: [
-            "TapeLanguage", "LineEditing", "Rendering", "Portable",
+            "TapeLanguage", "LineEditing", "Rendering", "Portable", "TensorCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -35,7 +35,9 @@ struct BackwardPlan {
     let sources: [Value]
     /// Recorded values on a path from a source to a target, in topological order (inputs first); the
     /// backward pass runs it from the end.
-    private var order: [Value] = []
+    // NOTE: unmanaged: the targets (held above) keep every value of their graph alive while the plan lives,
+    // and a long graph's walk would otherwise retain and release each value several times.
+    private var order: [Unmanaged<Value>] = []
     /// For each value in `order`: its cotangent slot, and its edges `edgeStart[k]..<edgeStart[k + 1]` into
     /// `edgeInputs` (input positions) and `edgeSlots` (the slots their gradients go to). Flat arrays: planning
     /// allocates nothing per node.
@@ -97,7 +99,7 @@ struct BackwardPlan {
         // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
         //    order (every value after its inputs), so no sort is needed. Each frame holds its value's inputs,
         //    so a node is read once however many inputs it has.
-        var postOrder: [Value] = []
+        var postOrder: [Unmanaged<Value>] = []
         var stack: [(value: Value, inputs: [Value], next: Int)] = []
         for t in targets where t.tapes & bit != 0 {
             if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
@@ -118,7 +120,7 @@ struct BackwardPlan {
                         reachedSources.insert(input.gradientKey)
                     }
                 } else {
-                    postOrder.append(top.value)
+                    postOrder.append(Unmanaged.passUnretained(top.value))
                     stack.removeLast()
                 }
             }
@@ -126,8 +128,9 @@ struct BackwardPlan {
         if !deferred.isEmpty { return deferred }
         // 2. Keep what leads to a source, inputs before outputs.
         var keptStart: [Int] = [0], keptInputs: [Int] = [], keptSlots: [Int] = []
-        for v in postOrder { v.planRelevant = false }
-        for v in postOrder {
+        for v in postOrder { v._withUnsafeGuaranteedRef { $0.planRelevant = false } }
+        for unmanaged in postOrder {
+            let v = unmanaged.takeUnretainedValue()
             let ownSlot = sourceSlot(v)
             if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = slot }
             let before = keptInputs.count
@@ -141,7 +144,7 @@ struct BackwardPlan {
             guard keptInputs.count > before else { continue }
             v.planRelevant = true
             if ownSlot == nil { v.planSlot = slotCount; slotCount += 1 }
-            order.append(v)
+            order.append(unmanaged)
             outputSlots.append(v.planSlot)
             keptStart.append(keptInputs.count)
         }
@@ -161,7 +164,7 @@ struct BackwardPlan {
     var isLarge: Bool {
         if order.count >= Self.largeOperations { return true }
         var elements = 0
-        for v in order { elements += v.tensor.count; if elements >= Self.largeElements { return true } }
+        for v in order { elements += v._withUnsafeGuaranteedRef { $0.tensor.count }; if elements >= Self.largeElements { return true } }
         return false
     }
 
@@ -189,7 +192,7 @@ struct BackwardPlan {
         }
         var needs: [Bool] = []
         for k in order.indices.reversed() {
-            let v = order[k]
+            let v = order[k].takeUnretainedValue()
             let slot = outputSlots[k]
             guard let dy = cotangents[slot] else { continue }
             try v.context.checkInterrupt()

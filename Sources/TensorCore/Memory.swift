@@ -2,8 +2,34 @@
 import Glibc
 #endif
 
-/// Advice to the kernel about tensor buffers.
-enum Memory {
+@_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32  // <malloc.h>, not in Glibc
+
+/// How tensor memory is obtained: the process heap's set-up, and advice to the kernel about large buffers.
+public enum Memory {
+    /// Sets up the process heap for tensors; the executable calls it once at start-up.
+    ///
+    /// - Tensors up to 64 MiB come from the heap and go back to it, instead of each being a fresh `mmap`
+    ///   whose pages fault in zeroed: a training step frees and allocates the same sizes again (W3 ran 30%
+    ///   faster). Free memory above 128 MiB at the top of the heap still goes back to the system.
+    /// - The heap grows 64 MiB at a time, and past its first 16 MiB it is advised to use transparent huge
+    ///   pages: a long graph (W2 records 80,000 values) then faults in 2 MiB at a time instead of 4 KiB. The
+    ///   first 16 MiB keep small pages, so a small session's memory is what it was.
+    public static func configureProcessHeap() {
+        let trimThreshold: Int32 = -1, topPad: Int32 = -2, mmapThreshold: Int32 = -3
+        _ = mallopt(mmapThreshold, 64 << 20)
+        _ = mallopt(trimThreshold, 128 << 20)
+        _ = mallopt(topPad, 64 << 20)
+        // One block grows the heap by itself and the pad; the heap's top stays put after it is freed.
+        guard let probe = malloc(1 << 20) else { return }
+        let start = UInt(bitPattern: probe) + UInt(16 << 20)
+        free(probe)
+        guard let brk = sbrk(0) else { return }
+        let from = (start + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
+        let to = UInt(bitPattern: brk) & ~UInt(hugePage - 1)
+        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
+        _ = madvise(pointer, Int(to - from), MADV_HUGEPAGE)
+    }
+
     /// Buffers at least this large are backed by huge pages where the system allows it (`madvise` mode).
     static let hugePageThreshold = 4 << 20
     private static let hugePage = 2 << 20

@@ -4,6 +4,7 @@ import ArgumentParser
 import TapeLanguage
 import LineEditing
 import Portable
+import TensorCore
 
 /// Exit codes: 0 all went well, 1 a statement failed or a check did not match, 2 a usage error.
 enum ExitStatus {
@@ -257,13 +258,7 @@ struct Export: ParsableCommand {
     }
 }
 
-// Tensors up to 64 MiB come from the heap and go back to it, instead of each being a fresh mmap whose pages
-// fault in zeroed: a training step frees and allocates the same sizes again (W3 runs 30% faster). Memory
-// above 64 MiB at the top of the heap still goes back to the system.
-@_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32  // <malloc.h>, not in Glibc
-let M_TRIM_THRESHOLD: Int32 = -1, M_MMAP_THRESHOLD: Int32 = -3
-_ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
-_ = mallopt(M_TRIM_THRESHOLD, 64 << 20)
+Memory.configureProcessHeap()
 
 if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { exit(status) }
 
