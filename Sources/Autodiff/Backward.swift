@@ -100,28 +100,34 @@ struct BackwardPlan {
         //    order (every value after its inputs), so no sort is needed. Each frame holds its value's inputs,
         //    so a node is read once however many inputs it has.
         var postOrder: [Unmanaged<Value>] = []
-        var stack: [(value: Value, inputs: [Value], next: Int)] = []
+        var stack: [(value: Unmanaged<Value>, inputs: [Value], next: Int)] = []
         for t in targets where t.tapes & bit != 0 {
             if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
             guard let node = t.storedNode, t.planStamp != stamp else { continue }
             t.planStamp = stamp
-            stack.append((t, node.inputs, 0))
-            while let top = stack.last {
-                if top.next < top.inputs.count {
-                    let input = top.inputs[top.next]
-                    stack[stack.count - 1].next += 1
-                    guard input.tapes & bit != 0 else { continue }
+            stack.append((Unmanaged.passUnretained(t), node.inputs, 0))
+            // NOTE: frames are read in place (no copy of the top frame), and values stay unretained: the
+            // targets keep the whole graph alive.
+            while !stack.isEmpty {
+                let top = stack.count - 1
+                let next = stack[top].next
+                guard next < stack[top].inputs.count else {
+                    postOrder.append(stack[top].value)
+                    stack.removeLast()
+                    continue
+                }
+                stack[top].next = next + 1
+                let unmanagedInput = Unmanaged.passUnretained(stack[top].inputs[next])
+                unmanagedInput._withUnsafeGuaranteedRef { input in
+                    guard input.tapes & bit != 0 else { return }
                     if let inputNode = input.storedNode {
-                        if input.planStamp != stamp { input.planStamp = stamp; stack.append((input, inputNode.inputs, 0)) }
+                        if input.planStamp != stamp { input.planStamp = stamp; stack.append((unmanagedInput, inputNode.inputs, 0)) }
                     } else if let d = input.deferred {
                         deferred.append(d)
                     } else if sourceSlot(input) != nil {
                         reachedSources.insert(input.gradientKey)
                     }
-                } else {
-                    postOrder.append(Unmanaged.passUnretained(top.value))
-                    stack.removeLast()
                 }
             }
         }
@@ -191,10 +197,14 @@ struct BackwardPlan {
             try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
         }
         var needs: [Bool] = []
+        let sourceSlotCount = sourceSlots.keys.count
         for k in order.indices.reversed() {
             let v = order[k].takeUnretainedValue()
             let slot = outputSlots[k]
             guard let dy = cotangents[slot] else { continue }
+            // A value's cotangent is complete when its turn comes (reverse topological order): let it go
+            // after this step unless it is a source's, so an unrecorded pass frees as it goes.
+            if slot >= sourceSlotCount { cotangents[slot] = nil }
             try v.context.checkInterrupt()
             let node = v.storedNode.unsafelyUnwrapped
             let edges = edgeStart[k]..<edgeStart[k + 1]
