@@ -105,15 +105,19 @@ public final class GradientContext {
     public func constant(_ tensor: Tensor) -> Value { Value(tensor, context: self) }
     public func constant(_ scalar: Double) -> Value { Value(Tensor(scalar), context: self) }
 
-    /// Shared untracked scalars, one per value written in the source (see `literal`).
-    private var literals: [UInt64: Value] = [:]
+    /// Shared untracked scalars (see `literal`): a direct-mapped cache, so a loop's lookup is one
+    /// multiplication and one comparison, not a hash.
+    private var literals = [(bits: UInt64, value: Value)?](repeating: nil, count: 256)
 
-    /// An untracked scalar that may be shared: the same value object each time for the same number (up to
-    /// 4,096 different numbers). The caller must never bind it to a name (it could be watched).
+    /// An untracked scalar that may be shared: the same value object each time for the same number (while
+    /// no other number takes its place in the cache). The caller must never bind it to a name (it could be
+    /// watched).
     public func literal(_ scalar: Double) -> Value {
-        if let v = literals[scalar.bitPattern] { return v }
+        let bits = scalar.bitPattern
+        let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 56)
+        if let cached = literals[slot], cached.bits == bits { return cached.value }
         let v = constant(scalar)
-        if literals.count < 4096 { literals[scalar.bitPattern] = v }
+        literals[slot] = (bits, v)
         return v
     }
 

@@ -98,7 +98,8 @@ struct CallArguments {
 }
 
 /// One built-in function: how many positional arguments, which keywords, and what it does.
-struct Builtin {
+// NOTE: a class: looking a built-in up on every call of a loop copies one reference, not seven fields.
+final class Builtin {
     let minimum: Int
     let maximum: Int?
     let keywords: [String]
@@ -106,7 +107,18 @@ struct Builtin {
     let summary: String
     let run: (CallArguments) throws -> [Value]
     /// The same, for built-ins with exactly one result (saves an array on every call).
-    var single: ((CallArguments) throws -> Value)? = nil
+    let single: ((CallArguments) throws -> Value)?
+
+    init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String,
+         run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil) {
+        self.minimum = minimum
+        self.maximum = maximum
+        self.keywords = keywords
+        self.usage = usage
+        self.summary = summary
+        self.run = run
+        self.single = single
+    }
 }
 
 enum Builtins {
