@@ -100,7 +100,7 @@ struct BackwardPlan {
         //    order (every value after its inputs), so no sort is needed. Each frame holds its value's inputs,
         //    so a node is read once however many inputs it has.
         var postOrder: [Unmanaged<Value>] = []
-        var stack: [(value: Unmanaged<Value>, inputs: [Value], next: Int)] = []
+        var stack: [(value: Unmanaged<Value>, inputs: NodeInputs, next: Int)] = []
         for t in targets where t.tapes & bit != 0 {
             if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }

@@ -4,14 +4,55 @@ import TensorCore
 /// (a struct, so recording allocates one object fewer).
 public struct Node {
     public let primitive: Primitive
-    public internal(set) var inputs: [Value]
+    public let inputs: NodeInputs
     /// The statement line that recorded it, for `tape`, `explain` and NaN origins.
     public let line: Int
 
-    init(_ primitive: Primitive, _ inputs: [Value], line: Int) {
+    init(_ primitive: Primitive, _ inputs: NodeInputs, line: Int) {
         self.primitive = primitive
         self.inputs = inputs
         self.line = line
+    }
+
+    init(_ primitive: Primitive, _ inputs: [Value], line: Int) {
+        self.init(primitive, NodeInputs(inputs), line: line)
+    }
+}
+
+/// The values a node read: one or two kept inline (almost every operation), more in an array. A recorded
+/// value then needs no array of its own.
+public struct NodeInputs: RandomAccessCollection {
+    enum Storage {
+        case one(Value)
+        case two(Value, Value)
+        case many([Value])
+    }
+    let storage: Storage
+
+    init(_ a: Value) { storage = .one(a) }
+    init(_ a: Value, _ b: Value) { storage = .two(a, b) }
+    init(_ values: [Value]) {
+        switch values.count {
+        case 1: storage = .one(values[0])
+        case 2: storage = .two(values[0], values[1])
+        default: storage = .many(values)
+        }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int {
+        switch storage {
+        case .one: return 1
+        case .two: return 2
+        case .many(let values): return values.count
+        }
+    }
+    public subscript(position: Int) -> Value {
+        switch storage {
+        case .one(let a): return a
+        case .two(let a, let b): return position == 0 ? a : b
+        case .many(let values): return values[position]
+        }
     }
 }
 
@@ -233,17 +274,28 @@ public final class GradientContext {
     /// Runs a primitive on values: computes its output and records it on every recording tape that
     /// tracks one of the inputs.
     public func apply(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
-        let output: Tensor
-        switch primitive {
-        // The common cases skip gathering the input tensors into an array.
-        case .unary(let f): output = inputs[0].tensor.map(f)
-        case .binary(let f): output = try Tensor.zip(inputs[0].tensor, inputs[1].tensor, f)
-        default: output = try primitive.forward(inputs.map(\.tensor))
+        switch inputs.count {
+        case 1: return try apply(primitive, inputs[0])
+        case 2: return try apply(primitive, inputs[0], inputs[1])
+        default: return record(primitive, NodeInputs(inputs), try primitive.forward(inputs.map(\.tensor)))
         }
-        return record(primitive, inputs, output)
     }
 
-    func record(_ primitive: Primitive, _ inputs: [Value], _ output: Tensor) -> Value {
+    /// `apply` for one input, without an array.
+    public func apply(_ primitive: Primitive, _ a: Value) throws -> Value {
+        let output: Tensor
+        if case .unary(let f) = primitive { output = a.tensor.map(f) } else { output = try primitive.forward([a.tensor]) }
+        return record(primitive, NodeInputs(a), output)
+    }
+
+    /// `apply` for two inputs, without an array.
+    public func apply(_ primitive: Primitive, _ a: Value, _ b: Value) throws -> Value {
+        let output: Tensor
+        if case .binary(let f) = primitive { output = try Tensor.zip(a.tensor, b.tensor, f) } else { output = try primitive.forward([a.tensor, b.tensor]) }
+        return record(primitive, NodeInputs(a, b), output)
+    }
+
+    func record(_ primitive: Primitive, _ inputs: NodeInputs, _ output: Tensor) -> Value {
         let recording = recordingMask
         var mask: TapeMask = 0
         for v in inputs {
@@ -268,7 +320,7 @@ public final class GradientContext {
     }
 
     /// Records where a NaN or Inf first appears, or carries an input's origin forward.
-    private func noteNonFinite(_ out: Value, _ primitive: Primitive, _ inputs: [Value]) {
+    private func noteNonFinite(_ out: Value, _ primitive: Primitive, _ inputs: NodeInputs) {
         guard out.tensor.hasNonFinite else { return }
         for v in inputs where v.nonFiniteOrigin != nil {
             out.nonFiniteOrigin = v.nonFiniteOrigin
@@ -281,7 +333,7 @@ public final class GradientContext {
 
     /// Records a custom operation whose forward `output` the caller computed (with recording stopped).
     public func recordCustom(_ custom: CustomGradient, inputs: [Value], output: Tensor) -> Value {
-        record(.custom(custom), inputs, output)
+        record(.custom(custom), NodeInputs(inputs), output)
     }
 
     /// An output of an operation that has no gradient (`argmax`, comparisons): never tracked.

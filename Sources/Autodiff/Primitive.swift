@@ -86,7 +86,7 @@ public enum Primitive {
 
     /// The gradients of the inputs given the output's cotangent `dy`; nil is a symbolic zero.
     /// Results may have the broadcast shape; the backward pass sums them back to each input's shape.
-    func pullback(_ x: [Value], _ y: Value, _ dy: Value, needs: [Bool]) throws -> [Value?] {
+    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: [Bool]) throws -> [Value?] {
         switch self {
         case .unary(let f):
             return [try Primitive.unaryPullback(f, x[0], y, dy)]
@@ -201,7 +201,7 @@ public enum Primitive {
             return [try scale * x[0].inverse().matrixTranspose()]
 
         case .custom(let custom):
-            let grads = try custom.pullback(x, dy)
+            let grads = try custom.pullback(Array(x), dy)
             guard grads.count == x.count else {
                 throw GradientError("the custom gradient of \(custom.name) gave \(grads.count) results for \(x.count) parameters")
             }

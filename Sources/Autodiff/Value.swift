@@ -99,7 +99,7 @@ public final class Value {
         // dropped, so each input is checked for being the last reference while only `pending` holds it.
         guard storedNode != nil || extras?.cutFrom != nil else { return }
         var pending: [Value] = []
-        if storedNode != nil { pending = storedNode!.inputs; storedNode = nil }
+        if storedNode != nil { pending.append(contentsOf: storedNode!.inputs); storedNode = nil }
         if let c = extras?.cutFrom { extras!.cutFrom = nil; pending.append(c) }
         while var v = pending.popLast() {
             guard isKnownUniquelyReferenced(&v) else { continue }

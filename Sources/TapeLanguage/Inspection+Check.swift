@@ -168,7 +168,7 @@ extension Session {
     /// Checks a custom operation's gradient against differences of its own forward at the inputs it was
     /// recorded with, for a cotangent of ones.
     func checkCustomGradient(_ custom: CustomGradient, output: Value) throws -> String {
-        let inputs = output.node!.inputs
+        let inputs = Array(output.node!.inputs)
         let ones = context.constant(try Tensor(shape: output.shape, repeating: 1))
         let grads = try custom.pullback(inputs, ones)
         guard case .function(let f)? = lookup(custom.name) else { return "custom \(custom.name): its definition is gone, not checked" }

@@ -22,7 +22,7 @@ struct ComputationGraph {
             if direct && !reachedDirectly.insert(id).inserted { continue }
             if !direct && seen.contains(id) { continue }
             if seen.insert(id).inserted { values.append(v) }
-            for input in v.node?.inputs ?? [] { pending.append((input, direct)) }
+            for input in v.node.map({ Array($0.inputs) }) ?? [] { pending.append((input, direct)) }
             if let cut = v.stopGradientSource { pending.append((cut, false)) }
         }
         values.sort { $0.serial < $1.serial }

@@ -351,7 +351,7 @@ final class FiniteDifferenceTests: XCTestCase {
         func custom(_ name: String, _ pullback: @escaping ([Value], Value) throws -> [Value?]) -> GradientCheck.Function {
             { x in
                 let c = x[0].context
-                return c.record(.custom(CustomGradient(name: name, pullback: pullback)), [x[0]], x[0].tensor.map(.sin))
+                return c.record(.custom(CustomGradient(name: name, pullback: pullback)), NodeInputs(x[0]), x[0].tensor.map(.sin))
             }
         }
         let x = [Self.v([0.3, -1.2, 2])]
