@@ -138,20 +138,20 @@ struct BackwardPlan {
         for unmanaged in postOrder {
             let v = unmanaged.takeUnretainedValue()
             let ownSlot = sourceSlot(v)
-            if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = slot }
+            if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = Int32(slot) }
             let before = keptInputs.count
             for (i, input) in v.storedNode.unsafelyUnwrapped.inputs.enumerated() where input.tapes & bit != 0 {
                 if input.planStamp == stamp && input.planRelevant {
-                    keptInputs.append(i); keptSlots.append(input.planSlot)
+                    keptInputs.append(i); keptSlots.append(Int(input.planSlot))
                 } else if let slot = sourceSlot(input) {
                     keptInputs.append(i); keptSlots.append(slot)
                 }
             }
             guard keptInputs.count > before else { continue }
             v.planRelevant = true
-            if ownSlot == nil { v.planSlot = slotCount; slotCount += 1 }
+            if ownSlot == nil { v.planSlot = Int32(slotCount); slotCount += 1 }
             order.append(unmanaged)
-            outputSlots.append(v.planSlot)
+            outputSlots.append(Int(v.planSlot))
             keptStart.append(keptInputs.count)
         }
         edgeStart = keptStart
@@ -159,7 +159,7 @@ struct BackwardPlan {
         edgeSlots = keptSlots
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
-            if t.planStamp == stamp && t.planRelevant { return t.planSlot }
+            if t.planStamp == stamp && t.planRelevant { return Int(t.planSlot) }
             return -1
         }
         return []

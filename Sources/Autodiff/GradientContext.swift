@@ -3,15 +3,17 @@ import TensorCore
 /// A recorded operation: the primitive and the values it read. Stored in the value it produced
 /// (a struct, so recording allocates one object fewer).
 public struct Node {
-    public let primitive: Primitive
+    // NOTE: declared in this order, the node packs into 32 bytes (see `Value`).
     public let inputs: NodeInputs
+    public let primitive: Primitive
+    private let storedLine: Int32
     /// The statement line that recorded it, for `tape`, `explain` and NaN origins.
-    public let line: Int
+    public var line: Int { Int(storedLine) }
 
     init(_ primitive: Primitive, _ inputs: NodeInputs, line: Int) {
         self.primitive = primitive
         self.inputs = inputs
-        self.line = line
+        self.storedLine = Int32(clamping: line)
     }
 
     init(_ primitive: Primitive, _ inputs: [Value], line: Int) {
@@ -114,12 +116,12 @@ public final class GradientContext {
         return serialCounter
     }
 
-    private var stampCounter = 0
+    private var stampCounter: Int32 = 0
 
     /// A mark for one backward plan's walk: negative, so it never equals a serial number, and apart from
     /// them, so building a plan (or building it again) does not shift the numbering of values.
-    func nextStamp() -> Int {
-        stampCounter -= 1
+    func nextStamp() -> Int32 {
+        stampCounter = stampCounter == Int32.min ? -1 : stampCounter - 1
         return stampCounter
     }
 
