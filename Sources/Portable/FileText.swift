@@ -2,22 +2,34 @@ import Glibc
 
 /// Whole files read with `open`/`read`.
 public enum FileText {
-    /// The text of the file at `path` as UTF-8 (a leading byte-order mark dropped), or nil when it cannot
-    /// be read or is not valid UTF-8 — what `String(contentsOfFile:encoding: .utf8)` answered, without
-    /// Foundation's first-use costs on the way to a session's first statement.
-    public static func read(_ path: String) -> String? {
+    /// Why a file could not be read: the `errno` of the call that failed.
+    public struct ReadError: Error {
+        public let code: Int32
+    }
+
+    /// The bytes of the file at `path`. A directory fails with `EISDIR` (from `read`).
+    public static func readBytes(_ path: String) -> Result<[UInt8], ReadError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .failure(ReadError(code: errno)) }
         defer { close(fd) }
         var bytes: [UInt8] = []
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count > 0 { bytes.append(contentsOf: chunk[..<count]); continue }
             if count < 0 && errno == EINTR { continue }
-            if count < 0 { return nil }
-            break
+            if count < 0 { return .failure(ReadError(code: errno)) }
+            return .success(bytes)
         }
+    }
+
+    /// The text of the file at `path` as UTF-8 (a leading byte-order mark dropped), or nil when it cannot
+    /// be read or is not valid UTF-8 — what `String(contentsOfFile:encoding: .utf8)` answered, without
+    /// Foundation's first-use costs on the way to a session's first statement.
+    public static func read(_ path: String) -> String? {
+        guard case .success(let bytes) = readBytes(path) else { return nil }
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes[3...] : bytes[...]
         return String(validating: body, as: UTF8.self)
     }

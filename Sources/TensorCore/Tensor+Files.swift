@@ -23,11 +23,10 @@ extension Tensor {
     /// The kind is told by the file's contents (the `.npy` magic string) and else by its
     /// extension (`.csv`, `.txt`). Errors name the file as `path` was given.
     public static func load(path: String) throws -> Tensor {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(error, path: path)))
+        let data: [UInt8]
+        switch FileText.readBytes(path) {
+        case .success(let bytes): data = bytes
+        case .failure(let error): throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: error.code)))
         }
         if data.starts(with: NPY.magic) {
             return try NPY.decode(data, name: path)
@@ -81,11 +80,16 @@ enum FileMessages {
     }
 
     private static func posixReason(_ code: POSIXErrorCode) -> String {
+        reason(errno: code.rawValue)
+    }
+
+    /// A short reason for a failed system call.
+    static func reason(errno code: Int32) -> String {
         switch code {
-        case .ENOENT: return "no such file"
-        case .EACCES, .EPERM: return "permission denied"
-        case .EISDIR: return "is a directory"
-        default: return String(cString: strerror(code.rawValue))
+        case ENOENT: return "no such file"
+        case EACCES, EPERM: return "permission denied"
+        case EISDIR: return "is a directory"
+        default: return String(cString: strerror(code))
         }
     }
 }
@@ -106,7 +110,7 @@ enum NPY {
 
     // MARK: Reading
 
-    static func decode(_ data: Data, name: String) throws -> Tensor {
+    static func decode(_ data: [UInt8], name: String) throws -> Tensor {
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Tensor in
             func fail(_ problem: String) -> TensorError { TensorError("\(name): \(problem)") }
             guard raw.count >= 10 else { throw fail("truncated .npy header") }
@@ -418,8 +422,8 @@ struct PyLiteralParser {
 // MARK: - CSV
 
 enum CSV {
-    static func decode(_ data: Data, name: String) throws -> Tensor {
-        guard let text = String(data: data, encoding: .utf8) else {
+    static func decode(_ data: [UInt8], name: String) throws -> Tensor {
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw TensorError("\(name): not a text file (it is not UTF-8)")
         }
         var scalars: [Double] = []

@@ -162,6 +162,9 @@ final class FilesTests: XCTestCase {
         assertLoadError(path("magic.npy"), "\(path("magic.npy")): not a NumPy .npy file (it does not start with \\x93NUMPY)")
         assertLoadError(path("version.npy"), "\(path("version.npy")): unsupported .npy format version 9.0")
         assertLoadError(path("missing.npy"), "\(path("missing.npy")): cannot read: no such file")
+        let directory = path("folder.npy")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        assertLoadError(directory, "\(directory): cannot read: is a directory")
         try Data("1,2".utf8).write(to: URL(fileURLWithPath: path("data.bin")))
         assertLoadError(path("data.bin"), "\(path("data.bin")): unknown file type '.bin' (expected .npy or .csv)")
     }
