@@ -18,7 +18,7 @@ final class MatmulTests: XCTestCase {
     func testLargeProductsMatchAPlainLoop() throws {
         var random = RandomGenerator(seed: 7)
         // (m, k, n): a matrix-vector, a vector-matrix and a full product, each above the plain-loop size.
-        for (m, k, n) in [(70, 80, 1), (1, 80, 70), (40, 50, 30)] {
+        for (m, k, n) in [(70, 80, 1), (1, 80, 70), (70, 81, 1), (1, 81, 69), (40, 50, 30)] {
             for ta in [false, true] {
                 for tb in [false, true] {
                     let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
