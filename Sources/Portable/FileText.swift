@@ -12,9 +12,24 @@ public enum FileText {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(ReadError(code: errno)) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
         var info = stat()
-        if fstat(fd, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
+        let expected = fstat(fd, &info) == 0 && info.st_size > 0 ? Int(info.st_size) : 0
+        // Read straight into a buffer of the file's size (one more byte tells whether it grew), then in
+        // chunks for whatever is left: a small file costs one read and no zeroed scratch buffer.
+        var bytes: [UInt8] = []
+        var failure: Int32 = 0
+        let capacity = expected + 1
+        bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            while initialized < capacity {
+                let count = Glibc.read(fd, buffer.baseAddress! + initialized, capacity - initialized)
+                if count > 0 { initialized += count; continue }
+                if count < 0 && errno == EINTR { continue }
+                if count < 0 { failure = errno }
+                return
+            }
+        }
+        if failure != 0 { return .failure(ReadError(code: failure)) }
+        guard bytes.count == capacity else { return .success(bytes) }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -31,6 +46,8 @@ public enum FileText {
     public static func read(_ path: String) -> String? {
         guard case .success(let bytes) = readBytes(path) else { return nil }
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes[3...] : bytes[...]
-        return String(validating: body, as: UTF8.self)
+        // Decoding repairs invalid UTF-8 with U+FFFD; a text whose bytes changed on the way was not UTF-8.
+        let text = String(decoding: body, as: UTF8.self)
+        return text.utf8.elementsEqual(body) ? text : nil
     }
 }
