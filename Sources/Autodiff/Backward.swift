@@ -299,7 +299,7 @@ extension GradientContext {
         }
         guard deferredAny else { return results }
         let deferred = DeferredGradient(context: self, target: target, sources: sources, seed: seed, unconnectedZero: unconnectedZero,
-                                        line: line, serials: start...lastSerial, results: slots)
+                                        line: line, firstSerial: start, results: slots)
         for slot in slots { slot.value?.deferred = deferred }
         pendingDeferred.removeAll { $0.gradient == nil }
         pendingDeferred.append(.init(gradient: deferred))
@@ -451,10 +451,7 @@ extension GradientContext {
     }
 
     private func gradientUnchecked(of target: Value, wrt source: Value, seed: Value? = nil, tape: Tape) throws -> Gradient {
-        let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
-        if let g = try plan.run(seeds: [seed])[source.gradientKey] { return .value(g) }
-        if plan.reachedSources.contains(source.gradientKey) { return .value(constant(try Tensor.zeros(source.shape))) }
-        return .none(noneReason(target: target, source: source, tape: tape))
+        try computeGradients(of: target, wrt: [source], seed: seed, tape: tape, unconnectedZero: false, observer: nil)[0]
     }
 
     /// The directional derivative J·v (forward mode, as TensorFlow's ForwardAccumulator gives it),

@@ -21,21 +21,21 @@ final class DeferredGradient {
     let unconnectedZero: Bool
     /// The statement line of the `grad`.
     let line: Int
-    /// The serial number before the pass and after it.
-    let serials: ClosedRange<Int>
+    /// The serial number before the pass: its replay numbers its values from here again.
+    let firstSerial: Int
     /// The deferred results, one slot per source (empty where the result needs no recording).
     var results: [WeakValue]
     private(set) var isRecorded = false
 
     init(context: GradientContext, target: Value, sources: [Value], seed: Value?, unconnectedZero: Bool,
-         line: Int, serials: ClosedRange<Int>, results: [WeakValue]) {
+         line: Int, firstSerial: Int, results: [WeakValue]) {
         self.context = context
         self.target = target
         self.sources = sources
         self.seed = seed
         self.unconnectedZero = unconnectedZero
         self.line = line
-        self.serials = serials
+        self.firstSerial = firstSerial
         self.results = results
     }
 
@@ -55,7 +55,7 @@ extension GradientContext {
     /// tape alone), its serial numbers and its line.
     func record(_ deferred: DeferredGradient) {
         let saved = (lastSerial, currentLine, storesNodes, interruptCheck)
-        lastSerial = deferred.serials.lowerBound
+        lastSerial = deferred.firstSerial
         currentLine = deferred.line
         storesNodes = true
         interruptCheck = nil

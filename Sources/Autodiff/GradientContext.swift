@@ -86,7 +86,8 @@ public struct GradientError: Error, Equatable, CustomStringConvertible {
 
 /// Owns the tapes and the recording state of one session: which tapes are open, which are recording.
 public final class GradientContext {
-    private var serialCounter = 0
+    /// The last serial number given; a deferred gradient replays its pass over the same numbers.
+    var lastSerial = 0
     /// Slot → tape; slot 0 is the implicit, persistent tape.
     public private(set) var tapes: [Tape?]
     /// Tapes open (inside their `with tape` block, or the implicit tape).
@@ -112,8 +113,8 @@ public final class GradientContext {
     }
 
     func nextSerial() -> Int {
-        serialCounter += 1
-        return serialCounter
+        lastSerial += 1
+        return lastSerial
     }
 
     private var stampCounter: Int32 = 0
@@ -125,11 +126,6 @@ public final class GradientContext {
         return stampCounter
     }
 
-    /// The last serial number given; a deferred gradient replays its pass over the same numbers.
-    var lastSerial: Int {
-        get { serialCounter }
-        set { serialCounter = newValue }
-    }
 
     public var implicitTape: Tape { tapes[0]! }
 

@@ -12,12 +12,9 @@ public final class Value {
     public unowned(unsafe) let context: GradientContext
     /// The recorded operation that produced this value, if any. A gradient whose backward pass was not yet
     /// recorded (see `DeferredGradient`) records it now, on first access.
-    public internal(set) var node: Node? {
-        get {
-            if storedNode == nil, let deferred = extras?.deferred { deferred.materialize() }
-            return storedNode
-        }
-        set { storedNode = newValue }
+    public var node: Node? {
+        if storedNode == nil, let deferred = extras?.deferred { deferred.materialize() }
+        return storedNode
     }
     /// The node as stored: nil for a gradient whose recording is deferred.
     var storedNode: Node?

@@ -30,13 +30,18 @@ public enum FileText {
         }
         if failure != 0 { return .failure(ReadError(code: failure)) }
         guard bytes.count == capacity else { return .success(bytes) }
+        let code = appendRest(of: fd, to: &bytes)
+        return code == 0 ? .success(bytes) : .failure(ReadError(code: code))
+    }
+
+    /// Reads `fd` to its end in 64 KiB chunks, appending to `bytes`; 0, or the `errno` of a failed read.
+    static func appendRest(of fd: Int32, to bytes: inout [UInt8]) -> Int32 {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count > 0 { bytes.append(contentsOf: chunk[..<count]); continue }
             if count < 0 && errno == EINTR { continue }
-            if count < 0 { return .failure(ReadError(code: errno)) }
-            return .success(bytes)
+            return count < 0 ? errno : 0
         }
     }
 

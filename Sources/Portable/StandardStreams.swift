@@ -10,13 +10,8 @@ public enum StandardStreams {
     /// Everything left on standard input, up to end of file or the first read error.
     public static func readInputToEnd() -> [UInt8] {
         var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if count > 0 { data.append(contentsOf: chunk[..<count]); continue }
-            if count < 0 && errno == EINTR { continue }
-            return data
-        }
+        _ = FileText.appendRest(of: STDIN_FILENO, to: &data)
+        return data
     }
 
     /// `fsync` on standard output, as `FileHandle.standardOutput.synchronizeFile()` did (failures, as on

@@ -24,10 +24,7 @@ public enum Memory {
         let start = UInt(bitPattern: probe) + UInt(16 << 20)
         free(probe)
         guard let brk = sbrk(0) else { return }
-        let from = (start + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
-        let to = UInt(bitPattern: brk) & ~UInt(hugePage - 1)
-        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
-        _ = madvise(pointer, Int(to - from), MADV_HUGEPAGE)
+        adviseHugePages(from: start, to: UInt(bitPattern: brk))
     }
 
     /// Buffers at least this large are backed by huge pages where the system allows it (`madvise` mode).
@@ -40,10 +37,15 @@ public enum Memory {
     static func adviseHugePages(_ buffer: UnsafeMutableBufferPointer<Double>) {
         let bytes = buffer.count * MemoryLayout<Double>.stride
         guard bytes >= hugePageThreshold, let base = buffer.baseAddress else { return }
-        let start = (UInt(bitPattern: base) + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
-        let end = (UInt(bitPattern: base) + UInt(bytes)) & ~UInt(hugePage - 1)
-        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(pointer, Int(end - start), MADV_HUGEPAGE)
+        adviseHugePages(from: UInt(bitPattern: base), to: UInt(bitPattern: base) + UInt(bytes))
+    }
+
+    /// `madvise(MADV_HUGEPAGE)` over the whole 2 MiB pages between two addresses.
+    private static func adviseHugePages(from start: UInt, to end: UInt) {
+        let from = (start + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
+        let to = end & ~UInt(hugePage - 1)
+        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
+        _ = madvise(pointer, Int(to - from), MADV_HUGEPAGE)
     }
 
     /// `count` elements, each `value`, in a buffer advised as above when large.

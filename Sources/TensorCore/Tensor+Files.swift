@@ -60,14 +60,14 @@ enum FileMessages {
     static func cannotRead(_ path: String, reason: String) -> String { "\(path): cannot read: \(reason)" }
     static func cannotWrite(_ path: String, reason: String) -> String { "\(path): cannot write: \(reason)" }
 
-    /// A short reason from a Foundation error, without Foundation's long sentences where possible.
+    /// A short reason from a Foundation error (writing a file), without Foundation's long sentences where possible.
     ///
     /// Only the error's own code counts: the POSIX error that FoundationEssentials keeps under a
     /// `CocoaError` (`EISDIR` for a directory) never came through Foundation's `NSError` bridging on Linux,
     /// so such errors have always been described by their code, e.g. "(NSCocoaErrorDomain error 256.)".
     static func reason(_ error: Error, path: String) -> String {
         if let posix = error as? POSIXError {
-            return posixReason(posix.code)
+            return reason(errno: posix.code.rawValue)
         }
         if let cocoa = error as? CocoaError {
             switch cocoa.code {
@@ -77,10 +77,6 @@ enum FileMessages {
             }
         }
         return errorDescription(error)
-    }
-
-    private static func posixReason(_ code: POSIXErrorCode) -> String {
-        reason(errno: code.rawValue)
     }
 
     /// A short reason for a failed system call.
