@@ -32,22 +32,16 @@ extension Session {
         case .assignment(let target, let expr) where !printing:
             // The fast path of loops: one tensor bound to a name.
             switch try evaluateTop(expr) {
-            case .value(let v): bind(target.name, .value(v))
+            case .value(let v): try assign(target, .value(v))
             case let other: try assign(target, try singleItem(other, target: target))
             }
 
         case .assignment(let target, let expr):
-            let result = try evaluateTop(expr)
-            if case .gradients(let items, _) = result { noteGradients(items) }
-            let items = result.items
-            guard items.count == 1 else {
-                throw EvaluationError("the right side gives \(items.count) results but one name is assigned", at: target.span,
-                                      note: "write \(items.count) names: " + (1...items.count).map { "r\($0)" }.joined(separator: ", ") + " = ...")
-            }
+            let item = try singleItem(try evaluateTop(expr), target: target)
             let wasVariable = value(named: target.name)?.isVariable ?? false
-            try assign(target, items[0].item)
+            try assign(target, item)
             outcome.names = [target.name]
-            if show { outcome.result = StatementResult.single(label: target.name, item: items[0].item) }
+            if show { outcome.result = StatementResult.single(label: target.name, item: item) }
             if wasVariable && scopes.isEmpty { outcome.notes.append("\(target.name) is no longer a variable (use `\(target.name) -= ...` to update it)") }
             emit()
 
@@ -192,11 +186,13 @@ extension Session {
         }
     }
 
+    /// The one result assigned to a single name (noting gradients for `:grads`).
     private func singleItem(_ result: Evaluated, target: Identifier) throws -> ResultItem {
         if case .gradients(let items, _) = result { noteGradients(items) }
         let items = result.items
         guard items.count == 1 else {
-            throw EvaluationError("the right side gives \(items.count) results but one name is assigned", at: target.span)
+            throw EvaluationError("the right side gives \(items.count) results but one name is assigned", at: target.span,
+                                  note: items.isEmpty ? nil : "write \(items.count) names: " + (1...items.count).map { "r\($0)" }.joined(separator: ", ") + " = ...")
         }
         return items[0].item
     }

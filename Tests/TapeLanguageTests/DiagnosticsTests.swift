@@ -35,6 +35,14 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(firstLine("zeros([inf])"), "error: 'shape' must be a whole number, got inf")
     }
 
+    /// An assignment inside a loop (which prints nothing) fails as it does outside one.
+    func testAssignmentInsideALoopFailsAsOutside() {
+        let outside = output("x = [1, 2]\na = clip_by_global_norm(1, x, x)")
+        let inside = output("x = [1, 2]\nrepeat 2 < a = clip_by_global_norm(1, x, x) >")
+        XCTAssertTrue(outside.contains("= note: write 2 names: r1, r2 = ..."), outside)
+        XCTAssertTrue(inside.contains("= note: write 2 names: r1, r2 = ..."), inside)
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
