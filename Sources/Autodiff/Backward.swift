@@ -39,18 +39,23 @@ struct BackwardPlan {
     // and a long graph's walk would otherwise retain and release each value several times.
     private var order: [Unmanaged<Value>] = []
     /// For each value in `order`: its cotangent slot, and its edges `edgeStart[k]..<edgeStart[k + 1]` into
-    /// `edgeInputs` (input positions) and `edgeSlots` (the slots their gradients go to). Flat arrays: planning
-    /// allocates nothing per node.
-    private var outputSlots: [Int] = []
-    private var edgeStart: [Int] = [0]
-    private var edgeInputs: [Int] = []
-    private var edgeSlots: [Int] = []
+    /// `edges`. Flat arrays of 32-bit numbers: planning allocates nothing per node, and W2's 80,000-value
+    /// chain plans in a few MiB.
+    private var outputSlots: [Int32] = []
+    private var edgeStart: [Int32] = [0]
+    private var edges: [Edge] = []
     /// Slot of each source key (sources that are also intermediates share their slot).
     private var sourceSlots = SourceSlots()
     private var targetSlots: [Int] = []
     private var slotCount = 0
     /// Keys (see `Value.gradientKey`) of the sources that some target reaches.
     private(set) var reachedSources = Set<ObjectIdentifier>()
+
+    /// An input whose gradient is needed: its position among the node's inputs, and the slot its gradient goes to.
+    struct Edge {
+        var input: Int32
+        var slot: Int32
+    }
 
     /// Source keys and their slots. There are few sources, so a linear search beats hashing every value
     /// of a long graph.
@@ -82,7 +87,7 @@ struct BackwardPlan {
             let deferred = build()
             if deferred.isEmpty { return }
             for d in deferred { d.materialize() }
-            order = []; outputSlots = []; edgeStart = [0]; edgeInputs = []; edgeSlots = []; targetSlots = []
+            order = []; outputSlots = []; edgeStart = [0]; edges = []; targetSlots = []
             slotCount = sourceCount
             reachedSources = []
         }
@@ -97,32 +102,35 @@ struct BackwardPlan {
         var deferred: [DeferredGradient] = []
 
         // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
-        //    order (every value after its inputs), so no sort is needed. Each frame holds its value's inputs,
-        //    so a node is read once however many inputs it has.
+        //    order (every value after its inputs), so no sort is needed. A frame is a value and the position
+        //    of its next input (16 bytes: a chain of 80,000 values is as deep as it is long).
         var postOrder: [Unmanaged<Value>] = []
-        var stack: [(value: Unmanaged<Value>, inputs: NodeInputs, next: Int)] = []
+        var stack: [(value: Unmanaged<Value>, next: Int32, count: Int32)] = []
         for t in targets where t.tapes & bit != 0 {
             if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
-            guard let node = t.storedNode, t.planStamp != stamp else { continue }
+            guard t.storedNode != nil, t.planStamp != stamp else { continue }
             t.planStamp = stamp
-            stack.append((Unmanaged.passUnretained(t), node.inputs, 0))
+            stack.append((Unmanaged.passUnretained(t), 0, Int32(t.recordedInputCount)))
             // NOTE: frames are read in place (no copy of the top frame), and values stay unretained: the
             // targets keep the whole graph alive.
             while !stack.isEmpty {
                 let top = stack.count - 1
                 let next = stack[top].next
-                guard next < stack[top].inputs.count else {
+                guard next < stack[top].count else {
                     postOrder.append(stack[top].value)
                     stack.removeLast()
                     continue
                 }
                 stack[top].next = next + 1
-                let unmanagedInput = Unmanaged.passUnretained(stack[top].inputs[next])
+                let unmanagedInput = stack[top].value._withUnsafeGuaranteedRef { $0.recordedInput(Int(next)) }
                 unmanagedInput._withUnsafeGuaranteedRef { input in
                     guard input.tapes & bit != 0 else { return }
-                    if let inputNode = input.storedNode {
-                        if input.planStamp != stamp { input.planStamp = stamp; stack.append((unmanagedInput, inputNode.inputs, 0)) }
+                    if input.storedNode != nil {
+                        if input.planStamp != stamp {
+                            input.planStamp = stamp
+                            stack.append((unmanagedInput, 0, Int32(input.recordedInputCount)))
+                        }
                     } else if let d = input.deferred {
                         deferred.append(d)
                     } else if sourceSlot(input) != nil {
@@ -131,32 +139,38 @@ struct BackwardPlan {
                 }
             }
         }
+        stack = []
         if !deferred.isEmpty { return deferred }
-        // 2. Keep what leads to a source, inputs before outputs.
-        var keptStart: [Int] = [0], keptInputs: [Int] = [], keptSlots: [Int] = []
+        // 2. Keep what leads to a source, inputs before outputs: `postOrder` is filtered in place into `order`.
         for v in postOrder { v._withUnsafeGuaranteedRef { $0.planRelevant = false } }
-        for unmanaged in postOrder {
-            let v = unmanaged.takeUnretainedValue()
-            let ownSlot = sourceSlot(v)
-            if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = Int32(slot) }
-            let before = keptInputs.count
-            for (i, input) in v.storedNode.unsafelyUnwrapped.inputs.enumerated() where input.tapes & bit != 0 {
-                if input.planStamp == stamp && input.planRelevant {
-                    keptInputs.append(i); keptSlots.append(Int(input.planSlot))
-                } else if let slot = sourceSlot(input) {
-                    keptInputs.append(i); keptSlots.append(slot)
+        var kept = 0
+        for index in postOrder.indices {
+            let unmanaged = postOrder[index]
+            unmanaged._withUnsafeGuaranteedRef { v in
+                let ownSlot = sourceSlot(v)
+                if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = Int32(slot) }
+                let before = edges.count
+                for i in 0..<v.recordedInputCount {
+                    v.recordedInput(i)._withUnsafeGuaranteedRef { input in
+                        guard input.tapes & bit != 0 else { return }
+                        if input.planStamp == stamp && input.planRelevant {
+                            edges.append(Edge(input: Int32(i), slot: input.planSlot))
+                        } else if let slot = sourceSlot(input) {
+                            edges.append(Edge(input: Int32(i), slot: Int32(slot)))
+                        }
+                    }
                 }
+                guard edges.count > before else { return }
+                v.planRelevant = true
+                if ownSlot == nil { v.planSlot = Int32(slotCount); slotCount += 1 }
+                postOrder[kept] = unmanaged
+                kept += 1
+                outputSlots.append(v.planSlot)
+                edgeStart.append(Int32(edges.count))
             }
-            guard keptInputs.count > before else { continue }
-            v.planRelevant = true
-            if ownSlot == nil { v.planSlot = Int32(slotCount); slotCount += 1 }
-            order.append(unmanaged)
-            outputSlots.append(Int(v.planSlot))
-            keptStart.append(keptInputs.count)
         }
-        edgeStart = keptStart
-        edgeInputs = keptInputs
-        edgeSlots = keptSlots
+        postOrder.removeLast(postOrder.count - kept)
+        order = postOrder
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
             if t.planStamp == stamp && t.planRelevant { return Int(t.planSlot) }
@@ -196,27 +210,25 @@ struct BackwardPlan {
             let s = try seed ?? ctx.constant(Tensor(shape: target.shape, repeating: 1))
             try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
         }
-        var needs: [Bool] = []
         let sourceSlotCount = sourceSlots.keys.count
         for k in order.indices.reversed() {
             let v = order[k].takeUnretainedValue()
-            let slot = outputSlots[k]
-            guard let dy = cotangents[slot] else { continue }
-            // A value's cotangent is complete when its turn comes (reverse topological order): let it go
-            // after this step unless it is a source's, so an unrecorded pass frees as it goes.
-            if slot >= sourceSlotCount { cotangents[slot] = nil }
+            let slot = Int(outputSlots[k])
+            // A value's cotangent is complete when its turn comes (reverse topological order): it is taken
+            // out unless it is a source's, so an unrecorded pass frees as it goes.
+            let taken = slot >= sourceSlotCount ? cotangents[slot].take() : cotangents[slot]
+            guard let dy = taken else { continue }
             try v.context.checkInterrupt()
             let node = v.storedNode.unsafelyUnwrapped
-            let edges = edgeStart[k]..<edgeStart[k + 1]
-            needs.removeAll(keepingCapacity: true)
-            needs.append(contentsOf: repeatElement(false, count: node.inputs.count))
-            for e in edges { needs[edgeInputs[e]] = true }
+            let edgeRange = Int(edgeStart[k])..<Int(edgeStart[k + 1])
+            var needs = InputMask()
+            for e in edgeRange { needs.insert(Int(edges[e].input)) }
             let grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
             observer?.pulledBack(v, cotangent: dy, gradients: grads)
             let isSelect: Bool
             if case .select = node.primitive { isSelect = true } else { isSelect = false }
-            for e in edges {
-                let position = edgeInputs[e], target = edgeSlots[e]
+            for e in edgeRange {
+                let position = Int(edges[e].input), target = Int(edges[e].slot)
                 let input = node.inputs[position]
                 guard var g = grads[position] else { continue }
                 if g.shape != input.shape { g = try g.sumToShape(input.shape) }
@@ -254,6 +266,13 @@ struct BackwardPlan {
         }
         g.nonFiniteOrigin = NonFiniteOrigin(operation: node.primitive.name, pass: .backward, line: node.line, explanation: why)
     }
+}
+
+/// Which inputs of a node need a gradient (inputs past the 64th always do).
+struct InputMask {
+    private var bits: UInt64 = 0
+    mutating func insert(_ i: Int) { if i < 64 { bits |= 1 << UInt64(i) } }
+    subscript(i: Int) -> Bool { i >= 64 || bits & (1 << UInt64(i)) != 0 }
 }
 
 /// Sees each step of a backward pass (for `explain`).

@@ -49,6 +49,24 @@ public struct NodeInputs: RandomAccessCollection {
         case .many(let values): return values.count
         }
     }
+    /// Calls `body` with each input in order (without the collection's iterator, which retains each one).
+    @inline(__always) func forEach(_ body: (Value) -> Void) {
+        switch storage {
+        case .one(let a): body(a)
+        case .two(let a, let b): body(a); body(b)
+        case .many(let values): for v in values { body(v) }
+        }
+    }
+
+    /// Input `i`, unretained.
+    func unmanaged(_ i: Int) -> Unmanaged<Value> {
+        switch storage {
+        case .one(let a): return .passUnretained(a)
+        case .two(let a, let b): if i == 0 { return .passUnretained(a) } else { return .passUnretained(b) }
+        case .many(let values): return .passUnretained(values[i])
+        }
+    }
+
     public subscript(position: Int) -> Value {
         switch storage {
         case .one(let a): return a
@@ -296,7 +314,7 @@ public final class GradientContext {
     func record(_ primitive: Primitive, _ inputs: NodeInputs, _ output: Tensor) -> Value {
         let recording = recordingMask
         var mask: TapeMask = 0
-        for v in inputs {
+        inputs.forEach { v in
             if v.variable != nil && recording != 0 { v.tapes |= autoWatchMask }
             mask |= v.tapes
         }

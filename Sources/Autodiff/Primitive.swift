@@ -86,7 +86,7 @@ public enum Primitive {
 
     /// The gradients of the inputs given the output's cotangent `dy`; nil is a symbolic zero.
     /// Results may have the broadcast shape; the backward pass sums them back to each input's shape.
-    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: [Bool]) throws -> [Value?] {
+    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: InputMask) throws -> [Value?] {
         switch self {
         case .unary(let f):
             return [try Primitive.unaryPullback(f, x[0], y, dy)]

@@ -84,6 +84,12 @@ public final class Value {
         self.tapes = 0
     }
 
+    /// How many inputs the recorded node has (the value must have one).
+    var recordedInputCount: Int { storedNode.unsafelyUnwrapped.inputs.count }
+
+    /// Input `i` of the recorded node, unretained: for walks over a graph that its targets keep alive.
+    func recordedInput(_ i: Int) -> Unmanaged<Value> { storedNode.unsafelyUnwrapped.inputs.unmanaged(i) }
+
     public var shape: [Int] { tensor.shape }
     public var isTracked: Bool { tapes != 0 }
     public func isTracked(on tape: Tape) -> Bool { tapes & tape.bit != 0 }

@@ -198,7 +198,7 @@ extension Session {
     }
 
     private func assign(_ target: Identifier, _ item: ResultItem) throws {
-        if case .tape? = lookup(target.name), !scopes.isEmpty {
+        if !scopes.isEmpty, case .tape? = lookup(target.name) {
             throw EvaluationError("\(target.name) is a tape and cannot be rebound inside a function", at: target.span)
         }
         switch item {
