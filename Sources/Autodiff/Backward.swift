@@ -48,8 +48,13 @@ struct BackwardPlan {
     private var sourceSlots = SourceSlots()
     private var targetSlots: [Int] = []
     private var slotCount = 0
-    /// Keys (see `Value.gradientKey`) of the sources that some target reaches.
-    private(set) var reachedSources = Set<ObjectIdentifier>()
+    /// By source slot: whether some target reaches that source.
+    // NOTE: flags, not a set of keys: a Set<ObjectIdentifier> costs a search of every protocol conformance
+    // in the binary the first time the process makes one.
+    private var reached: [Bool] = []
+
+    /// Whether some target reaches the source with this key (see `Value.gradientKey`).
+    func reaches(_ key: ObjectIdentifier) -> Bool { sourceSlots[key].map { reached[$0] } ?? false }
 
     /// An input whose gradient is needed: its position among the node's inputs, and the slot its gradient goes to.
     struct Edge {
@@ -83,13 +88,14 @@ struct BackwardPlan {
             if sourceSlots[key] == nil { sourceSlots.add(key, slot: slotCount); slotCount += 1 }
         }
         let sourceCount = slotCount
+        reached = [Bool](repeating: false, count: sourceCount)
         while true {
             let deferred = build()
             if deferred.isEmpty { return }
             for d in deferred { d.materialize() }
             order = []; outputSlots = []; edgeStart = [0]; edges = []; targetSlots = []
             slotCount = sourceCount
-            reachedSources = []
+            reached = [Bool](repeating: false, count: sourceCount)
         }
     }
 
@@ -107,7 +113,7 @@ struct BackwardPlan {
         var postOrder: [Unmanaged<Value>] = []
         var stack: [(value: Unmanaged<Value>, next: Int32, count: Int32)] = []
         for t in targets where t.tapes & bit != 0 {
-            if sourceSlot(t) != nil { reachedSources.insert(t.gradientKey) }
+            if let s = sourceSlot(t) { reached[s] = true }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
             guard t.storedNode != nil, t.planStamp != stamp else { continue }
             t.planStamp = stamp
@@ -133,8 +139,8 @@ struct BackwardPlan {
                         }
                     } else if let d = input.deferred {
                         deferred.append(d)
-                    } else if sourceSlot(input) != nil {
-                        reachedSources.insert(input.gradientKey)
+                    } else if let s = sourceSlot(input) {
+                        reached[s] = true
                     }
                 }
             }
@@ -148,7 +154,7 @@ struct BackwardPlan {
             let unmanaged = postOrder[index]
             unmanaged._withUnsafeGuaranteedRef { v in
                 let ownSlot = sourceSlot(v)
-                if let slot = ownSlot { reachedSources.insert(v.gradientKey); v.planSlot = Int32(slot) }
+                if let slot = ownSlot { reached[slot] = true; v.planSlot = Int32(slot) }
                 let before = edges.count
                 for i in 0..<v.recordedInputCount {
                     v.recordedInput(i)._withUnsafeGuaranteedRef { input in
@@ -194,7 +200,7 @@ struct BackwardPlan {
 
     /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
     /// source key, nil for a symbolic zero.
-    func run(seeds: [Value?], observer: BackwardObserver? = nil) throws -> [ObjectIdentifier: Value] {
+    func run(seeds: [Value?], observer: BackwardObserver? = nil) throws -> SourceCotangents {
         var cotangents = [Value?](repeating: nil, count: slotCount)
         var fromSelect = [Bool](repeating: false, count: slotCount)
         func accumulate(_ g: Value, into slot: Int, _ value: Value) throws {
@@ -239,9 +245,16 @@ struct BackwardPlan {
                 try accumulate(g, into: target, input)
             }
         }
-        var result: [ObjectIdentifier: Value] = [:]
-        for (key, slot) in zip(sourceSlots.keys, sourceSlots.slots) { if let c = cotangents[slot] { result[key] = c } }
-        return result
+        return SourceCotangents(slots: sourceSlots, values: Array(cotangents.prefix(sourceSlots.keys.count)))
+    }
+
+    /// One cotangent per source key, nil for a symbolic zero.
+    // NOTE: looked up by key among the few sources; a [ObjectIdentifier: Value] costs a search of every
+    // protocol conformance in the binary the first time a process makes one.
+    struct SourceCotangents {
+        let slots: SourceSlots
+        let values: [Value?]
+        subscript(key: ObjectIdentifier) -> Value? { slots[key].flatMap { values[$0] } }
     }
 
     /// The signature of the `where` trap: NaN exactly where the incoming gradient was 0 (0 × inf).
@@ -333,7 +346,7 @@ extension GradientContext {
         return try sources.map { source in
             let key = source.gradientKey
             if let g = cotangents[key] { return .value(g) }
-            if plan.reachedSources.contains(key) || unconnectedZero {
+            if plan.reaches(key) || unconnectedZero {
                 return .value(constant(try Tensor.zeros(source.shape)))
             }
             return .none(noneReason(target: target, source: source, tape: tape))
@@ -392,7 +405,7 @@ extension GradientContext {
         let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
         let key = source.gradientKey
         let n = target.tensor.count
-        if !plan.reachedSources.contains(key) && !unconnectedZero {
+        if !plan.reaches(key) && !unconnectedZero {
             return .none(noneReason(target: target, source: source, tape: tape))
         }
         var rows: [Value] = []
@@ -424,7 +437,7 @@ extension GradientContext {
         try use(tape)
         let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
         let key = source.gradientKey
-        if !plan.reachedSources.contains(key) && !unconnectedZero {
+        if !plan.reaches(key) && !unconnectedZero {
             return .none(noneReason(target: target, source: source, tape: tape))
         }
         let batch = target.shape[0]

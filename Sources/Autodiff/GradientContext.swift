@@ -164,7 +164,13 @@ public final class GradientContext {
 
     /// Shared untracked scalars (see `literal`): a direct-mapped cache, so a loop's lookup is one
     /// multiplication and one comparison, not a hash.
-    private var literals = [(bits: UInt64, value: Value)?](repeating: nil, count: 256)
+    // NOTE: a struct, not a labelled tuple: the runtime builds a tuple's type metadata on first use by
+    // demangling its name, which cost every session (and every run of a file) about 20 µs.
+    private var literals = [LiteralSlot](repeating: LiteralSlot(), count: 256)
+    private struct LiteralSlot {
+        var bits: UInt64 = 0
+        var value: Value?
+    }
 
     /// An untracked scalar that may be shared: the same value object each time for the same number (while
     /// no other number takes its place in the cache). The caller must never bind it to a name (it could be
@@ -172,9 +178,9 @@ public final class GradientContext {
     public func literal(_ scalar: Double) -> Value {
         let bits = scalar.bitPattern
         let slot = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 56)
-        if let cached = literals[slot], cached.bits == bits { return cached.value }
+        if let cached = literals[slot].value, literals[slot].bits == bits { return cached }
         let v = constant(scalar)
-        literals[slot] = (bits, v)
+        literals[slot] = LiteralSlot(bits: bits, value: v)
         return v
     }
 

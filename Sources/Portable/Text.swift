@@ -1,57 +1,77 @@
 // Trimming, searching and replacing text as Foundation's `StringProtocol` methods did, on Unicode
 // scalars with the standard library only.
 
-extension StringProtocol {
+// NOTE: written for String and Substring concretely (String's methods go through Substring), not for
+// StringProtocol: generic code from another module runs unspecialized, and the runtime then looks up
+// type metadata and protocol conformances on first use, a search of the whole binary each (about 0.3 ms
+// on every run of a file, which trims its lines).
+
+extension String {
     /// Drops spaces and tabs at both ends, like Foundation's `trimmingCharacters(in: .whitespaces)`:
     /// tab, and the Unicode space separators (U+0020, U+00A0, U+1680, U+2000–U+200B, U+202F, U+205F,
     /// U+3000). Line breaks stay.
-    public func trimmingWhitespace() -> String {
-        trimmingScalars(where: TextScalars.isWhitespace)
-    }
+    public func trimmingWhitespace() -> String { self[...].trimmingWhitespace() }
 
     /// Drops whitespace and line breaks at both ends, like Foundation's
     /// `trimmingCharacters(in: .whitespacesAndNewlines)`: `trimmingWhitespace()`'s set plus U+000A–U+000D,
     /// U+0085, U+2028 and U+2029.
-    public func trimmingWhitespaceAndNewlines() -> String {
-        trimmingScalars(where: TextScalars.isWhitespaceOrNewline)
-    }
-
-    private func trimmingScalars(where drop: (Unicode.Scalar) -> Bool) -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !drop($0) }),
-              let last = scalars.lastIndex(where: { !drop($0) }) else { return "" }
-        var result = String.UnicodeScalarView()
-        result.append(contentsOf: scalars[first...last])
-        return String(result)
-    }
+    public func trimmingWhitespaceAndNewlines() -> String { self[...].trimmingWhitespaceAndNewlines() }
 
     /// Where `text` first occurs, as Foundation's `range(of:)` finds it: scalar by scalar, but not
     /// ending inside a character, i.e. not followed by a combining mark (`"` does not occur in `"\u{301}`).
     /// `\r\n` is two characters here, as it was for Foundation. Meant for ASCII `text`, which is all
     /// the project searches for. An empty `text` is never found.
-    public func rangeOfText(_ text: String) -> Range<String.Index>? {
-        TextScalars.firstMatch(of: Array(text.unicodeScalars), in: unicodeScalars, from: unicodeScalars.startIndex)
-    }
+    public func rangeOfText(_ text: String) -> Range<String.Index>? { self[...].rangeOfText(text) }
 
     /// Whether `text` occurs, as Foundation's `contains(_:)` said for a string (see `rangeOfText`).
-    public func containsText(_ text: String) -> Bool {
-        rangeOfText(text) != nil
-    }
+    public func containsText(_ text: String) -> Bool { self[...].containsText(text) }
 
     /// Every occurrence of `target`, left to right and not overlapping, replaced by `replacement`, as
     /// Foundation's `replacingOccurrences(of:with:)` did (occurrences found as `rangeOfText` finds them).
     public func replacingText(_ target: String, with replacement: String) -> String {
+        self[...].replacingText(target, with: replacement)
+    }
+}
+
+extension Substring {
+    /// See `String.trimmingWhitespace()`.
+    public func trimmingWhitespace() -> String { trimmingScalars(where: TextScalars.isWhitespace) }
+
+    /// See `String.trimmingWhitespaceAndNewlines()`.
+    public func trimmingWhitespaceAndNewlines() -> String { trimmingScalars(where: TextScalars.isWhitespaceOrNewline) }
+
+    private func trimmingScalars(where drop: (Unicode.Scalar) -> Bool) -> String {
         let scalars = unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        while start < end, drop(scalars[start]) { start = scalars.index(after: start) }
+        while end > start {
+            let before = scalars.index(before: end)
+            if !drop(scalars[before]) { break }
+            end = before
+        }
+        return String(self[start..<end])
+    }
+
+    /// See `String.rangeOfText(_:)`.
+    public func rangeOfText(_ text: String) -> Range<String.Index>? {
+        TextScalars.firstMatch(of: Array(text.unicodeScalars), in: unicodeScalars, from: startIndex)
+    }
+
+    /// See `String.containsText(_:)`.
+    public func containsText(_ text: String) -> Bool { rangeOfText(text) != nil }
+
+    /// See `String.replacingText(_:with:)`.
+    public func replacingText(_ target: String, with replacement: String) -> String {
         let needle = Array(target.unicodeScalars)
-        var result = String.UnicodeScalarView()
-        var position = scalars.startIndex
-        while let match = TextScalars.firstMatch(of: needle, in: scalars, from: position) {
-            result.append(contentsOf: scalars[position..<match.lowerBound])
-            result.append(contentsOf: replacement.unicodeScalars)
+        var result = ""
+        var position = startIndex
+        while let match = TextScalars.firstMatch(of: needle, in: unicodeScalars, from: position) {
+            result += self[position..<match.lowerBound]
+            result += replacement
             position = match.upperBound
         }
-        result.append(contentsOf: scalars[position...])
-        return String(result)
+        result += self[position...]
+        return result
     }
 }
 
@@ -70,22 +90,22 @@ enum TextScalars {
         }
     }
 
-    static func firstMatch<Scalars: BidirectionalCollection>(of needle: [Unicode.Scalar], in scalars: Scalars,
-                                                             from start: String.Index) -> Range<String.Index>?
-    where Scalars.Element == Unicode.Scalar, Scalars.Index == String.Index {
+    static func firstMatch(of needle: [Unicode.Scalar], in scalars: Substring.UnicodeScalarView,
+                           from start: String.Index) -> Range<String.Index>? {
         guard let head = needle.first else { return nil }
         var i = start
-        while let candidate = scalars[i...].firstIndex(of: head) {
-            var end = scalars.index(after: candidate)
+        while i < scalars.endIndex {
+            guard scalars[i] == head else { i = scalars.index(after: i); continue }
+            var end = scalars.index(after: i)
             var matched = 1
             while matched < needle.count, end < scalars.endIndex, scalars[end] == needle[matched] {
                 matched += 1
                 end = scalars.index(after: end)
             }
             if matched == needle.count && (end == scalars.endIndex || !continuesCharacter(scalars[end])) {
-                return candidate..<end
+                return i..<end
             }
-            i = scalars.index(after: candidate)
+            i = scalars.index(after: i)
         }
         return nil
     }

@@ -60,7 +60,7 @@ struct Lexer {
         } else if first.isLetter || first == "_" {
             while let next = character(), next.isLetter || next.isNumber || next == "_" { advanceCharacter() }
             let word = text(from: start)
-            kind = Keyword(rawValue: word).map(TokenKind.keyword) ?? .name(word)
+            kind = Keyword.named(word).map(TokenKind.keyword) ?? .name(word)
         } else if first == "\"" {
             kind = .string(try lexString(start: start))
         } else if let symbol = lexSymbol() {

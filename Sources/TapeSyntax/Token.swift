@@ -3,6 +3,46 @@ public enum Keyword: String, CaseIterable, Sendable {
     case watch, `var`, grad, jacobian, batch_jacobian, hessian, jvp, wrt, along, seed, unconnected,
          using, with, stop, tape, persistent, nowatch, on, custom, `repeat`, `as`, explain, graph,
          check, plot, over, `in`, to, and, save, show
+
+    /// The keyword spelled `word`, if any.
+    // NOTE: a plain switch: `init(rawValue:)` builds a table of every spelling on first use, which cost each
+    // run of a file about 0.1 ms.
+    public static func named(_ word: String) -> Keyword? {
+        switch word {
+        case "watch": return .watch
+        case "var": return .var
+        case "grad": return .grad
+        case "jacobian": return .jacobian
+        case "batch_jacobian": return .batch_jacobian
+        case "hessian": return .hessian
+        case "jvp": return .jvp
+        case "wrt": return .wrt
+        case "along": return .along
+        case "seed": return .seed
+        case "unconnected": return .unconnected
+        case "using": return .using
+        case "with": return .with
+        case "stop": return .stop
+        case "tape": return .tape
+        case "persistent": return .persistent
+        case "nowatch": return .nowatch
+        case "on": return .on
+        case "custom": return .custom
+        case "repeat": return .repeat
+        case "as": return .as
+        case "explain": return .explain
+        case "graph": return .graph
+        case "check": return .check
+        case "plot": return .plot
+        case "over": return .over
+        case "in": return .in
+        case "to": return .to
+        case "and": return .and
+        case "save": return .save
+        case "show": return .show
+        default: return nil
+        }
+    }
 }
 
 enum TokenKind: Equatable {

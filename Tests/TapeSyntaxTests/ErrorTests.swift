@@ -49,6 +49,14 @@ final class ErrorTests: XCTestCase {
         assertError("x = \u{7}", "unexpected character U+7", at: "1:5")
     }
 
+    func testEveryKeywordIsLexedAsOne() {
+        for keyword in Keyword.allCases {
+            XCTAssertEqual(Keyword.named(keyword.rawValue), keyword)
+        }
+        XCTAssertNil(Keyword.named("watches"))
+        XCTAssertNil(Keyword.named("Watch"))
+    }
+
     func testKeywordsAsNames() {
         assertError("in = 3", "'in' is a keyword and cannot be used as a name", at: "1:1")
         assertError("x = wrt + 1", "'wrt' is a keyword and cannot be used as a name", at: "1:5")
