@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "TensorCore"]),
         .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage"]),
         .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
+        .testTarget(name: "PortableTests", dependencies: ["Portable"]),
         .testTarget(name: "EndToEndTests", dependencies: []),
     ]
 )
