@@ -1,4 +1,5 @@
 import Glibc
+import CFormat
 
 extension String {
     /// printf-style formatting through the C library's `vsnprintf`: `String(cFormat: "%.2f ms", x)`.
@@ -10,20 +11,30 @@ extension String {
     public init(cFormat format: String, _ arguments: CVarArg...) {
         self = CFormat.render(format, arguments)
     }
+
+    /// `String(cFormat:_:)` for a format with one `double` conversion (`%.3f`, `%.1e`), without CVarArg.
+    public init(cFormat format: String, _ value: Double) {
+        self = CFormat.render { tapebook_format_double($0, $1, format, value) }
+    }
 }
 
 enum CFormat {
     static func render(_ format: String, _ arguments: [CVarArg]) -> String {
+        render { buffer, size in withVaList(arguments) { vsnprintf(buffer, size, format, $0) } }
+    }
+
+    /// The text a `snprintf`-like `print(buffer, size)` writes, however long.
+    static func render(_ print: (UnsafeMutablePointer<CChar>?, Int) -> Int32) -> String {
         // Most results are a number or two: one call into a stack buffer.
         let fitted: String? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buffer in
-            let count = withVaList(arguments) { vsnprintf(buffer.baseAddress, buffer.count, format, $0) }
+            let count = print(buffer.baseAddress, buffer.count)
             guard count >= 0, Int(count) < buffer.count else { return count < 0 ? "" : nil }
             return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(count)), as: UTF8.self)
         }
         if let fitted { return fitted }
-        let size = Int(withVaList(arguments) { vsnprintf(nil, 0, format, $0) }) + 1
+        let size = Int(print(nil, 0)) + 1
         var bytes = [CChar](repeating: 0, count: size)
-        let count = withVaList(arguments) { vsnprintf(&bytes, size, format, $0) }
+        let count = bytes.withUnsafeMutableBufferPointer { print($0.baseAddress, size) }
         return String(decoding: bytes.prefix(Int(max(count, 0))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -57,7 +57,6 @@ extension PythonWriter {
             }
         }
         let A = PythonWriter.atom
-        let f64 = float64
 
         if let unary = unaryName(name) {
             return A("\(unary)(\(try t(0)))")

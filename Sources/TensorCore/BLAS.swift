@@ -24,12 +24,12 @@ public enum BLAS {
     }()
 
     /// OpenBLAS's `cblas_dgemm`.
-    nonisolated(unsafe) static let dgemm: Dgemm? = {
+    static let dgemm: Dgemm? = {
         guard let handle, let symbol = dlsym(handle, "cblas_dgemm") else { return nil }
         return unsafeBitCast(symbol, to: Dgemm.self)
     }()
 
-    nonisolated(unsafe) private static let setThreads: SetThreads? = {
+    private static let setThreads: SetThreads? = {
         guard let handle, let symbol = dlsym(handle, "openblas_set_num_threads") else { return nil }
         return unsafeBitCast(symbol, to: SetThreads.self)
     }()
