@@ -22,9 +22,9 @@ let package = Package(
 
         // What the project took from Foundation, on the standard library, libc and FoundationEssentials:
         // printf formatting, trimming and searching text, path strings, error texts, clocks, processes.
-        .target(name: "Portable", dependencies: ["CFormat"]),
-        // snprintf for one double, called without CVarArg.
-        .target(name: "CFormat", path: "Sources/CFormat"),
+        .target(name: "Portable", dependencies: ["CPortable"]),
+        // C helpers: snprintf for one double, called without CVarArg.
+        .target(name: "CPortable", path: "Sources/CPortable"),
 
         // Float64 n-d arrays: shapes, broadcasting, kernels, BLAS, files.
         .target(name: "TensorCore", dependencies: ["CBLAS", "Portable"], swiftSettings: fast),

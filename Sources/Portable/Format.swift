@@ -1,5 +1,5 @@
 import Glibc
-import CFormat
+import CPortable
 
 extension String {
     /// printf-style formatting through the C library's `vsnprintf`: `String(cFormat: "%.2f ms", x)`.

@@ -1,5 +1,5 @@
-#ifndef TAPEBOOK_CFORMAT_H
-#define TAPEBOOK_CFORMAT_H
+#ifndef TAPEBOOK_CPORTABLE_H
+#define TAPEBOOK_CPORTABLE_H
 #include <stddef.h>
 
 /// snprintf with one double argument: Swift cannot call the variadic C function, and going through

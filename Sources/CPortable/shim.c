@@ -1,5 +1,5 @@
 #include <stdio.h>
-#include "CFormat.h"
+#include "CPortable.h"
 
 int tapebook_format_double(char *buffer, size_t size, const char *format, double value) {
 #pragma GCC diagnostic push
