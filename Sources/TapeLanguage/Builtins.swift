@@ -122,7 +122,7 @@ final class Builtin {
 }
 
 enum Builtins {
-    static var names: [String] { Array(table.keys) }
+    static var names: [String] { table.keys }
 
     private static func one(_ min: Int, _ max: Int?, _ keywords: [String] = [], _ usage: String, _ summary: String,
                             _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
@@ -145,8 +145,8 @@ enum Builtins {
         })
     }
 
-    static let table: [String: Builtin] = {
-        var t: [String: Builtin] = [:]
+    static let table: NameTable<Builtin> = {
+        var t = NameTable<Builtin>()
         let unaries: [(String, UnaryFunction, String)] = [
             ("sin", .sin, "sine"), ("cos", .cos, "cosine"), ("tan", .tan, "tangent"),
             ("asin", .asin, "arcsine"), ("acos", .acos, "arccosine"), ("atan", .atan, "arctangent"),

@@ -253,18 +253,18 @@ extension Session {
         callDepth += 1
         defer { callDepth -= 1 }
         guard let custom = f.customGradient else {
-            return try withScope(Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value($0) }))) {
+            return try withScope(NameTable(names: f.parameters, elements: inputs.map { Binding.value($0) })) {
                 try runBody(f.body, span: span)
             }
         }
         // A custom function is one operation: its forward runs unrecorded, its pullback is the grad body.
         let forward = try context.withRecordingStopped {
-            try withScope(Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value($0) }))) {
+            try withScope(NameTable(names: f.parameters, elements: inputs.map { Binding.value($0) })) {
                 try single(runBody(f.body, span: span), span: span, what: f.name)
             }
         }
         let gradient = CustomGradient(name: f.name) { [unowned self] inputs, dy in
-            var scope = Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value($0) }))
+            var scope = NameTable(names: f.parameters, elements: inputs.map { Binding.value($0) })
             scope[custom.cotangent] = .value(dy)
             let result = try self.withScope(scope) { try self.runBody(custom.body, span: span) }
             return result.items.map { if case .value(let v) = $0.item { return v } else { return nil } }
@@ -272,7 +272,7 @@ extension Session {
         return .value(context.recordCustom(gradient, inputs: inputs, output: forward.tensor))
     }
 
-    func withScope<T>(_ scope: [String: Binding], _ body: () throws -> T) throws -> T {
+    func withScope<T>(_ scope: NameTable<Binding>, _ body: () throws -> T) throws -> T {
         scopes.append(scope)
         defer { scopes.removeLast() }
         return try body()

@@ -160,7 +160,7 @@ extension Session {
         guard case .function(let f)? = lookup(custom.name), f.customGradient != nil, f.parameters.count == inputs.count else {
             throw GradientError("cannot re-run the custom function \(custom.name): its definition is gone")
         }
-        let scope = Dictionary(uniqueKeysWithValues: zip(f.parameters, inputs.map { Binding.value(context.constant($0)) }))
+        let scope = NameTable(names: f.parameters, elements: inputs.map { Binding.value(context.constant($0)) })
         let span = f.body.span ?? SourceSpan(start: SourceLocation(offset: 0, line: 0, column: 0), end: SourceLocation(offset: 0, line: 0, column: 0))
         return try withScope(scope) { try single(runBody(f.body, span: span), span: span, what: custom.name).tensor }
     }

@@ -51,7 +51,7 @@ public struct Settings {
 /// it does no terminal I/O.
 public final class Session {
     public let context = GradientContext()
-    public internal(set) var workspace: [String: Binding] = [:]
+    var workspace = NameTable<Binding>()
     public var settings = Settings() {
         didSet { context.detectsAnomalies = settings.anomaly }
     }
@@ -74,7 +74,7 @@ public final class Session {
     /// The source being run, for spans and error lines.
     var sourceText = SourceText("", firstLine: 1)
     /// Local scopes of function calls, innermost last.
-    var scopes: [[String: Binding]] = []
+    var scopes: [NameTable<Binding>] = []
     var callDepth = 0
 
     public init() {}
@@ -205,7 +205,7 @@ public final class Session {
     /// Forgets everything: workspace, tapes, history.
     public func reset() {
         context.reset(workspaceValues)
-        workspace = [:]
+        workspace = NameTable()
         history = []
         lastGradients = []
     }

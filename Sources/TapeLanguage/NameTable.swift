@@ -1,0 +1,115 @@
+/// A table from names to elements, for the workspace, function scopes and built-ins.
+///
+/// NOTE: not a Dictionary: Dictionary hashes a String key with SipHash on every lookup, and a loop's
+/// statements look names up and bind them on every pass (W2's step reads `sin`, `y` and `x` and binds `y`:
+/// five hashes). FNV-1a over the few UTF-8 bytes of a name costs a few nanoseconds. Names are kept in the
+/// order they were first bound, which is also the order of iteration.
+struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
+    private(set) var keys: [String] = []
+    private(set) var values: [Element] = []
+    /// Open addressing with linear probing: a position in `keys`, or -1 for an empty bucket. Its size is a
+    /// power of two, at least twice the number of names.
+    private var buckets: [Int32] = []
+
+    init() {}
+
+    init(dictionaryLiteral elements: (String, Element)...) {
+        for (name, element) in elements { self[name] = element }
+    }
+
+    /// Each name bound to the element beside it (a later duplicate replaces an earlier one).
+    init(names: [String], elements: [Element]) {
+        for (name, element) in zip(names, elements) { self[name] = element }
+    }
+
+    var count: Int { keys.count }
+    var isEmpty: Bool { keys.isEmpty }
+
+    subscript(name: String) -> Element? {
+        get { position(of: name).map { values[$0] } }
+        set {
+            if let element = newValue { updateValue(element, forKey: name) } else { removeValue(forKey: name) }
+        }
+    }
+
+    /// Binds `name`; returns the element it replaced, if any.
+    @discardableResult
+    mutating func updateValue(_ element: Element, forKey name: String) -> Element? {
+        if let i = position(of: name) {
+            let old = values[i]
+            values[i] = element
+            return old
+        }
+        keys.append(name)
+        values.append(element)
+        if isASCII(name) == false { nonASCIIKeys += 1 }
+        if buckets.count < 2 * keys.count {
+            var capacity = 16
+            while capacity < 4 * keys.count { capacity *= 2 }
+            rebuild(capacity: capacity)
+        } else {
+            insert(keys.count - 1)
+        }
+        return nil
+    }
+
+    /// Unbinds `name`; returns its element, if it was bound. Rare (`:clear` aside, releasing tapes), so the
+    /// buckets are rebuilt.
+    @discardableResult
+    mutating func removeValue(forKey name: String) -> Element? {
+        guard let i = position(of: name) else { return nil }
+        if !isASCII(keys[i]) { nonASCIIKeys -= 1 }
+        keys.remove(at: i)
+        let old = values.remove(at: i)
+        rebuild(capacity: buckets.count)
+        return old
+    }
+
+    func makeIterator() -> AnyIterator<(key: String, value: Element)> {
+        var i = 0
+        let keys = keys, values = values
+        return AnyIterator {
+            guard i < keys.count else { return nil }
+            defer { i += 1 }
+            return (keys[i], values[i])
+        }
+    }
+
+    private static func hash(_ name: String) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    // NOTE: Swift compares strings by canonical equivalence ("e\u{301}" == "é", "\u{212A}" == "K"), which
+    // bytes cannot hash. Names are ASCII almost always; while any name involved is not, lookups compare
+    // with every name, as a Dictionary would find them.
+    private var nonASCIIKeys = 0
+
+    private func isASCII(_ name: String) -> Bool { name.utf8.allSatisfy { $0 < 0x80 } }
+
+    private func position(of name: String) -> Int? {
+        guard !buckets.isEmpty else { return nil }
+        if nonASCIIKeys > 0 || !isASCII(name) { return keys.firstIndex(of: name) }
+        let mask = buckets.count - 1
+        var b = Self.hash(name) & mask
+        while true {
+            let i = buckets[b]
+            if i < 0 { return nil }
+            if keys[Int(i)] == name { return Int(i) }
+            b = (b + 1) & mask
+        }
+    }
+
+    private mutating func insert(_ i: Int) {
+        let mask = buckets.count - 1
+        var b = Self.hash(keys[i]) & mask
+        while buckets[b] >= 0 { b = (b + 1) & mask }
+        buckets[b] = Int32(i)
+    }
+
+    private mutating func rebuild(capacity: Int) {
+        buckets = [Int32](repeating: -1, count: capacity)
+        for i in keys.indices { insert(i) }
+    }
+}
