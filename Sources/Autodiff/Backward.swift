@@ -230,7 +230,7 @@ struct BackwardPlan {
             var needs = InputMask()
             for e in edgeRange { needs.insert(Int(edges[e].input)) }
             let grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
-            observer?.pulledBack(v, cotangent: dy, gradients: grads)
+            if let observer { observer.pulledBack(v, cotangent: dy, gradients: grads.array) }
             let isSelect: Bool
             if case .select = node.primitive { isSelect = true } else { isSelect = false }
             for e in edgeRange {

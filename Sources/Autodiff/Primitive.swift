@@ -86,19 +86,19 @@ public enum Primitive {
 
     /// The gradients of the inputs given the output's cotangent `dy`; nil is a symbolic zero.
     /// Results may have the broadcast shape; the backward pass sums them back to each input's shape.
-    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: InputMask) throws -> [Value?] {
+    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: InputMask) throws -> InputGradients {
         switch self {
         case .unary(let f):
-            return [try Primitive.unaryPullback(f, x[0], y, dy)]
+            return InputGradients(try Primitive.unaryPullback(f, x[0], y, dy))
 
         case .binary(let f):
             let a = x[0], b = x[1]
             switch f {
-            case .add: return [dy, dy]
-            case .subtract: return [dy, needs[1] ? try -dy : nil]
-            case .multiply: return [needs[0] ? try dy * b : nil, needs[1] ? try dy * a : nil]
+            case .add: return InputGradients(dy, dy)
+            case .subtract: return InputGradients(dy, needs[1] ? try -dy : nil)
+            case .multiply: return InputGradients(needs[0] ? try dy * b : nil, needs[1] ? try dy * a : nil)
             // TensorFlow's RealDiv gradient: dy / b and dy * (-a / b) / b.
-            case .divide: return [needs[0] ? try dy / b : nil, needs[1] ? try dy * ((-a) / b / b) : nil]
+            case .divide: return InputGradients(needs[0] ? try dy / b : nil, needs[1] ? try dy * ((-a) / b / b) : nil)
             case .power:
                 // NOTE: d(a^b)/da = b·a^(b-1), so x^2 at 0 is exactly 0; d/db = a^b·log(a) only where a > 0
                 // (TensorFlow's safe-log mask), else 0.
@@ -109,23 +109,23 @@ public enum Primitive {
                     let safe = try Value.select(positive, a, a.context.constant(1))
                     db = try dy * y * Value.select(positive, safe.map(.log), a.context.constant(0))
                 }
-                return [da, db]
+                return InputGradients(da, db)
             // tanh_grad(y, g) = g·(1 - y²): TensorFlow's TanhGradGrad.
             case .tanhGrad:
-                return [needs[0] ? try dy * b * (a * -2) : nil, needs[1] ? try a.binary(.tanhGrad, dy) : nil]
+                return InputGradients(needs[0] ? try dy * b * (a * -2) : nil, needs[1] ? try a.binary(.tanhGrad, dy) : nil)
             // NOTE: ties go to the first argument (maximum: a >= b, minimum: a <= b), as in TensorFlow.
             case .maximum, .minimum:
                 let first = try a.compare(f == .maximum ? .greaterEqual : .lessEqual, b)
                 let zero = a.context.constant(0)
-                return [needs[0] ? try Value.select(first, dy, zero) : nil,
-                        needs[1] ? try Value.select(first, zero, dy) : nil]
+                return InputGradients(needs[0] ? try Value.select(first, dy, zero) : nil,
+                        needs[1] ? try Value.select(first, zero, dy) : nil)
             default:
-                return [nil, nil]
+                return InputGradients(nil, nil)
             }
 
         case .select:
             let zero = dy.context.constant(0)
-            return [nil, needs[1] ? try Value.select(x[0], dy, zero) : nil, needs[2] ? try Value.select(x[0], zero, dy) : nil]
+            return InputGradients([nil, needs[1] ? try Value.select(x[0], dy, zero) : nil, needs[2] ? try Value.select(x[0], zero, dy) : nil])
 
         case .reduce(let kind, let axes, _):
             let input = x[0]
@@ -133,27 +133,27 @@ public enum Primitive {
             let spread = try dy.reshaped(kept).broadcast(to: input.shape)
             switch kind {
             case .sum:
-                return [spread]
+                return InputGradients(spread)
             case .max, .min:
                 // NOTE: ties share the gradient evenly (TensorFlow's reduce_max gradient).
                 let indicators = try input.compare(.equal, y.reshaped(kept))
                 let selected = try indicators.sum(axes: axes, keepDims: true)
-                return [try indicators / selected * spread]
+                return InputGradients(try indicators / selected * spread)
             case .product:
-                return [try Primitive.productOfOthers(input, axes: axes) * spread]
+                return InputGradients(try Primitive.productOfOthers(input, axes: axes) * spread)
             }
 
         case .reshape:
-            return [try dy.reshaped(x[0].shape)]
+            return InputGradients(try dy.reshaped(x[0].shape))
         case .view(let view, let kind):
-            return [try dy.context.apply(.scatter(view, shape: x[0].shape, kind), [dy])]
+            return InputGradients(try dy.context.apply(.scatter(view, shape: x[0].shape, kind), [dy]))
         case .scatter(let view, _, let kind):
-            return [try dy.context.apply(.view(view, kind), [dy])]
+            return InputGradients(try dy.context.apply(.view(view, kind), [dy]))
         case .gather(let axis, let indices, _):
-            return [try dy.context.apply(.scatterAdd(axis: axis, indices: indices, shape: x[0].shape), [dy])]
+            return InputGradients(try dy.context.apply(.scatterAdd(axis: axis, indices: indices, shape: x[0].shape), [dy]))
         case .scatterAdd(let axis, let indices, _):
-            return [try dy.context.apply(.gather(axis: axis, indices: indices, indexShape: [indices.count]), [dy])
-                .reshaped(x[0].shape)]
+            return InputGradients(try dy.context.apply(.gather(axis: axis, indices: indices, indexShape: [indices.count]), [dy])
+                .reshaped(x[0].shape))
 
         case .concat(let axis):
             var start = 0
@@ -169,7 +169,7 @@ public enum Primitive {
                 }
                 start += size
             }
-            return grads
+            return InputGradients(grads)
 
         case .matmul(let ta, let tb):
             let a = x[0], b = x[1]
@@ -189,16 +189,16 @@ public enum Primitive {
                 da = needs[0] ? try Value.matmul(b, dy, transposeA: true, transposeB: true) : nil
                 db = needs[1] ? try Value.matmul(dy, a, transposeA: true, transposeB: true) : nil
             }
-            return [da, db]
+            return InputGradients(da, db)
 
         case .inverse:
             // d(A⁻¹) = -A⁻¹ dA A⁻¹, so the gradient is -A⁻ᵀ·dy·A⁻ᵀ.
-            return [try -Value.matmul(Value.matmul(y, dy, transposeA: true), y, transposeB: true)]
+            return InputGradients(try -Value.matmul(Value.matmul(y, dy, transposeA: true), y, transposeB: true))
 
         case .determinant:
             // d det(A)/dA = det(A)·A⁻ᵀ.
             let scale = try (dy * y).reshaped(y.shape + [1, 1])
-            return [try scale * x[0].inverse().matrixTranspose()]
+            return InputGradients(try scale * x[0].inverse().matrixTranspose())
 
         case .custom(let custom):
             let grads = try custom.pullback(Array(x), dy)
@@ -210,7 +210,7 @@ public enum Primitive {
                     throw GradientError("the custom gradient of \(custom.name) has shape \(Shape.describe(g.shape)) for a parameter of shape \(Shape.describe(input.shape))")
                 }
             }
-            return grads
+            return InputGradients(grads)
         }
     }
 
@@ -278,4 +278,38 @@ public enum Primitive {
         default: return nil
         }
     }
+}
+
+/// A pullback's gradients, one per input (nil: a symbolic zero). One or two are kept inline, so a step of a
+/// backward pass allocates no array for them (W2's pass takes 80,000 steps).
+struct InputGradients {
+    private enum Storage {
+        case one(Value?)
+        case two(Value?, Value?)
+        case many([Value?])
+    }
+    private let storage: Storage
+
+    init(_ a: Value?) { storage = .one(a) }
+    init(_ a: Value?, _ b: Value?) { storage = .two(a, b) }
+    init(_ values: [Value?]) { storage = .many(values) }
+
+    var count: Int {
+        switch storage {
+        case .one: return 1
+        case .two: return 2
+        case .many(let values): return values.count
+        }
+    }
+
+    subscript(i: Int) -> Value? {
+        switch storage {
+        case .one(let a): return a
+        case .two(let a, let b): return i == 0 ? a : b
+        case .many(let values): return values[i]
+        }
+    }
+
+    /// All of them, in input order.
+    var array: [Value?] { (0..<count).map { self[$0] } }
 }

@@ -42,7 +42,7 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         }
         keys.append(name)
         values.append(element)
-        if isASCII(name) == false { nonASCIIKeys += 1 }
+        if !Self.hash(name).isASCII { nonASCIIKeys += 1 }
         if buckets.count < 2 * keys.count {
             var capacity = 16
             while capacity < 4 * keys.count { capacity *= 2 }
@@ -58,7 +58,7 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
     @discardableResult
     mutating func removeValue(forKey name: String) -> Element? {
         guard let i = position(of: name) else { return nil }
-        if !isASCII(keys[i]) { nonASCIIKeys -= 1 }
+        if !Self.hash(keys[i]).isASCII { nonASCIIKeys -= 1 }
         keys.remove(at: i)
         let old = values.remove(at: i)
         rebuild(capacity: buckets.count)
@@ -75,10 +75,18 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         }
     }
 
-    private static func hash(_ name: String) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    /// FNV-1a over the name's UTF-8 bytes, and whether they are all ASCII: one pass over contiguous bytes.
+    private static func hash(_ name: String) -> (value: Int, isASCII: Bool) {
+        var name = name
+        return name.withUTF8 { bytes in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            var high: UInt8 = 0
+            for byte in bytes {
+                h = (h ^ UInt64(byte)) &* 0x100_0000_01b3
+                high |= byte
+            }
+            return (Int(truncatingIfNeeded: h ^ (h >> 29)), high < 0x80)
+        }
     }
 
     // NOTE: Swift compares strings by canonical equivalence ("e\u{301}" == "é", "\u{212A}" == "K"), which
@@ -86,13 +94,12 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
     // with every name, as a Dictionary would find them.
     private var nonASCIIKeys = 0
 
-    private func isASCII(_ name: String) -> Bool { name.utf8.allSatisfy { $0 < 0x80 } }
-
     private func position(of name: String) -> Int? {
         guard !buckets.isEmpty else { return nil }
-        if nonASCIIKeys > 0 || !isASCII(name) { return keys.firstIndex(of: name) }
+        let (hash, isASCII) = Self.hash(name)
+        if nonASCIIKeys > 0 || !isASCII { return keys.firstIndex(of: name) }
         let mask = buckets.count - 1
-        var b = Self.hash(name) & mask
+        var b = hash & mask
         while true {
             let i = buckets[b]
             if i < 0 { return nil }
@@ -103,7 +110,7 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
 
     private mutating func insert(_ i: Int) {
         let mask = buckets.count - 1
-        var b = Self.hash(keys[i]) & mask
+        var b = Self.hash(keys[i]).value & mask
         while buckets[b] >= 0 { b = (b + 1) & mask }
         buckets[b] = Int32(i)
     }

@@ -45,9 +45,10 @@ public struct Tensor: Equatable, Sendable {
 
     /// Whether any element is NaN or infinite.
     public var hasNonFinite: Bool {
+        if scalars.count == 1 { return !scalars[0].isFinite }
         // Branch-free over blocks, so the compiler vectorizes it: an exponent of all ones (inf or NaN) is the
         // only one that carries into the sign bit when one is added to the exponent.
-        scalars.withUnsafeBufferPointer { buffer in
+        return scalars.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: UInt64.self) { bits in
                 let exponent: UInt64 = 0x7FF0_0000_0000_0000, one: UInt64 = 0x0010_0000_0000_0000
                 var start = 0
