@@ -15,21 +15,24 @@ struct CallArguments {
         self.session = session
         self.name = name
         self.span = span
-        var keywords: [String: Argument] = [:]
-        if arguments.contains(where: { $0.label != nil }) {
+        var labelled = false
+        for a in arguments where a.label != nil { labelled = true; break }
+        if labelled {
+            var keywords: [String: Argument] = [:]
             positional = arguments.filter { $0.label == nil }
             for a in arguments {
                 guard let label = a.label else { continue }
                 if keywords[label.name] != nil { throw EvaluationError("keyword argument '\(label.name)' is given twice", at: label.span) }
+                if !builtin.keywords.contains(label.name) {
+                    let accepted = builtin.keywords.isEmpty ? "\(name) takes no keyword arguments" : "\(name) accepts " + builtin.keywords.map { "'\($0)'" }.joined(separator: ", ")
+                    throw EvaluationError("unknown keyword argument '\(label.name)' for \(name)", at: label.span, note: accepted)
+                }
                 keywords[label.name] = a
             }
+            self.keywords = keywords
         } else {
             positional = arguments
-        }
-        self.keywords = keywords
-        for (label, a) in keywords where !builtin.keywords.contains(label) {
-            let accepted = builtin.keywords.isEmpty ? "\(name) takes no keyword arguments" : "\(name) accepts " + builtin.keywords.map { "'\($0)'" }.joined(separator: ", ")
-            throw EvaluationError("unknown keyword argument '\(label)' for \(name)", at: a.label!.span, note: accepted)
+            keywords = [:]
         }
         let count = positional.count
         if count < builtin.minimum || (builtin.maximum.map { count > $0 } ?? false) {

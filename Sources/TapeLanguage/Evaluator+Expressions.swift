@@ -42,23 +42,28 @@ extension Session {
             if case .none(let reason)? = lookup(name) { return .gradients([(label: name, item: .none(reason: reason))], labelled: true) }
             return .value(try evaluate(expr))
         case .call(let name, let arguments):
-            let binding = lookup(name)
-            if case .function(let f)? = binding { return try call(f, arguments, span: expr.span) }
-            if binding == nil, let builtin = Builtins.table[name] {
-                let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: expr.span)
-                if let single = builtin.single { return .value(try single(args)) }
-                let results = try builtin.run(args)
-                return results.count == 1 ? .value(results[0]) : .several(results)
-            }
-            switch binding {
-            case nil: throw unknownName(name, at: SourceSpan(start: expr.span.start, end: SourceLocation(
-                offset: expr.span.start.offset + name.utf8.count, line: expr.span.start.line, column: expr.span.start.column + name.count)))
-            case .tape?: throw EvaluationError("\(name) is a tape, not a function", at: expr.span)
-            default: throw EvaluationError("\(name) is a tensor, not a function", at: expr.span,
-                                           note: "to multiply, write \(name) * (...)")
-            }
+            return try evaluateCall(name, arguments, span: expr.span)
         default:
             return .value(try evaluate(expr))
+        }
+    }
+
+    /// A call of a user function or a built-in.
+    private func evaluateCall(_ name: String, _ arguments: [Argument], span: SourceSpan) throws -> Evaluated {
+        let binding = lookup(name)
+        if case .function(let f)? = binding { return try call(f, arguments, span: span) }
+        if binding == nil, let builtin = Builtins.table[name] {
+            let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: span)
+            if let single = builtin.single { return .value(try single(args)) }
+            let results = try builtin.run(args)
+            return results.count == 1 ? .value(results[0]) : .several(results)
+        }
+        switch binding {
+        case nil: throw unknownName(name, at: SourceSpan(start: span.start, end: SourceLocation(
+            offset: span.start.offset + name.utf8.count, line: span.start.line, column: span.start.column + name.count)))
+        case .tape?: throw EvaluationError("\(name) is a tape, not a function", at: span)
+        default: throw EvaluationError("\(name) is a tensor, not a function", at: span,
+                                       note: "to multiply, write \(name) * (...)")
         }
     }
 
@@ -101,8 +106,7 @@ extension Session {
                 }
             }
         case .call(let name, let arguments):
-            let result = try evaluateTop(Expr(kind: .call(name: name, arguments: arguments), span: expr.span))
-            return try single(result, span: expr.span, what: "\(name)(...)")
+            return try single(try evaluateCall(name, arguments, span: expr.span), span: expr.span, what: "\(name)(...)")
         case .index(let base, let items):
             return try index(try evaluate(base), items, span: expr.span)
         case .transpose(let base):
@@ -124,17 +128,17 @@ extension Session {
     }
 
     /// The one tensor of a result, or an error saying why there is not one.
-    func single(_ result: Evaluated, span: SourceSpan, what: String) throws -> Value {
+    func single(_ result: Evaluated, span: SourceSpan, what: @autoclosure () -> String) throws -> Value {
         if case .value(let v) = result { return v }
         let items = result.items
         guard items.count == 1 else {
-            throw EvaluationError("\(what) gives \(items.count) results where one tensor is expected", at: span,
+            throw EvaluationError("\(what()) gives \(items.count) results where one tensor is expected", at: span,
                                   note: "bind them with `a, b = ...`")
         }
         switch items[0].item {
         case .value(let v): return v
         case .none(let reason):
-            throw EvaluationError("\(items[0].label ?? what) is None (\(reason))", at: span,
+            throw EvaluationError("\(items[0].label ?? what()) is None (\(reason))", at: span,
                                   note: "add `unconnected zero` to get zeros instead of None")
         }
     }
