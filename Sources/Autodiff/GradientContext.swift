@@ -10,7 +10,7 @@ public struct Node {
     /// The statement line that recorded it, for `tape`, `explain` and NaN origins.
     public var line: Int { Int(storedLine) }
 
-    init(_ primitive: Primitive, _ inputs: NodeInputs, line: Int) {
+    init(_ primitive: Primitive, _ inputs: consuming NodeInputs, line: Int) {
         self.primitive = primitive
         self.inputs = inputs
         self.storedLine = Int32(clamping: line)
@@ -317,7 +317,7 @@ public final class GradientContext {
         return record(primitive, NodeInputs(a, b), output)
     }
 
-    func record(_ primitive: Primitive, _ inputs: NodeInputs, _ output: Tensor) -> Value {
+    func record(_ primitive: Primitive, _ inputs: consuming NodeInputs, _ output: Tensor) -> Value {
         let recording = recordingMask
         var mask: TapeMask = 0
         inputs.forEach { v in
@@ -326,8 +326,10 @@ public final class GradientContext {
         }
         mask &= recording
         let out = Value(output, context: self)
+        if detectsAnomalies { noteNonFinite(out, primitive, inputs) }
         if mask != 0 {
             out.tapes = mask
+            // NOTE: the inputs are consumed here (moved into the node, not retained again).
             if storesNodes { out.storedNode = Node(primitive, inputs, line: currentLine) }
         } else {
             var reason: UntrackedReason = .noTrackedInputs
@@ -337,7 +339,6 @@ public final class GradientContext {
             }
             out.untrackedReason = reason
         }
-        if detectsAnomalies { noteNonFinite(out, primitive, inputs) }
         return out
     }
 
