@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "TensorCore"]),
         .testTarget(name: "TapeSyntaxTests", dependencies: ["TapeSyntax"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "TensorCore"]),
-        .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage"]),
+        .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage", "Portable"]),
         .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
         .testTarget(name: "PortableTests", dependencies: ["Portable"]),
         .testTarget(name: "EndToEndTests", dependencies: []),

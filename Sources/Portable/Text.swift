@@ -33,6 +33,26 @@ extension String {
     }
 }
 
+extension String {
+    /// The lines of the text: split at each "\n", a "\r" before it dropped, and the text after the last one
+    /// (empty if the text ends with a line break). Byte by byte: splitting by `Character` costs a grapheme
+    /// break test per character, and it never splits "\r\n", which is one character.
+    public func splitLines() -> [String] {
+        var text = self
+        return text.withUTF8 { bytes in
+            var lines: [String] = []
+            var start = 0
+            for i in 0..<bytes.count where bytes[i] == 0x0A {
+                let end = i > start && bytes[i - 1] == 0x0D ? i - 1 : i
+                lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+                start = i + 1
+            }
+            lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
+            return lines
+        }
+    }
+}
+
 extension Substring {
     /// See `String.trimmingWhitespace()`.
     public func trimmingWhitespace() -> String { trimmingScalars(where: TextScalars.isWhitespace) }

@@ -224,20 +224,20 @@ public final class Session {
 public struct SourceText {
     public let text: String
     public let firstLine: Int
-    let lines: [Substring]
+    let lines: [String]
     let utf8: [UInt8]
 
     public init(_ text: String, firstLine: Int) {
         self.text = text
         self.firstLine = firstLine
-        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        self.lines = text.splitLines()
         self.utf8 = Array(text.utf8)
     }
 
     /// The text of line `number` (as numbered in spans).
     public func line(_ number: Int) -> String {
         let i = number - firstLine
-        return i >= 0 && i < lines.count ? String(lines[i]) : ""
+        return i >= 0 && i < lines.count ? lines[i] : ""
     }
 
     /// The text a span covers.

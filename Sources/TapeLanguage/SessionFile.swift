@@ -28,7 +28,7 @@ public struct SessionFile {
     public init(text: String) {
         self.text = text
         self.source = SourceText(text, firstLine: 1)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = source.lines
         var parser = Parser(source: text)
         var cells: [Cell] = []
         while true {
@@ -101,7 +101,7 @@ public struct SessionFile {
 
     /// The file with each cell's `#>` lines replaced by `outputs[cell index]`.
     public func updated(outputs: [[String]]) -> String {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = text.splitLines()
         var drop = Set<Int>()
         var insertAfter: [Int: [String]] = [:]
         for (i, c) in cells.enumerated() {

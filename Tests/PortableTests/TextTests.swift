@@ -41,4 +41,15 @@ final class TextTests: XCTestCase {
         XCTAssertEqual("é-e\u{301}".replacingText("e", with: "E"), "é-e\u{301}")
         XCTAssertEqual("ab".dropFirst().replacingText("b", with: "c"), "c")
     }
+
+    func testSplittingLines() {
+        XCTAssertEqual("a\nb\r\n\nc".splitLines(), ["a", "b", "", "c"])
+        XCTAssertEqual("a\n".splitLines(), ["a", ""])
+        XCTAssertEqual("".splitLines(), [""])
+        XCTAssertEqual("\r\n".splitLines(), ["", ""])
+        XCTAssertEqual("é\r🙂\n".splitLines(), ["é\r🙂", ""])
+        // As split(separator:) gives them for "\n" line ends.
+        let text = "x = 1\n\n# note\ny = x\n"
+        XCTAssertEqual(text.splitLines(), text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Portable
 @testable import TapeLanguage
 
 /// The lessons in `sessions/` are executable documentation: every `#>` line must be what tapebook
@@ -57,6 +58,18 @@ final class SessionsTests: XCTestCase {
         XCTAssertEqual(result.checked, 3)
         // The updated text carries what was printed.
         XCTAssertTrue(result.updated.contains("sum(x)\n#> 6\n"), result.updated)
+    }
+
+    func testWindowsLineEndsCheckLikeUnixOnes() {
+        let unix = "# narration\nx = [1, 2, 3]\n#> x = [1, 2, 3]\nsum(x)\n#> 6\n"
+        let windows = unix.replacingText("\n", with: "\r\n")
+        for text in [unix, windows] {
+            let result = Checker.check(SessionFile(text: text), file: "lines.tape")
+            XCTAssertNil(result.firstMismatch, result.firstMismatch ?? "")
+            XCTAssertEqual(result.checked, 2)
+        }
+        let wrong = Checker.check(SessionFile(text: windows.replacingText("#> 6", with: "#> 7")), file: "lines.tape")
+        XCTAssertTrue(wrong.firstMismatch?.hasPrefix("lines.tape:5: output differs") ?? false, wrong.firstMismatch ?? "")
     }
 
     func testAMissingAndAnExtraExpectationAreReported() {
