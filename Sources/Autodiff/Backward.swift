@@ -148,12 +148,14 @@ struct BackwardPlan {
         stack = []
         if !deferred.isEmpty { return deferred }
         // 2. Keep what leads to a source, inputs before outputs: `postOrder` is filtered in place into `order`.
+        //    Only a source with a recorded node can be one of these values (a variable's values are leaves).
+        let someSourceIsRecorded = sources.contains { $0.storedNode != nil }
         for v in postOrder { v._withUnsafeGuaranteedRef { $0.planRelevant = false } }
         var kept = 0
         for index in postOrder.indices {
             let unmanaged = postOrder[index]
             unmanaged._withUnsafeGuaranteedRef { v in
-                let ownSlot = sourceSlot(v)
+                let ownSlot = someSourceIsRecorded ? sourceSlot(v) : nil
                 if let slot = ownSlot { reached[slot] = true; v.planSlot = Int32(slot) }
                 let before = edges.count
                 for i in 0..<v.recordedInputCount {
