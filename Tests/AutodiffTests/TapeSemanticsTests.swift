@@ -218,6 +218,12 @@ final class LayoutTests: XCTestCase {
     func testPrimitiveIsSmall() {
         XCTAssertLessThanOrEqual(MemoryLayout<Primitive>.size, 9)
     }
+
+    /// Inputs inline in 16 bytes and a node in 32, optional included: a recorded value stays at 120 bytes.
+    func testNodeIsSmall() {
+        XCTAssertEqual(MemoryLayout<NodeInputs>.size, 16)
+        XCTAssertLessThanOrEqual(MemoryLayout<Node?>.size, 32)
+    }
 }
 
 /// A gradient read from the implicit tape alone records its backward pass only when something needs the
