@@ -8,8 +8,10 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
     private(set) var keys: [String] = []
     private(set) var values: [Element] = []
     /// Open addressing with linear probing: a position in `keys`, or -1 for an empty bucket. Its size is a
-    /// power of two, at least twice the number of names.
+    /// power of two, at least twice the number of names. Empty while there are few names: a function's
+    /// scope or a small workspace is searched name by name, which is quicker than hashing.
     private var buckets: [Int32] = []
+    private static var fewNames: Int { 8 }
 
     init() {}
 
@@ -43,7 +45,9 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         keys.append(name)
         values.append(element)
         if !Self.hash(name).isASCII { nonASCIIKeys += 1 }
-        if buckets.count < 2 * keys.count {
+        if keys.count <= Self.fewNames {
+            return nil
+        } else if buckets.count < 2 * keys.count {
             var capacity = 16
             while capacity < 4 * keys.count { capacity *= 2 }
             rebuild(capacity: capacity)
@@ -61,7 +65,7 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         if !Self.hash(keys[i]).isASCII { nonASCIIKeys -= 1 }
         keys.remove(at: i)
         let old = values.remove(at: i)
-        rebuild(capacity: buckets.count)
+        if keys.count <= Self.fewNames { buckets = [] } else { rebuild(capacity: buckets.count) }
         return old
     }
 
@@ -95,7 +99,7 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
     private var nonASCIIKeys = 0
 
     private func position(of name: String) -> Int? {
-        guard !buckets.isEmpty else { return nil }
+        if buckets.isEmpty { return keys.firstIndex(of: name) }
         let (hash, isASCII) = Self.hash(name)
         if nonASCIIKeys > 0 || !isASCII { return keys.firstIndex(of: name) }
         let mask = buckets.count - 1

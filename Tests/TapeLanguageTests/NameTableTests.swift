@@ -32,12 +32,22 @@ final class NameTableTests: XCTestCase {
     }
 
     func testNamesAreEqualAsStringsAre() {
-        // "é" precomposed and decomposed are one String, and the Kelvin sign is "K".
-        var t = NameTable<Int>()
+        // "é" precomposed and decomposed are one String, and the Kelvin sign is "K"; with few names (searched
+        // one by one) and with many (hashed).
+        for fillers in [0, 20] {
+            var t = NameTable<Int>()
+            for i in 0..<fillers { t["f\(i)"] = -i }
+            checkEquivalentNames(&t)
+            XCTAssertEqual(t.count, fillers + 1)
+        }
+    }
+
+    private func checkEquivalentNames(_ t: inout NameTable<Int>) {
         t["\u{E9}"] = 1
         XCTAssertEqual(t["e\u{301}"], 1)
+        let count = t.count
         t["e\u{301}"] = 2
-        XCTAssertEqual(t.count, 1)
+        XCTAssertEqual(t.count, count)
         t["K"] = 3
         XCTAssertEqual(t["\u{212A}"], 3)
         t["\u{212A}"] = nil
@@ -46,7 +56,7 @@ final class NameTableTests: XCTestCase {
         XCTAssertEqual(t["K"], 4)
         t["\u{212A}"] = nil
         t["\u{E9}"] = nil
-        // With no other names left, lookups hash again.
+        // With no name left that is not ASCII, lookups hash again (once there are many names).
         t["k"] = 5
         XCTAssertEqual(t["k"], 5)
         XCTAssertNil(t["K"])
