@@ -15,9 +15,7 @@ struct CallArguments {
         self.session = session
         self.name = name
         self.span = span
-        var labelled = false
-        for a in arguments where a.label != nil { labelled = true; break }
-        if labelled {
+        if arguments.contains(where: { $0.label != nil }) {
             var keywords: [String: Argument] = [:]
             positional = arguments.filter { $0.label == nil }
             for a in arguments {
