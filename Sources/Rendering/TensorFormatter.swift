@@ -206,7 +206,7 @@ private struct TensorLayout {
 
     func render() -> String {
         let shape = tensor.shape
-        if shape.isEmpty { return trimmingTrailingSpaces(format.format(tensor.scalars[0])).trimmingLeadingSpaces }
+        if shape.isEmpty { return trimmingTrailingSpaces(format.format(tensor.firstScalar)).trimmingLeadingSpaces }
         if tensor.count == 0 {
             return shape.count == 1 ? "[]" : shape.map(String.init).joined(separator: "×") + " []"
         }

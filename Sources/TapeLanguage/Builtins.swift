@@ -65,7 +65,7 @@ struct CallArguments {
         }
         let v = try session.evaluate(a.value)
         guard v.tensor.count == 1 else { throw EvaluationError("'\(keyword)' must be a number, got shape \(Shape.describe(v.shape))", at: a.value.span) }
-        return v.tensor.scalars[0]
+        return v.tensor.firstScalar
     }
 
     func int(_ keyword: String, position: Int?, default value: Int? = nil) throws -> Int {

@@ -189,7 +189,7 @@ extension Session {
         }
         var scalars: [Double] = []
         scalars.reserveCapacity(values.count * Shape.count(shape))
-        for v in values { scalars.append(contentsOf: v.tensor.scalars) }
+        for v in values { v.tensor.withUnsafeBufferPointer { scalars.append(contentsOf: $0) } }
         return context.constant(Tensor(shape: [values.count] + shape, scalars: scalars))
     }
 
@@ -204,7 +204,7 @@ extension Session {
             case .single(let e):
                 let v = try evaluate(e)
                 if v.tensor.rank == 0 {
-                    subscripts.append(.index(try wholeNumber(v.tensor.scalars[0], what: "an index", at: e.span)))
+                    subscripts.append(.index(try wholeNumber(v.tensor.firstScalar, what: "an index", at: e.span)))
                 } else if case .notDifferentiable(let op)? = v.untrackedReason, Session.comparisons.contains(op), items.count == 1, v.shape == base.shape {
                     // A 0/1 mask from a comparison selects elements, as a boolean index does in NumPy.
                     let selected = v.tensor.scalars.enumerated().filter { $0.element != 0 }.map(\.offset)
@@ -223,7 +223,7 @@ extension Session {
                     guard let e else { return nil }
                     let v = try evaluate(e)
                     guard v.tensor.count == 1, v.tensor.rank == 0 else { throw EvaluationError("a slice bound must be a number", at: e.span) }
-                    return try wholeNumber(v.tensor.scalars[0], what: "an index", at: e.span)
+                    return try wholeNumber(v.tensor.firstScalar, what: "an index", at: e.span)
                 }
                 let s = try bound(step) ?? 1
                 if s == 0 { throw EvaluationError("slice step cannot be zero", at: step?.span ?? item.span) }

@@ -146,7 +146,7 @@ extension Session {
                 if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
                 for s in body { try executeStatement(s, printing: false, into: &silent) }
                 var last: Double? = nil
-                if let shown, let v = value(named: shown.name), let s = v.tensor.scalars.first, v.tensor.count == 1 {
+                if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
                     last = s
                     shownValues.append(s)
                 }
@@ -228,7 +228,7 @@ extension Session {
         guard v.tensor.count == 1 else {
             throw EvaluationError("\(what) must be a whole number, got a tensor of shape \(Shape.describe(v.shape))", at: expr.span)
         }
-        return try wholeNumber(v.tensor.scalars[0], what: what, at: expr.span)
+        return try wholeNumber(v.tensor.firstScalar, what: what, at: expr.span)
     }
 
     /// `x` as an Int: a finite whole number under 10^15 in size; otherwise an error that names `what`.

@@ -61,7 +61,7 @@ extension Session {
                     throw EvaluationError("plot needs one number for each \(variable.name), but \(text) has shape \(Shape.describe(y.shape))",
                                           at: expr.span, note: "reduce it, e.g. sum(\(text))")
                 }
-                ys.append(y.tensor.scalars[0])
+                ys.append(y.tensor.firstScalar)
                 if includeGradient {
                     let slope = try at(expr.span) {
                         try context.withRecordingStopped {

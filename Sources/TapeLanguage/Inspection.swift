@@ -80,7 +80,7 @@ struct ValueNames {
     func callName(_ v: Value) -> String {
         if let n = name(v) { return n }
         if let k = numbers[ObjectIdentifier(v)] { return "#\(k)" }
-        if v.tensor.count == 1 { return formatNumber(v.tensor.scalars[0], precision: precision) }
+        if v.tensor.count == 1 { return formatNumber(v.tensor.firstScalar, precision: precision) }
         if v.tensor.rank == 1 && v.tensor.count <= 4 { return formatTensor(v.tensor, FormatOptions(precision: precision, lineWidth: 1000)) }
         return "const " + Shape.describe(v.shape)
     }
@@ -92,7 +92,7 @@ struct ValueNames {
 extension Session {
     /// A tensor on one line: the number or the elements when small, else its shape and L2 norm.
     func inline(_ t: Tensor) -> String {
-        if t.count == 1 { return formatNumber(t.scalars[0], precision: settings.precision) }
+        if t.count == 1 { return formatNumber(t.firstScalar, precision: settings.precision) }
         func list(_ xs: ArraySlice<Double>) -> String {
             "[" + xs.map { formatNumber($0, precision: settings.precision) }.joined(separator: ", ") + "]"
         }

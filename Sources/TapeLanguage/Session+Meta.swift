@@ -222,7 +222,7 @@ extension Session {
         func describe(_ v: Value) -> String {
             if let n = names[ObjectIdentifier(v)] { return n }
             if let k = number[ObjectIdentifier(v)] { return "#\(k)" }
-            return v.tensor.count == 1 ? formatNumber(v.tensor.scalars[0], precision: settings.precision) : "const " + Shape.describe(v.shape)
+            return v.tensor.count == 1 ? formatNumber(v.tensor.firstScalar, precision: settings.precision) : "const " + Shape.describe(v.shape)
         }
         for (i, v) in nodes.enumerated() {
             number[ObjectIdentifier(v)] = i + 1

@@ -5,9 +5,10 @@ extension Tensor {
     /// The n×m identity (m defaults to n).
     public static func eye(_ n: Int, _ m: Int? = nil) throws -> Tensor {
         let m = m ?? n
-        var t = try Tensor(shape: [n, m], repeating: 0)
-        for i in 0..<Swift.min(n, m) { t.scalars[i * m + i] = 1 }
-        return t
+        try Shape.checkAllocation([n, m])
+        var scalars = [Double](repeating: 0, count: n * m)
+        for i in 0..<Swift.min(n, m) { scalars[i * m + i] = 1 }
+        return Tensor(shape: [n, m], scalars: scalars)
     }
 
     /// Values from `start` up to (not including) `stop` by `step`, as NumPy's `arange`.

@@ -19,12 +19,13 @@ public enum BinaryFunction: String, CaseIterable, Sendable {
 extension Tensor {
     /// Applies `function` to every element.
     public func map(_ function: UnaryFunction) -> Tensor {
-        if shape.isEmpty {
+        if case .scalar(var x) = storage {
             // Scalars skip the buffer machinery: the interpreter's loops are mostly scalar.
-            // NOTE: an array literal, not Array(repeating:count:), whose generic metadata is looked up per call.
             var out = 0.0
-            scalars.withUnsafeBufferPointer { x in
-                withUnsafeMutablePointer(to: &out) { Tensor.apply(function, x, UnsafeMutableBufferPointer(start: $0, count: 1)) }
+            withUnsafePointer(to: &x) { px in
+                withUnsafeMutablePointer(to: &out) {
+                    Tensor.apply(function, UnsafeBufferPointer(start: px, count: 1), UnsafeMutableBufferPointer(start: $0, count: 1))
+                }
             }
             return Tensor(out)
         }
@@ -32,7 +33,7 @@ extension Tensor {
         let n = count
         let out = [Double](unsafeUninitializedCapacity: n) { y, initialized in
             Memory.adviseHugePages(y)
-            scalars.withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
+            withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
             initialized = n
         }
         return Tensor(shape: shape, scalars: out)
@@ -79,11 +80,14 @@ extension Tensor {
 
     /// Combines two tensors elementwise with NumPy broadcasting.
     public static func zip(_ a: Tensor, _ b: Tensor, _ function: BinaryFunction) throws -> Tensor {
-        if a.shape.isEmpty && b.shape.isEmpty {
+        if case .scalar(var x) = a.storage, case .scalar(var y) = b.storage {
             var out = 0.0
-            a.scalars.withUnsafeBufferPointer { pa in
-                b.scalars.withUnsafeBufferPointer { pb in
-                    withUnsafeMutablePointer(to: &out) { combine(function, pa, 1, pb, 1, UnsafeMutableBufferPointer(start: $0, count: 1), 1) }
+            withUnsafePointer(to: &x) { pa in
+                withUnsafePointer(to: &y) { pb in
+                    withUnsafeMutablePointer(to: &out) {
+                        combine(function, UnsafeBufferPointer(start: pa, count: 1), 1, UnsafeBufferPointer(start: pb, count: 1), 1,
+                                UnsafeMutableBufferPointer(start: $0, count: 1), 1)
+                    }
                 }
             }
             return Tensor(out)
@@ -94,8 +98,8 @@ extension Tensor {
         let out = [Double](unsafeUninitializedCapacity: n) { po, initialized in
             Memory.adviseHugePages(po)
             initialized = n
-            a.scalars.withUnsafeBufferPointer { pa in
-                b.scalars.withUnsafeBufferPointer { pb in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
                     if a.shape == b.shape {
                         combine(function, pa, 1, pb, 1, po, n)
                     } else if a.count == 1 {
@@ -225,8 +229,9 @@ extension Tensor {
     public static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) throws -> Tensor {
         let shape = try Shape.broadcast(Shape.broadcast(condition.shape, a.shape), b.shape)
         let c = try condition.broadcast(to: shape), x = try a.broadcast(to: shape), y = try b.broadcast(to: shape)
-        var out = [Double](repeating: 0, count: c.count)
-        for i in 0..<out.count { out[i] = c.scalars[i] != 0 ? x.scalars[i] : y.scalars[i] }
+        let cs = c.scalars, xs = x.scalars, ys = y.scalars
+        var out = [Double](repeating: 0, count: cs.count)
+        for i in 0..<out.count { out[i] = cs[i] != 0 ? xs[i] : ys[i] }
         return Tensor(shape: shape, scalars: out)
     }
 

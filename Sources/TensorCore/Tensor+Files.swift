@@ -291,7 +291,7 @@ enum NPY {
             data.append(contentsOf: (0..<4).map { UInt8((headerLength >> (8 * $0)) & 0xFF) })
         }
         data.append(contentsOf: Array(header.utf8))
-        tensor.scalars.withUnsafeBufferPointer { buffer in
+        tensor.withUnsafeBufferPointer { buffer in
             #if _endian(little)
             data.append(UnsafeBufferPointer(start: buffer.baseAddress, count: buffer.count))
             #else

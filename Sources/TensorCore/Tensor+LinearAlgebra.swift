@@ -27,8 +27,8 @@ extension Tensor {
         }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = Shape.strides(batch)
-        a.scalars.withUnsafeBufferPointer { pa in
-            b.scalars.withUnsafeBufferPointer { pb in
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
                     for index in 0..<batches {
                         var aOffset = 0, bOffset = 0, rest = index
@@ -157,6 +157,7 @@ extension Tensor {
     /// Matrix inverse by Gauss–Jordan elimination with partial pivoting; a singular matrix gives inf/nan entries.
     public func inverse() throws -> Tensor {
         let (batches, n) = try squareBatch("inv")
+        let scalars = self.scalars
         var out = scalars
         var work = [Double](repeating: 0, count: n * 2 * n)
         for b in 0..<batches {

@@ -36,9 +36,7 @@ extension Tensor {
         guard Shape.count(shape) == count else {
             throw TensorError("cannot reshape a tensor of shape \(Shape.describe(self.shape)) (\(count) elements) into \(Shape.describe(newShape))")
         }
-        var copy = self
-        copy.shape = shape
-        return copy
+        return withShape(shape)
     }
 
     /// Materializes a strided view of this tensor's elements.
@@ -46,11 +44,11 @@ extension Tensor {
         let n = Shape.count(view.shape)
         if n > 0 && view.strides.allSatisfy({ $0 == 0 }) {
             // One element spread everywhere (a scalar's gradient broadcast back): a fill.
-            return Tensor(shape: view.shape, scalars: Memory.filled(scalars[view.offset], count: n))
+            return Tensor(shape: view.shape, scalars: Memory.filled(withUnsafeBufferPointer { $0[view.offset] }, count: n))
         }
         var out = Memory.filled(0, count: n)
         if n > 0 {
-            scalars.withUnsafeBufferPointer { src in
+            withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     Tensor.walk(view) { position, offset in dst[position] = src[offset] }
                 }
@@ -64,7 +62,7 @@ extension Tensor {
     public static func scatterStrided(_ values: Tensor, _ view: StridedView, into shape: [Int]) -> Tensor {
         var out = Memory.filled(0, count: Shape.count(shape))
         if values.count > 0 {
-            values.scalars.withUnsafeBufferPointer { src in
+            values.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
                     walk(view) { position, offset in dst[offset] += src[position] }
                 }
@@ -187,6 +185,7 @@ extension Tensor {
         let outShape = Array(shape[..<axis]) + indexShape + Array(shape[(axis + 1)...])
         try Shape.checkAllocation(outShape)
         var out = [Double](repeating: 0, count: outer * resolved.count * inner)
+        let scalars = self.scalars
         var position = 0
         for o in 0..<outer {
             for j in resolved {
@@ -202,6 +201,7 @@ extension Tensor {
         let size = shape[axis]
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         var out = [Double](repeating: 0, count: Shape.count(shape))
+        let scalars = self.scalars
         var position = 0
         for o in 0..<outer {
             for i in indices {

@@ -43,7 +43,7 @@ extension Tensor {
         var out = [Double](repeating: initial, count: outCount)
         // Each input element lands at the output offset given by strides that are 0 on reduced axes.
         let target = Shape.broadcastStrides(keptShape, to: shape)
-        scalars.withUnsafeBufferPointer { src in
+        withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 if outCount == 1 {
                     var acc = initial
@@ -77,10 +77,11 @@ extension Tensor {
         let n = source.shape[a]
         let rows = n == 0 ? 0 : moved.count / n
         var out = [Double](repeating: 0, count: rows)
+        let elements = moved.scalars
         for r in 0..<rows {
             var best = 0
             for j in 1..<max(n, 1) {
-                let v = moved.scalars[r * n + j], b = moved.scalars[r * n + best]
+                let v = elements[r * n + j], b = elements[r * n + best]
                 if b.isNaN { break }
                 if v.isNaN || (largest ? v > b : v < b) { best = j }
             }

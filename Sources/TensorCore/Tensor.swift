@@ -2,50 +2,110 @@
 ///
 /// A scalar has shape `[]` and one element; a dimension may be zero.
 public struct Tensor: Equatable, Sendable {
+    // NOTE: a scalar keeps its element inline. An interpreter's loop makes one scalar per operation, and a
+    // one-element array would cost a 48-byte allocation, a malloc, a free and a retain pair each time.
+    // Invariant: shape `[]` is always `.scalar`, and `.array` always has rank ≥ 1.
+    @usableFromInline enum Storage: Equatable, Sendable {
+        case scalar(Double)
+        case array(shape: [Int], scalars: [Double])
+    }
+    @usableFromInline var storage: Storage
+
     /// The size of each dimension, outermost first.
-    public internal(set) var shape: [Int]
-    /// The elements in row-major order; `scalars.count == shape.product`.
-    public internal(set) var scalars: [Double]
+    public var shape: [Int] {
+        if case .array(let shape, _) = storage { return shape }
+        return []
+    }
+
+    /// The elements in row-major order; `scalars.count == shape.product`. A scalar's is built on each read:
+    /// kernels use `withUnsafeBufferPointer` instead.
+    public var scalars: [Double] {
+        switch storage {
+        case .scalar(let value): return [value]
+        case .array(_, let scalars): return scalars
+        }
+    }
 
     /// A tensor of the given shape over row-major elements. The caller guarantees the count matches.
     public init(shape: [Int], scalars: [Double]) {
         precondition(shape.reduce(1, *) == scalars.count, "shape \(shape) does not hold \(scalars.count) elements")
-        self.shape = shape
-        self.scalars = scalars
+        self.storage = shape.isEmpty ? .scalar(scalars[0]) : .array(shape: shape, scalars: scalars)
     }
 
     /// A scalar.
     public init(_ value: Double) {
-        self.shape = []
-        self.scalars = [value]
+        self.storage = .scalar(value)
     }
 
     /// A vector.
     public init(vector: [Double]) {
-        self.shape = [vector.count]
-        self.scalars = vector
+        self.storage = .array(shape: [vector.count], scalars: vector)
     }
 
     /// A tensor of `shape` with every element equal to `value`; refuses shapes over the element limit.
     public init(shape: [Int], repeating value: Double) throws {
+        if shape.isEmpty { self.storage = .scalar(value); return }
         try Shape.checkAllocation(shape)
-        self.shape = shape
-        self.scalars = [Double](repeating: value, count: Shape.count(shape))
+        self.storage = .array(shape: shape, scalars: [Double](repeating: value, count: Shape.count(shape)))
     }
 
     public var rank: Int { shape.count }
-    public var count: Int { scalars.count }
-    public var isScalar: Bool { shape.isEmpty }
+    public var count: Int {
+        switch storage {
+        case .scalar: return 1
+        case .array(_, let scalars): return scalars.count
+        }
+    }
+    public var isScalar: Bool {
+        if case .scalar = storage { return true }
+        return false
+    }
 
     /// The only element of a one-element tensor.
-    public var scalarValue: Double? { scalars.count == 1 ? scalars[0] : nil }
+    public var scalarValue: Double? {
+        switch storage {
+        case .scalar(let value): return value
+        case .array(_, let scalars): return scalars.count == 1 ? scalars[0] : nil
+        }
+    }
+
+    /// The first element: the only one of a one-element tensor. The tensor must not be empty.
+    public var firstScalar: Double {
+        switch storage {
+        case .scalar(let value): return value
+        case .array(_, let scalars): return scalars[0]
+        }
+    }
+
+    /// Calls `body` with the elements in row-major order, without copying them.
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+        switch storage {
+        case .scalar(var value):
+            return try withUnsafePointer(to: &value) { try body(UnsafeBufferPointer(start: $0, count: 1)) }
+        case .array(_, let scalars):
+            return try scalars.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// The same elements under another shape with the same count. The caller guarantees the count matches.
+    func withShape(_ shape: [Int]) -> Tensor {
+        switch storage {
+        case .scalar(let value): return shape.isEmpty ? self : Tensor(shape: shape, scalars: [value])
+        case .array(_, let scalars): return Tensor(shape: shape, scalars: scalars)
+        }
+    }
 
     /// Row-major strides, in elements.
     public var strides: [Int] { Shape.strides(shape) }
 
     /// Whether any element is NaN or infinite.
     public var hasNonFinite: Bool {
-        if scalars.count == 1 { return !scalars[0].isFinite }
+        let scalars: [Double]
+        switch storage {
+        case .scalar(let value): return !value.isFinite
+        case .array(_, let elements): scalars = elements
+        }
         // Branch-free over blocks, so the compiler vectorizes it: an exponent of all ones (inf or NaN) is the
         // only one that carries into the sign bit when one is added to the exponent.
         return scalars.withUnsafeBufferPointer { buffer in
