@@ -206,7 +206,7 @@ struct BackwardPlan {
         var cotangents = [Value?](repeating: nil, count: slotCount)
         var fromSelect = [Bool](repeating: false, count: slotCount)
         func accumulate(_ g: Value, into slot: Int, _ value: Value) throws {
-            if let existing = cotangents[slot] {
+            if let existing = cotangents[slot].take() {
                 cotangents[slot] = try existing + g
                 observer?.accumulated(into: value)
             } else {
@@ -219,32 +219,36 @@ struct BackwardPlan {
             try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
         }
         let sourceSlotCount = sourceSlots.keys.count
+        // NOTE: values are borrowed from `order` (the targets keep them alive) and gradients are moved, not
+        // copied: a long chain's pass is otherwise mostly retains and releases.
         for k in order.indices.reversed() {
-            let v = order[k].takeUnretainedValue()
             let slot = Int(outputSlots[k])
             // A value's cotangent is complete when its turn comes (reverse topological order): it is taken
             // out unless it is a source's, so an unrecorded pass frees as it goes.
             let taken = slot >= sourceSlotCount ? cotangents[slot].take() : cotangents[slot]
             guard let dy = taken else { continue }
-            try v.context.checkInterrupt()
-            let node = v.storedNode.unsafelyUnwrapped
             let edgeRange = Int(edgeStart[k])..<Int(edgeStart[k + 1])
-            var needs = InputMask()
-            for e in edgeRange { needs.insert(Int(edges[e].input)) }
-            let grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
-            if let observer { observer.pulledBack(v, cotangent: dy, gradients: grads.array) }
-            let isSelect: Bool
-            if case .select = node.primitive { isSelect = true } else { isSelect = false }
-            for e in edgeRange {
-                let position = Int(edges[e].input), target = Int(edges[e].slot)
-                let input = node.inputs[position]
-                guard var g = grads[position] else { continue }
-                if g.shape != input.shape { g = try g.sumToShape(input.shape) }
-                if v.context.detectsAnomalies {
-                    noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect[slot])
+            try order[k]._withUnsafeGuaranteedRef { v in
+                try v.context.checkInterrupt()
+                let node = v.storedNode.unsafelyUnwrapped
+                var needs = InputMask()
+                for e in edgeRange { needs.insert(Int(edges[e].input)) }
+                var grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
+                if let observer { observer.pulledBack(v, cotangent: dy, gradients: grads.array) }
+                let isSelect: Bool
+                if case .select = node.primitive { isSelect = true } else { isSelect = false }
+                for e in edgeRange {
+                    let position = Int(edges[e].input), target = Int(edges[e].slot)
+                    guard var g = grads.take(position) else { continue }
+                    try node.inputs.unmanaged(position)._withUnsafeGuaranteedRef { input in
+                        if !g.tensor.hasSameShape(as: input.tensor) { g = try g.sumToShape(input.shape) }
+                        if v.context.detectsAnomalies && g.tensor.hasNonFinite {
+                            noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect[slot])
+                        }
+                        if isSelect { fromSelect[target] = true }
+                        try accumulate(g, into: target, input)
+                    }
                 }
-                if isSelect { fromSelect[target] = true }
-                try accumulate(g, into: target, input)
             }
         }
         return SourceCotangents(slots: sourceSlots, values: Array(cotangents.prefix(sourceSlots.keys.count)))

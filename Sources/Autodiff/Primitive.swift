@@ -280,33 +280,38 @@ public enum Primitive {
     }
 }
 
-/// A pullback's gradients, one per input (nil: a symbolic zero). One or two are kept inline, so a step of a
+/// A pullback's gradients, one per input (nil: a symbolic zero). The first two are kept inline, so a step of a
 /// backward pass allocates no array for them (W2's pass takes 80,000 steps).
 struct InputGradients {
-    private enum Storage {
-        case one(Value?)
-        case two(Value?, Value?)
-        case many([Value?])
-    }
-    private let storage: Storage
+    private var first: Value?
+    private var second: Value?
+    /// Gradients of inputs past the second (nil for one or two inputs).
+    private var rest: [Value?]?
+    let count: Int
 
-    init(_ a: Value?) { storage = .one(a) }
-    init(_ a: Value?, _ b: Value?) { storage = .two(a, b) }
-    init(_ values: [Value?]) { storage = .many(values) }
-
-    var count: Int {
-        switch storage {
-        case .one: return 1
-        case .two: return 2
-        case .many(let values): return values.count
-        }
+    init(_ a: Value?) { first = a; second = nil; rest = nil; count = 1 }
+    init(_ a: Value?, _ b: Value?) { first = a; second = b; rest = nil; count = 2 }
+    init(_ values: [Value?]) {
+        first = values.first ?? nil
+        second = values.count > 1 ? values[1] : nil
+        rest = values.count > 2 ? Array(values[2...]) : nil
+        count = values.count
     }
 
     subscript(i: Int) -> Value? {
-        switch storage {
-        case .one(let a): return a
-        case .two(let a, let b): return i == 0 ? a : b
-        case .many(let values): return values[i]
+        switch i {
+        case 0: return first
+        case 1: return second
+        default: return rest![i - 2]
+        }
+    }
+
+    /// Moves gradient `i` out (it becomes nil): the backward pass hands each one on without a retain.
+    mutating func take(_ i: Int) -> Value? {
+        switch i {
+        case 0: return first.take()
+        case 1: return second.take()
+        default: return rest![i - 2].take()
         }
     }
 

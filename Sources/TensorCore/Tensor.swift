@@ -69,6 +69,15 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
+    /// Whether both have the same shape (without copying either shape).
+    public func hasSameShape(as other: Tensor) -> Bool {
+        switch (storage, other.storage) {
+        case (.scalar, .scalar): return true
+        case (.array(let a, _), .array(let b, _)): return a == b
+        default: return false
+        }
+    }
+
     /// The first element: the only one of a one-element tensor. The tensor must not be empty.
     public var firstScalar: Double {
         switch storage {
