@@ -307,44 +307,70 @@ public final class GradientContext {
     public func apply(_ primitive: Primitive, _ a: Value) throws -> Value {
         let output: Tensor
         if case .unary(let f) = primitive { output = a.tensor.map(f) } else { output = try primitive.forward([a.tensor]) }
-        return record(primitive, NodeInputs(a), output)
+        let recording = recordingMask
+        return finish(output, primitive, tapes: tapes(of: a, recording) & recording, NodeInputs(a)) { out, reason in
+            _ = inheritUntracked(out, from: a, &reason)
+        }
     }
 
     /// `apply` for two inputs, without an array.
     public func apply(_ primitive: Primitive, _ a: Value, _ b: Value) throws -> Value {
         let output: Tensor
         if case .binary(let f) = primitive { output = try Tensor.zip(a.tensor, b.tensor, f) } else { output = try primitive.forward([a.tensor, b.tensor]) }
-        return record(primitive, NodeInputs(a, b), output)
+        let recording = recordingMask
+        return finish(output, primitive, tapes: (tapes(of: a, recording) | tapes(of: b, recording)) & recording, NodeInputs(a, b)) { out, reason in
+            if !inheritUntracked(out, from: a, &reason) { _ = inheritUntracked(out, from: b, &reason) }
+        }
     }
 
     func record(_ primitive: Primitive, _ inputs: consuming NodeInputs, _ output: Tensor) -> Value {
         let recording = recordingMask
         var mask: TapeMask = 0
-        inputs.forEach { v in
-            if v.variable != nil && recording != 0 { v.tapes |= autoWatchMask }
-            mask |= v.tapes
+        inputs.forEach { v in mask |= tapes(of: v, recording) }
+        let kept = inputs
+        return finish(output, primitive, tapes: mask & recording, kept) { out, reason in
+            for v in kept where inheritUntracked(out, from: v, &reason) { break }
         }
-        mask &= recording
+    }
+
+    /// The value of an operation on the tapes `mask`: recorded with a node of `inputs` if tracked, else with
+    /// the reason it is not (from `untracked`).
+    // NOTE: inlined with an autoclosure, so the inputs are retained only when a node keeps them: an untracked
+    // result (a backward pass that is not recorded, arithmetic on constants) costs no retain of its inputs.
+    @inline(__always)
+    private func finish(_ output: Tensor, _ primitive: Primitive, tapes mask: TapeMask, _ inputs: @autoclosure () -> NodeInputs,
+                        untracked: (Value, inout UntrackedReason) -> Void) -> Value {
         let out = Value(output, context: self)
-        if detectsAnomalies { noteNonFinite(out, primitive, inputs) }
+        if detectsAnomalies && out.tensor.hasNonFinite { noteNonFinite(out, primitive, inputs()) }
         if mask != 0 {
             out.tapes = mask
-            // NOTE: the inputs are consumed here (moved into the node, not retained again).
-            if storesNodes { out.storedNode = Node(primitive, inputs, line: currentLine) }
+            if storesNodes { out.storedNode = Node(primitive, inputs(), line: currentLine) }
         } else {
-            var reason: UntrackedReason = .noTrackedInputs
-            for v in inputs {
-                if v.isTracked { reason = .recordingStopped; break }
-                if let r = v.untrackedReason, r != .noTrackedInputs { reason = r; out.cutFrom = v.cutFrom; break }
-            }
+            var reason = UntrackedReason.noTrackedInputs
+            untracked(out, &reason)
             out.untrackedReason = reason
         }
         return out
     }
 
+    /// The tapes an input is tracked on, once a variable read while tapes record is watched by those that
+    /// watch variables.
+    @inline(__always)
+    private func tapes(of v: Value, _ recording: TapeMask) -> TapeMask {
+        if v.variable != nil && recording != 0 { v.tapes |= autoWatchMask }
+        return v.tapes
+    }
+
+    /// Why an untracked output is untracked, from one of its inputs in order; true once decided.
+    @inline(__always)
+    private func inheritUntracked(_ out: Value, from v: Value, _ reason: inout UntrackedReason) -> Bool {
+        if v.isTracked { reason = .recordingStopped; return true }
+        if let r = v.untrackedReason, r != .noTrackedInputs { reason = r; out.cutFrom = v.cutFrom; return true }
+        return false
+    }
+
     /// Records where a NaN or Inf first appears, or carries an input's origin forward.
     private func noteNonFinite(_ out: Value, _ primitive: Primitive, _ inputs: NodeInputs) {
-        guard out.tensor.hasNonFinite else { return }
         for v in inputs where v.nonFiniteOrigin != nil {
             out.nonFiniteOrigin = v.nonFiniteOrigin
             return

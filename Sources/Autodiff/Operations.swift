@@ -4,9 +4,9 @@ import TensorCore
 // records them; composites are written in terms of primitives and get their gradients for free.
 
 extension Value {
-    public func map(_ f: UnaryFunction) throws -> Value { try context.apply(.unary(f), self) }
+    public func map(_ f: UnaryFunction) throws -> Value { try withContext { try $0.apply(.unary(f), self) } }
 
-    func binary(_ f: BinaryFunction, _ other: Value) throws -> Value { try context.apply(.binary(f), self, other) }
+    func binary(_ f: BinaryFunction, _ other: Value) throws -> Value { try withContext { try $0.apply(.binary(f), self, other) } }
 
     public static func + (a: Value, b: Value) throws -> Value { try a.binary(.add, b) }
     public static func - (a: Value, b: Value) throws -> Value { try a.binary(.subtract, b) }

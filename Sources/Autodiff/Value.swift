@@ -7,9 +7,17 @@ import TensorCore
 /// that produced it (nil for leaves and untracked values).
 public final class Value {
     public let tensor: Tensor
-    // NOTE: unowned(unsafe): a value never outlives the session's context, and a strong reference would
-    // cost a retain and a release on every operation.
-    public unowned(unsafe) let context: GradientContext
+    // NOTE: unmanaged: a value never outlives the session's context, and a strong reference would cost a
+    // retain and a release on every operation. (An unowned(unsafe) reference is retained around each call
+    // made through it; `withContext` borrows it instead.)
+    private let contextReference: Unmanaged<GradientContext>
+    public var context: GradientContext { contextReference.takeUnretainedValue() }
+
+    /// Calls `body` with the context, borrowed for the call.
+    @inline(__always)
+    func withContext<R>(_ body: (GradientContext) throws -> R) rethrows -> R {
+        try contextReference._withUnsafeGuaranteedRef(body)
+    }
     /// The recorded operation that produced this value, if any. A gradient whose backward pass was not yet
     /// recorded (see `DeferredGradient`) records it now, on first access.
     public var node: Node? {
@@ -78,7 +86,7 @@ public final class Value {
 
     init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
         self.tensor = tensor
-        self.context = context
+        self.contextReference = .passUnretained(context)
         self.serial = context.nextSerial()
         self.variable = variable
         self.tapes = 0
