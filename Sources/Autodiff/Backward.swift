@@ -112,6 +112,7 @@ struct BackwardPlan {
         //    of its next input (16 bytes: a chain of 80,000 values is as deep as it is long).
         var postOrder: [Unmanaged<Value>] = []
         var stack: [(value: Unmanaged<Value>, next: Int32, count: Int32)] = []
+        var inputCount = 0
         for t in targets where t.tapes & bit != 0 {
             if let s = sourceSlot(t) { reached[s] = true }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
@@ -124,6 +125,7 @@ struct BackwardPlan {
                 let top = stack.count - 1
                 let next = stack[top].next
                 guard next < stack[top].count else {
+                    inputCount += Int(stack[top].count)
                     postOrder.append(stack[top].value)
                     stack.removeLast()
                     continue
@@ -151,6 +153,10 @@ struct BackwardPlan {
         //    Only a source with a recorded node can be one of these values (a variable's values are leaves).
         let someSourceIsRecorded = sources.contains { $0.storedNode != nil }
         for v in postOrder { v._withUnsafeGuaranteedRef { $0.planRelevant = false } }
+        // Sized once: growing by doubling would copy each array several times and leave it up to twice too big.
+        outputSlots.reserveCapacity(postOrder.count)
+        edgeStart.reserveCapacity(postOrder.count + 1)
+        edges.reserveCapacity(inputCount)
         var kept = 0
         for index in postOrder.indices {
             let unmanaged = postOrder[index]
