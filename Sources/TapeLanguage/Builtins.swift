@@ -8,7 +8,8 @@ struct CallArguments {
     let session: Session
     let name: String
     let positional: [Argument]
-    let keywords: [String: Argument]
+    /// The labelled arguments, in the order given (a call has few; most have none, and make no dictionary).
+    let keywords: [Argument]
     let span: SourceSpan
 
     init(session: Session, name: String, builtin: Builtin, arguments: [Argument], span: SourceSpan) throws {
@@ -16,21 +17,23 @@ struct CallArguments {
         self.name = name
         self.span = span
         if arguments.contains(where: { $0.label != nil }) {
-            var keywords: [String: Argument] = [:]
+            var keywords: [Argument] = []
             positional = arguments.filter { $0.label == nil }
             for a in arguments {
                 guard let label = a.label else { continue }
-                if keywords[label.name] != nil { throw EvaluationError("keyword argument '\(label.name)' is given twice", at: label.span) }
+                if keywords.contains(where: { $0.label?.name == label.name }) {
+                    throw EvaluationError("keyword argument '\(label.name)' is given twice", at: label.span)
+                }
                 if !builtin.keywords.contains(label.name) {
                     let accepted = builtin.keywords.isEmpty ? "\(name) takes no keyword arguments" : "\(name) accepts " + builtin.keywords.map { "'\($0)'" }.joined(separator: ", ")
                     throw EvaluationError("unknown keyword argument '\(label.name)' for \(name)", at: label.span, note: accepted)
                 }
-                keywords[label.name] = a
+                keywords.append(a)
             }
             self.keywords = keywords
         } else {
             positional = arguments
-            keywords = [:]
+            keywords = []
         }
         let count = positional.count
         if count < builtin.minimum || (builtin.maximum.map { count > $0 } ?? false) {
@@ -53,7 +56,7 @@ struct CallArguments {
 
     /// A keyword argument, or the positional one at `position`.
     func argument(_ keyword: String, position: Int?) -> Argument? {
-        if let a = keywords[keyword] { return a }
+        if let a = keywords.first(where: { $0.label?.name == keyword }) { return a }
         if let p = position, p < positional.count { return positional[p] }
         return nil
     }
