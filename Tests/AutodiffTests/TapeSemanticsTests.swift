@@ -224,6 +224,11 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<NodeInputs>.size, 16)
         XCTAssertLessThanOrEqual(MemoryLayout<Node?>.size, 32)
     }
+
+    /// A tensor is 16 bytes whether it holds a scalar inline or an array.
+    func testTensorIsSmall() {
+        XCTAssertEqual(MemoryLayout<Tensor>.size, 16)
+    }
 }
 
 /// A gradient read from the implicit tape alone records its backward pass only when something needs the

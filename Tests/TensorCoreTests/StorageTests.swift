@@ -1,0 +1,46 @@
+import XCTest
+@testable import TensorCore
+
+/// A scalar keeps its element inline; every way of making or reading one must agree with the array form.
+final class StorageTests: XCTestCase {
+    func testScalarsAreTheSameHoweverMade() throws {
+        let inline = Tensor(2.5)
+        XCTAssertEqual(Tensor(shape: [], scalars: [2.5]), inline)
+        XCTAssertEqual(try Tensor(shape: [], repeating: 2.5), inline)
+        XCTAssertEqual(try Tensor(vector: [2.5]).reshaped([]), inline)
+        XCTAssertTrue(inline.isScalar)
+        XCTAssertEqual(inline.shape, [])
+        XCTAssertEqual(inline.count, 1)
+        XCTAssertEqual(inline.scalars, [2.5])
+        XCTAssertEqual(inline.scalarValue, 2.5)
+        XCTAssertEqual(inline.firstScalar, 2.5)
+        XCTAssertEqual(inline.withUnsafeBufferPointer { Array($0) }, [2.5])
+    }
+
+    func testOneElementArraysAreNotScalars() throws {
+        let vector = Tensor(vector: [2.5]), scalar = Tensor(2.5)
+        XCTAssertNotEqual(vector, scalar)
+        XCTAssertFalse(vector.isScalar)
+        XCTAssertFalse(vector.hasSameShape(as: scalar))
+        XCTAssertTrue(vector.hasSameShape(as: Tensor(vector: [7])))
+        XCTAssertEqual(vector.scalarValue, 2.5)
+        XCTAssertEqual(try scalar.reshaped([1, 1]).shape, [1, 1])
+        XCTAssertEqual(try scalar.reshaped([1, 1]).scalars, [2.5])
+    }
+
+    func testScalarKernelsMatchTheArrayPath() throws {
+        let a = Tensor(0.75), b = Tensor(-2)
+        let va = Tensor(vector: [0.75]), vb = Tensor(vector: [-2])
+        for f in BinaryFunction.allCases {
+            XCTAssertEqual(try Tensor.zip(a, b, f).scalars, try Tensor.zip(va, vb, f).scalars, "\(f)")
+            XCTAssertEqual(try Tensor.zip(a, vb, f).shape, [1], "\(f)")
+        }
+        for f in UnaryFunction.allCases {
+            XCTAssertEqual(a.map(f).scalars, va.map(f).scalars, "\(f)")
+            XCTAssertTrue(a.map(f).isScalar, "\(f)")
+        }
+        XCTAssertTrue(Tensor(.nan).hasNonFinite)
+        XCTAssertFalse(Tensor(1).hasNonFinite)
+        XCTAssertEqual(try a.broadcast(to: [2, 2]).scalars, [0.75, 0.75, 0.75, 0.75])
+    }
+}
