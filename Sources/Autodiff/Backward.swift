@@ -152,7 +152,7 @@ struct BackwardPlan {
         // 2. Keep what leads to a source, inputs before outputs: `postOrder` is filtered in place into `order`.
         //    Only a source with a recorded node can be one of these values (a variable's values are leaves).
         let someSourceIsRecorded = sources.contains { $0.storedNode != nil }
-        for v in postOrder { v._withUnsafeGuaranteedRef { $0.planRelevant = false } }
+        for v in postOrder { v._withUnsafeGuaranteedRef { $0.planSlot = -1 } }
         // Sized once: growing by doubling would copy each array several times and leave it up to twice too big.
         outputSlots.reserveCapacity(postOrder.count)
         edgeStart.reserveCapacity(postOrder.count + 1)
@@ -162,12 +162,12 @@ struct BackwardPlan {
             let unmanaged = postOrder[index]
             unmanaged._withUnsafeGuaranteedRef { v in
                 let ownSlot = someSourceIsRecorded ? sourceSlot(v) : nil
-                if let slot = ownSlot { reached[slot] = true; v.planSlot = Int32(slot) }
+                if let slot = ownSlot { reached[slot] = true }
                 let before = edges.count
                 for i in 0..<v.recordedInputCount {
                     v.recordedInput(i)._withUnsafeGuaranteedRef { input in
                         guard input.tapes & bit != 0 else { return }
-                        if input.planStamp == stamp && input.planRelevant {
+                        if input.planStamp == stamp && input.planSlot >= 0 {
                             edges.append(Edge(input: Int32(i), slot: input.planSlot))
                         } else if let slot = sourceSlot(input) {
                             edges.append(Edge(input: Int32(i), slot: Int32(slot)))
@@ -175,8 +175,12 @@ struct BackwardPlan {
                     }
                 }
                 guard edges.count > before else { return }
-                v.planRelevant = true
-                if ownSlot == nil { v.planSlot = Int32(slotCount); slotCount += 1 }
+                if let slot = ownSlot {
+                    v.planSlot = Int32(slot)
+                } else {
+                    v.planSlot = Int32(slotCount)
+                    slotCount += 1
+                }
                 postOrder[kept] = unmanaged
                 kept += 1
                 outputSlots.append(v.planSlot)
@@ -187,7 +191,7 @@ struct BackwardPlan {
         order = postOrder
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
-            if t.planStamp == stamp && t.planRelevant { return Int(t.planSlot) }
+            if t.planStamp == stamp && t.planSlot >= 0 { return Int(t.planSlot) }
             return -1
         }
         return []

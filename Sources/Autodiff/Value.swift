@@ -30,18 +30,21 @@ public final class Value {
     public internal(set) var tapes: TapeMask
     /// Creation order; a topological order of the graph.
     public let serial: Int
-    /// Shared by all values of one variable; nil for plain tensors.
-    public let variable: VariableIdentity?
-    /// Scratch marks of the backward walk being planned (see `BackwardPlan`).
-    // NOTE: 32-bit marks and a line of 32 bits in the node keep a recorded value at 120 bytes (a 128-byte
-    // allocation instead of 144); a long loop records hundreds of thousands of them.
+    /// Shared by all values of one variable; nil for plain tensors. Kept with the rare facts: most values
+    /// are not a variable's.
+    public var variable: VariableIdentity? { extras?.variable }
+    /// Scratch marks of the backward walk being planned (see `BackwardPlan`): the plan's stamp once walked,
+    /// and the value's cotangent slot if it leads to a source (-1 if not).
+    // NOTE: 32-bit marks, a line of 32 bits in the node, and the variable kept with the rare facts keep a
+    // recorded value at 104 bytes, a 112-byte allocation (it was 128); a long loop records hundreds of
+    // thousands of them. LayoutTests guards the size.
     var planStamp: Int32 = 0
-    var planSlot: Int32 = 0
-    var planRelevant = false
+    var planSlot: Int32 = -1
     /// Rarely set facts, kept aside so that the common value stays small.
     private var extras: Extras?
 
     final class Extras {
+        var variable: VariableIdentity?
         var untrackedReason: UntrackedReason?
         var cutFrom: Value?
         var watchedAt: Int?
@@ -88,8 +91,8 @@ public final class Value {
         self.tensor = tensor
         self.contextReference = .passUnretained(context)
         self.serial = context.nextSerial()
-        self.variable = variable
         self.tapes = 0
+        if let variable { withExtras { $0.variable = variable } }
     }
 
     /// How many inputs the recorded node has (the value must have one).

@@ -213,6 +213,8 @@ final class JVPTests: XCTestCase {
     }
 }
 
+@_silgen_name("malloc_usable_size") private func mallocUsableSize(_ pointer: UnsafeMutableRawPointer) -> Int  // <malloc.h>
+
 final class LayoutTests: XCTestCase {
     /// A recorded value stores its node inline; the primitive must stay small for that to pay.
     func testPrimitiveIsSmall() {
@@ -223,6 +225,16 @@ final class LayoutTests: XCTestCase {
     func testNodeIsSmall() {
         XCTAssertEqual(MemoryLayout<NodeInputs>.size, 16)
         XCTAssertLessThanOrEqual(MemoryLayout<Node?>.size, 32)
+    }
+
+    /// A recorded value is one 112-byte heap block (104 usable bytes): W2 records 80,000 of them.
+    func testRecordedValueIsSmall() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(2))
+        ctx.watch(x, on: ctx.implicitTape.bit)
+        let y = try x * x
+        XCTAssertNotNil(y.node)
+        XCTAssertLessThanOrEqual(mallocUsableSize(Unmanaged.passUnretained(y).toOpaque()), 104)
     }
 
     /// A tensor is 16 bytes whether it holds a scalar inline or an array.
