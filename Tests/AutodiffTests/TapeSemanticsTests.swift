@@ -228,13 +228,16 @@ final class LayoutTests: XCTestCase {
     }
 
     /// A recorded value is one 112-byte heap block (104 usable bytes): W2 records 80,000 of them.
+    /// (malloc may hand a request a larger free block, so the smallest of many allocations is checked.)
     func testRecordedValueIsSmall() throws {
         let ctx = GradientContext()
         let x = ctx.constant(Tensor(2))
         ctx.watch(x, on: ctx.implicitTape.bit)
-        let y = try x * x
-        XCTAssertNotNil(y.node)
-        XCTAssertLessThanOrEqual(mallocUsableSize(Unmanaged.passUnretained(y).toOpaque()), 104)
+        var values: [Value] = []
+        for _ in 0..<64 { values.append(try x * x) }
+        XCTAssertNotNil(values[0].node)
+        let smallest = values.map { mallocUsableSize(Unmanaged.passUnretained($0).toOpaque()) }.min()!
+        XCTAssertLessThanOrEqual(smallest, 104)
     }
 
     /// A tensor is 16 bytes whether it holds a scalar inline or an array.
