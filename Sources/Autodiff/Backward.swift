@@ -112,7 +112,8 @@ struct BackwardPlan {
         //    of its next input (16 bytes: a chain of 80,000 values is as deep as it is long).
         var postOrder: [Unmanaged<Value>] = []
         var stack: [(value: Unmanaged<Value>, next: Int32, count: Int32)] = []
-        var inputCount = 0
+        // Inputs tracked on this tape: the most edges the plan can have.
+        var trackedInputs = 0
         for t in targets where t.tapes & bit != 0 {
             if let s = sourceSlot(t) { reached[s] = true }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
@@ -125,7 +126,6 @@ struct BackwardPlan {
                 let top = stack.count - 1
                 let next = stack[top].next
                 guard next < stack[top].count else {
-                    inputCount += Int(stack[top].count)
                     postOrder.append(stack[top].value)
                     stack.removeLast()
                     continue
@@ -134,6 +134,7 @@ struct BackwardPlan {
                 let unmanagedInput = stack[top].value._withUnsafeGuaranteedRef { $0.recordedInput(Int(next)) }
                 unmanagedInput._withUnsafeGuaranteedRef { input in
                     guard input.tapes & bit != 0 else { return }
+                    trackedInputs += 1
                     if input.storedNode != nil {
                         if input.planStamp != stamp {
                             input.planStamp = stamp
@@ -156,7 +157,7 @@ struct BackwardPlan {
         // Sized once: growing by doubling would copy each array several times and leave it up to twice too big.
         outputSlots.reserveCapacity(postOrder.count)
         edgeStart.reserveCapacity(postOrder.count + 1)
-        edges.reserveCapacity(inputCount)
+        edges.reserveCapacity(trackedInputs)
         var kept = 0
         for index in postOrder.indices {
             let unmanaged = postOrder[index]
@@ -187,8 +188,11 @@ struct BackwardPlan {
                 edgeStart.append(Int32(edges.count))
             }
         }
-        postOrder.removeLast(postOrder.count - kept)
-        order = postOrder
+        // The walk's list grew by doubling; the pass keeps an exact copy of what is kept (W2: 640 KB, not 1 MB).
+        order = [Unmanaged<Value>](unsafeUninitializedCapacity: kept) { buffer, initialized in
+            postOrder.withUnsafeBufferPointer { all in _ = buffer.initialize(from: all[..<kept]) }
+            initialized = kept
+        }
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
             if t.planStamp == stamp && t.planSlot >= 0 { return Int(t.planSlot) }
