@@ -323,13 +323,12 @@ public final class GradientContext {
         }
     }
 
-    func record(_ primitive: Primitive, _ inputs: consuming NodeInputs, _ output: Tensor) -> Value {
+    func record(_ primitive: Primitive, _ inputs: NodeInputs, _ output: Tensor) -> Value {
         let recording = recordingMask
         var mask: TapeMask = 0
         inputs.forEach { v in mask |= tapes(of: v, recording) }
-        let kept = inputs
-        return finish(output, primitive, tapes: mask & recording, kept) { out, reason in
-            for v in kept where inheritUntracked(out, from: v, &reason) { break }
+        return finish(output, primitive, tapes: mask & recording, inputs) { out, reason in
+            for v in inputs where inheritUntracked(out, from: v, &reason) { break }
         }
     }
 
