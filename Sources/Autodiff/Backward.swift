@@ -288,8 +288,9 @@ struct BackwardPlan {
         return found
     }
 
+    /// Called for a gradient `g` that holds a NaN or Inf (the caller has checked).
     private func noteBackwardNonFinite(_ g: Value, node: Node, output: Value, dy: Value, fromSelect: Bool) {
-        guard g.nonFiniteOrigin == nil || g.nonFiniteOrigin?.pass == .forward, g.tensor.hasNonFinite else { return }
+        guard g.nonFiniteOrigin == nil || g.nonFiniteOrigin?.pass == .forward else { return }
         if dy.tensor.hasNonFinite || node.inputs.contains(where: { $0.tensor.hasNonFinite }) { return }
         var why = node.primitive.nonFiniteExplanation(node.inputs.map(\.tensor), pass: .backward)
         if fromSelect && Self.nanWhereCotangentIsZero(g.tensor, dy.tensor) {

@@ -62,12 +62,7 @@ public struct Tensor: Equatable, Sendable {
     }
 
     /// The only element of a one-element tensor.
-    public var scalarValue: Double? {
-        switch storage {
-        case .scalar(let value): return value
-        case .array(_, let scalars): return scalars.count == 1 ? scalars[0] : nil
-        }
-    }
+    public var scalarValue: Double? { count == 1 ? firstScalar : nil }
 
     /// Whether both have the same shape (without copying either shape).
     public func hasSameShape(as other: Tensor) -> Bool {
