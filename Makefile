@@ -20,9 +20,16 @@ deps:
 # KiB of code instead of pages scattered over 10 MB.
 ORDER = -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
 	-Xlinker --symbol-ordering-file=$(CURDIR)/tools/link-order.txt -Xlinker --no-warn-symbol-ordering
+# Where the building machine has AVX2 and FMA, the code is generated for them (`-target-cpu haswell`):
+# the elementwise kernels then run 4 doubles wide instead of 2, and rounding is an instruction instead
+# of a call (W3 ran 20% faster). tapebook is built on the machine it runs on, so this is that machine's
+# CPU; elsewhere (no AVX2, or not x86) the default target stays. Swift does not contract a*b+c into an
+# FMA, so results are the same to the bit either way.
+CPU = $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && [ "$$(uname -m)" = x86_64 ] \
+	&& echo -Xswiftc -target-cpu -Xswiftc haswell)
 # The binary is removed first so that it is linked again when only the order changed.
 RELEASE = rm -f .build/release/tapebook && \
-	$(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib -Xlinker -no-pie $(ORDER)
+	$(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(ORDER)
 
 build: deps
 	$(RELEASE)
