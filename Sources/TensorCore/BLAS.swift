@@ -34,6 +34,27 @@ public enum BLAS {
         return unsafeBitCast(symbol, to: SetThreads.self)
     }()
 
+    nonisolated(unsafe) private static var openingStarted = false
+
+    /// Starts opening OpenBLAS on another thread, once, when a matrix large enough for it to multiply
+    /// appears (`load`, `randn`): loading the library and starting its threads takes 4–9 ms, which the
+    /// first product then no longer waits for (in W6 and W3, as in a session where a loaded matrix is
+    /// multiplied on the next line). The main thread is never blocked: if it needs the library first,
+    /// the lazy `handle` waits for the opening already under way. Not thread-safe itself: callers are
+    /// on the main thread.
+    public static func openInBackground(forMatrixOf shape: [Int]) {
+        guard !openingStarted, shape.count >= 2, shape[shape.count - 2] > 1, shape[shape.count - 1] > 1,
+              Shape.count(shape) >= 4096 else { return }
+        openingStarted = true
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { _ in
+            _ = BLAS.dgemm
+            _ = BLAS.setThreads
+            return nil
+        }, nil)
+        if started == 0 { pthread_detach(thread) }
+    }
+
     nonisolated(unsafe) private static var threads: Int32 = 0
     private static let machineThreads = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 

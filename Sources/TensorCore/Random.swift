@@ -52,6 +52,7 @@ public struct RandomGenerator: Sendable {
         try Shape.checkAllocation(shape)
         var values = [Double](repeating: 0, count: Shape.count(shape))
         for i in values.indices { values[i] = normal ? self.normal() : uniform() }
+        BLAS.openInBackground(forMatrixOf: shape)
         return Tensor(shape: shape, scalars: values)
     }
 }

@@ -28,18 +28,22 @@ extension Tensor {
         case .success(let bytes): data = bytes
         case .failure(let error): throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: error.code)))
         }
+        let tensor: Tensor
         if data.starts(with: NPY.magic) {
-            return try NPY.decode(data, name: path)
+            tensor = try NPY.decode(data, name: path)
+        } else {
+            let ext = PathText.pathExtension(path).lowercased()
+            switch ext {
+            case "npy":
+                throw TensorError("\(path): not a NumPy .npy file (it does not start with \\x93NUMPY)")
+            case "csv", "txt":
+                tensor = try CSV.decode(data, name: path)
+            default:
+                throw TensorError("\(path): unknown file type '.\(ext)' (expected .npy or .csv)")
+            }
         }
-        let ext = PathText.pathExtension(path).lowercased()
-        switch ext {
-        case "npy":
-            throw TensorError("\(path): not a NumPy .npy file (it does not start with \\x93NUMPY)")
-        case "csv", "txt":
-            return try CSV.decode(data, name: path)
-        default:
-            throw TensorError("\(path): unknown file type '.\(ext)' (expected .npy or .csv)")
-        }
+        BLAS.openInBackground(forMatrixOf: tensor.shape)
+        return tensor
     }
 
     /// Writes the tensor as a NumPy `.npy` file: dtype `<f8`, C order, format version 1.0.
