@@ -27,9 +27,16 @@ ORDER = -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
 # FMA, so results are the same to the bit either way.
 CPU = $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && [ "$$(uname -m)" = x86_64 ] \
 	&& echo -Xswiftc -target-cpu -Xswiftc haswell)
+# The C++ library that the Swift runtime needs is linked statically too: the swift driver always adds
+# `-lstdc++`, and a directory searched first (.build/static-cxx) holds a `libstdc++.so` that is a linker
+# script naming the static archive. A run then does not load and relocate all of libstdc++.so for the few
+# functions the runtime calls: W1 starts in 2.2 ms instead of 3.2, and every run is 0.8 MiB smaller.
+# Without the archive (no libstdc++ development files), the shared library is used as before.
+STATIC_CXX = $(shell a=$$(clang -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a 2>/dev/null); [ -f "$$a" ] && mkdir -p .build/static-cxx \
+	&& echo "INPUT($$a)" > .build/static-cxx/libstdc++.so && echo -Xlinker -L$(CURDIR)/.build/static-cxx)
 # The binary is removed first so that it is linked again when only the order changed.
 RELEASE = rm -f .build/release/tapebook && \
-	$(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(ORDER)
+	$(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
 
 build: deps
 	$(RELEASE)
