@@ -17,8 +17,7 @@ let package = Package(
     targets: [
         // C APIs: OpenBLAS for matrix products, libedit for line editing.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
-        .target(name: "CLibEdit", path: "Sources/CLibEdit",
-                linkerSettings: [.linkedLibrary("edit")]),
+        .target(name: "CLibEdit", path: "Sources/CLibEdit"),
 
         // What the project took from Foundation, on the standard library, libc and FoundationEssentials:
         // printf formatting, trimming and searching text, path strings, error texts, clocks, processes.

@@ -44,26 +44,30 @@ public final class EditLineReader: LineReader {
         set { CompletionBridge.completer = newValue }
     }
 
+    /// Nil when libedit cannot be opened: it is loaded here, on first use, not linked, so that a run
+    /// that edits no lines does not load it.
+    ///
     /// - Parameters:
     ///   - historyFile: where history persists; `nil` keeps it for this session only.
     ///   - maximumHistoryEntries: how many entries are loaded and kept.
     ///   - completer: Tab completion; `nil` makes Tab do nothing.
-    public init(
+    public init?(
         historyFile: String? = HistoryFile.defaultPath(),
         maximumHistoryEntries: Int = 1000,
         completer: Completer? = nil,
         wordBreakCharacters: String = EditLineReader.defaultWordBreakCharacters
     ) {
+        guard tb_editline_open() != 0 else { return nil }
         Interrupt.install()
         _ = tb_editline_initialize("tapebook", wordBreakCharacters)
-        stifle_history(Int32(max(1, maximumHistoryEntries)))
+        tb_editline_stifle_history(Int32(max(1, maximumHistoryEntries)))
 
         CompletionBridge.completer = completer
         tb_editline_set_completion(completeForEditLine)
 
         if let path = historyFile {
             var file = HistoryFile(path: path, maximumEntries: maximumHistoryEntries)
-            for entry in file.load() { add_history(entry) }
+            for entry in file.load() { tb_editline_add_history(entry) }
             newestEntry = file.entries.last
             self.historyFile = file
         }
@@ -102,7 +106,7 @@ public final class EditLineReader: LineReader {
             guard HistoryFile.shouldRecord(line, after: newestEntry) else { return }
         }
         newestEntry = line
-        add_history(line)
+        tb_editline_add_history(line)
     }
 
     private func writeToTerminal(_ text: String) {

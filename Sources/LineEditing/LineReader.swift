@@ -32,13 +32,14 @@ public protocol LineReader {
 }
 
 /// The reader for the current process: line editing when both standard input and
-/// standard output are terminals, plain lines otherwise (pipes, files, `--batch`).
+/// standard output are terminals and libedit can be opened, plain lines otherwise (pipes,
+/// files, `--batch`).
 public func makeStandardLineReader(
     historyFile: String? = HistoryFile.defaultPath(),
     completer: EditLineReader.Completer? = nil
 ) -> any LineReader {
-    if isTerminal(0) && isTerminal(1) {
-        return EditLineReader(historyFile: historyFile, completer: completer)
+    if isTerminal(0) && isTerminal(1), let reader = EditLineReader(historyFile: historyFile, completer: completer) {
+        return reader
     }
     return PlainLineReader()
 }

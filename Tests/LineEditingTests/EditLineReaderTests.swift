@@ -16,12 +16,12 @@ final class EditLineReaderDriver: XCTestCase {
         try XCTSkipUnless(ProcessInfo.processInfo.environment[Self.variable] != nil,
                           "only runs as the child of EditLineReaderTests")
         var lastCompletion: String?
-        let reader = EditLineReader(completer: { line, wordStart, word in
+        let reader = try XCTUnwrap(EditLineReader(completer: { line, wordStart, word in
             lastCompletion = "COMPLETER<\(line)|\(wordStart)|\(word)>"
             let insideQuotes = line.prefix(wordStart).filter { $0 == "\"" }.count % 2 == 1
             if insideQuotes { return completeFilePath(word) }
             return ["sigmoid(", "sin(", "softmax(", "softplus(", "repeat "].filter { $0.hasPrefix(word) }
-        })
+        }))
         func report(_ text: String) {
             print(text)
             fflush(stdout)

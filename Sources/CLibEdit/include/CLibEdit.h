@@ -1,4 +1,4 @@
-// C shim for libedit and POSIX calls Swift cannot make directly.
+// C shim for libedit (opened with dlopen on first use) and POSIX calls Swift cannot make directly.
 //
 // libedit's `el_set` and `history` are variadic, `ioctl` is variadic, and a signal
 // handler may only touch `volatile sig_atomic_t`; all of that lives here behind
@@ -11,6 +11,10 @@
 // `<readline/readline.h>` would pull in the wrong library's declarations.
 #include <editline/readline.h>
 
+/// Opens libedit (once); 1 when it and every function used here were found, else 0. Every other
+/// `tb_editline_` function needs it to have returned 1.
+int tb_editline_open(void);
+
 /// Sets the locale for character classification, names the program for `~/.editrc`
 /// (`tapebook:bind ...` lines), calls `rl_initialize` (which runs `el_source`, reading
 /// `$EDITRC` or `~/.editrc`) and sets the word-break characters used by Tab
@@ -20,6 +24,10 @@ int tb_editline_initialize(const char *program_name, const char *word_break_char
 /// `readline(prompt)`; when it returns NULL, `*interrupted` tells a signal-interrupted read
 /// (EINTR: Ctrl-C) from the end of input (Ctrl-D on an empty line, EOF).
 char *tb_editline_read(const char *prompt, int *interrupted);
+
+/// `add_history(line)` and `stifle_history(entries)`.
+void tb_editline_add_history(const char *line);
+void tb_editline_stifle_history(int entries);
 
 /// Installs `completion` as `rl_attempted_completion_function` with no appended
 /// character after a single match.
