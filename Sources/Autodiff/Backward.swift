@@ -53,6 +53,11 @@ struct BackwardPlan {
     // in the binary the first time the process makes one.
     private var reached: [Bool] = []
 
+    /// A value's mark outside a walk; `visited` once the walk has met it; a slot (0 or more) once it is
+    /// known to lead to a source.
+    static let unvisited: Int32 = -2
+    static let visited: Int32 = -1
+
     /// Whether some target reaches the source with this key (see `Value.gradientKey`).
     func reaches(_ key: ObjectIdentifier) -> Bool { sourceSlots[key].map { reached[$0] } ?? false }
 
@@ -75,10 +80,11 @@ struct BackwardPlan {
         mutating func add(_ key: ObjectIdentifier, slot: Int) { keys.append(key); slots.append(slot) }
     }
 
-    // NOTE: the walk marks values with a stamp unique to this plan instead of hashing them; marks are read only
-    // while the plan is built, so plans built later (inside a custom gradient) cannot confuse this one. A
-    // gradient whose recording was deferred is recorded between walks, never during one (its replay builds
-    // plans of its own): the walk notes it, and starts again once it is recorded.
+    // NOTE: the walk marks values (`Value.planSlot`) instead of hashing them, and puts every mark back to
+    // `unvisited` before the plan is used; marks are read only while the plan is built, so plans built later
+    // (inside a custom gradient) cannot confuse this one. A gradient whose recording was deferred is recorded
+    // between walks, never during one (its replay builds plans of its own): the walk notes it, and starts
+    // again once it is recorded.
     init(targets: [Value], sources: [Value], tape: Tape) {
         self.tape = tape
         self.targets = targets
@@ -102,7 +108,7 @@ struct BackwardPlan {
     /// One attempt at the plan; returns the deferred gradients it met (then the plan is incomplete).
     private mutating func build() -> [DeferredGradient] {
         let bit = tape.bit
-        let stamp = targets.first?.context.nextStamp() ?? 0
+        let (unvisited, visited) = (Self.unvisited, Self.visited)
         let slotsOfSources = sourceSlots
         func sourceSlot(_ v: Value) -> Int? { slotsOfSources[v.gradientKey] }
         var deferred: [DeferredGradient] = []
@@ -117,8 +123,8 @@ struct BackwardPlan {
         for t in targets where t.tapes & bit != 0 {
             if let s = sourceSlot(t) { reached[s] = true }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
-            guard t.storedNode != nil, t.planStamp != stamp else { continue }
-            t.planStamp = stamp
+            guard t.storedNode != nil, t.planSlot == unvisited else { continue }
+            t.planSlot = visited
             stack.append((Unmanaged.passUnretained(t), 0, Int32(t.recordedInputCount)))
             // NOTE: frames are read in place (no copy of the top frame), and values stay unretained: the
             // targets keep the whole graph alive.
@@ -136,8 +142,8 @@ struct BackwardPlan {
                     guard input.tapes & bit != 0 else { return }
                     trackedInputs += 1
                     if input.storedNode != nil {
-                        if input.planStamp != stamp {
-                            input.planStamp = stamp
+                        if input.planSlot == unvisited {
+                            input.planSlot = visited
                             stack.append((unmanagedInput, 0, Int32(input.recordedInputCount)))
                         }
                     } else if let d = input.deferred {
@@ -149,11 +155,13 @@ struct BackwardPlan {
             }
         }
         stack = []
-        if !deferred.isEmpty { return deferred }
+        if !deferred.isEmpty {
+            for v in postOrder { v._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
+            return deferred
+        }
         // 2. Keep what leads to a source, inputs before outputs: `postOrder` is filtered in place into `order`.
         //    Only a source with a recorded node can be one of these values (a variable's values are leaves).
         let someSourceIsRecorded = sources.contains { $0.storedNode != nil }
-        for v in postOrder { v._withUnsafeGuaranteedRef { $0.planSlot = -1 } }
         // Sized once: growing by doubling would copy each array several times and leave it up to twice too big.
         outputSlots.reserveCapacity(postOrder.count)
         edgeStart.reserveCapacity(postOrder.count + 1)
@@ -168,14 +176,15 @@ struct BackwardPlan {
                 for i in 0..<v.recordedInputCount {
                     v.recordedInput(i)._withUnsafeGuaranteedRef { input in
                         guard input.tapes & bit != 0 else { return }
-                        if input.planStamp == stamp && input.planSlot >= 0 {
+                        if input.planSlot >= 0 {
                             edges.append(Edge(input: Int32(i), slot: input.planSlot))
                         } else if let slot = sourceSlot(input) {
                             edges.append(Edge(input: Int32(i), slot: Int32(slot)))
                         }
                     }
                 }
-                guard edges.count > before else { return }
+                // A value left out is unmarked at once: from here on only slots (0 or more) are read.
+                guard edges.count > before else { v.planSlot = unvisited; return }
                 if let slot = ownSlot {
                     v.planSlot = Int32(slot)
                 } else {
@@ -195,9 +204,10 @@ struct BackwardPlan {
         }
         targetSlots = targets.map { t in
             if let s = sourceSlot(t) { return s }
-            if t.planStamp == stamp && t.planSlot >= 0 { return Int(t.planSlot) }
+            if t.planSlot >= 0 { return Int(t.planSlot) }
             return -1
         }
+        for v in order { v._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
         return []
     }
 

@@ -135,14 +135,6 @@ public final class GradientContext {
         return lastSerial
     }
 
-    private var stampCounter: Int32 = 0
-
-    /// A mark for one backward plan's walk: negative, so it never equals a serial number, and apart from
-    /// them, so building a plan (or building it again) does not shift the numbering of values.
-    func nextStamp() -> Int32 {
-        stampCounter = stampCounter == Int32.min ? -1 : stampCounter - 1
-        return stampCounter
-    }
 
 
     public var implicitTape: Tape { tapes[0]! }
@@ -231,10 +223,12 @@ public final class GradientContext {
 
     // MARK: Tapes
 
-    /// Opens a scoped tape (`with tape t`). At most 63 scoped tapes are alive at once.
+    /// Opens a scoped tape (`with tape t`). At most 15 scoped tapes are alive at once (see `Value.tapeSlots`).
     public func openTape(name: String, persistent: Bool, watchesVariables: Bool) throws -> Tape {
         let slot = tapes.indices.dropFirst().first(where: { tapes[$0] == nil }) ?? tapes.count
-        guard slot < 64 else { throw GradientError("too many tapes are alive at once (63); rebind or `tape reset`") }
+        guard slot < Value.tapeSlots else {
+            throw GradientError("too many tapes are alive at once (\(Value.tapeSlots - 1)); rebind or `tape reset`")
+        }
         let tape = Tape(name: name, slot: slot, persistent: persistent, watchesVariables: watchesVariables)
         if slot == tapes.count { tapes.append(tape) } else { tapes[slot] = tape }
         openMask |= tape.bit

@@ -35,7 +35,8 @@ public enum Primitive {
     indirect case gather(axis: Int, indices: [Int], indexShape: [Int])
     /// The adjoint of gather; repeated indices accumulate.
     indirect case scatterAdd(axis: Int, indices: [Int], shape: [Int])
-    case concat(axis: Int)
+    // NOTE: indirect, as an Int payload has no spare bits: the primitive then fits in 8 bytes (see `Value`).
+    indirect case concat(axis: Int)
     case matmul(transposeA: Bool, transposeB: Bool)
     case inverse
     case determinant

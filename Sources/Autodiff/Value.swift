@@ -26,22 +26,31 @@ public final class Value {
     }
     /// The node as stored: nil for a gradient whose recording is deferred.
     var storedNode: Node?
+    /// The backward plan's mark while one is being built (see `BackwardPlan`), `BackwardPlan.unvisited`
+    /// at all other times.
+    var planSlot: Int32 = BackwardPlan.unvisited
+    /// The serial number in the high 48 bits, the tape mask in the low 16.
+    // NOTE: a recorded value is 88 bytes, an allocation of 96 (a long loop records hundreds of thousands):
+    // the 28-byte node leaves 4 bytes for the plan's mark, and the serial and the tapes share a word. 2^48
+    // serial numbers outlast any session; 16 tape slots allow 15 scoped tapes alive at once. The variable
+    // is kept with the rare facts. LayoutTests guards the size.
+    private var serialAndTapes: UInt64
+    /// Rarely set facts, kept aside so that the common value stays small.
+    private var extras: Extras?
+
     /// Bit i set: tracked on the tape in slot i (slot 0 is the implicit tape).
-    public internal(set) var tapes: TapeMask
+    public internal(set) var tapes: TapeMask {
+        get { serialAndTapes & Self.tapeBits }
+        set { serialAndTapes = serialAndTapes & ~Self.tapeBits | newValue & Self.tapeBits }
+    }
     /// Creation order; a topological order of the graph.
-    public let serial: Int
+    public var serial: Int { Int(serialAndTapes >> 16) }
+    private static let tapeBits: UInt64 = 0xFFFF
+    /// How many tape slots a value can be tracked on.
+    static let tapeSlots = 16
     /// Shared by all values of one variable; nil for plain tensors. Kept with the rare facts: most values
     /// are not a variable's.
     public var variable: VariableIdentity? { extras?.variable }
-    /// Scratch marks of the backward walk being planned (see `BackwardPlan`): the plan's stamp once walked,
-    /// and the value's cotangent slot if it leads to a source (-1 if not).
-    // NOTE: 32-bit marks, a line of 32 bits in the node, and the variable kept with the rare facts keep a
-    // recorded value at 104 bytes, a 112-byte allocation (it was 128); a long loop records hundreds of
-    // thousands of them. LayoutTests guards the size.
-    var planStamp: Int32 = 0
-    var planSlot: Int32 = -1
-    /// Rarely set facts, kept aside so that the common value stays small.
-    private var extras: Extras?
 
     final class Extras {
         var variable: VariableIdentity?
@@ -90,8 +99,7 @@ public final class Value {
     init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
         self.tensor = tensor
         self.contextReference = .passUnretained(context)
-        self.serial = context.nextSerial()
-        self.tapes = 0
+        self.serialAndTapes = UInt64(context.nextSerial()) << 16
         if let variable { withExtras { $0.variable = variable } }
     }
 

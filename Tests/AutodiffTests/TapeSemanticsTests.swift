@@ -216,18 +216,45 @@ final class JVPTests: XCTestCase {
 @_silgen_name("malloc_usable_size") private func mallocUsableSize(_ pointer: UnsafeMutableRawPointer) -> Int  // <malloc.h>
 
 final class LayoutTests: XCTestCase {
-    /// A recorded value stores its node inline; the primitive must stay small for that to pay.
+    /// A recorded value stores its node inline; the primitive must stay small for that to pay (a payload
+    /// without spare bits, such as an Int, would add a ninth byte).
     func testPrimitiveIsSmall() {
-        XCTAssertLessThanOrEqual(MemoryLayout<Primitive>.size, 9)
+        XCTAssertEqual(MemoryLayout<Primitive>.size, 8)
     }
 
-    /// Inputs inline in 16 bytes and a node in 32, optional included: a recorded value stays at 120 bytes.
+    /// Inputs inline in 16 bytes and a node in 28, optional included: the plan's 4-byte mark fits after it.
     func testNodeIsSmall() {
         XCTAssertEqual(MemoryLayout<NodeInputs>.size, 16)
-        XCTAssertLessThanOrEqual(MemoryLayout<Node?>.size, 32)
+        XCTAssertLessThanOrEqual(MemoryLayout<Node?>.size, 28)
     }
 
-    /// A recorded value is one 112-byte heap block (104 usable bytes): W2 records 80,000 of them.
+    /// The serial number and the tape mask share a word without disturbing each other.
+    func testSerialAndTapesShareAWord() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(2))
+        let serial = x.serial
+        XCTAssertGreaterThan(serial, 0)
+        x.tapes = 0xFFFF
+        XCTAssertEqual(x.tapes, 0xFFFF)
+        XCTAssertEqual(x.serial, serial)
+        x.tapes = 0b101
+        XCTAssertEqual(x.tapes, 0b101)
+        XCTAssertEqual(x.serial, serial)
+        XCTAssertEqual(ctx.constant(Tensor(3)).serial, serial + 1)
+    }
+
+    /// A sixteenth scoped tape alive at once is refused with a message, not tracked on a bit that is not there.
+    func testScopedTapesAreLimitedToTheBitsAValueHas() throws {
+        let ctx = GradientContext()
+        var open: [Tape] = []
+        for i in 1..<Value.tapeSlots { open.append(try ctx.openTape(name: "t\(i)", persistent: false, watchesVariables: true)) }
+        XCTAssertEqual(open.last?.slot, Value.tapeSlots - 1)
+        XCTAssertThrowsError(try ctx.openTape(name: "one too many", persistent: false, watchesVariables: true)) { error in
+            XCTAssertEqual(String(describing: error), "too many tapes are alive at once (15); rebind or `tape reset`")
+        }
+    }
+
+    /// A recorded value is one 96-byte heap block (88 usable bytes): W2 records 80,000 of them.
     /// (malloc may hand a request a larger free block, so the smallest of many allocations is checked.)
     func testRecordedValueIsSmall() throws {
         let ctx = GradientContext()
@@ -237,7 +264,7 @@ final class LayoutTests: XCTestCase {
         for _ in 0..<64 { values.append(try x * x) }
         XCTAssertNotNil(values[0].node)
         let smallest = values.map { mallocUsableSize(Unmanaged.passUnretained($0).toOpaque()) }.min()!
-        XCTAssertLessThanOrEqual(smallest, 104)
+        XCTAssertLessThanOrEqual(smallest, 88)
     }
 
     /// A tensor is 16 bytes whether it holds a scalar inline or an array.
