@@ -135,8 +135,6 @@ public final class GradientContext {
         return lastSerial
     }
 
-
-
     public var implicitTape: Tape { tapes[0]! }
 
     /// Tapes that record now.

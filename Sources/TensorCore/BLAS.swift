@@ -39,9 +39,9 @@ public enum BLAS {
     /// Starts opening OpenBLAS on another thread, once, when a matrix large enough for it to multiply
     /// appears (`load`, `randn`): loading the library and starting its threads takes 4–9 ms, which the
     /// first product then no longer waits for (in W6 and W3, as in a session where a loaded matrix is
-    /// multiplied on the next line). The main thread is never blocked: if it needs the library first,
-    /// the lazy `handle` waits for the opening already under way. Not thread-safe itself: callers are
-    /// on the main thread.
+    /// multiplied on the next line). The main thread waits only if it needs the library before the
+    /// opening is done: the lazy `handle` then waits for the opening under way. Not thread-safe itself:
+    /// callers are on the main thread.
     public static func openInBackground(forMatrixOf shape: [Int]) {
         guard !openingStarted, shape.count >= 2, shape[shape.count - 2] > 1, shape[shape.count - 1] > 1,
               Shape.count(shape) >= 4096 else { return }
