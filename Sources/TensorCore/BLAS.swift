@@ -43,8 +43,7 @@ public enum BLAS {
     /// opening is done: the lazy `handle` then waits for the opening under way. Not thread-safe itself:
     /// callers are on the main thread.
     public static func openInBackground(forMatrixOf shape: [Int]) {
-        guard !openingStarted, shape.count >= 2, shape[shape.count - 2] > 1, shape[shape.count - 1] > 1,
-              Shape.count(shape) >= 4096 else { return }
+        guard !openingStarted, isWorthOpening(forMatrixOf: shape) else { return }
         openingStarted = true
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { _ in
@@ -53,6 +52,12 @@ public enum BLAS {
             return nil
         }, nil)
         if started == 0 { pthread_detach(thread) }
+    }
+
+    /// A matrix (or a batch of them) of 4,096 elements or more, neither a row nor a column: a product of
+    /// it would be handed to OpenBLAS.
+    static func isWorthOpening(forMatrixOf shape: [Int]) -> Bool {
+        shape.count >= 2 && shape[shape.count - 2] > 1 && shape[shape.count - 1] > 1 && Shape.count(shape) >= 4096
     }
 
     nonisolated(unsafe) private static var threads: Int32 = 0

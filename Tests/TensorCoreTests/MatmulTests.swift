@@ -4,7 +4,7 @@ import Foundation
 
 /// Products large enough to go through OpenBLAS (dgemm, and dgemv for one row or column) against a plain loop.
 final class MatmulTests: XCTestCase {
-    func naive(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool) -> Tensor {
+    static func naive(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool) -> Tensor {
         let (ar, ac) = (a.shape[0], a.shape[1]), (br, bc) = (b.shape[0], b.shape[1])
         let (m, k) = ta ? (ac, ar) : (ar, ac)
         let n = tb ? br : bc
@@ -24,7 +24,7 @@ final class MatmulTests: XCTestCase {
                     let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
                     let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
                     let product = try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)
-                    let expected = naive(a, b, ta, tb)
+                    let expected = Self.naive(a, b, ta, tb)
                     XCTAssertEqual(product.shape, expected.shape)
                     for (x, y) in zip(product.scalars, expected.scalars) {
                         XCTAssertEqual(x, y, accuracy: 1e-9 * max(1, abs(y)), "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb)")
@@ -32,6 +32,29 @@ final class MatmulTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// OpenBLAS opens on a background thread once a matrix it would multiply appears.
+final class BackgroundOpeningTests: XCTestCase {
+    func testOnlyMatricesThatAProductWouldHandToOpenBLASOpenIt() {
+        XCTAssertTrue(BLAS.isWorthOpening(forMatrixOf: [64, 64]))
+        XCTAssertTrue(BLAS.isWorthOpening(forMatrixOf: [2, 64, 32]))
+        XCTAssertFalse(BLAS.isWorthOpening(forMatrixOf: [63, 64]), "under 4,096 elements")
+        XCTAssertFalse(BLAS.isWorthOpening(forMatrixOf: [1, 10_000]), "a row: products with it are matrix-vector loops")
+        XCTAssertFalse(BLAS.isWorthOpening(forMatrixOf: [10_000, 1]), "a column")
+        XCTAssertFalse(BLAS.isWorthOpening(forMatrixOf: [10_000]), "a vector")
+        XCTAssertFalse(BLAS.isWorthOpening(forMatrixOf: []))
+    }
+
+    /// Products made at once, while the opening may still be under way, wait for it and are right.
+    func testProductsRightAfterTheOpeningStartsAreRight() throws {
+        var random = RandomGenerator(seed: 11)
+        let a = try random.tensor(shape: [64, 64], normal: true)  // starts the opening (if no test did before)
+        BLAS.openInBackground(forMatrixOf: a.shape)
+        let product = try Tensor.matmul(a, a, transposeB: true)
+        let expected = MatmulTests.naive(a, a, false, true)
+        for (x, y) in zip(product.scalars, expected.scalars) { XCTAssertEqual(x, y, accuracy: 1e-9 * max(1, abs(y))) }
     }
 }
 
