@@ -26,35 +26,41 @@ public enum Memory {
         let start = UInt(bitPattern: probe) + UInt(4 << 20)
         free(probe)
         guard let brk = sbrk(0) else { return }
-        adviseHugePages(from: start, to: UInt(bitPattern: brk))
+        advise(MADV_HUGEPAGE, from: start, to: UInt(bitPattern: brk))
     }
 
-    /// Buffers at least this large are backed by huge pages where the system allows it (`madvise` mode).
-    static let hugePageThreshold = 4 << 20
+    /// Buffers at least this large are prepared by `prepareLargeBuffer`.
+    static let largeBufferThreshold = 4 << 20
     private static let hugePage = 2 << 20
 
-    /// Asks for huge pages over the 2 MiB-aligned interior of a new, not yet written buffer: a large result
-    /// then faults in a few 2 MiB pages instead of thousands of 4 KiB ones (W6 writes 40 MiB of results).
-    /// Best effort: ignored where transparent huge pages are off.
-    static func adviseHugePages(_ buffer: UnsafeMutableBufferPointer<Double>) {
+    /// Takes a new large buffer (a result of 4 MiB or more) out of the heap's huge pages, before it is
+    /// first written.
+    ///
+    /// NOTE: on a virtual machine that hands free 2 MiB blocks back to its host (free page reporting, as
+    /// on this project's CI machine), a fresh huge page is one the host must fault in again, 4 KiB at a
+    /// time, while small pages often come from memory the host still backs. Right after another process
+    /// had used and freed 700 MB, W6's gradient took 140–160 ms with huge pages for its 8 MiB results and
+    /// 120–140 with small pages; run again at once, 100–105 and 105–120 (medians of 5 to 8 runs each, on
+    /// a noisy host). A script is usually the first run after other work, so small pages it is.
+    static func prepareLargeBuffer(_ buffer: UnsafeMutableBufferPointer<Double>) {
         let bytes = buffer.count * MemoryLayout<Double>.stride
-        guard bytes >= hugePageThreshold, let base = buffer.baseAddress else { return }
-        adviseHugePages(from: UInt(bitPattern: base), to: UInt(bitPattern: base) + UInt(bytes))
+        guard bytes >= largeBufferThreshold, let base = buffer.baseAddress else { return }
+        advise(MADV_NOHUGEPAGE, from: UInt(bitPattern: base), to: UInt(bitPattern: base) + UInt(bytes))
     }
 
-    /// `madvise(MADV_HUGEPAGE)` over the whole 2 MiB pages between two addresses.
-    private static func adviseHugePages(from start: UInt, to end: UInt) {
+    /// `madvise(advice)` over the whole 2 MiB pages between two addresses.
+    private static func advise(_ advice: Int32, from start: UInt, to end: UInt) {
         let from = (start + UInt(hugePage - 1)) & ~UInt(hugePage - 1)
         let to = end & ~UInt(hugePage - 1)
         guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
-        _ = madvise(pointer, Int(to - from), MADV_HUGEPAGE)
+        _ = madvise(pointer, Int(to - from), advice)
     }
 
-    /// `count` elements, each `value`, in a buffer advised as above when large.
+    /// `count` elements, each `value`, in a buffer prepared as above when large.
     static func filled(_ value: Double, count: Int) -> [Double] {
-        guard count * MemoryLayout<Double>.stride >= hugePageThreshold else { return [Double](repeating: value, count: count) }
+        guard count * MemoryLayout<Double>.stride >= largeBufferThreshold else { return [Double](repeating: value, count: count) }
         return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
-            adviseHugePages(buffer)
+            prepareLargeBuffer(buffer)
             buffer.initialize(repeating: value)
             initialized = count
         }

@@ -32,7 +32,7 @@ extension Tensor {
         // Every kernel writes every element, so the output is not zeroed first.
         let n = count
         let out = [Double](unsafeUninitializedCapacity: n) { y, initialized in
-            Memory.adviseHugePages(y)
+            Memory.prepareLargeBuffer(y)
             withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
             initialized = n
         }
@@ -96,7 +96,7 @@ extension Tensor {
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)
         let out = [Double](unsafeUninitializedCapacity: n) { po, initialized in
-            Memory.adviseHugePages(po)
+            Memory.prepareLargeBuffer(po)
             initialized = n
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in

@@ -22,7 +22,7 @@ extension Tensor {
         }
         // Every product below writes all of its output, so it is not zeroed first.
         var out = [Double](unsafeUninitializedCapacity: batches * m * n) { buffer, initialized in
-            Memory.adviseHugePages(buffer)
+            Memory.prepareLargeBuffer(buffer)
             initialized = batches * m * n
         }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
