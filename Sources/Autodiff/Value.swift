@@ -44,10 +44,10 @@ public final class Value {
         set { serialAndTapes = serialAndTapes & ~Self.tapeBits | newValue & Self.tapeBits }
     }
     /// Creation order; a topological order of the graph.
-    public var serial: Int { Int(serialAndTapes >> 16) }
-    private static let tapeBits: UInt64 = 0xFFFF
+    public var serial: Int { Int(serialAndTapes >> UInt64(Self.tapeSlots)) }
     /// How many tape slots a value can be tracked on.
     static let tapeSlots = 16
+    private static let tapeBits: UInt64 = (1 << UInt64(tapeSlots)) - 1
     /// Shared by all values of one variable; nil for plain tensors. Kept with the rare facts: most values
     /// are not a variable's.
     public var variable: VariableIdentity? { extras?.variable }
@@ -99,7 +99,7 @@ public final class Value {
     init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
         self.tensor = tensor
         self.contextReference = .passUnretained(context)
-        self.serialAndTapes = UInt64(context.nextSerial()) << 16
+        self.serialAndTapes = UInt64(context.nextSerial()) << UInt64(Self.tapeSlots)
         if let variable { withExtras { $0.variable = variable } }
     }
 
