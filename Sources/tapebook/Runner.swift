@@ -36,12 +36,15 @@ struct Runner {
     /// cell: running, printing), apart from reading input files, for `run --time`.
     struct FileRun {
         var ok: Bool
+        /// The time the statements took, less the reading of input files (`run --time`); the file's parsing
+        /// and the session's set-up happen before and are start-up.
+        var statementSeconds: Double
         var lastStatementSeconds: Double
     }
 
     func runFile(_ file: SessionFile, file name: String, mode: Mode, keepGoing: Bool, step: Bool) -> FileRun {
         var ok = true
-        var lastStatementSeconds = 0.0
+        var statementSeconds = 0.0, lastStatementSeconds = 0.0
         var formatter = OutputFormatter(settings: session.settings, file: name)
         let progress = mode == .transcript ? ProgressReporter.install(on: session) : nil
         var prose: [String] = []
@@ -77,6 +80,7 @@ struct Runner {
                 defer {
                     lastStatementSeconds = Double(monotonicNanoseconds() - cellStart) / 1e9
                         - (session.fileReadingSeconds - readingBefore)
+                    statementSeconds += lastStatementSeconds
                 }
                 var outputs: [String] = []
                 let run = session.run(cell, in: file.source, keepGoing: keepGoing, willRun: { statement in
@@ -104,6 +108,6 @@ struct Runner {
             }
         }
         flushProse()
-        return FileRun(ok: ok, lastStatementSeconds: lastStatementSeconds)
+        return FileRun(ok: ok, statementSeconds: statementSeconds, lastStatementSeconds: lastStatementSeconds)
     }
 }

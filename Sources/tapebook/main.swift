@@ -130,8 +130,7 @@ enum Actions {
     /// `tapebook run FILE...`.
     static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool) -> Int32 {
         var ok = true
-        let start = monotonicNanoseconds()
-        var reading = 0.0, last = 0.0
+        var statements = 0.0, last = 0.0
         for file in files {
             guard let text = FileText.read(file) else {
                 StandardStreams.writeError("tapebook: cannot read \(file)\n")
@@ -142,13 +141,12 @@ enum Actions {
             let mode: Runner.Mode = output.json ? .json : markdown ? .markdown : .transcript
             let run = runner.runFile(SessionFile(text: text), file: file, mode: mode, keepGoing: keepGoing, step: step)
             ok = run.ok && ok
+            statements += run.statementSeconds
             last = run.lastStatementSeconds
-            reading += session.fileReadingSeconds
             if !ok && !keepGoing { break }
         }
         if time {
-            let seconds = Double(monotonicNanoseconds() - start) / 1e9 - reading
-            StandardStreams.writeError("TIME_S \(seconds)\nTIME_LAST_S \(last)\n")
+            StandardStreams.writeError("TIME_S \(statements)\nTIME_LAST_S \(last)\n")
         }
         return ok ? ExitStatus.success : ExitStatus.failure
     }
