@@ -34,17 +34,16 @@ public enum BLAS {
         return unsafeBitCast(symbol, to: SetThreads.self)
     }()
 
-    nonisolated(unsafe) private static var openingStarted = false
+    nonisolated(unsafe) private static var trigger = OpeningTrigger()
 
-    /// Starts opening OpenBLAS on another thread, once, when a matrix large enough for it to multiply
-    /// appears (`load`, `randn`): loading the library and starting its threads takes 4–9 ms, which the
-    /// first product then no longer waits for (in W6 and W3, as in a session where a loaded matrix is
-    /// multiplied on the next line). The main thread waits only if it needs the library before the
+    /// Starts opening OpenBLAS on another thread, once, when a second matrix large enough for it to
+    /// multiply appears (`load`, `randn`): loading the library and starting its threads takes 4–9 ms, which
+    /// the first product then no longer waits for (in W3, as in a session that loads or draws its matrices
+    /// and multiplies them on the next line). The main thread waits only if it needs the library before the
     /// opening is done: the lazy `handle` then waits for the opening under way. Not thread-safe itself:
     /// callers are on the main thread.
     public static func openInBackground(forMatrixOf shape: [Int]) {
-        guard !openingStarted, isWorthOpening(forMatrixOf: shape) else { return }
-        openingStarted = true
+        guard trigger.notes(matrixOf: shape) else { return }
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { _ in
             _ = BLAS.dgemm
@@ -52,6 +51,24 @@ public enum BLAS {
             return nil
         }, nil)
         if started == 0 { pthread_detach(thread) }
+    }
+
+    /// When to start the opening: at the second matrix that a product would hand to OpenBLAS.
+    // NOTE: not at the first. One matrix is most often multiplied by vectors (a jacobian, a Hessian-vector
+    // product: W4, W5, W7), which the matrix-vector loops do without the library; there the opening only
+    // competed with the work for the machine (W4 took 8.7 ms instead of 6.4 on two cores) and took 2.5 MiB.
+    // A product of two matrices needs two, and the second is rarely far behind the first (W6: A, then B).
+    struct OpeningTrigger {
+        private var matrices = 0
+        private(set) var started = false
+
+        /// Notes a new matrix; true once, when the opening should start.
+        mutating func notes(matrixOf shape: [Int]) -> Bool {
+            guard !started, BLAS.isWorthOpening(forMatrixOf: shape) else { return false }
+            matrices += 1
+            started = matrices >= 2
+            return started
+        }
     }
 
     /// A matrix (or a batch of them) of 4,096 elements or more, neither a row nor a column: a product of

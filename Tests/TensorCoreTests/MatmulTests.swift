@@ -47,11 +47,24 @@ final class BackgroundOpeningTests: XCTestCase {
         XCTAssertFalse(BLAS.isWorthOpening(forMatrixOf: []))
     }
 
+    /// The opening starts at the second matrix a product would hand to OpenBLAS, once; vectors, rows and
+    /// small matrices do not count.
+    func testTheSecondMatrixStartsTheOpening() {
+        var trigger = BLAS.OpeningTrigger()
+        XCTAssertFalse(trigger.notes(matrixOf: [512, 512]), "one matrix: most often multiplied by vectors")
+        XCTAssertFalse(trigger.notes(matrixOf: [512]))
+        XCTAssertFalse(trigger.notes(matrixOf: [1, 10_000]))
+        XCTAssertFalse(trigger.notes(matrixOf: [10, 10]))
+        XCTAssertTrue(trigger.notes(matrixOf: [64, 256]), "a second matrix")
+        XCTAssertTrue(trigger.started)
+        XCTAssertFalse(trigger.notes(matrixOf: [64, 256]), "only once")
+    }
+
     /// Products made at once, while the opening may still be under way, wait for it and are right.
     func testProductsRightAfterTheOpeningStartsAreRight() throws {
         var random = RandomGenerator(seed: 11)
-        let a = try random.tensor(shape: [64, 64], normal: true)  // starts the opening (if no test did before)
-        BLAS.openInBackground(forMatrixOf: a.shape)
+        let a = try random.tensor(shape: [64, 64], normal: true)
+        BLAS.openInBackground(forMatrixOf: a.shape)  // a second matrix: starts the opening (if no test did before)
         let product = try Tensor.matmul(a, a, transposeB: true)
         let expected = MatmulTests.naive(a, a, false, true)
         for (x, y) in zip(product.scalars, expected.scalars) { XCTAssertEqual(x, y, accuracy: 1e-9 * max(1, abs(y))) }
