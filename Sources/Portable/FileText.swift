@@ -34,6 +34,19 @@ public enum FileText {
         return code == 0 ? .success(bytes) : .failure(ReadError(code: code))
     }
 
+    /// Reads from `fd` at `offset` until `buffer` is full or the file ends; how many bytes it read (fewer on
+    /// an error).
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let count = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if count > 0 { done += count; continue }
+            if count < 0 && errno == EINTR { continue }
+            break
+        }
+        return done
+    }
+
     /// Reads `fd` to its end in 64 KiB chunks, appending to `bytes`; 0, or the `errno` of a failed read.
     static func appendRest(of fd: Int32, to bytes: inout [UInt8]) -> Int32 {
         var chunk = [UInt8](repeating: 0, count: 65536)

@@ -23,6 +23,10 @@ extension Tensor {
     /// The kind is told by the file's contents (the `.npy` magic string) and else by its
     /// extension (`.csv`, `.txt`). Errors name the file as `path` was given.
     public static func load(path: String) throws -> Tensor {
+        if let tensor = NPY.readFloat64(path: path) {
+            BLAS.openInBackground(forMatrixOf: tensor.shape)
+            return tensor
+        }
         let data: [UInt8]
         switch FileText.readBytes(path) {
         case .success(let bytes): data = bytes
@@ -110,78 +114,130 @@ enum NPY {
 
     // MARK: Reading
 
+    /// What a `.npy` header says, and where the data starts.
+    struct Header {
+        var descr: String
+        var dtype: DType
+        var fortranOrder: Bool
+        var shape: [Int]
+        var dataStart: Int
+        var count: Int { Shape.count(shape) }
+    }
+
+    /// Reads the header at the start of `raw` (the magic string already checked).
+    static func header(_ raw: UnsafeRawBufferPointer, name: String) throws -> Header {
+        func fail(_ problem: String) -> TensorError { TensorError("\(name): \(problem)") }
+        guard raw.count >= 10 else { throw fail("truncated .npy header") }
+        let major = raw[6], minor = raw[7]
+        let headerLength: Int
+        let headerStart: Int
+        switch major {
+        case 1:
+            headerLength = Int(raw[8]) | Int(raw[9]) << 8
+            headerStart = 10
+        case 2, 3:
+            guard raw.count >= 12 else { throw fail("truncated .npy header") }
+            headerLength = Int(raw[8]) | Int(raw[9]) << 8 | Int(raw[10]) << 16 | Int(raw[11]) << 24
+            headerStart = 12
+        default:
+            throw fail("unsupported .npy format version \(major).\(minor)")
+        }
+        guard raw.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
+        let headerBytes = UnsafeRawBufferPointer(rebasing: raw[headerStart..<headerStart + headerLength])
+        // Versions 1 and 2 are latin-1, version 3 UTF-8; the keys and values we read are ASCII either way.
+        let header = major == 3
+            ? String(decoding: headerBytes, as: UTF8.self)
+            : String(headerBytes.map { Character(Unicode.Scalar($0)) })
+
+        let dict: [String: PyValue]
+        do {
+            var parser = PyLiteralParser(header)
+            guard case .dict(let d) = try parser.parseTop() else { throw fail("the .npy header is not a dictionary") }
+            dict = d
+        } catch let error as PyLiteralParser.Failure {
+            throw fail("malformed .npy header (\(error.message)): \(header.trimmingWhitespaceAndNewlines())")
+        }
+
+        guard let descrValue = dict["descr"] else { throw fail("the .npy header has no 'descr'") }
+        guard case .string(let descr) = descrValue else {
+            throw fail("unsupported dtype \(descrValue.pythonText) (structured arrays are not supported)")
+        }
+        guard let dtype = parseDType(descr) else { throw fail("unsupported dtype '\(descr)'") }
+
+        guard case .bool(let fortranOrder)? = dict["fortran_order"] else {
+            throw fail("the .npy header has no boolean 'fortran_order'")
+        }
+        guard case .tuple(let dims)? = dict["shape"] else { throw fail("the .npy header has no 'shape' tuple") }
+        var shape: [Int] = []
+        for dim in dims {
+            guard case .int(let d) = dim, d >= 0 else { throw fail("bad shape \(PyValue.tuple(dims).pythonText) in the .npy header") }
+            shape.append(d)
+        }
+        do {
+            try Shape.checkAllocation(shape)
+        } catch let error as TensorError {
+            throw fail(error.message)
+        }
+        return Header(descr: descr, dtype: dtype, fortranOrder: fortranOrder, shape: shape, dataStart: headerStart + headerLength)
+    }
+
     static func decode(_ data: [UInt8], name: String) throws -> Tensor {
         return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Tensor in
-            func fail(_ problem: String) -> TensorError { TensorError("\(name): \(problem)") }
-            guard raw.count >= 10 else { throw fail("truncated .npy header") }
-            let major = raw[6], minor = raw[7]
-            let headerLength: Int
-            let headerStart: Int
-            switch major {
-            case 1:
-                headerLength = Int(raw[8]) | Int(raw[9]) << 8
-                headerStart = 10
-            case 2, 3:
-                guard raw.count >= 12 else { throw fail("truncated .npy header") }
-                headerLength = Int(raw[8]) | Int(raw[9]) << 8 | Int(raw[10]) << 16 | Int(raw[11]) << 24
-                headerStart = 12
-            default:
-                throw fail("unsupported .npy format version \(major).\(minor)")
-            }
-            guard raw.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
-            let headerBytes = UnsafeRawBufferPointer(rebasing: raw[headerStart..<headerStart + headerLength])
-            // Versions 1 and 2 are latin-1, version 3 UTF-8; the keys and values we read are ASCII either way.
-            let header = major == 3
-                ? String(decoding: headerBytes, as: UTF8.self)
-                : String(headerBytes.map { Character(Unicode.Scalar($0)) })
-
-            let dict: [String: PyValue]
-            do {
-                var parser = PyLiteralParser(header)
-                guard case .dict(let d) = try parser.parseTop() else { throw fail("the .npy header is not a dictionary") }
-                dict = d
-            } catch let error as PyLiteralParser.Failure {
-                throw fail("malformed .npy header (\(error.message)): \(header.trimmingWhitespaceAndNewlines())")
-            }
-
-            guard let descrValue = dict["descr"] else { throw fail("the .npy header has no 'descr'") }
-            guard case .string(let descr) = descrValue else {
-                throw fail("unsupported dtype \(descrValue.pythonText) (structured arrays are not supported)")
-            }
-            guard let dtype = parseDType(descr) else { throw fail("unsupported dtype '\(descr)'") }
-
-            guard case .bool(let fortranOrder)? = dict["fortran_order"] else {
-                throw fail("the .npy header has no boolean 'fortran_order'")
-            }
-            guard case .tuple(let dims)? = dict["shape"] else { throw fail("the .npy header has no 'shape' tuple") }
-            var shape: [Int] = []
-            for dim in dims {
-                guard case .int(let d) = dim, d >= 0 else { throw fail("bad shape \(PyValue.tuple(dims).pythonText) in the .npy header") }
-                shape.append(d)
-            }
-            do {
-                try Shape.checkAllocation(shape)
-            } catch let error as TensorError {
-                throw fail(error.message)
-            }
-
-            let count = Shape.count(shape)
-            let dataStart = headerStart + headerLength
+            let header = try header(raw, name: name)
+            let (dtype, shape, count, dataStart) = (header.dtype, header.shape, header.count, header.dataStart)
             let needed = count * dtype.size
             let available = raw.count - dataStart
             guard available >= needed else {
-                throw fail("truncated data: shape \(Shape.describe(shape)) of '\(descr)' needs \(needed) bytes, the file has \(available)")
+                throw TensorError("\(name): truncated data: shape \(Shape.describe(shape)) of '\(header.descr)' needs \(needed) bytes, the file has \(available)")
             }
             let body = UnsafeRawBufferPointer(rebasing: raw[dataStart..<dataStart + needed])
             var scalars = [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
                 convert(body, dtype: dtype, count: count, into: buffer.baseAddress!)
                 initialized = count
             }
-            if fortranOrder && shape.count > 1 && count > 0 {
+            if header.fortranOrder && shape.count > 1 && count > 0 {
                 scalars = columnMajorToRowMajor(scalars, shape: shape)
             }
             return Tensor(shape: shape, scalars: scalars)
         }
+    }
+
+    /// Reads a `.npy` file of little-endian float64 in C order (what NumPy saves by default) straight into
+    /// the tensor's buffer, instead of reading the whole file and then converting it: half the memory and
+    /// one copy less (a 1024×1024 matrix: 8 MiB instead of 16). Nil for any other file, and for any
+    /// problem: `decode` then reads the file and reports it.
+    static func readFloat64(path: String) -> Tensor? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let fileSize = Int(info.st_size)
+        // The header fits in the first 4 KiB (NumPy writes it in 128 bytes or a few more).
+        let prefixSize = min(fileSize, 4096)
+        let prefix = [UInt8](unsafeUninitializedCapacity: prefixSize) { buffer, initialized in
+            initialized = FileText.read(fd, into: UnsafeMutableRawBufferPointer(buffer), at: 0)
+        }
+        guard prefix.count == prefixSize, prefix.starts(with: magic),
+              let header = try? prefix.withUnsafeBytes({ try NPY.header($0, name: path) }),
+              header.dtype.kind == .float, header.dtype.size == 8, !header.dtype.bigEndian,
+              !header.fortranOrder || header.shape.count <= 1,
+              fileSize - header.dataStart >= header.count * 8 else { return nil }
+        let count = header.count, bytes = count * 8
+        var complete = false
+        let scalars = [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let out = UnsafeMutableRawBufferPointer(buffer)
+            // Whatever of the data came with the header's read, then the rest straight from the file.
+            let inPrefix = min(max(prefixSize - header.dataStart, 0), bytes)
+            prefix.withUnsafeBytes { p in
+                if inPrefix > 0 { out.baseAddress!.copyMemory(from: p.baseAddress! + header.dataStart, byteCount: inPrefix) }
+            }
+            let rest = UnsafeMutableRawBufferPointer(rebasing: out[inPrefix..<bytes])
+            complete = FileText.read(fd, into: rest, at: header.dataStart + inPrefix) == rest.count
+            // Little-endian doubles are the machine's own (every platform tapebook builds for).
+            initialized = complete ? count : 0
+        }
+        return complete ? Tensor(shape: header.shape, scalars: scalars) : nil
     }
 
     /// `'<f8'`, `'>i4'`, `'|u1'`, `'|b1'`, `'<?'`, `'=f8'`… Nil for anything we don't read.

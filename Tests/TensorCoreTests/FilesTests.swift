@@ -169,6 +169,32 @@ final class FilesTests: XCTestCase {
         assertLoadError(path("data.bin"), "\(path("data.bin")): unknown file type '.bin' (expected .npy or .csv)")
     }
 
+    /// Little-endian float64 in C order is read straight into the tensor (`NPY.readFloat64`), with the same
+    /// result as the general decoding; any other file is left to that decoding.
+    func testFloat64FilesAreReadDirectly() throws {
+        try python(#"""
+        rng = np.random.default_rng(5)
+        np.save("scalar.npy", np.float64(-2.5))
+        np.save("empty.npy", np.zeros((0, 3)))
+        np.save("matrix.npy", rng.standard_normal((3, 4)))
+        np.save("long.npy", rng.standard_normal(700))          # past the first 4 KiB read with the header
+        np.save("big.npy", rng.standard_normal((300, 200)))
+        np.save("fortran.npy", np.asfortranarray(rng.standard_normal((20, 30))))
+        np.save("single.npy", rng.standard_normal(10).astype("<f4"))
+        np.save("big_endian.npy", rng.standard_normal(10).astype(">f8"))
+        """#)
+        for name in ["scalar", "empty", "matrix", "long", "big"] {
+            let direct = try XCTUnwrap(NPY.readFloat64(path: path(name + ".npy")), name)
+            let bytes = try XCTUnwrap(FileManager.default.contents(atPath: path(name + ".npy")), name)
+            assertIdentical(direct, try NPY.decode([UInt8](bytes), name: name), name)
+        }
+        for name in ["fortran", "single", "big_endian"] {
+            XCTAssertNil(NPY.readFloat64(path: path(name + ".npy")), name)
+            XCTAssertNoThrow(try Tensor.load(path: path(name + ".npy")), name)
+        }
+        XCTAssertNil(NPY.readFloat64(path: path("missing.npy")))
+    }
+
     /// A header that claims more elements than the limit is refused before anything is allocated.
     func testElementLimitIsCheckedBeforeAllocating() throws {
         try python(#"""
