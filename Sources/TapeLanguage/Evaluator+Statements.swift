@@ -7,6 +7,14 @@ extension Session {
     /// Runs a statement; `printing` is false inside `repeat`, whose statements print nothing.
     func executeStatement(_ statement: Statement, printing: Bool, into outcomes: inout [StatementOutcome]) throws {
         context.currentLine = statement.span.start.line
+        // The fast path of loops: one tensor bound to a name, nothing printed, no outcome built.
+        if !printing, case .assignment(let target, let expr) = statement.kind {
+            switch try evaluateTop(expr) {
+            case .value(let v): try assign(target, .value(v))
+            case let other: try assign(target, try singleItem(other, target: target))
+            }
+            return
+        }
         let line = statement.span.start.line
         // NOTE: a statement inside `repeat` runs many times and prints nothing: build no text for it.
         var outcome = StatementOutcome(line: line, source: "", result: .silent)
@@ -28,13 +36,6 @@ extension Session {
             let items = try exprs.map { try evaluateTop($0) }
             outcome.result = show ? .several(items.flatMap { $0.items }) : .silent
             emit()
-
-        case .assignment(let target, let expr) where !printing:
-            // The fast path of loops: one tensor bound to a name.
-            switch try evaluateTop(expr) {
-            case .value(let v): try assign(target, .value(v))
-            case let other: try assign(target, try singleItem(other, target: target))
-            }
 
         case .assignment(let target, let expr):
             let item = try singleItem(try evaluateTop(expr), target: target)
