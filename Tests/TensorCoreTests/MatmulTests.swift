@@ -35,7 +35,7 @@ final class MatmulTests: XCTestCase {
     }
 }
 
-/// OpenBLAS opens on a background thread once a matrix it would multiply appears.
+/// OpenBLAS opens on a background thread once a second matrix it would multiply appears.
 final class BackgroundOpeningTests: XCTestCase {
     func testOnlyMatricesThatAProductWouldHandToOpenBLASOpenIt() {
         XCTAssertTrue(BLAS.isWorthOpening(forMatrixOf: [64, 64]))
