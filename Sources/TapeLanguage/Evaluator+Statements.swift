@@ -182,8 +182,8 @@ extension Session {
             outcome.result = .text(try plot(exprs, variable: variable, lower: lower, upper: upper, includeGradient: includeGradient))
             emit()
 
-        case .meta(let name, let argument):
-            try meta(name, argument, statement: statement, into: &outcomes, outcome: &outcome)
+        case .meta(let name, let argument, let argumentColumn):
+            try meta(name, argument, column: argumentColumn, statement: statement, into: &outcomes, outcome: &outcome)
         }
     }
 

@@ -9,7 +9,8 @@ import Rendering
 extension Session {
     /// Meta commands (`:help`, `:vars`, `:save`, ...): not part of the language, but they work the same in
     /// the REPL, in files and on stdin.
-    func meta(_ name: String, _ argument: String, statement: Statement, into outcomes: inout [StatementOutcome],
+    /// `column` is where `argument` starts on the statement's line.
+    func meta(_ name: String, _ argument: String, column: Int, statement: Statement, into outcomes: inout [StatementOutcome],
               outcome: inout StatementOutcome) throws {
         let span = statement.span
         switch name {
@@ -50,7 +51,7 @@ extension Session {
         case "time":
             guard !argument.isEmpty else { throw EvaluationError("usage: :time STATEMENT", at: span) }
             let start = monotonicNanoseconds()
-            let inner = run(argument, firstLine: statement.span.start.line)
+            let inner = run(argument, firstLine: statement.span.start.line, firstColumn: column)
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
             if let failed = inner.first(where: { $0.result.isError }), case .error(let e) = failed.result { throw e }
             outcomes.append(contentsOf: inner)

@@ -88,12 +88,13 @@ public final class Session {
     // MARK: Running
 
     /// Runs every statement in `text`. Stops at the first failure unless `keepGoing`.
-    /// `onOutcome` sees each outcome as soon as its statement has run.
+    /// `onOutcome` sees each outcome as soon as its statement has run. `text` starts at `firstColumn` of
+    /// `firstLine` (the statement of `:time` starts after the command's name).
     @discardableResult
-    public func run(_ text: String, firstLine: Int = 1, keepGoing: Bool = false,
+    public func run(_ text: String, firstLine: Int = 1, firstColumn: Int = 1, keepGoing: Bool = false,
                     onOutcome: (StatementOutcome) -> Void = { _ in }) -> [StatementOutcome] {
         var all: [StatementOutcome] = []
-        var parser = Parser(source: text, firstLine: firstLine)
+        var parser = Parser(source: text, firstLine: firstLine, firstColumn: firstColumn)
         let source = SourceText(text, firstLine: firstLine)
         while true {
             let statement: Statement

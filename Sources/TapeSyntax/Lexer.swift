@@ -11,9 +11,9 @@ struct Lexer {
     let characters: [Character]
     var cursor: Cursor
 
-    init(source: String, firstLine: Int) {
+    init(source: String, firstLine: Int, firstColumn: Int = 1) {
         characters = Array(source)
-        cursor = Cursor(index: 0, location: SourceLocation(offset: 0, line: firstLine, column: 1))
+        cursor = Cursor(index: 0, location: SourceLocation(offset: 0, line: firstLine, column: firstColumn))
     }
 
     var isAtEnd: Bool { cursor.index >= characters.count }

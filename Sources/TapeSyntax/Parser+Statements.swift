@@ -135,15 +135,19 @@ extension Parser {
     /// `:name rest of the line`
     private mutating func parseMeta() throws -> Statement {
         let colon = try advance()
-        var line = Substring(lexer.restOfLine())
+        let line = Substring(lexer.restOfLine())
         lastEnd = lexer.cursor.location
-        line = line.drop(while: { $0.isWhitespace })
-        let name = line.prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+        let lead = line.prefix(while: { $0.isWhitespace }).count
+        let name = line.dropFirst(lead).prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
         guard let initial = name.first, initial.isLetter || initial == "_" else {
             throw SyntaxError(message: SyntaxMessage.expectedMetaCommandName, span: SourceSpan(at: colon.span.end))
         }
-        let argument = line.dropFirst(name.count).trimmingWhitespace()
-        return Statement(kind: .meta(name: String(name), argument: String(argument)), span: span(from: colon))
+        let afterName = line.dropFirst(lead + name.count)
+        let gap = afterName.prefix(while: { $0.isWhitespace }).count
+        let argument = afterName.trimmingWhitespace()
+        let argumentColumn = colon.span.end.column + lead + name.count + gap
+        return Statement(kind: .meta(name: String(name), argument: String(argument), argumentColumn: argumentColumn),
+                         span: span(from: colon))
     }
 
     /// `custom f(a, b) = body grad(dy) = e1, e2`; the `grad` part may start on a following line.

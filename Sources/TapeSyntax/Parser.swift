@@ -24,8 +24,9 @@ public struct Parser {
     var statementStart: Cursor?
     var pendingError: SyntaxError?
 
-    public init(source: String, firstLine: Int = 1) {
-        lexer = Lexer(source: source, firstLine: firstLine)
+    /// `source` starts at `firstColumn` of line `firstLine`; offsets count from its start.
+    public init(source: String, firstLine: Int = 1, firstColumn: Int = 1) {
+        lexer = Lexer(source: source, firstLine: firstLine, firstColumn: firstColumn)
         lastEnd = lexer.cursor.location
     }
 

@@ -94,7 +94,7 @@ extension Statement: CustomDebugStringConvertible {
         case .plot(let expressions, let variable, let lower, let upper, let includeGradient):
             text = "(plot (" + expressions.map(\.sExpression).joined(separator: " ")
                 + ") \(variable.name) \(lower.sExpression) \(upper.sExpression)" + (includeGradient ? " and-grad" : "") + ")"
-        case .meta(let name, let argument): text = "(:\(name) \(quote(argument)))"
+        case .meta(let name, let argument, _): text = "(:\(name) \(quote(argument)))"
         }
         return silenced ? text + ";" : text
     }

@@ -62,8 +62,9 @@ public indirect enum StatementKind: Hashable, Sendable {
     case checkGradient(Gradient)
     /// `plot f(x), g(x) over x in A..B [and grad]`
     case plot(expressions: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool)
-    /// `:name argument…` — `argument` is the raw rest of the line, trimmed (comments included).
-    case meta(name: String, argument: String)
+    /// `:name argument…` — `argument` is the raw rest of the line, trimmed (comments included); it starts
+    /// at `argumentColumn` of the statement's line (`:time` parses it, and points into it).
+    case meta(name: String, argument: String, argumentColumn: Int)
 }
 
 public enum UpdateOperator: String, Hashable, Sendable {

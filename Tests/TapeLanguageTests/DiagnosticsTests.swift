@@ -43,6 +43,23 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(inside.contains("= note: write 2 names: r1, r2 = ..."), inside)
     }
 
+    /// The statement of `:time` is parsed and run on its own, but its errors point into the whole line.
+    func testTimedStatementErrorsPointIntoTheLine() {
+        XCTAssertEqual(output("x = 1\n:time  y = foo(x)\n:time\tz = (x +"), """
+        x = 1
+        error: unknown name 'foo'
+         --> 2:12
+          │
+        2 │ :time  y = foo(x)
+          │            ^^^
+        error: expected an expression after '+'
+         --> 3:15
+          │
+        3 │ :time   z = (x +
+          │                 ^
+        """)
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)

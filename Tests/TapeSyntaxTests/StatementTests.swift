@@ -80,6 +80,18 @@ final class StatementTests: XCTestCase {
         XCTAssertEqual(parsed(":time y = x^2; z\nw"), "(:time \"y = x^2; z\")\nw")
         XCTAssertEqual(parsed("x = 1; :quit"), "(= x 1);\n(:quit \"\")")
         XCTAssertEqual(parsed("  :set precision 4"), "(:set \"precision 4\")")
+        // The argument's column, for `:time` to point into its statement.
+        var parser = Parser(source: "x = 1\n  : time \t y = 2 ")
+        _ = try? parser.nextStatement()
+        guard case .meta(_, let argument, let column)? = (try? parser.nextStatement())??.kind else { return XCTFail("no meta command") }
+        XCTAssertEqual(argument, "y = 2")
+        XCTAssertEqual(column, 12)
+        // A parser started inside a line numbers its columns from there.
+        var inner = Parser(source: "y = (", firstLine: 3, firstColumn: 7)
+        XCTAssertThrowsError(try inner.nextStatement()) { error in
+            XCTAssertEqual((error as? SyntaxError)?.span.start.line, 3)
+            XCTAssertEqual((error as? SyntaxError)?.span.start.column, 12)
+        }
     }
 
     func testSeparatorsSilencingAndComments() {
