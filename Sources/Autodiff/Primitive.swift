@@ -206,12 +206,17 @@ public enum Primitive {
             guard grads.count == x.count else {
                 throw GradientError("the custom gradient of \(custom.name) gave \(grads.count) results for \(x.count) parameters")
             }
+            // NOTE: a result that broadcasts to its parameter's shape (`dy * 7` for a vector, when dy is a
+            // scalar) is broadcast to it here: the backward pass only ever sums a larger gradient down.
+            var shaped: [Value?] = []
             for (g, input) in zip(grads, x) {
-                if let g, (try? Shape.broadcast(g.shape, input.shape)) != input.shape {
+                guard let g else { shaped.append(nil); continue }
+                guard (try? Shape.broadcast(g.shape, input.shape)) == input.shape else {
                     throw GradientError("the custom gradient of \(custom.name) has shape \(Shape.describe(g.shape)) for a parameter of shape \(Shape.describe(input.shape))")
                 }
+                shaped.append(g.shape == input.shape ? g : try g.broadcast(to: input.shape))
             }
-            return InputGradients(grads)
+            return InputGradients(shaped)
         }
     }
 
