@@ -13,6 +13,13 @@ extension Session {
     func meta(_ name: String, _ argument: String, column: Int, statement: Statement, into outcomes: inout [StatementOutcome],
               outcome: inout StatementOutcome) throws {
         let span = statement.span
+        if name == "load" || name == "time" {
+            guard nestedRunDepth < Session.maximumNestedRuns else {
+                throw EvaluationError(Session.nestedTooDeeply, at: span, note: name == "load" ? "does the file load itself?" : nil)
+            }
+            nestedRunDepth += 1
+        }
+        defer { if name == "load" || name == "time" { nestedRunDepth -= 1 } }
         switch name {
         case "help", "h", "?":
             outcome.result = .text(try Help.lookup(argument.isEmpty ? nil : argument, width: settings.lineWidth).text(at: span))
@@ -39,6 +46,8 @@ extension Session {
             }
             let inner = run(text)
             if let failed = inner.first(where: { $0.result.isError }), case .error(let e) = failed.result {
+                // A file that loads itself fails at the deepest level; that error is passed up unchanged.
+                if e.message == Session.nestedTooDeeply { throw EvaluationError(e.message, at: span, note: e.note) }
                 throw EvaluationError("\(file):\(e.span.start.line): \(e.message)", at: span)
             }
             outcomes.append(contentsOf: inner.filter { if case .silent = $0.result { return false } else { return true } })
@@ -67,6 +76,8 @@ extension Session {
         }
         outcomes.append(outcome)
     }
+
+    static let nestedTooDeeply = ":load and :time are nested too deeply (more than \(maximumNestedRuns))"
 
     static func formatDuration(_ seconds: Double) -> String {
         if seconds < 1e-3 { return String(cFormat: "%.1f µs", seconds * 1e6) }

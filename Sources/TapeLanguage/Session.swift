@@ -76,6 +76,9 @@ public final class Session {
     /// Local scopes of function calls, innermost last.
     var scopes: [NameTable<Binding>] = []
     var callDepth = 0
+    /// How many `:load` and `:time` commands are running inside one another (a file that loads itself).
+    var nestedRunDepth = 0
+    static let maximumNestedRuns = 32
 
     public init() {}
 

@@ -60,6 +60,24 @@ final class DiagnosticsTests: XCTestCase {
         """)
     }
 
+    /// `:load` and `:time` inside one another are limited, so a file that loads itself is an error.
+    func testAFileThatLoadsItselfIsStopped() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tapebook-loads-itself-\(getpid()).tape").path
+        try ":load \"\(path)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let statement = ":load \"\(path)\""
+        XCTAssertEqual(output("x = 1\n\(statement)\nx + 1"), """
+        x = 1
+        error: :load and :time are nested too deeply (more than 32)
+         --> 2:1
+          │
+        2 │ \(statement)
+          │ \(String(repeating: "^", count: statement.count))
+          = note: does the file load itself?
+        2
+        """)
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
