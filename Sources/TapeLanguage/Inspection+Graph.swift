@@ -95,36 +95,39 @@ extension Session {
             let expression = node.primitive.expression(of: node.inputs.map(names.callName), shapes: node.inputs.map(\.shape))
             return ("\(names.callName(v)) = \(expression)", node.primitive.name)
         }
-        func visit(_ v: Value, prefix: String, connector: String, childPrefix: String) {
-            let (label, kind) = describe(v)
+        // NOTE: a walk with a stack of its own, not recursion: a loop's chain is as deep as it is long. Past
+        // the line limit rows are only counted, so a long chain costs no rows (each indented further).
+        var stack: [(value: Value, prefix: String, connector: String, childPrefix: String)] = [(root, "", "", "")]
+        var more = 0
+        while let (v, prefix, connector, childPrefix) = stack.popLast() {
+            let counting = rows.count >= Session.graphLineLimit
             guard shown.insert(ObjectIdentifier(v)).inserted || v.node == nil else {
-                rows.append((prefix + connector + names.callName(v), [unicode ? "↑ above" : "(above)"]))
-                return
+                if counting { more += 1 } else { rows.append((prefix + connector + names.callName(v), [unicode ? "↑ above" : "(above)"])) }
+                continue
             }
-            rows.append((prefix + connector + label, [kind, Shape.describe(v.shape), preview(v.tensor)]))
-            guard let node = v.node else { return }
+            if counting {
+                more += 1
+            } else {
+                let (label, kind) = describe(v)
+                rows.append((prefix + connector + label, [kind, Shape.describe(v.shape), preview(v.tensor)]))
+            }
+            guard let node = v.node else { continue }
             let children = node.inputs.filter(ComputationGraph.isDrawn)
-            for (i, child) in children.enumerated() {
+            for (i, child) in children.enumerated().reversed() {
                 let last = i == children.count - 1
                 let path = child.isTracked
                 anyPath = anyPath || path
+                if counting { stack.append((child, "", "", "")); continue }
                 let mark: String
                 if unicode {
                     mark = path ? (last ? "┕━ " : "┝━ ") : (last ? "└─ " : "├─ ")
                 } else {
                     mark = path ? (last ? "`= " : "+= ") : (last ? "`- " : "+- ")
                 }
-                visit(child, prefix: childPrefix, connector: mark, childPrefix: childPrefix + (last ? "   " : (unicode ? "│  " : "|  ")))
+                stack.append((child, childPrefix, mark, childPrefix + (last ? "   " : (unicode ? "│  " : "|  "))))
             }
         }
-        visit(root, prefix: "", connector: "", childPrefix: "")
-        var limited = rows
-        var more = 0
-        if rows.count > Session.graphLineLimit {
-            more = rows.count - Session.graphLineLimit
-            limited = Array(rows.prefix(Session.graphLineLimit))
-        }
-        var text = renderTable(headers: [], rows: limited.map { [$0.left] + $0.columns }, alignments: [.left, .left, .left, .left])
+        var text = renderTable(headers: [], rows: rows.map { [$0.left] + $0.columns }, alignments: [.left, .left, .left, .left])
         if more > 0 { text += "\n… \(more) more line\(more == 1 ? "" : "s")" }
         if anyPath { text += "\n" + (unicode ? "━" : "=") + " path to a watched value: gradients flow back along it" }
         return text

@@ -231,6 +231,17 @@ final class InspectionTests: XCTestCase {
         """)
     }
 
+    /// A loop's chain is drawn to the line limit and the rest counted: 20,000 steps made rows indented
+    /// 60,000 columns deep (gigabytes) and overflowed the stack.
+    func testGraphOfALongChainIsCutShort() {
+        let text = last("x = 1\nwatch x\ny = x\nrepeat 20000 < y = sin(y) + 0.5 * y >\ngraph y")
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, Session.graphLineLimit + 2)
+        // Each step draws four rows (the sum, sin, the product, and y again as "above"), less the 60 shown.
+        XCTAssertEqual(lines[Session.graphLineLimit], "… 79941 more lines")
+        XCTAssertLessThan(text.utf8.count, 20_000)
+    }
+
     func testGraphDOT() throws {
         let file = NSTemporaryDirectory() + "tapebook-inspection-\(getpid()).dot"
         defer { unlink(file) }
