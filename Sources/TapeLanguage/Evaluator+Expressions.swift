@@ -253,6 +253,9 @@ extension Session {
         guard callDepth < 100 else {
             throw EvaluationError("function calls are nested too deeply (more than 100): is \(f.name) recursive?", at: span)
         }
+        guard !stack.isNearlyFull else {
+            throw EvaluationError("function calls are nested too deeply (the stack is nearly full): is \(f.name) recursive?", at: span)
+        }
         let inputs = try arguments.map { try evaluate($0.value) }
         callDepth += 1
         defer { callDepth -= 1 }

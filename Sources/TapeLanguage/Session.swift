@@ -76,6 +76,9 @@ public final class Session {
     /// Local scopes of function calls, innermost last.
     var scopes: [NameTable<Binding>] = []
     var callDepth = 0
+    /// Stops recursion through functions before the stack overflows (a body deep enough overflows it in
+    /// fewer than 100 calls); made anew by each statement that is not inside a function call.
+    var stack = StackMeter()
     /// How many `:load` and `:time` commands are running inside one another (a file that loads itself).
     var nestedRunDepth = 0
     static let maximumNestedRuns = 32
@@ -128,6 +131,7 @@ public final class Session {
         sourceText = source
         defer { sourceText = savedSource }
         let snapshot = (workspace, random, history.count)
+        if callDepth == 0 { stack = StackMeter() }
         context.currentLine = statement.span.start.line
         do {
             var outcomes: [StatementOutcome] = []

@@ -19,10 +19,14 @@ extension Parser {
 
     mutating func parseExpression() throws -> Expr {
         var left = try parseMultiplicative()
+        var links = 0
+        defer { chainLinks -= links }
         while true {
             let token = try peek()
             guard token.isSymbol("+") || token.isSymbol("-") else { return left }
             try advance()
+            try link(at: token)
+            links += 1
             let right = try parseOperand(after: token) { try $0.parseMultiplicative() }
             left = Expr(kind: .binary(token.isSymbol("+") ? .add : .subtract, left, right), span: left.span.union(right.span))
         }
@@ -30,6 +34,8 @@ extension Parser {
 
     private mutating func parseMultiplicative() throws -> Expr {
         var left = try parseUnary()
+        var links = 0
+        defer { chainLinks -= links }
         while true {
             let token = try peek()
             let op: BinaryOperator
@@ -40,6 +46,8 @@ extension Parser {
             default: return left
             }
             try advance()
+            try link(at: token)
+            links += 1
             let right = try parseOperand(after: token) { try $0.parseUnary() }
             left = Expr(kind: .binary(op, left, right), span: left.span.union(right.span))
         }
@@ -74,8 +82,14 @@ extension Parser {
 
     private mutating func parsePostfix() throws -> Expr {
         var expression = try parsePrimary()
+        var links = 0
+        defer { chainLinks -= links }
         while true {
             let token = try peek()
+            if token.isSymbol("(") || token.isSymbol("[") || token.isSymbol(".") {
+                try link(at: token)
+                links += 1
+            }
             if token.isSymbol("(") {
                 guard case .name(let name) = expression.kind else {
                     throw failure(SyntaxMessage.onlyNamesCanBeCalled, at: token)

@@ -11,6 +11,9 @@ public struct Parser {
     /// NOTE: the deepest accepted input needs up to about 6 MiB of stack in a debug build
     /// (about 2 MiB in release): parse on the main thread or on a thread with an 8 MiB stack.
     public static let maximumNestingDepth = 256
+    /// The tallest expression tree: nesting plus operators chained in a row (`1 + 1 + … + 1` is a tree as
+    /// tall as it is long, though parsed by a loop). Evaluating it recurses once a level.
+    public static let maximumExpressionHeight = 512
 
     var lexer: Lexer
     /// Tokens read ahead, newlines included; `peek()` drops newlines where they are spaces.
@@ -18,6 +21,8 @@ public struct Parser {
     /// One entry per open bracket: true for `(` and `[` (newlines are spaces), false for `<`.
     var newlinesAreSpaces: [Bool] = []
     var depth = 0
+    /// Operators of the chains being parsed (`+` in `a + b + c`, `[0]` in `x[0][1]`), each a level of the tree.
+    var chainLinks = 0
     /// The end of the last consumed token, to close spans.
     var lastEnd: SourceLocation
     /// Where the statement being parsed at the top level started, to synchronize after an error.
@@ -91,6 +96,7 @@ public struct Parser {
         buffer = []
         newlinesAreSpaces = []
         depth = 0
+        chainLinks = 0
         statementStart = nil
         pendingError = nil
         lastEnd = lexer.cursor.location
@@ -182,6 +188,17 @@ public struct Parser {
         depth += 1
         if depth > Parser.maximumNestingDepth {
             throw failure(SyntaxMessage.nestedTooDeeply, at: token)
+        }
+        if depth + chainLinks > Parser.maximumExpressionHeight {
+            throw failure(SyntaxMessage.expressionTooTall, at: token)
+        }
+    }
+
+    /// Adds one operator to a chain; the chain's loop takes its links off when it ends.
+    mutating func link(at token: Token) throws {
+        chainLinks += 1
+        if depth + chainLinks > Parser.maximumExpressionHeight {
+            throw failure(SyntaxMessage.expressionTooTall, at: token)
         }
     }
 

@@ -19,6 +19,7 @@ public struct SyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
 /// Every message text the lexer and parser produce, in one place so tests can assert them.
 public enum SyntaxMessage {
     public static let nestedTooDeeply = "expression is nested too deeply (more than \(Parser.maximumNestingDepth) levels)"
+    public static let expressionTooTall = "expression is too long: more than \(Parser.maximumExpressionHeight) operations inside one another; split it into several statements"
     public static let unterminatedString = "unterminated string: expected '\"' before the end of the line"
     public static let positionalAfterKeyword = "a positional argument cannot follow a keyword argument"
     public static let onlyNamesCanBeCalled = "only a function name can be called"

@@ -78,6 +78,14 @@ final class DiagnosticsTests: XCTestCase {
         """)
     }
 
+    /// Recursion stops with an error before the stack overflows, however deep each call's body is.
+    func testRecursionThroughADeepBodyIsStopped() {
+        let body = String(repeating: "sin(", count: 40) + "f(n)" + String(repeating: ")", count: 40)
+        let text = output("f(n) = \(body)\nf(1)")
+        XCTAssertTrue(text.contains("error: function calls are nested too deeply ("), text)
+        XCTAssertTrue(text.contains("is f recursive?"), text)
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)

@@ -120,6 +120,18 @@ final class ErrorTests: XCTestCase {
         XCTAssertEqual(parsed(String(repeating: "(", count: 200) + "1" + String(repeating: ")", count: 200)), "1")
     }
 
+    /// A chain of operators is a tree as tall as it is long, evaluated by recursion: 7,000 terms overflowed
+    /// the stack. Nesting and chains count together.
+    func testLongChainsAreAnErrorNotACrash() {
+        let tooLong = "expression is too long: more than 512 operations inside one another; split it into several statements"
+        assertError("1" + String(repeating: "+1", count: 100_000), tooLong, at: "1:1026")
+        assertError("1" + String(repeating: "*1", count: 600), tooLong, at: "1:1026")
+        assertError("x" + String(repeating: ".T", count: 600), tooLong, at: "1:1026")
+        assertError("x" + String(repeating: "[0]", count: 600), tooLong, at: "1:1535")
+        assertError(String(repeating: "(", count: 200) + "1" + String(repeating: "*1", count: 400), tooLong, at: "1:826")
+        XCTAssertTrue(parsed("1" + String(repeating: "+1", count: 500)).hasPrefix("(+ (+ "))
+    }
+
     func testGarbageNeverCrashes() {
         var generator = SplitMix(seed: 42)
         let alphabet = Array("()[]<>+-*/^@=,;:.\"#\\ \n\tθx1e_graddwrt$!~\u{0}\u{7F}é🙂\r\n")
