@@ -159,11 +159,15 @@ public enum Shape {
         "[" + shape.map(String.init).joined(separator: ", ") + "]"
     }
 
-    /// Throws when `shape` has a negative dimension or more elements than the limit (overflow included).
+    /// Throws when `shape` has a negative dimension or more elements than the limit (overflow included), or
+    /// a dimension over the limit even with no elements: a reduction of `[0, 10^14]` would have 10^14.
     public static func checkAllocation(_ shape: [Int]) throws {
         var total = 1
         for d in shape {
             if d < 0 { throw TensorError("negative dimension in shape \(describe(shape))") }
+            if d > elementLimit {
+                throw TensorError("a tensor of shape \(describe(shape)) has a dimension over \(elementLimit) (the limit)")
+            }
             let (product, overflow) = total.multipliedReportingOverflow(by: d)
             if overflow || product > elementLimit {
                 throw TensorError("a tensor of shape \(describe(shape)) has more than \(elementLimit) elements (the limit)")

@@ -43,4 +43,15 @@ final class StorageTests: XCTestCase {
         XCTAssertFalse(Tensor(1).hasNonFinite)
         XCTAssertEqual(try a.broadcast(to: [2, 2]).scalars, [0.75, 0.75, 0.75, 0.75])
     }
+
+    /// A tensor with no elements may still not have a dimension over the limit: reducing `[0, 10^14]` over
+    /// its first axis would allocate 10^14 elements (the process aborted).
+    func testEveryDimensionIsWithinTheLimit() {
+        XCTAssertThrowsError(try Shape.checkAllocation([0, 100_000_000_000_000])) { error in
+            XCTAssertEqual((error as? TensorError)?.message,
+                           "a tensor of shape [0, 100000000000000] has a dimension over 100000000 (the limit)")
+        }
+        XCTAssertThrowsError(try Tensor.zeros([100_000_000_000_000, 0]))
+        XCTAssertNoThrow(try Shape.checkAllocation([0, 100_000_000]))
+    }
 }
