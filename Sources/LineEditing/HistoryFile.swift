@@ -93,6 +93,6 @@ public struct HistoryFile {
     private func rewrite() {
         createDirectory()
         let text = entries.map { $0 + "\n" }.joined()
-        try? text.write(toFile: path, atomically: true, encoding: .utf8)
+        _ = FileText.replace(path, with: Array(text.utf8))
     }
 }

@@ -22,6 +22,9 @@ public func errorDescription(_ error: Error) -> String {
     return prefix + "(\(error._domain) error \(error._code).)"
 }
 
+/// The C library's message for an `errno`, e.g. "No such file or directory".
+public func systemErrorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
 /// Foundation's reasons for the file error codes and a few general ones; the others have none.
 private let cocoaReasons: [Int: String] = [
     4: "The file doesn’t exist.",                                          // fileNoSuchFile

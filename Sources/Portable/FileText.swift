@@ -68,4 +68,52 @@ public enum FileText {
         let text = String(decoding: body, as: UTF8.self)
         return text.utf8.elementsEqual(body) ? text : nil
     }
+
+    /// Makes `bytes` the whole content of the file at `path`; 0, or the `errno` of the step that failed.
+    ///
+    /// A regular file (new or old) is replaced atomically: a temporary file beside it, then a rename, so a
+    /// failed write leaves the old content. A symbolic link is followed, not replaced; a path that is not a
+    /// regular file (`/dev/null`, a pipe) is written in place, since renaming over it would destroy it.
+    public static func replace(_ path: String, with bytes: [UInt8]) -> Int32 {
+        var target = path
+        if let resolved = realpath(path, nil) {
+            target = String(cString: resolved)
+            free(resolved)
+        }
+        var info = stat()
+        let exists = stat(target, &info) == 0
+        var link = stat()
+        let danglingLink = !exists && lstat(target, &link) == 0 && link.st_mode & S_IFMT == S_IFLNK
+        if (exists && info.st_mode & S_IFMT != S_IFREG) || danglingLink {
+            if exists && info.st_mode & S_IFMT == S_IFDIR { return EISDIR }
+            let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+            guard fd >= 0 else { return errno }
+            let code = writeAll(fd, bytes)
+            return close(fd) != 0 && code == 0 ? errno : code
+        }
+        let temporary = target + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { return errno }
+        // A replaced file keeps its permissions.
+        if exists { _ = fchmod(fd, info.st_mode & 0o7777) }
+        var code = writeAll(fd, bytes)
+        if close(fd) != 0 && code == 0 { code = errno }
+        if code == 0 && rename(temporary, target) != 0 { code = errno }
+        if code != 0 { unlink(temporary) }
+        return code
+    }
+
+    /// Writes all of `bytes` to `fd`; 0, or the `errno` of a failed write.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+        bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let count = write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if count > 0 { done += count; continue }
+                if count < 0 && errno == EINTR { continue }
+                return count < 0 ? errno : EIO
+            }
+            return 0
+        }
+    }
 }

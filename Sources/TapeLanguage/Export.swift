@@ -49,7 +49,7 @@ public enum Exporter {
 
 extension Session {
     /// `:export tf|jax|torch "FILE.py"`: the statements that succeeded, as a Python script, written
-    /// atomically (a temporary file, then a rename).
+    /// atomically (see `FileText.replace`).
     func exportCommand(_ argument: String, span: SourceSpan) throws -> String {
         let usage = "usage: :export tf|jax|torch \"FILE.py\""
         let trimmed = argument.trimmingWhitespace()
@@ -70,21 +70,8 @@ extension Session {
         } catch let e as ExportError {
             throw EvaluationError("cannot export `\(e.statement)` to \(target.library): \(e.message)", at: span)
         }
-        let destination = path(file)
-        let temporary = destination + ".tmp-\(getpid())"
-        do {
-            try script.write(toFile: temporary, atomically: false, encoding: .utf8)
-            guard rename(temporary, destination) == 0 else {
-                let reason = String(cString: strerror(errno))
-                unlink(temporary)
-                throw EvaluationError("cannot write \(file): \(reason)", at: span)
-            }
-        } catch let e as EvaluationError {
-            throw e
-        } catch {
-            unlink(temporary)
-            throw EvaluationError("cannot write \(file): \(errorDescription(error))", at: span)
-        }
+        let code = FileText.replace(path(file), with: Array(script.utf8))
+        if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: span) }
         let count = history.count
         return "exported \(count) statement\(count == 1 ? "" : "s") to \(file) (\(target.library))"
     }

@@ -51,9 +51,8 @@ extension Session {
         let summary = "\(operations) operation\(operations == 1 ? "" : "s")"
         let lower = file.lowercased()
         if lower.hasSuffix(".dot") || lower.hasSuffix(".gv") {
-            do { try (dot + "\n").write(toFile: path(file), atomically: true, encoding: .utf8) } catch {
-                throw EvaluationError("cannot write \(file): \(errorDescription(error))", at: expr.span)
-            }
+            let code = FileText.replace(path(file), with: Array((dot + "\n").utf8))
+            if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: expr.span) }
             return "wrote the graph of \(label(of: expr)) (\(summary)) to \(file)"
         }
         guard let format = ["svg", "png", "pdf"].first(where: { lower.hasSuffix("." + $0) }) else {

@@ -125,7 +125,7 @@ extension Session {
         }
     }
 
-    /// Writes the statements that succeeded, atomically: a temporary file, then a rename.
+    /// Writes the statements that succeeded, atomically (see `FileText.replace`).
     func saveHistory(to file: String, withoutCustom: Bool) throws -> Int {
         var lines: [String] = ["# saved by tapebook"]
         for entry in history {
@@ -136,17 +136,8 @@ extension Session {
             }
         }
         let text = lines.joined(separator: "\n") + "\n"
-        let temporary = file + ".tmp-\(getpid())"
-        do {
-            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-            if rename(temporary, file) != 0 { throw TensorError("cannot write \(file): \(String(cString: strerror(errno)))") }
-        } catch let e as TensorError {
-            unlink(temporary)
-            throw e
-        } catch {
-            unlink(temporary)
-            throw TensorError("cannot write \(file): \(errorDescription(error))")
-        }
+        let code = FileText.replace(file, with: Array(text.utf8))
+        if code != 0 { throw TensorError("cannot write \(file): \(systemErrorText(code))") }
         return history.count
     }
 

@@ -208,8 +208,9 @@ struct Check: ParsableCommand {
                     result = again
                 }
                 if result.updated != text {
-                    do { try result.updated.write(toFile: file, atomically: true, encoding: .utf8) } catch {
-                        print("\(file): cannot write: \(errorDescription(error))")
+                    let code = FileText.replace(file, with: Array(result.updated.utf8))
+                    if code != 0 {
+                        print("\(file): cannot write: \(systemErrorText(code))")
                         ok = false
                         continue
                     }
