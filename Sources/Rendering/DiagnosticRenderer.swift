@@ -11,7 +11,8 @@
 /// - The carets span `length` characters (at least one caret), under their display width, so a wide
 ///   character gets `^^`. A column just past the end of the line (end of input) gets one caret there.
 /// - Tabs in the source line are expanded to the next multiple of 4 columns, in the source line and
-///   under it, so the caret stays aligned whatever the terminal's tab stops.
+///   under it, so the caret stays aligned whatever the terminal's tab stops. Other control characters
+///   and line separators other than "\n" are shown as a space.
 /// - `file`, when given, prefixes the location (` --> intro.tape:3:5`).
 /// - `note` adds a `= note:` line (use it for `help:`-like hints or what was expected).
 /// - `color` wraps the parts in ANSI escapes (bold red `error:` and carets, blue gutter); off by default.
@@ -31,12 +32,17 @@ public func renderDiagnostic(message: String, sourceLine: String, line: Int, col
     let lastIndex = firstIndex + max(1, length) - 1
     for (offset, character) in sourceLine.enumerated() {
         let index = offset + 1
-        if character == "\n" || character == "\r\n" || character == "\r" { break }
+        if character == "\n" || character == "\r\n" { break }
         if index == firstIndex { caretStart = displayColumn }
         let width: Int
         if character == "\t" {
             width = 4 - displayColumn % 4
             shown += String(repeating: " ", count: width)
+        } else if character.isNewline || character.unicodeScalars.allSatisfy({ $0.value < 0x20 || $0.value == 0x7F }) {
+            // A lone "\r", VT, FF, U+2028 or another control character is a column of the line (the lexer
+            // reads it as a space); shown raw it would move the cursor or vanish.
+            width = 1
+            shown.append(" ")
         } else {
             width = displayWidth(of: character)
             shown.append(character)

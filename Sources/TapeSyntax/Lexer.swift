@@ -18,6 +18,12 @@ struct Lexer {
 
     var isAtEnd: Bool { cursor.index >= characters.count }
 
+    /// Lines end with "\n" or "\r\n" (one Character), as files are read (`SessionFile`, `SourceText`).
+    // NOTE: not `Character.isNewline`, which is also true of a lone "\r", VT, FF, U+0085, U+2028 and
+    // U+2029: those would end statements while line numbers, snippets and `#>` lines count only "\n".
+    // They are spaces here.
+    static func isLineBreak(_ character: Character) -> Bool { character == "\n" || character == "\r\n" }
+
     func character(_ lookahead: Int = 0) -> Character? {
         let index = cursor.index + lookahead
         return index < characters.count ? characters[index] : nil
@@ -27,7 +33,7 @@ struct Lexer {
         let character = characters[cursor.index]
         cursor.index += 1
         cursor.location.offset += character.utf8.count
-        if character.isNewline {
+        if Lexer.isLineBreak(character) {
             cursor.location.line += 1
             cursor.location.column = 1
         } else {
@@ -38,7 +44,7 @@ struct Lexer {
     /// The raw text from here to the end of the line, not including the line break.
     mutating func restOfLine() -> String {
         var text = ""
-        while let character = character(), !character.isNewline {
+        while let character = character(), !Lexer.isLineBreak(character) {
             text.append(character)
             advanceCharacter()
         }
@@ -52,7 +58,7 @@ struct Lexer {
             return Token(kind: .end, span: SourceSpan(at: start.location), text: "", start: start)
         }
         let kind: TokenKind
-        if first.isNewline {
+        if Lexer.isLineBreak(first) {
             advanceCharacter()
             kind = .newline
         } else if isDigit(first) || (first == "." && character(1).map(isDigit) == true) {
@@ -87,8 +93,8 @@ struct Lexer {
     private mutating func skipSpacesAndComments() {
         while let character = character() {
             if character == "#" {
-                while let next = self.character(), !next.isNewline { advanceCharacter() }
-            } else if character.isWhitespace && !character.isNewline {
+                while let next = self.character(), !Lexer.isLineBreak(next) { advanceCharacter() }
+            } else if character.isWhitespace && !Lexer.isLineBreak(character) {
                 advanceCharacter()
             } else {
                 return
@@ -123,7 +129,7 @@ struct Lexer {
         advanceCharacter()
         var value = ""
         while let character = character() {
-            if character.isNewline { break }
+            if Lexer.isLineBreak(character) { break }
             advanceCharacter()
             if character == "\"" { return value }
             if character == "\\", let escaped = self.character(), escaped == "\"" || escaped == "\\" {

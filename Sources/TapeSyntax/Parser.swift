@@ -73,7 +73,7 @@ public struct Parser {
             scanner.advanceCharacter()
             switch character {
             case "\"":
-                while let next = scanner.character(), !next.isNewline {
+                while let next = scanner.character(), !Lexer.isLineBreak(next) {
                     scanner.advanceCharacter()
                     if next == "\"" { break }
                     if next == "\\", scanner.character() == "\"" || scanner.character() == "\\" { scanner.advanceCharacter() }
@@ -81,7 +81,7 @@ public struct Parser {
             case "(", "[", "<": open += 1
             case ")", "]", ">": open = max(0, open - 1)
             default:
-                if character.isNewline && open == 0 && offset >= errorOffset {
+                if Lexer.isLineBreak(character) && open == 0 && offset >= errorOffset {
                     lexer.cursor = scanner.cursor
                     resetState()
                     return

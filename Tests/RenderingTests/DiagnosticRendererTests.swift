@@ -70,6 +70,17 @@ final class DiagnosticRendererTests: XCTestCase {
             """)
     }
 
+    /// A lone carriage return or a line separator inside a line is a column of it, shown as a space.
+    func testControlCharactersAndLineSeparatorsAreSpaces() {
+        XCTAssertEqual(renderDiagnostic(message: "unknown name 'foo'", sourceLine: "x = 1\r+\u{2028}foo", line: 1, column: 9, length: 3), """
+            error: unknown name 'foo'
+             --> 1:9
+              │
+            1 │ x = 1 + foo
+              │         ^^^
+            """)
+    }
+
     func testColorOnlyWhenAsked() {
         let plain = renderDiagnostic(message: "m", sourceLine: "ab", line: 1, column: 1)
         XCTAssertFalse(plain.contains("\u{1B}"))

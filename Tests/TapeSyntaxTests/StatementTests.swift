@@ -104,6 +104,16 @@ final class StatementTests: XCTestCase {
         XCTAssertEqual(parsed("repeat 2 < a = 1; b = 2; >"), "(repeat 2 < (= a 1); (= b 2); >)")
     }
 
+    /// Only "\n" and "\r\n" end lines (as files are split into lines); a lone "\r", VT, FF, U+0085,
+    /// U+2028 and U+2029 are spaces. They ended statements while line numbers counted only "\n".
+    func testOnlyLineFeedsEndLines() {
+        XCTAssertEqual(parsed("x = 1\r+ 2\r\ny = 3"), "(= x (+ 1 2))\n(= y 3)")
+        XCTAssertEqual(parsed("x =\u{0B}1\u{0C}+\u{85}2\u{2028}+\u{2029}3"), "(= x (+ (+ 1 2) 3))")
+        var parser = Parser(source: "x = 1\u{2028}\ny = foo")
+        _ = try? parser.nextStatement()
+        XCTAssertEqual((try? parser.nextStatement())??.span.start.line, 2)
+    }
+
     func testNewlinesInsideBracketsAreSpaces() {
         XCTAssertEqual(parsed("x = [1,\n     2,\n 3]"), "(= x [1 2 3])")
         XCTAssertEqual(parsed("y = f(a,\n  # comment\n  b)"), "(= y (f a b))")
