@@ -114,26 +114,29 @@ extension Session {
 
         case .withStop(let tapeName, let body):
             let mask = try tapeName.map { try tape(named: $0).bit } ?? ~0
+            // A block followed by `;` prints nothing: its statements run as a loop's do, and it is one silent outcome.
             try context.withRecordingStopped(mask) {
-                for s in body { try executeStatement(s, printing: printing, into: &outcomes) }
+                for s in body { try executeStatement(s, printing: show, into: &outcomes) }
             }
+            if !show { emit() }
 
         case .withTape(let name, let persistent, let nowatch, let body):
             if case .tape(let old)? = workspace[name.name] { releaseTape(old, rebinding: name.name) }
             let tape = try context.openTape(name: name.name, persistent: persistent, watchesVariables: !nowatch)
             bind(name.name, .tape(tape))
             defer { context.closeTape(tape) }
-            for s in body { try executeStatement(s, printing: printing, into: &outcomes) }
+            for s in body { try executeStatement(s, printing: show, into: &outcomes) }
+            if !show { emit() }
 
         case .showTape:
-            outcome.result = .text(tapeListing())
+            if show { outcome.result = .text(tapeListing()) }
             emit()
 
         case .resetTape:
             let count = recordedNodes().count
             context.reset(workspaceValues)
             for (name, b) in workspace { if case .tape = b { workspace[name] = nil } }
-            outcome.result = .text("tape reset: \(count) recorded operation\(count == 1 ? "" : "s") forgotten; every value is untracked, variables stay variables")
+            if show { outcome.result = .text("tape reset: \(count) recorded operation\(count == 1 ? "" : "s") forgotten; every value is untracked, variables stay variables") }
             emit()
 
         case .repeatLoop(let countExpr, let counter, let shown, let body):
@@ -167,19 +170,23 @@ extension Session {
             emit()
 
         case .explain(let g):
-            outcome.result = .text(try explain(g))
+            let text = try explain(g)
+            if show { outcome.result = .text(text) }
             emit()
 
         case .graph(let expr, let file):
-            outcome.result = .text(try graph(expr, file: file))
+            let text = try graph(expr, file: file)
+            if show { outcome.result = .text(text) }
             emit()
 
         case .checkGradient(let g):
-            outcome.result = .text(try checkGradient(g))
+            let text = try checkGradient(g)
+            if show { outcome.result = .text(text) }
             emit()
 
         case .plot(let exprs, let variable, let lower, let upper, let includeGradient):
-            outcome.result = .text(try plot(exprs, variable: variable, lower: lower, upper: upper, includeGradient: includeGradient))
+            let text = try plot(exprs, variable: variable, lower: lower, upper: upper, includeGradient: includeGradient)
+            if show { outcome.result = .text(text) }
             emit()
 
         case .meta(let name, let argument, let argumentColumn):

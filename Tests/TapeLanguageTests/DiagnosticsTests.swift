@@ -86,6 +86,17 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(text.contains("is f recursive?"), text)
     }
 
+    /// "A statement followed by `;` prints nothing", whatever the statement: blocks and inspections too.
+    func testATrailingSemicolonSilencesEveryStatement() {
+        let silenced = ["with stop < a = 1 >;", "with tape t < b = x * 2 >;", "tape;", "explain grad sum(x^2) wrt x;",
+                        "check grad sum(x^2) wrt x;", "graph x * 2;", "plot u^2 over u in 0..1;", "tape reset;"]
+        for statement in silenced {
+            XCTAssertEqual(output("x = [1, 2];\nwatch x\n" + statement), "", statement)
+        }
+        // What a silenced block binds stays bound.
+        XCTAssertEqual(output("with stop < a = 1; b = a + 1 >;\nb"), "2")
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
