@@ -20,6 +20,12 @@ extension Session {
             nestedRunDepth += 1
         }
         defer { if name == "load" || name == "time" { nestedRunDepth -= 1 } }
+        // NOTE: a command that takes nothing refuses an argument: `:reset x`, meant for one name, would
+        // otherwise clear the whole workspace.
+        if ["vars", "grads", "health", "reset", "quit", "q", "exit"].contains(name), !argument.isEmpty {
+            throw EvaluationError("unexpected '\(argument)' after :\(name)", at: span,
+                                  note: name == "reset" ? ":reset clears the whole workspace and takes no argument" : ":\(name) takes no argument")
+        }
         switch name {
         case "help", "h", "?":
             outcome.result = .text(try Help.lookup(argument.isEmpty ? nil : argument, width: settings.lineWidth).text(at: span))

@@ -97,6 +97,21 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(output("with stop < a = 1; b = a + 1 >;\nb"), "2")
     }
 
+    /// `:reset x`, meant for one name, must not clear the workspace.
+    func testCommandsWithoutArgumentsRefuseOne() {
+        XCTAssertEqual(output("x = 1\n:reset x\nx"), """
+        x = 1
+        error: unexpected 'x' after :reset
+         --> 2:1
+          │
+        2 │ :reset x
+          │ ^^^^^^^^
+          = note: :reset clears the whole workspace and takes no argument
+        1
+        """)
+        XCTAssertTrue(output(":vars all").hasPrefix("error: unexpected 'all' after :vars"))
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
