@@ -112,6 +112,18 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(output(":vars all").hasPrefix("error: unexpected 'all' after :vars"))
     }
 
+    /// A built-in's name used as a value: it said "unknown name 'sin'", then "did you mean 'sin'?".
+    func testABuiltInUsedAsAValueSaysHowToCallIt() {
+        XCTAssertEqual(output("sin + 1"), """
+        error: sin is a built-in function; call it as sin(...)
+         --> 1:1
+          │
+        1 │ sin + 1
+          │ ^^^
+        """)
+        XCTAssertTrue(output("x = [1]\nwatch sum").contains("error: sum is a built-in function; call it as sum(...)"))
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
