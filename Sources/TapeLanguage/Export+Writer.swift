@@ -47,6 +47,8 @@ struct PythonWriter {
     var recording = true
     /// Open scoped tapes (innermost last), for TensorFlow.
     var openTapes: [String] = []
+    /// TensorFlow tapes whose recording a `with stop` block around the current statement stopped.
+    var stoppedTapes: Set<String> = []
     var helpers: Set<String> = []
     /// User functions: name → custom or not.
     var functions: [String: Bool] = [:]
@@ -206,17 +208,22 @@ struct PythonWriter {
             }
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
         case .withStop(let tape, let body):
-            let savedRecording = recording
-            if let tape {
-                guard target == .tf else { throw unsupported("stopping one tape alone has no \(target.library) equivalent") }
-                emit("with \(py(tape.name)).stop_recording():")
-            } else {
-                recording = false
-                switch target {
-                case .torch: emit("with torch.no_grad():")
-                case .tf: emit("with tape.stop_recording():")
-                case .jax: emit("if True:  # with stop: names bound here are constants for jax.grad")
-                }
+            // A block followed by `;` shows nothing of its statements.
+            let savedRecording = recording, savedStopped = stoppedTapes, savedPrinting = printing
+            printing = shows
+            defer { printing = savedPrinting }
+            if tape != nil && target != .tf { throw unsupported("stopping one tape alone has no \(target.library) equivalent") }
+            if tape == nil { recording = false }
+            switch target {
+            case .torch: emit("with torch.no_grad():")
+            case .tf:
+                // NOTE: a tape's stop_recording stops that tape alone, so `with stop` stops every open tape;
+                // and stopping a stopped tape is an error in TensorFlow, so a nested block skips those.
+                let stopping = (tape.map { [py($0.name)] } ?? ["tape"] + openTapes).filter { !stoppedTapes.contains($0) }
+                stoppedTapes.formUnion(stopping)
+                emit(stopping.isEmpty ? "if True:  # with stop: its tapes are already stopped"
+                                      : "with " + stopping.map { "\($0).stop_recording()" }.joined(separator: ", ") + ":")
+            case .jax: emit("if True:  # with stop: names bound here are constants for jax.grad")
             }
             indent += 1
             let before = lines.count
@@ -224,7 +231,11 @@ struct PythonWriter {
             if lines.count == before { emit("pass") }
             indent -= 1
             recording = savedRecording
+            stoppedTapes = savedStopped
         case .withTape(let name, let persistent, let nowatch, let body):
+            let savedPrinting = printing
+            printing = shows
+            defer { printing = savedPrinting }
             switch target {
             case .tf:
                 var options: [String] = []

@@ -205,6 +205,28 @@ final class ExportTests: XCTestCase {
         """)
     }
 
+    /// `with stop` stops every open tape, and TensorFlow's stop_recording stops one: the implicit tape and
+    /// each open scoped tape are stopped, except those already stopped (stopping one twice is an error).
+    func testStopRecordingStopsEveryTapeOnceTensorFlow() {
+        let program = """
+        w = [1, 2]
+        with tape c persistent < watch w; with stop < with stop < r = sum(w^3) >; with stop c < q = sum(w) > >; >
+        """
+        XCTAssertEqual(body(program, .tf), """
+        with tf.GradientTape(persistent=True) as tape:  # the session's implicit tape
+            w = tf.constant([1, 2], tf.float64)
+            show("w =", w)
+            with tf.GradientTape(persistent=True) as c:
+                tape.watch(w)
+                c.watch(w)
+                with tape.stop_recording(), c.stop_recording():
+                    if True:  # with stop: its tapes are already stopped
+                        r = tf.reduce_sum(w ** 3)
+                    if True:  # with stop: its tapes are already stopped
+                        q = tf.reduce_sum(w)
+        """)
+    }
+
     func testJAXInlinesIntermediateNamesAndSeeds() {
         let program = """
         v = [1, 2]
