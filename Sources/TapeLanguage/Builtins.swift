@@ -199,10 +199,17 @@ enum Builtins {
         t["norm"] = reduction("norm", "Euclidean norm over axes (gradient NaN at 0)") { try $0.norm(axes: $1, keepDims: $2) }.1
         t["logsumexp"] = reduction("logsumexp", "log(sum(exp(x))), stable") { try $0.logSumExp(axes: $1, keepDims: $2) }.1
         for (name, largest) in [("argmax", true), ("argmin", false)] {
-            t[name] = one(1, 2, ["axis"], "\(name)(x, axis=None)", "index of the \(largest ? "largest" : "smallest") element (no gradient)") { args in
+            t[name] = one(1, 2, ["axis", "keepdims"], "\(name)(x, axis=None, keepdims=0)", "index of the \(largest ? "largest" : "smallest") element (no gradient)") { args in
                 let x = try args.value(0)
                 let axis = try args.ints("axis", position: 1)?.first
-                return args.ctx.nonDifferentiable(try x.tensor.argExtreme(largest: largest, axis: axis), operation: name)
+                var indices = try x.tensor.argExtreme(largest: largest, axis: axis)
+                // NumPy's keepdims: the reduced axis (every axis, without one) stays, with size 1.
+                if try args.flag("keepdims") {
+                    var kept = x.shape
+                    if let axis { kept[try Shape.axis(axis, rank: kept.count)] = 1 } else { kept = kept.map { _ in 1 } }
+                    indices = try indices.reshaped(kept)
+                }
+                return args.ctx.nonDifferentiable(indices, operation: name)
             }
         }
         t["softmax"] = one(1, 2, ["axis"], "softmax(x, axis=-1)", "exp(x) / sum(exp(x)) along an axis") { args in
