@@ -105,7 +105,10 @@ struct Lexer {
     /// `3`, `3.0`, `.5`, `1e-3`, `2.5E+4`; `1..2` stops before `..`, and `2.T` before `.T`.
     private mutating func lexNumber(start: Cursor) throws -> TokenKind {
         while let next = character(), isDigit(next) { advanceCharacter() }
-        if character() == ".", character(1) != ".", !(character(1).map { $0.isLetter || $0 == "_" } ?? false) {
+        // A point followed by a letter is `.T` (`2.T`), unless the letter starts an exponent (`1.e3`).
+        let exponentAfterPoint = (character(1) == "e" || character(1) == "E")
+            && (character(2).map(isDigit) == true || ((character(2) == "+" || character(2) == "-") && character(3).map(isDigit) == true))
+        if character() == ".", character(1) != ".", exponentAfterPoint || !(character(1).map { $0.isLetter || $0 == "_" } ?? false) {
             advanceCharacter()
             while let next = character(), isDigit(next) { advanceCharacter() }
         }

@@ -8,6 +8,11 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(parsed(".5"), "0.5")
         XCTAssertEqual(parsed("1e-3"), "0.001")
         XCTAssertEqual(parsed("2.5E+4"), "25000")
+        // A point before an exponent, as Python writes it; a point before any other letter is a transpose.
+        XCTAssertEqual(parsed("1.e3"), "1000")
+        XCTAssertEqual(parsed("2.E-2"), "0.02")
+        XCTAssertEqual(parsed("2.T"), "(T 2)")
+        XCTAssertEqual(parsed("3."), "3")
         XCTAssertEqual(parsed("x_1"), "x_1")
         XCTAssertEqual(parsed("θ + _b2"), "(+ θ _b2)")
         XCTAssertEqual(parsed("\"a\\\"b\\\\c\""), "\"a\\\"b\\\\c\"")
