@@ -204,7 +204,7 @@ public enum Primitive {
         case .custom(let custom):
             let grads = try custom.pullback(Array(x), dy)
             guard grads.count == x.count else {
-                throw GradientError("the custom gradient of \(custom.name) gave \(grads.count) results for \(x.count) parameters")
+                throw GradientError("the custom gradient of \(custom.name) gave \(grads.count) result\(grads.count == 1 ? "" : "s") for \(x.count) parameter\(x.count == 1 ? "" : "s")")
             }
             // NOTE: a result that broadcasts to its parameter's shape (`dy * 7` for a vector, when dy is a
             // scalar) is broadcast to it here: the backward pass only ever sums a larger gradient down.

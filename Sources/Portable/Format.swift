@@ -38,3 +38,10 @@ enum CFormat {
         return String(decoding: bytes.prefix(Int(max(count, 0))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// A number as a message quotes it: a whole number without a point (`3`, not `3.0`), anything else in
+/// the shortest form that reads back (`0.1`, `1e+20`).
+public func plainNumber(_ value: Double) -> String {
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+    return "\(value)"
+}

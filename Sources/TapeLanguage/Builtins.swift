@@ -45,7 +45,7 @@ struct CallArguments {
             } else {
                 expected = "at least \(builtin.minimum)"
             }
-            throw EvaluationError("\(name) takes \(expected) argument\(expected == "1" ? "" : "s"), got \(count)", at: span,
+            throw EvaluationError("\(name) takes \(expected) argument\(expected == "1" || expected == "at least 1" ? "" : "s"), got \(count)", at: span,
                                   note: "usage: \(builtin.usage)")
         }
         self.session = session
@@ -356,7 +356,7 @@ enum Builtins {
             var onehot = [Double](repeating: 0, count: logits.tensor.count)
             for (i, label) in labels.tensor.scalars.enumerated() {
                 guard label >= 0, label < Double(classes), label == label.rounded() else {
-                    throw TensorError("cross_entropy: label \(label) is not a class index in 0..<\(classes)")
+                    throw TensorError("cross_entropy: label \(plainNumber(label)) is not a class index in 0..<\(classes)")
                 }
                 onehot[i * classes + Int(label)] = 1
             }

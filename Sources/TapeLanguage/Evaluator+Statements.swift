@@ -244,7 +244,7 @@ extension Session {
         guard x.isFinite, x == x.rounded() else {
             throw EvaluationError("\(what) must be a whole number, got \(formatNumber(x))", at: span)
         }
-        guard abs(x) < 1e15 else { throw EvaluationError("\(what) is too large: \(formatNumber(x)) (at most 10^15)", at: span) }
+        guard abs(x) < 1e15 else { throw EvaluationError("\(what) is too large: \(formatNumber(x)) (it must be under 10^15)", at: span) }
         return Int(x)
     }
 

@@ -1,3 +1,4 @@
+import Portable
 extension Tensor {
     public static func zeros(_ shape: [Int]) throws -> Tensor { try Tensor(shape: shape, repeating: 0) }
     public static func ones(_ shape: [Int]) throws -> Tensor { try Tensor(shape: shape, repeating: 1) }
@@ -16,7 +17,7 @@ extension Tensor {
         guard step != 0, step.isFinite, start.isFinite, stop.isFinite else { throw TensorError("arange needs a finite, non-zero step and finite bounds") }
         let exact = ((stop - start) / step).rounded(.up)
         guard exact.isFinite, exact <= Double(Shape.elementLimit) else {
-            throw TensorError("arange(\(start), \(stop), \(step)) would have more than \(Shape.elementLimit) elements (the limit)")
+            throw TensorError("arange(\(plainNumber(start)), \(plainNumber(stop)), \(plainNumber(step))) would have more than \(Shape.elementLimit) elements (the limit)")
         }
         let n = Swift.max(0, Int(exact))
         try Shape.checkAllocation([n])

@@ -29,10 +29,14 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(firstLine("zeros([2.5])"), "error: 'shape' must be a whole number, got 2.5")
         XCTAssertEqual(firstLine("sum([1, 2], axis=0.5)"), "error: 'axis' must be a whole number, got 0.5")
         XCTAssertEqual(firstLine("x = [1, 2]\nx[1.5]"), "error: an index must be a whole number, got 1.5")
-        XCTAssertEqual(firstLine("x = [1, 2]\nx[1e16]"), "error: an index is too large: 1e+16 (at most 10^15)")
+        XCTAssertEqual(firstLine("x = [1, 2]\nx[1e16]"), "error: an index is too large: 1e+16 (it must be under 10^15)")
         XCTAssertEqual(firstLine("repeat 2.5 < y = 1 >"), "error: the repeat count must be a whole number, got 2.5")
-        XCTAssertEqual(firstLine("repeat 1e20 < y = 1 >"), "error: the repeat count is too large: 1e+20 (at most 10^15)")
+        XCTAssertEqual(firstLine("repeat 1e20 < y = 1 >"), "error: the repeat count is too large: 1e+20 (it must be under 10^15)")
         XCTAssertEqual(firstLine("zeros([inf])"), "error: 'shape' must be a whole number, got inf")
+        // Numbers in messages are written as a user writes them, and nouns agree with them.
+        XCTAssertEqual(firstLine("global_norm()"), "error: global_norm takes at least 1 argument, got 0")
+        XCTAssertEqual(firstLine("arange(0, 1e12, 1)"), "error: arange(0, 1000000000000, 1) would have more than 100000000 elements (the limit)")
+        XCTAssertEqual(firstLine("cross_entropy([[1, 2, 3]], [3])"), "error: cross_entropy: label 3 is not a class index in 0..<3")
     }
 
     /// An assignment inside a loop (which prints nothing) fails as it does outside one.
