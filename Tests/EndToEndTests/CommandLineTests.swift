@@ -76,6 +76,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try tapebook(["--color", "sometimes", "-e", "1"]).status, 2)
     }
 
+    /// NumPy at `precision=17`: the shortest digits that read back, at most 17 decimals.
+    func testHighestPrecisionPrintsShortestDigits() throws {
+        let r = try tapebook(["--precision", "17", "-e", "0.1\n[0.1, 1/3]\n0.1 + 0.2\n[5e-324]"])
+        XCTAssertEqual(r.stdout, "0.1\n[0.1               , 0.3333333333333333]\n0.30000000000000004\n[5e-324]\n")
+        XCTAssertEqual(r.status, 0)
+    }
+
     func testVersionAndHelp() throws {
         XCTAssertEqual(try tapebook(["--version"]).stdout, "tapebook 0.1\n")
         let help = try tapebook(["--help"])
