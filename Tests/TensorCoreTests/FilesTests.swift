@@ -293,13 +293,14 @@ final class FilesTests: XCTestCase {
         XCTAssertEqual(try Tensor.load(path: try writeText("row.csv", "1,2,3")), Tensor(shape: [1, 3], scalars: [1, 2, 3]))
         XCTAssertEqual(try Tensor.load(path: try writeText("one.txt", "# a comment\n7\n")), Tensor(shape: [1, 1], scalars: [7]))
         XCTAssertEqual(try Tensor.load(path: try writeText("crlf.csv", "x,y\r\n1,2\r\n3,4\r\n")), Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))
-        XCTAssertEqual(try Tensor.load(path: try writeText("header.csv", "x,y,z\n")), Tensor(shape: [0, 3], scalars: []))
-        XCTAssertEqual(try Tensor.load(path: try writeText("empty.csv", "")), Tensor(shape: [0, 0], scalars: []))
+        XCTAssertEqual(try Tensor.load(path: try writeText("pandas.csv", ",a,b\n0,1.5,2\n1,3,4\n")), Tensor(shape: [2, 3], scalars: [0, 1.5, 2, 1, 3, 4]))
     }
 
     func testCSVErrorsNameFileLineAndProblem() throws {
         let ragged = try writeText("data.csv", "1,2,3,4\n5,6,7,8\n9,10,11\n")
-        assertLoadError(ragged, "\(ragged) line 3: expected 4 numbers, found 3")
+        assertLoadError(ragged, "\(ragged) line 3: expected 4 numbers (as on line 1), found 3")
+        let raggedAfterHeader = try writeText("data2.csv", "a,b\n\n1,2\n3\n")
+        assertLoadError(raggedAfterHeader, "\(raggedAfterHeader) line 4: expected 2 numbers (as on line 3), found 1")
         let word = try writeText("word.csv", "h1,h2\n1,2\n3,abc\n")
         assertLoadError(word, "\(word) line 3, column 2: 'abc' is not a number")
         let empty = try writeText("gap.csv", "1,,3\n")
@@ -308,6 +309,27 @@ final class FilesTests: XCTestCase {
         assertLoadError(gapLater, "\(gapLater) line 3, column 2: an empty field")
         let second = try writeText("second.csv", "1,2\nx,y\n")
         assertLoadError(second, "\(second) line 2, column 1: 'x' is not a number")
+        // A first line with a number in it is data, not a header.
+        let mixed = try writeText("mixed.csv", "1,abc\n2,3\n")
+        assertLoadError(mixed, "\(mixed) line 1, column 2: 'abc' is not a number")
+    }
+
+    /// Files that `np.loadtxt(path, delimiter=",")` cannot read (or, for an empty file, only warns
+    /// about) are errors, never an empty tensor.
+    func testCSVWithoutRowsOfNumbersIsAnError() throws {
+        let spaces = try writeText("spaces.csv", "1 2 3\n4 5 6\n")
+        assertLoadError(spaces, "\(spaces) line 1, column 1: '1 2 3' is not a number (numbers are separated by commas)")
+        let semicolons = try writeText("semicolons.csv", "1;2\n")
+        assertLoadError(semicolons, "\(semicolons) line 1, column 1: '1;2' is not a number (numbers are separated by commas)")
+        let tabs = try writeText("tabs.txt", "# t\n1\t2\n")
+        assertLoadError(tabs, "\(tabs) line 2, column 1: '1\t2' is not a number (numbers are separated by commas)")
+        let afterHeader = try writeText("after.csv", "x;y\n1;2\n")
+        assertLoadError(afterHeader, "\(afterHeader) line 2, column 1: '1;2' is not a number (numbers are separated by commas)")
+        for (name, text) in [("empty.csv", ""), ("blank.csv", "\n \n"), ("comments.csv", "# only\n# comments\n"),
+                             ("header.csv", "x,y,z\n"), ("header-comments.csv", "x,y\n# none\n\n")] {
+            let file = try writeText(name, text)
+            assertLoadError(file, "\(file): no rows of numbers")
+        }
     }
 
     func testCSVElementLimit() throws {
