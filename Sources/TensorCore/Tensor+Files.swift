@@ -16,8 +16,8 @@ import Portable
 // empty starting with a letter, `_` or a quote) is a header and is skipped; NumPy's `loadtxt`
 // would need `skiprows=1` for it. Every other line must be all numbers, as many on each line, and
 // there must be at least one such line: anything else is an error naming the file, the line and
-// the field. The result is always 2-D, `[rows, columns]`, like `np.loadtxt(path, delimiter=",",
-// ndmin=2)`: a single column gives `[n, 1]`, a single row `[1, n]`.
+// the field. Shapes are those of `np.loadtxt(path, delimiter=",")` (its default `ndmin=0`): a
+// single row or a single column is a vector `[n]`, a single number a scalar, else `[rows, columns]`.
 
 extension Tensor {
     /// Reads a tensor from a NumPy `.npy` file or a CSV file of numbers.
@@ -545,7 +545,12 @@ enum CSV {
         // NOTE: NumPy only warns about a file without data and returns an empty array; an empty
         // tensor would hide a wrong file until much later, so this is an error.
         guard rows > 0 else { throw TensorError(FileMessages.csvNoRows(name)) }
-        return Tensor(shape: [rows, columns], scalars: scalars)
+        // `np.loadtxt`'s default `ndmin=0` squeezes the axes of length 1.
+        switch (rows, columns) {
+        case (1, 1): return Tensor(scalars[0])
+        case (1, _), (_, 1): return Tensor(vector: scalars)
+        default: return Tensor(shape: [rows, columns], scalars: scalars)
+        }
     }
 
     /// Whether a first line is a header of names (`x, y`, `"a","b"`, or `,price` as pandas writes an

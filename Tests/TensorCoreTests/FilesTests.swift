@@ -287,13 +287,20 @@ final class FilesTests: XCTestCase {
         assertIdentical(t, Tensor(shape: [3, 3], scalars: values), "np.loadtxt")
     }
 
-    /// Like `np.loadtxt(ndmin=2)`: one column is `[n, 1]`, one row is `[1, n]`.
-    func testCSVIsAlwaysTwoDimensional() throws {
-        XCTAssertEqual(try Tensor.load(path: try writeText("col.csv", "1\n2\n3\n")), Tensor(shape: [3, 1], scalars: [1, 2, 3]))
-        XCTAssertEqual(try Tensor.load(path: try writeText("row.csv", "1,2,3")), Tensor(shape: [1, 3], scalars: [1, 2, 3]))
-        XCTAssertEqual(try Tensor.load(path: try writeText("one.txt", "# a comment\n7\n")), Tensor(shape: [1, 1], scalars: [7]))
+    /// The shapes of `np.loadtxt(path, delimiter=",")`, whose default `ndmin=0` squeezes: one column
+    /// or one row is a vector, one number a scalar.
+    func testCSVShapesAreNumPys() throws {
+        XCTAssertEqual(try Tensor.load(path: try writeText("col.csv", "1\n2\n3\n")), Tensor(vector: [1, 2, 3]))
+        XCTAssertEqual(try Tensor.load(path: try writeText("row.csv", "1,2,3")), Tensor(vector: [1, 2, 3]))
+        XCTAssertEqual(try Tensor.load(path: try writeText("one.txt", "# a comment\n7\n")), Tensor(7))
         XCTAssertEqual(try Tensor.load(path: try writeText("crlf.csv", "x,y\r\n1,2\r\n3,4\r\n")), Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))
         XCTAssertEqual(try Tensor.load(path: try writeText("pandas.csv", ",a,b\n0,1.5,2\n1,3,4\n")), Tensor(shape: [2, 3], scalars: [0, 1.5, 2, 1, 3, 4]))
+        let shapes = try python(#"""
+        for name in ["col.csv", "row.csv", "one.txt"]:
+            print(name, np.loadtxt(name, delimiter=",").shape)
+        print("crlf.csv", np.loadtxt("crlf.csv", delimiter=",", skiprows=1).shape)
+        """#)
+        XCTAssertEqual(shapes, "col.csv (3,)\nrow.csv (3,)\none.txt ()\ncrlf.csv (2, 2)\n")
     }
 
     func testCSVErrorsNameFileLineAndProblem() throws {
