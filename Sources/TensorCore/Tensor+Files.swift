@@ -18,6 +18,8 @@ import Portable
 // there must be at least one such line: anything else is an error naming the file, the line and
 // the field. Shapes are those of `np.loadtxt(path, delimiter=",")` (its default `ndmin=0`): a
 // single row or a single column is a vector `[n]`, a single number a scalar, else `[rows, columns]`.
+// Tensors are written as CSV when the path ends in `.csv`: ranks 0 to 2, a vector as one column
+// (as `np.savetxt` writes it), each number in the shortest form that reads back to it.
 
 extension Tensor {
     /// Reads a tensor from a NumPy `.npy` file or a CSV file of numbers.
@@ -52,11 +54,37 @@ extension Tensor {
         return tensor
     }
 
+    /// Writes the tensor as CSV text when `path` ends in `.csv` (any case), else as a NumPy `.npy` file.
+    public func save(path: String) throws {
+        if PathText.pathExtension(path).lowercased() == "csv" {
+            try saveCSV(path: path)
+        } else {
+            try saveNPY(path: path)
+        }
+    }
+
     /// Writes the tensor as a NumPy `.npy` file: dtype `<f8`, C order, format version 1.0.
     ///
     /// The file is replaced atomically. `numpy.load` gives back exactly these float64 values.
     public func saveNPY(path: String) throws {
-        let bytes = NPY.encode(self)
+        try Tensor.write(NPY.encode(self), to: path)
+    }
+
+    /// Writes the tensor as comma-separated numbers: a scalar as one number, a vector as one column
+    /// (as `np.savetxt` does), a matrix as one line per row; ranks above 2, and tensors with no
+    /// elements, which CSV cannot hold, are errors.
+    ///
+    /// Numbers have the shortest digits that read back to the same float64 (`0.1`, `1e-300`, `nan`,
+    /// `-inf`; integral values without `.0`), so `load` and `np.loadtxt(path, delimiter=",")` give back
+    /// exactly these values, with the shape `load` gives a CSV: a 1×n or n×1 matrix comes back as a
+    /// vector, a one-element tensor as a scalar. The file is replaced atomically.
+    public func saveCSV(path: String) throws {
+        guard rank <= 2 else { throw TensorError(FileMessages.csvRank(path, shape: shape)) }
+        guard count > 0 else { throw TensorError(FileMessages.csvEmpty(path, shape: shape)) }
+        try Tensor.write(Data(CSV.encode(self).utf8), to: path)
+    }
+
+    private static func write(_ bytes: Data, to path: String) throws {
         do {
             try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -69,6 +97,12 @@ extension Tensor {
 enum FileMessages {
     static func cannotRead(_ path: String, reason: String) -> String { "\(path): cannot read: \(reason)" }
     static func cannotWrite(_ path: String, reason: String) -> String { "\(path): cannot write: \(reason)" }
+    static func csvRank(_ path: String, shape: [Int]) -> String {
+        "\(path): a CSV file holds a scalar, a vector or a matrix, not a tensor of shape \(Shape.describe(shape)) (save it as .npy)"
+    }
+    static func csvEmpty(_ path: String, shape: [Int]) -> String {
+        "\(path): a CSV file cannot hold a tensor of shape \(Shape.describe(shape)), which has no elements (save it as .npy)"
+    }
     static func csvNoRows(_ path: String) -> String { "\(path): no rows of numbers" }
     static func csvNotANumber(_ path: String, line: Int, column: Int, field: String) -> String {
         "\(path) line \(line), column \(column): '\(field)' is not a number"
@@ -572,6 +606,27 @@ enum CSV {
     static func hasOtherSeparator(_ field: Substring) -> Bool {
         let pieces = field.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ";" })
         return pieces.count > 1 && pieces.allSatisfy { parseNumber($0) != nil }
+    }
+
+    /// The tensor as lines of comma-separated numbers (ranks 0 to 2; a vector is one column).
+    static func encode(_ tensor: Tensor) -> String {
+        let columns = tensor.rank == 2 ? tensor.shape[1] : 1
+        var text = ""
+        tensor.withUnsafeBufferPointer { buffer in
+            for (index, value) in buffer.enumerated() {
+                text += number(value)
+                text += (index + 1) % columns == 0 ? "\n" : ","
+            }
+        }
+        return text
+    }
+
+    /// The shortest text that reads back to the same float64 (Swift's `description`), without the
+    /// `.0` of an integral value: `0.1`, `2`, `-0`, `1e-300`, `nan`, `-inf`.
+    static func number(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        let text = value.description
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
 
     /// A number as `np.loadtxt` reads one, spaces around it allowed; nil when it is not one.
