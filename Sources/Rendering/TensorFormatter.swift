@@ -22,14 +22,18 @@ public struct FormatOptions: Equatable, Sendable {
 
 /// A tensor as text, in the notebook's house style.
 ///
-/// Numbers follow NumPy's `floatmode='maxprec'`: each element is rounded to `precision` digits after
-/// the point and its trailing zeros dropped; the array shares the largest count of decimals left, and
+/// Numbers follow NumPy's `floatmode='maxprec'`: each element shows the shortest digits that read back
+/// to it, rounded to `precision` digits after the point where it has more (NumPy's `unique=True`, so
+/// `0.1` is `0.1` at every precision, never `0.10000000000000001`), and trailing zeros are dropped;
+/// the array shares the largest count of decimals left, and
 /// elements with fewer are padded with spaces on the right (`[0.5 , 0.25, 1   ]`). Unlike NumPy,
 /// integral values print without a point (`[1, 2, 3]`, not `[1., 2., 3.]`).
 ///
 /// Scientific notation is used exactly when NumPy uses it: among the nonzero finite magnitudes shown,
 /// the largest is at least 1e8, or the smallest is below 1e-4, or their ratio exceeds 1e3. The
-/// mantissas then share a count of decimals (padded with zeros, as NumPy does), again without a point
+/// mantissas then share the largest count of decimals that one of them needs (its shortest digits,
+/// at most `precision`: a lone `5e-324` needs none, so it is not `4.9407e-324`), each rounded to that
+/// count (padded with zeros, as NumPy does), again without a point
 /// when all are integral (`[1e-05, 1e+03]`, `[1.5e-05, 1.0e+03]`), and exponents share at least two
 /// digits. Non-finite values print as `nan`, `inf`, `-inf`. All elements share one width.
 ///
@@ -93,8 +97,8 @@ struct NumberFormat {
             var decimals = 0
             var exponentDigits = 2
             for v in finite {
-                let (mantissa, exponent) = NumberFormat.splitScientific(v, decimals: precision)
-                decimals = max(decimals, NumberFormat.decimalCount(NumberFormat.trimZeros(mantissa)))
+                let (needed, exponent) = NumberFormat.scientificNeeds(v, precision: precision)
+                decimals = max(decimals, needed)
                 exponentDigits = max(exponentDigits, exponent.drop { $0 == "-" }.count)
             }
             notation = .scientific(decimals: decimals, exponentDigits: exponentDigits)
@@ -106,7 +110,7 @@ struct NumberFormat {
             var decimals = 0
             var integerWidth = 0
             for v in finite {
-                let text = NumberFormat.trimZeros(NumberFormat.positional(v, decimals: precision))
+                let text = NumberFormat.positional(v, precision: precision)
                 decimals = max(decimals, NumberFormat.decimalCount(text))
                 integerWidth = max(integerWidth, text.prefix { $0 != "." }.count)
             }
@@ -127,7 +131,7 @@ struct NumberFormat {
         } else {
             switch notation {
             case let .positional(decimals, _):
-                let trimmed = NumberFormat.trimZeros(NumberFormat.positional(v, decimals: precision))
+                let trimmed = NumberFormat.positional(v, precision: precision)
                 let own = NumberFormat.decimalCount(trimmed)
                 let padding = decimals == 0 ? 0 : (own == 0 ? decimals + 1 : decimals - own)
                 text = trimmed + String(repeating: " ", count: padding)
@@ -142,11 +146,49 @@ struct NumberFormat {
         return String(repeating: " ", count: max(0, width - text.count)) + text
     }
 
-    private static func positional(_ v: Double, decimals: Int) -> String {
-        String(cFormat: "%.\(decimals)f", v)
+    /// `v` in positional notation as NumPy's `dragon4_positional(v, precision, unique=True, trim='.')`
+    /// writes it, without the point of an integral value: the shortest digits that read back to `v`
+    /// when they have at most `precision` decimals (`0.1`, `123.456`), else `v` correctly rounded to
+    /// `precision` decimals with trailing zeros dropped (`0.3333`, `1.005` → `1`).
+    static func positional(_ v: Double, precision: Int) -> String {
+        let shortest = ShortestDigits(v)
+        let digits = shortest.digits, point = shortest.point
+        let decimals = max(0, digits.count - point)
+        // NOTE: rounding the shortest digits again would round twice (0.15 is 0.1499999999999999944…,
+        // which NumPy rounds to 0.1, not 0.2): the C library rounds the exact binary value, as Dragon4 does.
+        guard decimals <= precision else { return trimZeros(String(cFormat: "%.\(precision)f", v)) }
+        var text = shortest.negative ? "-" : ""
+        if point <= 0 {
+            text += "0"
+        } else {
+            text += String(decoding: digits.prefix(point), as: UTF8.self) + String(repeating: "0", count: max(0, point - digits.count))
+        }
+        if decimals > 0 {
+            text += "." + String(repeating: "0", count: max(0, -point)) + String(decoding: digits.suffix(decimals - max(0, -point)), as: UTF8.self)
+        }
+        return text
+    }
+
+    /// What NumPy's first pass over scientific notation finds for `v`: the decimals its mantissa needs
+    /// (its shortest digits when they fit in `precision` decimals: `5e-324` needs none, where `%.4e`
+    /// would give `4.9407e-324`; else `precision` less the trailing zeros) and its exponent, as
+    /// `splitScientific` writes it.
+    private static func scientificNeeds(_ v: Double, precision: Int) -> (decimals: Int, exponent: String) {
+        let shortest = ShortestDigits(v)
+        if !shortest.digits.isEmpty && shortest.digits.count - 1 <= precision {
+            let exponent = shortest.point - 1
+            let magnitude = String(abs(exponent))
+            return (shortest.digits.count - 1, (exponent < 0 ? "-" : "") + String(repeating: "0", count: max(0, 2 - magnitude.count)) + magnitude)
+        }
+        let (mantissa, exponent) = splitScientific(v, decimals: precision)
+        return (decimalCount(trimZeros(mantissa)), exponent)
     }
 
     /// The mantissa (`1.5000`) and the exponent without leading zeros beyond two (`-05`, `+300`).
+    ///
+    /// NOTE: once the elements share a count of decimals, NumPy prints each with that many, correctly
+    /// rounded (`min_digits`), not its shortest digits padded with zeros: `[5e-324, 0.5]` is
+    /// `[4.9e-324, 5.0e-001]`, so only the count comes from the shortest digits.
     private static func splitScientific(_ v: Double, decimals: Int) -> (mantissa: String, exponent: String) {
         let text = String(cFormat: "%.\(decimals)e", v)
         let parts = text.split(separator: "e", maxSplits: 1)
@@ -168,6 +210,43 @@ struct NumberFormat {
     private static func decimalCount(_ text: String) -> Int {
         guard let dot = text.firstIndex(of: ".") else { return 0 }
         return text.distance(from: dot, to: text.endIndex) - 1
+    }
+}
+
+/// The shortest decimal digits that read back to a finite double (Swift's `description` finds them,
+/// as NumPy's Dragon4 does in its `unique` mode): the value is `0.digits × 10^point`, with no leading
+/// or trailing zeros in `digits`, which are empty for zero.
+private struct ShortestDigits {
+    var negative = false
+    var digits: [UInt8] = []
+    var point = 0
+
+    init(_ v: Double) {
+        // `description` is `123.456`, `0.001`, `1e-05`, `1.2345e+20`, `-0.0` or `5e-324`.
+        let text = Array(v.description.utf8)
+        var exponent = 0
+        var afterPoint = false
+        var index = 0
+        if text.first == UInt8(ascii: "-") { negative = true; index = 1 }
+        while index < text.count {
+            let c = text[index]
+            if c == UInt8(ascii: "e") {
+                exponent = Int(String(decoding: text[(index + 1)...], as: UTF8.self)) ?? 0
+                break
+            }
+            if c == UInt8(ascii: ".") {
+                afterPoint = true
+            } else if digits.isEmpty && c == UInt8(ascii: "0") {
+                if afterPoint { point -= 1 }
+            } else {
+                digits.append(c)
+                if !afterPoint { point += 1 }
+            }
+            index += 1
+        }
+        while digits.last == UInt8(ascii: "0") { digits.removeLast() }
+        if digits.isEmpty { point = 0 }
+        point += exponent
     }
 }
 

@@ -165,7 +165,7 @@ extension Session {
 
         case .save(let expr, let file):
             let v = try evaluate(expr)
-            do { try v.tensor.saveNPY(path: path(file)) } catch let e as TensorError { throw EvaluationError(e.message, at: statement.span) }
+            do { try v.tensor.save(path: path(file)) } catch let e as TensorError { throw EvaluationError(e.message, at: statement.span) }
             outcome.result = show ? .text("saved \(Shape.describe(v.shape)) to \(file)") : .silent
             emit()
 

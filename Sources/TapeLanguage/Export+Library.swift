@@ -443,7 +443,7 @@ extension PythonWriter {
             }
             if helpers.contains("load") {
                 add(["def _load(path):",
-                     "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
+                     "    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)",
                      "    return torch.tensor(np.asarray(a, np.float64))"])
             }
             if helpers.contains("take") {
@@ -491,7 +491,7 @@ extension PythonWriter {
             }
             if helpers.contains("load") {
                 add(["def _load(path):",
-                     "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
+                     "    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)",
                      "    return tf.constant(np.asarray(a, np.float64))"])
             }
         case .jax:
@@ -549,7 +549,7 @@ extension PythonWriter {
             }
             if helpers.contains("load") {
                 add(["def _load(path):",
-                     "    a = np.loadtxt(path, delimiter=\",\", ndmin=1) if path.endswith(\".csv\") else np.load(path)",
+                     "    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)",
                      "    return jnp.asarray(np.asarray(a, np.float64))"])
             }
         }

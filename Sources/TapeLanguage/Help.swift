@@ -283,12 +283,15 @@ public enum Help {
             example: "var w = [1, -2]\nrepeat 50 as i show loss <\n  loss = sum(w^2)\n  w -= 0.1 * grad loss wrt w\n>",
             seeAlso: ["var", ":grads", ":time"]),
         "save": Topic(
-            syntax: ["save X to \"FILE.npy\"", "X = load(\"FILE.npy\")"],
+            syntax: ["save X to \"FILE.npy\"", "save X to \"FILE.csv\"", "X = load(\"FILE.npy\")"],
             text: """
             save writes the value of X to a NumPy .npy file (float64, C order) that numpy.load reads back \
-            exactly. load reads a .npy array (float64, float32 or integer, C or Fortran order) or a .csv \
-            of numbers. Relative names are resolved against the session's directory. To save the whole \
-            session, use :save.
+            exactly, or, to a name ending in .csv, as comma-separated numbers that load and np.loadtxt read \
+            back exactly: a scalar, a vector (one number a line) or a matrix. load reads a .npy array \
+            (float64, float32 or integer, C or Fortran order) or a .csv of numbers; a first line of names \
+            is skipped as a header, and one row or one column gives a vector, as np.loadtxt does. \
+            Relative names are resolved against the session's directory. To save the whole session, \
+            use :save.
             """,
             example: "x = [[1, 2], [3, 4]]\nsave x to \"x.npy\"\ny = load(\"x.npy\")",
             seeAlso: [":save", ":load"]),

@@ -12,10 +12,14 @@ import Portable
 //
 // CSV: lines of numbers separated by commas, with optional spaces or tabs around them.
 // `nan`, `inf`, `-inf` (any case, also `infinity`) are numbers. Blank lines and lines starting
-// with `#` are skipped. A first line that is not all numbers is a header and is skipped. The
-// result is always 2-D, `[rows, columns]`, like `np.loadtxt(path, delimiter=",", ndmin=2)`: a
-// single column gives `[n, 1]`, a single row `[1, n]`; a file with no data rows gives `[0, 0]`
-// (or `[0, c]` when it has a header of `c` fields).
+// with `#` are skipped. A first line of names (`x, y`: no field a number, each one that is not
+// empty starting with a letter, `_` or a quote) is a header and is skipped; NumPy's `loadtxt`
+// would need `skiprows=1` for it. Every other line must be all numbers, as many on each line, and
+// there must be at least one such line: anything else is an error naming the file, the line and
+// the field. Shapes are those of `np.loadtxt(path, delimiter=",")` (its default `ndmin=0`): a
+// single row or a single column is a vector `[n]`, a single number a scalar, else `[rows, columns]`.
+// Tensors are written as CSV when the path ends in `.csv`: ranks 0 to 2, a vector as one column
+// (as `np.savetxt` writes it), each number in the shortest form that reads back to it.
 
 extension Tensor {
     /// Reads a tensor from a NumPy `.npy` file or a CSV file of numbers.
@@ -50,11 +54,37 @@ extension Tensor {
         return tensor
     }
 
+    /// Writes the tensor as CSV text when `path` ends in `.csv` (any case), else as a NumPy `.npy` file.
+    public func save(path: String) throws {
+        if PathText.pathExtension(path).lowercased() == "csv" {
+            try saveCSV(path: path)
+        } else {
+            try saveNPY(path: path)
+        }
+    }
+
     /// Writes the tensor as a NumPy `.npy` file: dtype `<f8`, C order, format version 1.0.
     ///
     /// The file is replaced atomically. `numpy.load` gives back exactly these float64 values.
     public func saveNPY(path: String) throws {
-        let bytes = NPY.encode(self)
+        try Tensor.write(NPY.encode(self), to: path)
+    }
+
+    /// Writes the tensor as comma-separated numbers: a scalar as one number, a vector as one column
+    /// (as `np.savetxt` does), a matrix as one line per row; ranks above 2, and tensors with no
+    /// elements, which CSV cannot hold, are errors.
+    ///
+    /// Numbers have the shortest digits that read back to the same float64 (`0.1`, `1e-300`, `nan`,
+    /// `-inf`; integral values without `.0`), so `load` and `np.loadtxt(path, delimiter=",")` give back
+    /// exactly these values, with the shape `load` gives a CSV: a 1×n or n×1 matrix comes back as a
+    /// vector, a one-element tensor as a scalar. The file is replaced atomically.
+    public func saveCSV(path: String) throws {
+        guard rank <= 2 else { throw TensorError(FileMessages.csvRank(path, shape: shape)) }
+        guard count > 0 else { throw TensorError(FileMessages.csvEmpty(path, shape: shape)) }
+        try Tensor.write(Data(CSV.encode(self).utf8), to: path)
+    }
+
+    private static func write(_ bytes: Data, to path: String) throws {
         do {
             try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -67,6 +97,25 @@ extension Tensor {
 enum FileMessages {
     static func cannotRead(_ path: String, reason: String) -> String { "\(path): cannot read: \(reason)" }
     static func cannotWrite(_ path: String, reason: String) -> String { "\(path): cannot write: \(reason)" }
+    static func csvRank(_ path: String, shape: [Int]) -> String {
+        "\(path): a CSV file holds a scalar, a vector or a matrix, not a tensor of shape \(Shape.describe(shape)) (save it as .npy)"
+    }
+    static func csvEmpty(_ path: String, shape: [Int]) -> String {
+        "\(path): a CSV file cannot hold a tensor of shape \(Shape.describe(shape)), which has no elements (save it as .npy)"
+    }
+    static func csvNoRows(_ path: String) -> String { "\(path): no rows of numbers" }
+    static func csvNotANumber(_ path: String, line: Int, column: Int, field: String) -> String {
+        "\(path) line \(line), column \(column): '\(field)' is not a number"
+    }
+    static func csvOtherSeparator(_ path: String, line: Int, column: Int, field: String) -> String {
+        csvNotANumber(path, line: line, column: column, field: field) + " (numbers are separated by commas)"
+    }
+    static func csvEmptyField(_ path: String, line: Int, column: Int) -> String {
+        "\(path) line \(line), column \(column): an empty field"
+    }
+    static func csvRowLength(_ path: String, line: Int, found: Int, expected: Int, firstLine: Int) -> String {
+        "\(path) line \(line): expected \(expected) numbers (as on line \(firstLine)), found \(found)"
+    }
 
     /// A short reason from a Foundation error (writing a file), without Foundation's long sentences where possible.
     ///
@@ -484,7 +533,7 @@ enum CSV {
         }
         var scalars: [Double] = []
         var columns = -1          // numbers per row, set by the first data row
-        var headerColumns = 0
+        var firstRowLine = 0
         var rows = 0
         var sawFirstLine = false
         var lineNumber = 0
@@ -499,30 +548,25 @@ enum CSV {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             let isFirst = !sawFirstLine
             sawFirstLine = true
+            if isFirst && isHeader(fields) { continue }
             var values: [Double] = []
             values.reserveCapacity(fields.count)
-            var bad: (column: Int, text: String)? = nil
             for (index, field) in fields.enumerated() {
-                if let value = parseNumber(field) {
-                    values.append(value)
-                } else {
-                    bad = (index + 1, field.trimmingWhitespace())
-                    break
+                guard let value = parseNumber(field) else {
+                    let text = field.trimmingWhitespace()
+                    if text.isEmpty { throw TensorError(FileMessages.csvEmptyField(name, line: lineNumber, column: index + 1)) }
+                    if hasOtherSeparator(field) {
+                        throw TensorError(FileMessages.csvOtherSeparator(name, line: lineNumber, column: index + 1, field: text))
+                    }
+                    throw TensorError(FileMessages.csvNotANumber(name, line: lineNumber, column: index + 1, field: text))
                 }
-            }
-            // A first line with a word in it is a header; one that is only numbers and gaps is bad data.
-            if bad != nil, isFirst, fields.contains(where: { !$0.trimmingWhitespace().isEmpty && parseNumber($0) == nil }) {
-                headerColumns = fields.count  // it tells the column count of an otherwise empty file
-                continue
-            }
-            if let bad {
-                let what = bad.text.isEmpty ? "an empty field" : "'\(bad.text)' is not a number"
-                throw TensorError("\(name) line \(lineNumber), column \(bad.column): \(what)")
+                values.append(value)
             }
             if columns < 0 {
                 columns = values.count
+                firstRowLine = lineNumber
             } else if values.count != columns {
-                throw TensorError("\(name) line \(lineNumber): expected \(columns) numbers, found \(values.count)")
+                throw TensorError(FileMessages.csvRowLength(name, line: lineNumber, found: values.count, expected: columns, firstLine: firstRowLine))
             }
             rows += 1
             do {
@@ -532,8 +576,57 @@ enum CSV {
             }
             scalars.append(contentsOf: values)
         }
-        if rows == 0 { return Tensor(shape: [0, headerColumns], scalars: []) }
-        return Tensor(shape: [rows, columns], scalars: scalars)
+        // NOTE: NumPy only warns about a file without data and returns an empty array; an empty
+        // tensor would hide a wrong file until much later, so this is an error.
+        guard rows > 0 else { throw TensorError(FileMessages.csvNoRows(name)) }
+        // `np.loadtxt`'s default `ndmin=0` squeezes the axes of length 1.
+        switch (rows, columns) {
+        case (1, 1): return Tensor(scalars[0])
+        case (1, _), (_, 1): return Tensor(vector: scalars)
+        default: return Tensor(shape: [rows, columns], scalars: scalars)
+        }
+    }
+
+    /// Whether a first line is a header of names (`x, y`, `"a","b"`, or `,price` as pandas writes an
+    /// index's): no field is a number, and each that is not empty starts with a letter, `_` or a quote.
+    /// So `1 2 3` or `1;2` is not a header but a line that is not numbers.
+    static func isHeader(_ fields: [Substring]) -> Bool {
+        var names = 0
+        for field in fields {
+            let text = field.trimmingWhitespace()
+            guard let first = text.first else { continue }
+            guard parseNumber(field) == nil, first.isLetter || first == "_" || first == "\"" || first == "'" else { return false }
+            names += 1
+        }
+        return names > 0
+    }
+
+    /// Whether a field that is not a number is numbers separated by spaces, tabs or semicolons (`1 2 3`,
+    /// `1;2`): the file was written with another separator.
+    static func hasOtherSeparator(_ field: Substring) -> Bool {
+        let pieces = field.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ";" })
+        return pieces.count > 1 && pieces.allSatisfy { parseNumber($0) != nil }
+    }
+
+    /// The tensor as lines of comma-separated numbers (ranks 0 to 2; a vector is one column).
+    static func encode(_ tensor: Tensor) -> String {
+        let columns = tensor.rank == 2 ? tensor.shape[1] : 1
+        var text = ""
+        tensor.withUnsafeBufferPointer { buffer in
+            for (index, value) in buffer.enumerated() {
+                text += number(value)
+                text += (index + 1) % columns == 0 ? "\n" : ","
+            }
+        }
+        return text
+    }
+
+    /// The shortest text that reads back to the same float64 (Swift's `description`), without the
+    /// `.0` of an integral value: `0.1`, `2`, `-0`, `1e-300`, `nan`, `-inf`.
+    static func number(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        let text = value.description
+        return text.hasSuffix(".0") ? String(text.dropLast(2)) : text
     }
 
     /// A number as `np.loadtxt` reads one, spaces around it allowed; nil when it is not one.

@@ -15,10 +15,11 @@ final class CommandLineTests: XCTestCase {
 
     struct Output { var stdout: String; var stderr: String; var status: Int32 }
 
-    func tapebook(_ arguments: [String], stdin: String? = nil) throws -> Output {
+    func tapebook(_ arguments: [String], stdin: String? = nil, in directory: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
         process.environment = environment
@@ -74,6 +75,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try tapebook(["--no-such-flag"]).status, 2)
         XCTAssertEqual(try tapebook(["run"]).status, 2)
         XCTAssertEqual(try tapebook(["--color", "sometimes", "-e", "1"]).status, 2)
+    }
+
+    /// NumPy at `precision=17`: the shortest digits that read back, at most 17 decimals.
+    func testHighestPrecisionPrintsShortestDigits() throws {
+        let r = try tapebook(["--precision", "17", "-e", "0.1\n[0.1, 1/3]\n0.1 + 0.2\n[5e-324]"])
+        XCTAssertEqual(r.stdout, "0.1\n[0.1               , 0.3333333333333333]\n0.30000000000000004\n[5e-324]\n")
+        XCTAssertEqual(r.status, 0)
     }
 
     func testVersionAndHelp() throws {
@@ -134,6 +142,52 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.stderr, "tapebook: cannot read \(bad)\n")
         let directory = (bad as NSString).deletingLastPathComponent
         XCTAssertEqual(try tapebook(["run", directory]).stderr, "tapebook: cannot read \(directory)\n")
+    }
+
+    /// `save` to a `.csv` name writes CSV that `load` reads back; CSV that cannot be read is an error that
+    /// says why, and the session goes on.
+    func testSaveAndLoadCSV() throws {
+        let session = try temporaryFile("files.tape", """
+            x = [0.1, 1/3, -2]
+            #> x = [ 0.1   ,  0.3333, -2     ]
+            save x to "saved.csv"
+            #> saved [3] to saved.csv
+            load("saved.csv") - x
+            #> [0, 0, 0]
+            save [[1, 2], [3, 4]] to "saved.csv"
+            #> saved [2, 2] to saved.csv
+            load("saved.csv")
+            #> 2×2
+            #>  1  2
+            #>  3  4
+            save ones([2, 2, 2]) to "cube.csv"
+            #> error: cube.csv: a CSV file holds a scalar, a vector or a matrix, not a tensor of shape [2, 2, 2] (save it as .npy)
+            #>   --> 13:1
+            #>    │
+            #> 13 │ save ones([2, 2, 2]) to "cube.csv"
+            #>    │ ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+            load("spaces.csv")
+            #> error: spaces.csv line 1, column 1: '1 2 3' is not a number (numbers are separated by commas)
+            #>   --> 19:1
+            #>    │
+            #> 19 │ load("spaces.csv")
+            #>    │ ^^^^^^^^^^^^^^^^^^
+            load("header.csv")
+            #> error: header.csv: no rows of numbers
+            #>   --> 25:1
+            #>    │
+            #> 25 │ load("header.csv")
+            #>    │ ^^^^^^^^^^^^^^^^^^
+            """)
+        let directory = (session as NSString).deletingLastPathComponent
+        _ = try temporaryFile("spaces.csv", "1 2 3\n")
+        _ = try temporaryFile("header.csv", "x,y\n")
+        // Run from the file's directory, so that the messages name the files as the session does.
+        let r = try tapebook(["check", "files.tape"], in: directory)
+        XCTAssertEqual(r.stdout, "files.tape: ok (8 statements)\n")
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(try String(contentsOfFile: directory + "/saved.csv", encoding: .utf8), "1,2\n3,4\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/cube.csv"))
     }
 
     func testCheckReportsFileAndLine() throws {

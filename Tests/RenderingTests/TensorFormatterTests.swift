@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import TensorCore
 import Rendering
@@ -60,6 +61,112 @@ final class TensorFormatterTests: XCTestCase {
         XCTAssertEqual(formatTensor(vector([0, 1e-5])), "[0e+00, 1e-05]")
         // NumPy: [1.2346e+05, 1.0000e+00]
         XCTAssertEqual(formatTensor(vector([123456.789, 1])), "[1.2346e+05, 1.0000e+00]")
+    }
+
+    /// NumPy prints the shortest digits that read back to a value, capped at `precision` decimals
+    /// (`unique=True`), so a higher precision never shows the binary value's noise.
+    func testShortestDigitsUpToPrecision() {
+        let p17 = FormatOptions(precision: 17), p16 = FormatOptions(precision: 16)
+        // NumPy (precision=17): 0.1, [0.1               , 0.3333333333333333]
+        XCTAssertEqual(formatTensor(Tensor(0.1), p17), "0.1")
+        XCTAssertEqual(formatNumber(0.1, precision: 17), "0.1")
+        XCTAssertEqual(formatTensor(vector([0.1, 1.0 / 3]), p17), "[0.1               , 0.3333333333333333]")
+        XCTAssertEqual(formatTensor(Tensor(2.0 / 3 * 1000), p17), "666.6666666666666")
+        XCTAssertEqual(formatTensor(Tensor(0.1 + 0.2), p17), "0.30000000000000004")
+        XCTAssertEqual(formatTensor(Tensor(0.1 + 0.2), p16), "0.3")
+        XCTAssertEqual(formatTensor(Tensor(shape: [2, 2], scalars: [0.1, 0.2, 0.1 + 0.2, 1]), p17), """
+            2×2
+             0.1                  0.2
+             0.30000000000000004  1
+            """)
+        // NumPy (precision=16): 123.456, [1.23456e+02, 1.00000e-01]
+        XCTAssertEqual(formatTensor(Tensor(123.456), p16), "123.456")
+        XCTAssertEqual(formatTensor(vector([123.456, 0.1]), p16), "[1.23456e+02, 1.00000e-01]")
+        // NumPy (precision=17): [1.000000000000000e-05, 3.333333333333333e-01]
+        XCTAssertEqual(formatTensor(vector([1e-5, 1.0 / 3]), p17), "[1.000000000000000e-05, 3.333333333333333e-01]")
+        // Fewer decimals than the shortest digits: the value itself is rounded, once (0.15 is
+        // 0.1499999…, so NumPy gives 0.1), ties to even. NumPy: 666.6667, 0.1, [0., 2., 2.], -0.
+        XCTAssertEqual(formatTensor(Tensor(2.0 / 3 * 1000)), "666.6667")
+        XCTAssertEqual(formatNumber(0.15, precision: 1), "0.1")
+        XCTAssertEqual(formatTensor(vector([0.5, 1.5, 2.5]), FormatOptions(precision: 0)), "[0, 2, 2]")
+        XCTAssertEqual(formatTensor(Tensor(-0.0), p17), "-0")
+    }
+
+    /// NumPy: [5.e-324], 5.e-324, [5.e-324, 1.e+000], [1.e-320], [1.5e-323, 1.0e-310], and once
+    /// another element needs a decimal, each is rounded to it: [4.9e-324, 2.5e-001]
+    func testShortestDigitsInScientificNotation() {
+        XCTAssertEqual(formatTensor(vector([5e-324])), "[5e-324]")
+        XCTAssertEqual(formatTensor(Tensor(5e-324)), "5e-324")
+        XCTAssertEqual(formatTensor(vector([5e-324, 1])), "[5e-324, 1e+000]")
+        XCTAssertEqual(formatTensor(vector([1e-320])), "[1e-320]")
+        XCTAssertEqual(formatTensor(vector([1.5e-323, 1e-310]), FormatOptions(precision: 17)), "[1.5e-323, 1.0e-310]")
+        XCTAssertEqual(formatTensor(vector([5e-324, 0.25])), "[4.9e-324, 2.5e-001]")
+    }
+
+    /// Random vectors and scalars at every precision from 0 to 17, against `np.array2string` itself,
+    /// its text turned into the house style (no point after an integral value). Skipped without NumPy.
+    func testAgreesWithNumPyAtEveryPrecision() throws {
+        let cases = try numpy(#"""
+        import random, re
+        random.seed(7)
+        def house(text):
+            scalar = not text.startswith("[")
+            items = [text] if scalar else text[1:-1].split(", ")
+            finite = [i for i in items if i.strip() not in ("nan", "inf", "-inf")]
+            if any("e" in i for i in finite):
+                items = [i.replace(".e", "e") for i in items]
+                width = max(len(i.strip()) for i in items)
+                items = [i.strip().rjust(width) for i in items]
+            elif finite and all(i.strip().endswith(".") for i in finite):
+                items = [i.replace(".", "") for i in items]
+                width = max(len(i.strip()) for i in items)
+                items = [i.strip().rjust(width) for i in items]
+            else:
+                items = [re.sub(r"\.( |$)", r" \1", i) for i in items]
+            return items[0].strip() if scalar else "[" + ", ".join(items) + "]"
+        def draw():
+            kind = random.random()
+            if kind < 0.05: return random.choice([float("nan"), float("inf"), float("-inf"), -0.0, 5e-324])
+            if kind < 0.2: return float(random.randint(-1000, 1000))
+            if kind < 0.4: return round(random.uniform(-100, 100), random.randint(0, 6))
+            if kind < 0.6: return random.randint(1, 99) / random.randint(1, 99)
+            return random.uniform(-1, 1) * 10.0 ** random.randint(-320, 300)
+        for n in range(3000):
+            precision = random.randint(0, 17)
+            values = [draw() for _ in range(random.randint(1, 5))]
+            scalar = len(values) == 1 and random.random() < 0.5
+            a = np.array(values[0] if scalar else values)
+            text = np.array2string(a, precision=precision, separator=", ", max_line_width=10**6)
+            print(precision, "s" if scalar else "v", " ".join(float(v).hex() for v in values), house(text), sep="|")
+        """#)
+        var checked = 0
+        for line in cases.split(separator: "\n") {
+            let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            let precision = Int(fields[0])!
+            let values = fields[2].split(separator: " ").map { Double(String($0))! }
+            let tensor = fields[1] == "s" ? Tensor(values[0]) : vector(values)
+            let options = FormatOptions(precision: precision, lineWidth: 1_000_000)
+            XCTAssertEqual(formatTensor(tensor, options), fields[3], "precision \(precision), values \(fields[2])")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 3000)
+    }
+
+    /// Runs a Python script with NumPy imported as `np`; returns its standard output.
+    private func numpy(_ script: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import numpy as np\n" + script]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { throw XCTSkip("python3 is not available: \(error)") }
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if errors.contains("No module named 'numpy'") { throw XCTSkip("NumPy is not installed") }
+        guard process.terminationStatus == 0 else { throw TensorError("python3 failed: \(errors)") }
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 
     func testVectorWrapsLikeNumPy() {

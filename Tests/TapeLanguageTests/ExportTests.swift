@@ -247,6 +247,15 @@ final class ExportTests: XCTestCase {
         """)
     }
 
+    /// A CSV loads with `np.loadtxt`'s default shapes (`ndmin=0`), as `load` gives them: one row or one
+    /// column is a vector, one number a scalar.
+    func testLoadReadsCSVAsNumPyDoes() throws {
+        for target in [ExportTarget.torch, .tf, .jax] {
+            let script = try Exporter.export("x = load(\"d.csv\")", to: target, origin: "test.tape")
+            XCTAssertTrue(script.contains("    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)\n"), script)
+        }
+    }
+
     func testUnsupportedStatementsNameTheirLine() {
         XCTAssertThrowsError(try Exporter.export("x = [1, 2]\nwatch x\ntape reset\n", to: .torch, origin: "t.tape")) { error in
             let e = error as? ExportError

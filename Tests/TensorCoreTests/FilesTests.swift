@@ -287,19 +287,27 @@ final class FilesTests: XCTestCase {
         assertIdentical(t, Tensor(shape: [3, 3], scalars: values), "np.loadtxt")
     }
 
-    /// Like `np.loadtxt(ndmin=2)`: one column is `[n, 1]`, one row is `[1, n]`.
-    func testCSVIsAlwaysTwoDimensional() throws {
-        XCTAssertEqual(try Tensor.load(path: try writeText("col.csv", "1\n2\n3\n")), Tensor(shape: [3, 1], scalars: [1, 2, 3]))
-        XCTAssertEqual(try Tensor.load(path: try writeText("row.csv", "1,2,3")), Tensor(shape: [1, 3], scalars: [1, 2, 3]))
-        XCTAssertEqual(try Tensor.load(path: try writeText("one.txt", "# a comment\n7\n")), Tensor(shape: [1, 1], scalars: [7]))
+    /// The shapes of `np.loadtxt(path, delimiter=",")`, whose default `ndmin=0` squeezes: one column
+    /// or one row is a vector, one number a scalar.
+    func testCSVShapesAreNumPys() throws {
+        XCTAssertEqual(try Tensor.load(path: try writeText("col.csv", "1\n2\n3\n")), Tensor(vector: [1, 2, 3]))
+        XCTAssertEqual(try Tensor.load(path: try writeText("row.csv", "1,2,3")), Tensor(vector: [1, 2, 3]))
+        XCTAssertEqual(try Tensor.load(path: try writeText("one.txt", "# a comment\n7\n")), Tensor(7))
         XCTAssertEqual(try Tensor.load(path: try writeText("crlf.csv", "x,y\r\n1,2\r\n3,4\r\n")), Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))
-        XCTAssertEqual(try Tensor.load(path: try writeText("header.csv", "x,y,z\n")), Tensor(shape: [0, 3], scalars: []))
-        XCTAssertEqual(try Tensor.load(path: try writeText("empty.csv", "")), Tensor(shape: [0, 0], scalars: []))
+        XCTAssertEqual(try Tensor.load(path: try writeText("pandas.csv", ",a,b\n0,1.5,2\n1,3,4\n")), Tensor(shape: [2, 3], scalars: [0, 1.5, 2, 1, 3, 4]))
+        let shapes = try python(#"""
+        for name in ["col.csv", "row.csv", "one.txt"]:
+            print(name, np.loadtxt(name, delimiter=",").shape)
+        print("crlf.csv", np.loadtxt("crlf.csv", delimiter=",", skiprows=1).shape)
+        """#)
+        XCTAssertEqual(shapes, "col.csv (3,)\nrow.csv (3,)\none.txt ()\ncrlf.csv (2, 2)\n")
     }
 
     func testCSVErrorsNameFileLineAndProblem() throws {
         let ragged = try writeText("data.csv", "1,2,3,4\n5,6,7,8\n9,10,11\n")
-        assertLoadError(ragged, "\(ragged) line 3: expected 4 numbers, found 3")
+        assertLoadError(ragged, "\(ragged) line 3: expected 4 numbers (as on line 1), found 3")
+        let raggedAfterHeader = try writeText("data2.csv", "a,b\n\n1,2\n3\n")
+        assertLoadError(raggedAfterHeader, "\(raggedAfterHeader) line 4: expected 2 numbers (as on line 3), found 1")
         let word = try writeText("word.csv", "h1,h2\n1,2\n3,abc\n")
         assertLoadError(word, "\(word) line 3, column 2: 'abc' is not a number")
         let empty = try writeText("gap.csv", "1,,3\n")
@@ -308,6 +316,108 @@ final class FilesTests: XCTestCase {
         assertLoadError(gapLater, "\(gapLater) line 3, column 2: an empty field")
         let second = try writeText("second.csv", "1,2\nx,y\n")
         assertLoadError(second, "\(second) line 2, column 1: 'x' is not a number")
+        // A first line with a number in it is data, not a header.
+        let mixed = try writeText("mixed.csv", "1,abc\n2,3\n")
+        assertLoadError(mixed, "\(mixed) line 1, column 2: 'abc' is not a number")
+    }
+
+    /// Files that `np.loadtxt(path, delimiter=",")` cannot read (or, for an empty file, only warns
+    /// about) are errors, never an empty tensor.
+    func testCSVWithoutRowsOfNumbersIsAnError() throws {
+        let spaces = try writeText("spaces.csv", "1 2 3\n4 5 6\n")
+        assertLoadError(spaces, "\(spaces) line 1, column 1: '1 2 3' is not a number (numbers are separated by commas)")
+        let semicolons = try writeText("semicolons.csv", "1;2\n")
+        assertLoadError(semicolons, "\(semicolons) line 1, column 1: '1;2' is not a number (numbers are separated by commas)")
+        let tabs = try writeText("tabs.txt", "# t\n1\t2\n")
+        assertLoadError(tabs, "\(tabs) line 2, column 1: '1\t2' is not a number (numbers are separated by commas)")
+        let afterHeader = try writeText("after.csv", "x;y\n1;2\n")
+        assertLoadError(afterHeader, "\(afterHeader) line 2, column 1: '1;2' is not a number (numbers are separated by commas)")
+        for (name, text) in [("empty.csv", ""), ("blank.csv", "\n \n"), ("comments.csv", "# only\n# comments\n"),
+                             ("header.csv", "x,y,z\n"), ("header-comments.csv", "x,y\n# none\n\n")] {
+            let file = try writeText(name, text)
+            assertLoadError(file, "\(file): no rows of numbers")
+        }
+    }
+
+    // MARK: - Writing CSV
+
+    /// `save` writes CSV for a `.csv` path (any case) and `.npy` for any other.
+    func testSaveChoosesTheFormatByExtension() throws {
+        let t = Tensor(vector: [1, 2.5])
+        for name in ["a.csv", "b.CSV"] {
+            try t.save(path: path(name))
+            XCTAssertEqual(try String(contentsOfFile: path(name), encoding: .utf8), "1\n2.5\n", name)
+        }
+        for name in ["c.npy", "d.txt", "e.dat", "f"] {
+            try t.save(path: path(name))
+            XCTAssertTrue(try Data(contentsOf: URL(fileURLWithPath: path(name))).starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]), name)
+            XCTAssertEqual(try Tensor.load(path: path(name)), t, name)
+        }
+    }
+
+    /// The exact text: shortest digits, no `.0` on integral values, a vector as one column.
+    func testSaveCSVText() throws {
+        try Tensor(shape: [2, 3], scalars: [0.1, -2, 1e-300, .nan, .infinity, -.infinity]).saveCSV(path: path("m.csv"))
+        XCTAssertEqual(try String(contentsOfFile: path("m.csv"), encoding: .utf8), "0.1,-2,1e-300\nnan,inf,-inf\n")
+        try Tensor(vector: [1.0 / 3, -0.0, 1e16]).saveCSV(path: path("v.csv"))
+        XCTAssertEqual(try String(contentsOfFile: path("v.csv"), encoding: .utf8), "0.3333333333333333\n-0\n1e+16\n")
+        try Tensor(42).saveCSV(path: path("s.csv"))
+        XCTAssertEqual(try String(contentsOfFile: path("s.csv"), encoding: .utf8), "42\n")
+    }
+
+    func testSaveCSVRefusesWhatCSVCannotHold() throws {
+        let cube = path("cube.csv")
+        XCTAssertThrowsError(try Tensor(shape: [2, 2, 2], scalars: Array(repeating: 1, count: 8)).save(path: cube)) { error in
+            XCTAssertEqual((error as? TensorError)?.message,
+                           "\(cube): a CSV file holds a scalar, a vector or a matrix, not a tensor of shape [2, 2, 2] (save it as .npy)")
+        }
+        let empty = path("empty.csv")
+        XCTAssertThrowsError(try Tensor(shape: [3, 0], scalars: []).save(path: empty)) { error in
+            XCTAssertEqual((error as? TensorError)?.message,
+                           "\(empty): a CSV file cannot hold a tensor of shape [3, 0], which has no elements (save it as .npy)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cube))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty))
+        let bad = path("no-such-dir/w.csv")
+        XCTAssertThrowsError(try Tensor(1).save(path: bad)) { error in
+            XCTAssertEqual((error as? TensorError)?.message, "\(bad): cannot write: no such file")
+        }
+    }
+
+    /// `load` and `np.loadtxt(path, delimiter=",")` read back the same float64 values, bit for bit, with
+    /// the shapes of `np.loadtxt`.
+    func testCSVRoundTripsExactly() throws {
+        var generator = SystemRandomNumberGenerator()
+        let awkward: [Double] = [0.1, 1.0 / 3, -0.0, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+                                 -.greatestFiniteMagnitude, 1e16, 123456789012345678, 2.5e-7, .nan, .infinity, -.infinity]
+        let random = (0..<40).map { _ in Double(bitPattern: UInt64.random(in: 0..<0x7FF0_0000_0000_0000, using: &generator)) * (Bool.random() ? 1 : -1) }
+        let cases: [(String, Tensor, [Int])] = [
+            ("matrix", Tensor(shape: [13, 4], scalars: awkward + random[0..<39]), [13, 4]),
+            ("vector", Tensor(vector: awkward), [13]),
+            ("scalar", Tensor(0.1), []),
+            ("row", Tensor(shape: [1, 3], scalars: [1, 2, 3]), [3]),
+            ("column", Tensor(shape: [3, 1], scalars: [1, 2, 3]), [3]),
+            ("one", Tensor(vector: [5]), []),
+        ]
+        var arguments: [String] = []
+        for (name, tensor, loadedShape) in cases {
+            try tensor.saveCSV(path: path(name + ".csv"))
+            assertIdentical(try Tensor.load(path: path(name + ".csv")), Tensor(shape: loadedShape, scalars: tensor.scalars), name)
+            arguments.append("\(name)|" + loadedShape.map(String.init).joined(separator: ",") + "|" + tensor.scalars.map { hexFloat($0) }.joined(separator: " "))
+        }
+        let report = try python(#"""
+        import sys
+        for arg in sys.argv[1:]:
+            name, shape, values = arg.split("|")
+            shape = tuple(int(d) for d in shape.split(",")) if shape else ()
+            expected = np.array([float.fromhex(v) for v in values.split()], dtype=np.float64).reshape(shape)
+            got = np.loadtxt(f"{name}.csv", delimiter=",")
+            assert got.shape == shape, (name, got.shape, shape)
+            assert np.array_equal(got, expected, equal_nan=True), name
+            assert np.all(np.signbit(got) == np.signbit(expected)), name
+            print("ok", name)
+        """#, arguments: arguments)
+        XCTAssertEqual(report.split(separator: "\n").count, cases.count, report)
     }
 
     func testCSVElementLimit() throws {
