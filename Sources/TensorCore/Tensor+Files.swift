@@ -84,12 +84,10 @@ extension Tensor {
         try Tensor.write(Data(CSV.encode(self).utf8), to: path)
     }
 
+    /// Writes through a symbolic link, and into a device or a pipe in place (see `FileText.replace`).
     private static func write(_ bytes: Data, to path: String) throws {
-        do {
-            try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw TensorError(FileMessages.cannotWrite(path, reason: FileMessages.reason(error, path: path)))
-        }
+        let code = FileText.replace(path, with: [UInt8](bytes))
+        if code != 0 { throw TensorError(FileMessages.cannotWrite(path, reason: FileMessages.reason(errno: code))) }
     }
 }
 
@@ -115,25 +113,6 @@ enum FileMessages {
     }
     static func csvRowLength(_ path: String, line: Int, found: Int, expected: Int, firstLine: Int) -> String {
         "\(path) line \(line): expected \(expected) numbers (as on line \(firstLine)), found \(found)"
-    }
-
-    /// A short reason from a Foundation error (writing a file), without Foundation's long sentences where possible.
-    ///
-    /// Only the error's own code counts: the POSIX error that FoundationEssentials keeps under a
-    /// `CocoaError` (`EISDIR` for a directory) never came through Foundation's `NSError` bridging on Linux,
-    /// so such errors have always been described by their code, e.g. "(NSCocoaErrorDomain error 256.)".
-    static func reason(_ error: Error, path: String) -> String {
-        if let posix = error as? POSIXError {
-            return reason(errno: posix.code.rawValue)
-        }
-        if let cocoa = error as? CocoaError {
-            switch cocoa.code {
-            case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
-            case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
-            default: break
-            }
-        }
-        return errorDescription(error)
     }
 
     /// A short reason for a failed system call.
