@@ -80,6 +80,7 @@ extension Session {
             throw EvaluationError("unknown command ':\(name)'", at: span,
                                   note: closestName(to: name, among: known).map { "did you mean ':\($0)'?" } ?? "see :help")
         }
+        outcome.source = sourceText.text(of: span)
         outcomes.append(outcome)
     }
 

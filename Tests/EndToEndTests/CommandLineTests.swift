@@ -93,7 +93,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testJSON() throws {
-        let file = try temporaryFile("j.tape", "x = [1, 2]\nwatch x\ngrad x * x wrt x\nwith stop < z = 2 * x >\ngrad z wrt x\nlog(0) - [0, nan]\nbad +\n")
+        let file = try temporaryFile("j.tape", "x = [1, 2]\nwatch x\ngrad x * x wrt x\nwith stop < z = 2 * x >\ngrad z wrt x\nlog(0) - [0, nan]\n:set precision 4\nbad +\n")
         let r = try tapebook(["run", "--json", "--keep-going", file])
         XCTAssertEqual(r.stdout, """
         {"line": 1, "source": "x = [1, 2]", "result": {"name": "x", "kind": "tensor", "shape": [2], "data": [1.0, 2.0]}}
@@ -102,7 +102,8 @@ final class CommandLineTests: XCTestCase {
         {"line": 4, "source": "z = 2 * x", "result": {"name": "z", "kind": "tensor", "shape": [2], "data": [2.0, 4.0]}}
         {"line": 5, "source": "grad z wrt x", "result": {"kind": "none", "reason": "z was computed while recording was stopped"}}
         {"line": 6, "source": "log(0) - [0, nan]", "result": {"kind": "tensor", "shape": [2], "data": ["-inf", "nan"]}}
-        {"line": 7, "source": "bad +", "result": {"kind": "error", "message": "expected an expression after '+'", "line": 7, "column": 6}}
+        {"line": 7, "source": ":set precision 4", "result": {"kind": "text", "text": "precision 4"}}
+        {"line": 8, "source": "bad +", "result": {"kind": "error", "message": "expected an expression after '+'", "line": 8, "column": 6}}
 
         """)
         XCTAssertEqual(r.status, 1)
