@@ -21,8 +21,10 @@ extension Session {
         var run = CellRun()
         if let error = cell.syntaxError {
             run.ok = false
-            let line = error.span.start.line
-            report(StatementOutcome(line: line, source: source.line(line), result: .error(EvaluationError(error.message, at: error.span))))
+            // Reported at the statement's first line, with the text from there to the fault.
+            let line = min(error.statementStart?.line ?? error.span.start.line, error.span.start.line)
+            let text = (line...error.span.start.line).map { source.line($0) }.joined(separator: "\n")
+            report(StatementOutcome(line: line, source: text, result: .error(EvaluationError(error.message, at: error.span))))
         }
         for statement in cell.statements {
             willRun(statement)

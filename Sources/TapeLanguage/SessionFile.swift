@@ -43,7 +43,8 @@ public struct SessionFile {
                     cells.append(Cell(statements: [s], syntaxError: nil, firstLine: s.span.start.line, lastLine: last, expectations: []))
                 }
             } catch let e as SyntaxError {
-                cells.append(Cell(statements: [], syntaxError: e, firstLine: e.span.start.line, lastLine: e.span.start.line, expectations: []))
+                let first = min(e.statementStart?.line ?? e.span.start.line, e.span.start.line)
+                cells.append(Cell(statements: [], syntaxError: e, firstLine: first, lastLine: e.span.start.line, expectations: []))
             } catch { break }
         }
         // Attach expectations and lay out narration between cells.

@@ -25,6 +25,9 @@ public struct Parser {
     var chainLinks = 0
     /// The end of the last consumed token, to close spans.
     var lastEnd: SourceLocation
+    /// The end of the last consumed token that is not a line break: where something missing at the end of
+    /// the input is reported.
+    var lastTokenEnd = SourceLocation(offset: 0, line: 1, column: 1)
     /// Where the statement being parsed at the top level started, to synchronize after an error.
     var statementStart: Cursor?
     var pendingError: SyntaxError?
@@ -51,7 +54,8 @@ public struct Parser {
             try finish(&statement, insideBlock: false)
             statementStart = nil
             return statement
-        } catch let error as SyntaxError {
+        } catch var error as SyntaxError {
+            if error.statementStart == nil { error.statementStart = statementStart?.location }
             pendingError = error
             throw error
         }
@@ -160,6 +164,7 @@ public struct Parser {
         let token = try peek()
         buffer.removeFirst()
         lastEnd = token.span.end
+        if token.kind != .newline { lastTokenEnd = token.span.end }
         return token
     }
 
@@ -180,7 +185,10 @@ public struct Parser {
     /// (with `waiting`) while a statement waited for more.
     func failure(_ message: String, at token: Token, waiting: Bool = false) -> SyntaxError {
         let incomplete = token.kind == .end && (waiting || !newlinesAreSpaces.isEmpty)
-        return SyntaxError(message: message, span: token.span, isIncomplete: incomplete)
+        // NOTE: the end of the input is after its last line break, on a line that does not exist: what is
+        // missing is reported just after the last token instead.
+        let span = token.kind == .end && lastTokenEnd.offset > 0 ? SourceSpan(at: lastTokenEnd) : token.span
+        return SyntaxError(message: message, span: span, isIncomplete: incomplete)
     }
 
     /// Enters one level of nesting; callers pair it with `depth -= 1`.

@@ -6,6 +6,9 @@ public struct SyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
     /// (`with stop`, `repeat 3`, `custom f(x) = …`) waited for its block or its `grad` part:
     /// a REPL should read a continuation line and parse again.
     public var isIncomplete: Bool
+    /// Where the statement that failed began (the parser sets it), so that a report can show the statement
+    /// from its first line when the fault is lines later (a block left open at the end of a file).
+    public var statementStart: SourceLocation?
 
     public init(message: String, span: SourceSpan, isIncomplete: Bool = false) {
         self.message = message

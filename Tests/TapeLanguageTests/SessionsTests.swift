@@ -143,4 +143,18 @@ final class SessionsTests: XCTestCase {
         XCTAssertNil(final.firstMismatch, final.firstMismatch ?? "")
         XCTAssertEqual(final.updated, current)
     }
+
+    /// A block left open at the end of a file is one failed statement, at its first line and with its text;
+    /// the fault is at the end of its last line (it was on a line after the file's last).
+    func testABlockLeftOpenIsReportedFromItsFirstLine() {
+        let file = SessionFile(text: "x = 1\nwith stop <\n y = 2\n")
+        XCTAssertEqual(file.cells.map(\.firstLine), [1, 2])
+        var outcomes: [StatementOutcome] = []
+        _ = Session().run(file.cells[1], in: file.source, keepGoing: true) { outcomes.append($0) }
+        XCTAssertEqual(outcomes.count, 1)
+        XCTAssertEqual(outcomes.first?.line, 2)
+        XCTAssertEqual(outcomes.first?.source, "with stop <\n y = 2")
+        guard case .error(let e)? = outcomes.first?.result else { return XCTFail("no error") }
+        XCTAssertEqual("\(e.span.start)", "3:7")
+    }
 }

@@ -5,8 +5,11 @@ final class ErrorTests: XCTestCase {
     func testMissingOperand() {
         assertError("x = 1 +", "expected an expression after '+'", at: "1:8")
         assertError("x = 1 +\ny = 2", "expected an expression after '+'", at: "1:8")
-        assertError("y = 2 * ", "expected an expression after '*'", at: "1:9")
-        assertError("x = ", "expected an expression after '='", at: "1:5")
+        // Something missing at the end of the input is reported just after the last token, not after
+        // trailing spaces or on the line after the last line break.
+        assertError("y = 2 * ", "expected an expression after '*'", at: "1:8")
+        assertError("x = ", "expected an expression after '='", at: "1:4")
+        assertError("x = 1\nwith stop <\n y = 2\n", "expected '>' to close '<' at 2:11", at: "3:7", incomplete: true)
         assertError("2 ^", "expected an expression after '^'", at: "1:4")
         assertError("f(1, )", "expected an expression after ','", at: "1:6")
     }
