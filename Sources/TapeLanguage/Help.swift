@@ -327,7 +327,8 @@ public enum Help {
             text: """
             Plots EXPR in the terminal (Unicode braille, or ASCII where Unicode is not available) with X \
             bound to points from A to B. Several expressions are separated by commas and told apart by \
-            the legend; and grad adds the derivative of each with respect to X.
+            the legend; and grad adds the derivative of each with respect to X. Points where a curve is \
+            NaN or infinite are left out, and a note says how many.
             """,
             example: "plot tanh(x) over x in -3..3 and grad",
             seeAlso: ["grad"]),
