@@ -353,7 +353,8 @@ public enum Help {
             syntax: [":grads"],
             text: """
             Gradient health of the last gradients computed: per source its shape, norm, smallest and \
-            largest value and counts of NaN and Inf, with a flag when a gradient is vanishing \
+            largest value (leaving out NaN, as NumPy's nanmin and nanmax do; -inf and inf count) and \
+            counts of NaN and Inf, with a flag when a gradient is vanishing \
             (norm < 1e-7), exploding (norm > 1e3) or not finite.
             """,
             example: "x = [1e-5, 2]\nwatch x\ngrad sum(x^3) wrt x\n:grads",

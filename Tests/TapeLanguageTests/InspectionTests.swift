@@ -410,6 +410,19 @@ final class InspectionTests: XCTestCase {
         XCTAssertFalse(Settings.unicodeSupported(environment: [:]))
     }
 
+    // MARK: Gradient health
+
+    func testGradsMinAndMaxKeepInfinitiesAndLeaveOutNaN() {
+        // The max left out inf (15811.3883 beside an Inf count of 1); NaN is counted, not ordered.
+        XCTAssertEqual(last("x = [0, 1e-9, -1]\nwatch x\ngrad sum(sqrt(x)) wrt x;\n:grads"), """
+            gradient          shape  norm         min  max  nan  inf  flag
+            ────────────────  ─────  ────  ──────────  ───  ───  ───  ──────────
+            ∂sum(sqrt(x))/∂x  [3]     nan  15811.3883  inf    1    1  non-finite
+            """)
+        XCTAssertTrue(last("x = [1, 2]\nwatch x\ngrad sum(sqrt(-x)) wrt x;\n:grads")
+            .hasSuffix("∂sum(sqrt(-x))/∂x  [2]     nan    -    -    2    0  non-finite"))
+    }
+
     // MARK: Gradient health in loops
 
     func testHealthMonitorReportsEachFlaggedStretchOnce() {
