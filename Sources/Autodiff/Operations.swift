@@ -54,12 +54,18 @@ extension Value {
         return try sum(axes: resolved, keepDims: keepDims) / Double(n)
     }
 
-    /// log(sum(exp(x))), shifted by the (untracked) maximum for stability.
+    /// log(sum(exp(x))), shifted by the (untracked) maximum for stability. Over an empty axis it is
+    /// -inf (log of an empty sum), as in TensorFlow, PyTorch and JAX; softmax of an empty tensor is empty.
     public func logSumExp(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
         let resolved = try tensor.reductionAxes(axes)
-        var shift = context.constant(try tensor.reduce(.max, axes: resolved, keepDims: true))
+        // NOTE: the max of an empty axis has no identity (NumPy refuses it too), and that error leaked
+        // out of logsumexp and softmax; with no elements no shift is needed, so it is 0.
+        let keptShape = tensor.reducedShape(resolved, keepDims: true)
+        var shift = context.constant(tensor.count == 0 ? try Tensor.zeros(keptShape) : try tensor.reduce(.max, axes: resolved, keepDims: true))
         shift = context.constant(shift.tensor.map(.abs).scalars.allSatisfy(\.isFinite) ? shift.tensor : try Tensor.zeros(shift.shape))
         let result = try (self - shift).map(.exp).sum(axes: resolved, keepDims: true).map(.log) + shift
+        // Over an empty axis -inf is the answer, not a fault: no note that it "traces back to log at 0".
+        if tensor.count == 0 { result.nonFiniteOrigin = nil }
         return keepDims ? result : try result.reshaped(tensor.reducedShape(resolved, keepDims: false))
     }
 

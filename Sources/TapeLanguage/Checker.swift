@@ -22,7 +22,18 @@ public enum Checker {
         var outputs: [[String]] = []
         var mismatch: String?
         var checked = 0
+        // NOTE: a `#>` line that follows no statement belongs to no cell, so the cells' comparison never
+        // sees it; it is reported here, in line order with the cells' differences.
+        var strays = file.strayExpectations[...]
+        var stopped = false
+        func reportStrays(before line: Int) {
+            while let stray = strays.first, stray.line < line {
+                strays.removeFirst()
+                if mismatch == nil { mismatch = strayExpectation(file: name, stray.line, stray.text) }
+            }
+        }
         for cell in file.cells {
+            reportStrays(before: cell.firstLine)
             var lines: [String] = []
             let run = session.run(cell, in: file.source, keepGoing: true) { outcome in
                 let text = OutputFormatter(settings: session.settings).human(outcome, source: file.source)
@@ -43,9 +54,16 @@ public enum Checker {
                     mismatch = "\(name):\(line): output differs\n  expected: \(want)\n  got:      \(got)"
                 }
             }
-            if quit { break }
+            if quit { stopped = true; break }
         }
+        // Cells after a `:quit` are not compared, and neither are the stray lines among them.
+        if !stopped { reportStrays(before: Int.max) }
         return Result(firstMismatch: mismatch, updated: file.updated(outputs: outputs), checked: checked)
+    }
+
+    /// The report of an expected output line with no statement before it.
+    static func strayExpectation(file: String, _ line: Int, _ text: String) -> String {
+        "\(file):\(line): expected output with no statement before it\n  expected: \(trimTrailing(text))\n  got:      (no statement)"
     }
 
     static func isShown(_ outcome: StatementOutcome) -> Bool {

@@ -327,7 +327,8 @@ public enum Help {
             text: """
             Plots EXPR in the terminal (Unicode braille, or ASCII where Unicode is not available) with X \
             bound to points from A to B. Several expressions are separated by commas and told apart by \
-            the legend; and grad adds the derivative of each with respect to X.
+            the legend; and grad adds the derivative of each with respect to X. Points where a curve is \
+            NaN or infinite are left out, and a note says how many.
             """,
             example: "plot tanh(x) over x in -3..3 and grad",
             seeAlso: ["grad"]),
@@ -352,7 +353,8 @@ public enum Help {
             syntax: [":grads"],
             text: """
             Gradient health of the last gradients computed: per source its shape, norm, smallest and \
-            largest value and counts of NaN and Inf, with a flag when a gradient is vanishing \
+            largest value (leaving out NaN, as NumPy's nanmin and nanmax do; -inf and inf count) and \
+            counts of NaN and Inf, with a flag when a gradient is vanishing \
             (norm < 1e-7), exploding (norm > 1e3) or not finite.
             """,
             example: "x = [1e-5, 2]\nwatch x\ngrad sum(x^3) wrt x\n:grads",

@@ -47,7 +47,12 @@ extension Session {
         }
         let width = max(20, min(Session.plotMaximumWidth, settings.lineWidth - 12))
         let samples = (settings.unicode ? 2 * width : width) + 1
-        let xs = (0..<samples).map { a + (b - a) * Double($0) / Double(samples - 1) }
+        // NOTE: not `a + (b - a) * t`: `b - a` overflows to inf for -1e308..1e308. The weighted sum
+        // stays within [a, b] (clamped against rounding) and hits both ends exactly.
+        let xs = (0..<samples).map { i -> Double in
+            let t = Double(i) / Double(samples - 1)
+            return min(b, max(a, a * (1 - t) + b * t))
+        }
         var series: [(label: String, xs: [Double], ys: [Double])] = []
         for expr in exprs {
             let text = sourceText.text(of: expr.span)
@@ -74,6 +79,26 @@ extension Session {
             series.append((text, xs, ys))
             if includeGradient { series.append(("d/d\(variable.name) " + label(of: expr), xs, slopes)) }
         }
-        return renderPlot(series: series, width: width, height: Session.plotHeight, unicode: settings.unicode)
+        // What a plot leaves out is said, not just skipped: a curve with no finite point would
+        // otherwise look like a curve off the frame, and a frame with none at all like a bug.
+        let range = "from \(formatNumber(a)) to \(formatNumber(b))"
+        let leftOut = series.map { s in s.ys.filter { !$0.isFinite }.count }
+        if leftOut.allSatisfy({ $0 == samples }) {
+            let what = series.count == 1 ? "\(series[0].label) is" : "every curve is"
+            throw EvaluationError(Session.nothingFiniteToPlot(what, range),
+                                  at: exprs.first!.span.union(exprs.last!.span))
+        }
+        var notes: [String] = []
+        for (s, count) in zip(series, leftOut) where count > 0 {
+            notes.append(count == samples ? "note: \(s.label) is NaN or infinite at every point \(range): nothing drawn for it"
+                                          : "note: \(s.label) is NaN or infinite at \(count) of \(samples) points: they are left out")
+        }
+        let drawing = renderPlot(series: series, width: width, height: Session.plotHeight, unicode: settings.unicode, xRange: (a, b))
+        return ([drawing] + notes).joined(separator: "\n")
+    }
+
+    /// The error for a plot with no finite point: `what` is `f(x) is` or `every curve is`.
+    static func nothingFiniteToPlot(_ what: String, _ range: String) -> String {
+        "nothing to draw: \(what) NaN or infinite at every point \(range)"
     }
 }

@@ -186,15 +186,17 @@ extension Session {
         var flags: [String] = []
         for (label, v) in lastGradients {
             let s = v.tensor.scalars
-            let finite = s.filter(\.isFinite)
+            // NOTE: min and max leave out NaN only, as NumPy's nanmin/nanmax do (NaN has its own count);
+            // ±inf are values, so `[inf, 2]` has max inf, never a max that hides the Inf counted beside it.
+            let ordered = s.filter { !$0.isNaN }
             let norm = s.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let nan = s.filter(\.isNaN).count, inf = s.filter(\.isInfinite).count
             var flag = ""
             if nan > 0 || inf > 0 { flag = "non-finite" } else if norm < 1e-7 { flag = "vanishing" } else if norm > 1e3 { flag = "exploding" }
             if !flag.isEmpty { flags.append("\(label): \(flag)") }
             rows.append([label, Shape.describe(v.shape), formatNumber(norm, precision: settings.precision),
-                         finite.min().map { formatNumber($0, precision: settings.precision) } ?? "-",
-                         finite.max().map { formatNumber($0, precision: settings.precision) } ?? "-",
+                         ordered.min().map { formatNumber($0, precision: settings.precision) } ?? "-",
+                         ordered.max().map { formatNumber($0, precision: settings.precision) } ?? "-",
                          String(nan), String(inf), flag])
         }
         return renderTable(headers: ["gradient", "shape", "norm", "min", "max", "nan", "inf", "flag"], rows: rows,

@@ -24,6 +24,9 @@ public struct SessionFile {
     public let text: String
     public let source: SourceText
     public private(set) var items: [Item] = []
+    /// `#>` lines that follow no statement (before the first one, or after a blank or narration line):
+    /// they stay narration in transcripts, `check` reports them and `check --update` drops them.
+    public private(set) var strayExpectations: [(line: Int, text: String)] = []
 
     public init(text: String) {
         self.text = text
@@ -76,6 +79,7 @@ public struct SessionFile {
             if trimmed.isEmpty {
                 if n < lines.count || !raw.isEmpty { items.append(.blank(line: n)) }
             } else if trimmed.hasPrefix("#") {
+                if SessionFile.isExpectation(raw) { strayExpectations.append((n, SessionFile.expectationText(raw))) }
                 items.append(.narration(line: n, text: trimmed))
             }
         }
@@ -103,7 +107,7 @@ public struct SessionFile {
     /// The file with each cell's `#>` lines replaced by `outputs[cell index]`.
     public func updated(outputs: [[String]]) -> String {
         let lines = text.splitLines()
-        var drop = Set<Int>()
+        var drop = Set(strayExpectations.map(\.line))
         var insertAfter: [Int: [String]] = [:]
         for (i, c) in cells.enumerated() {
             for e in c.expectations { drop.insert(e.line) }

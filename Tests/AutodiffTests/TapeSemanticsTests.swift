@@ -200,6 +200,28 @@ final class TapeSemanticsTests: XCTestCase {
         let gs = try ctx.gradient(of: m, wrt: [a, b])
         XCTAssertEqual(gs.map { $0.value?.tensor.scalars }, [[1], [0]])
     }
+
+    /// Softmax of nothing is nothing and logsumexp of nothing is -inf, as in TensorFlow, PyTorch and JAX;
+    /// the max they shift by used to fail ("max of an empty tensor has no identity").
+    func testSoftmaxAndLogSumExpOfEmptyTensors() throws {
+        let x = ctx.constant(try Tensor.zeros([0]))
+        ctx.watch(x)
+        XCTAssertEqual(try x.softmax().shape, [0])
+        XCTAssertEqual(try x.logSoftmax().shape, [0])
+        let lse = try x.logSumExp()
+        XCTAssertEqual(lse.shape, [])
+        XCTAssertEqual(lse.tensor.scalars, [-.infinity])
+        XCTAssertNil(lse.nonFiniteOrigin, "-inf is the answer here, not a fault to trace back to log")
+        let rows = ctx.constant(try Tensor.zeros([2, 0]))
+        XCTAssertEqual(try rows.logSumExp(axes: [1]).tensor.scalars, [-.infinity, -.infinity])
+        XCTAssertEqual(try rows.logSumExp(axes: [0]).shape, [0])
+        XCTAssertEqual(try rows.softmax(axis: 0).shape, [2, 0])
+        // Their gradients are empty gradients, not errors and not None.
+        for y in [try x.softmax().sum(), try x.logSoftmax().sum(), lse] {
+            let g = try XCTUnwrap(grad(y, x).value)
+            XCTAssertEqual(g.shape, [0])
+        }
+    }
 }
 
 final class JVPTests: XCTestCase {

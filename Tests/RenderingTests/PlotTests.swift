@@ -44,6 +44,29 @@ final class PlotTests: XCTestCase {
             """)
     }
 
+    func testPlotOfAConstantTooLargeToWidenByOne() {
+        // 1e308 ± 1 is 1e308: the y range stayed empty and 0/0 positions trapped in Int(_:).
+        let plot = renderPlot(series: [(label: "c", xs: [0, 1], ys: [1e308, 1e308])], width: 4, height: 2, unicode: false)
+        XCTAssertEqual(plot, """
+            1e+308 |
+            1e+308 |****
+                   +----
+                   0   1
+                   * c
+            """)
+    }
+
+    func testPlotLabelsTheGivenXRange() {
+        let plot = renderPlot(series: [(label: "", xs: [-1, 0, 1], ys: [.nan, 0, 1])], width: 4, height: 2, unicode: false,
+                              xRange: (lower: -1, upper: 1))
+        XCTAssertEqual(plot, """
+            1 |   *
+            0 |  *
+              +----
+              -1  1
+            """)
+    }
+
     func testSparkline() {
         XCTAssertEqual(sparkline([1, 2, 3, 4, 5, 6, 7, 8], width: 20), "▁▂▃▄▅▆▇█")
         XCTAssertEqual(sparkline([8, 1, .nan, 4.5], width: 20), "█▁ ▅")

@@ -39,6 +39,32 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(firstLine("cross_entropy([[1, 2, 3]], [3])"), "error: cross_entropy: label 3 is not a class index in 0..<3")
     }
 
+    /// Softmax and friends of empty tensors answer as TensorFlow does, without an internal error.
+    func testSoftmaxFamilyOfEmptyTensors() {
+        XCTAssertEqual(output("""
+            softmax(zeros([0]))
+            log_softmax(zeros([0]))
+            logsumexp(zeros([0]))
+            logsumexp(zeros([2, 0]), axis=1)
+            cross_entropy(zeros([0]), zeros([0]))
+            cross_entropy(zeros([2, 0]), zeros([2, 0]))
+            x = zeros([0])
+            watch x
+            grad sum(softmax(x)) wrt x
+            """), """
+            []
+            []
+            -inf
+            [-inf, -inf]
+            0
+            0
+            x = []
+            ∂sum(softmax(x))/∂x = []
+            """)
+        // An empty batch has no mean: NaN, as NumPy's mean, TensorFlow's reduce_mean and PyTorch give.
+        XCTAssertTrue(output("cross_entropy(zeros([0, 3]), zeros([0]))").hasPrefix("nan\n"))
+    }
+
     /// An assignment inside a loop (which prints nothing) fails as it does outside one.
     func testAssignmentInsideALoopFailsAsOutside() {
         let outside = output("x = [1, 2]\na = clip_by_global_norm(1, x, x)")

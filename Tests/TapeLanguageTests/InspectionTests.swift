@@ -334,6 +334,68 @@ final class InspectionTests: XCTestCase {
         XCTAssertTrue(output("plot x over x in 1..0").contains("error: the plot range is empty: 1 is not below 0"))
     }
 
+    func ascii(_ session: Session) {
+        session.settings.unicode = false
+        session.settings.lineWidth = 32
+    }
+
+    func testPlotOverARangeWhoseWidthOverflows() {
+        // 1e308 - (-1e308) is inf in float64: every point was put at 0 and the axis labelled 0..1.
+        XCTAssertEqual(last("plot x over x in -1e308..1e308", configure: ascii), """
+             1e+308 |                   *
+                    |                 **
+                    |               **
+                    |             **
+                    |           **
+                    |          *
+                    |         **
+                    |       **
+                    |     **
+                    |   **
+                    | **
+            -1e+308 |*
+                    +--------------------
+                    -1e+308        1e+308
+                    * x
+            """)
+    }
+
+    func testPlotSaysHowManyPointsItLeftOut() {
+        XCTAssertEqual(last("plot log(x) over x in -1..1", configure: ascii), """
+                  0 |                   *
+                    |                 **
+                    |               **
+                    |              *
+                    |             *
+                    |             *
+                    |            *
+                    |            *
+                    |           *
+                    |           *
+                    |          *
+            -2.3026 |          *
+                    +--------------------
+                    -1                  1
+                    * log(x)
+            note: log(x) is NaN or infinite at 11 of 21 points: they are left out
+            """)
+        // A second curve is still drawn when the first has no finite point.
+        XCTAssertTrue(last("plot 1/0, x over x in 0..1", configure: ascii)
+            .hasSuffix("\nnote: 1/0 is NaN or infinite at every point from 0 to 1: nothing drawn for it"))
+    }
+
+    func testPlotWithNothingFiniteIsAnError() {
+        XCTAssertEqual(last("plot 1/0 over x in 0..1", configure: ascii), """
+            error: nothing to draw: 1/0 is NaN or infinite at every point from 0 to 1
+             --> 1:6
+              │
+            1 │ plot 1/0 over x in 0..1
+              │      ^^^
+            """)
+        XCTAssertTrue(output("plot log(-x), sqrt(-x) over x in 1..2").contains(
+            "error: nothing to draw: every curve is NaN or infinite at every point from 1 to 2"))
+    }
+
     func testPlotLeavesWorkspaceAlone() {
         let session = Session()
         session.run("x = 5\nplot x^2 over x in 0..1")
@@ -346,6 +408,19 @@ final class InspectionTests: XCTestCase {
         XCTAssertFalse(Settings.unicodeSupported(environment: ["LC_ALL": "C", "LANG": "en_US.UTF-8"]))
         XCTAssertTrue(Settings.unicodeSupported(environment: ["LC_CTYPE": "C.utf8"]))
         XCTAssertFalse(Settings.unicodeSupported(environment: [:]))
+    }
+
+    // MARK: Gradient health
+
+    func testGradsMinAndMaxKeepInfinitiesAndLeaveOutNaN() {
+        // The max left out inf (15811.3883 beside an Inf count of 1); NaN is counted, not ordered.
+        XCTAssertEqual(last("x = [0, 1e-9, -1]\nwatch x\ngrad sum(sqrt(x)) wrt x;\n:grads"), """
+            gradient          shape  norm         min  max  nan  inf  flag
+            ────────────────  ─────  ────  ──────────  ───  ───  ───  ──────────
+            ∂sum(sqrt(x))/∂x  [3]     nan  15811.3883  inf    1    1  non-finite
+            """)
+        XCTAssertTrue(last("x = [1, 2]\nwatch x\ngrad sum(sqrt(-x)) wrt x;\n:grads")
+            .hasSuffix("∂sum(sqrt(-x))/∂x  [2]     nan    -    -    2    0  non-finite"))
     }
 
     // MARK: Gradient health in loops

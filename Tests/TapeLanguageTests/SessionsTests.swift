@@ -81,6 +81,29 @@ final class SessionsTests: XCTestCase {
         XCTAssertNotNil(extra.firstMismatch, "an expectation for a silent statement must not pass")
     }
 
+    func testAnExpectationWithNoStatementIsReported() {
+        // A #> line before the first statement belonged to no cell and was never compared.
+        let first = Checker.check(SessionFile(text: "#> 5\nx = 1\n#> x = 1\n"), file: "stray.tape")
+        XCTAssertEqual(first.firstMismatch, """
+            stray.tape:1: expected output with no statement before it
+              expected: 5
+              got:      (no statement)
+            """)
+        // After a blank or narration line too; the first difference in line order is the one reported.
+        let text = "x = 1\n#> x = 1\n\n#> 7\n# narration\ny = 2\n#> y = 3\n#> 8\n\n#> 9\n"
+        let later = Checker.check(SessionFile(text: text), file: "stray.tape")
+        XCTAssertTrue(later.firstMismatch?.hasPrefix("stray.tape:4: expected output with no statement before it\n  expected: 7") ?? false,
+                      later.firstMismatch ?? "")
+        XCTAssertEqual(SessionFile(text: text).strayExpectations.map(\.line), [4, 10])
+        // --update drops them, and the updated file checks clean.
+        XCTAssertEqual(later.updated, "x = 1\n#> x = 1\n\n# narration\ny = 2\n#> y = 2\n\n")
+        XCTAssertNil(Checker.check(SessionFile(text: later.updated), file: "stray.tape").firstMismatch)
+        // A stray line after the last statement is reported once the cells all matched.
+        let last = Checker.check(SessionFile(text: "x = 1\n#> x = 1\n\n#> 9"), file: "stray.tape")
+        XCTAssertTrue(last.firstMismatch?.hasPrefix("stray.tape:4: expected output with no statement before it") ?? false,
+                      last.firstMismatch ?? "")
+    }
+
     func testAnErrorIsComparedLikeAnyOutput() {
         let text = "y = unknown_thing + 1\n#> error: unknown name 'unknown_thing'\n"
         let result = Checker.check(SessionFile(text: text), file: "error.tape")
