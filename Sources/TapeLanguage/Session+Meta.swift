@@ -136,8 +136,9 @@ extension Session {
     func saveHistory(to file: String, withoutCustom: Bool) throws -> Int {
         var lines: [String] = ["# saved by tapebook"]
         for entry in history {
-            if withoutCustom, let name = entry.definesFunction, case .function(let f)? = workspace[name], f.customGradient != nil, entry.source == f.source {
-                lines.append(f.plainSource)
+            if withoutCustom, let name = entry.definesFunction, case .function(let f)? = workspace[name], f.customGradient != nil,
+               entry.source == f.source || entry.source == f.source + ";" {
+                lines.append(f.plainSource + (entry.source.hasSuffix(";") ? ";" : ""))
             } else {
                 lines.append(entry.source)
             }

@@ -137,7 +137,9 @@ public final class Session {
             var outcomes: [StatementOutcome] = []
             try executeStatement(statement, printing: true, into: &outcomes)
             if case .meta = statement.kind {} else {
-                history.append(HistoryEntry(source: source.text(of: statement.span), definesFunction: definedFunction(statement)))
+                // A silenced statement is saved with its `;`, so that a replay prints what this session printed.
+                let text = source.text(of: statement.span) + (statement.silenced ? ";" : "")
+                history.append(HistoryEntry(source: text, definesFunction: definedFunction(statement)))
             }
             return outcomes
         } catch {

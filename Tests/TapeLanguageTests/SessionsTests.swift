@@ -180,4 +180,14 @@ final class SessionsTests: XCTestCase {
         guard case .error(let e)? = outcomes.first?.result else { return XCTFail("no error") }
         XCTAssertEqual("\(e.span.start)", "3:7")
     }
+
+    /// `:save` keeps each statement's `;`, so a replay prints what the session printed (and no more).
+    func testSaveKeepsSilencingSemicolons() throws {
+        let path = NSTemporaryDirectory() + "tapebook-semicolons-\(getpid()).tape"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let session = Session()
+        session.run("a = 1; b = 2\ncustom f(x) = x^2 grad(dy) = dy * 3;\nc = nope\nd = 4;", keepGoing: true)
+        session.run(":save \"\(path)\" without custom")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "# saved by tapebook\na = 1;\nb = 2\nf(x) = x^2;\nd = 4;\n")
+    }
 }
