@@ -175,6 +175,13 @@ extension Parser {
     }
 
     /// `(x, y)` after a function name.
+    /// A parameter named twice is an error (as in Python): the second would hide the first.
+    static func checkNew(_ parameter: Identifier, among earlier: [Identifier]) throws {
+        if earlier.contains(where: { $0.name == parameter.name }) {
+            throw SyntaxError(message: SyntaxMessage.duplicateParameter(parameter.name), span: parameter.span)
+        }
+    }
+
     private mutating func parseParameters(after name: String) throws -> [Identifier] {
         let opener = try peek()
         guard opener.isSymbol("(") else { throw failure(SyntaxMessage.expected("(", after: name), at: opener) }
@@ -183,7 +190,9 @@ extension Parser {
         var parameters: [Identifier] = []
         if !(try peek().isSymbol(")")) {
             repeat {
-                parameters.append(try expectName(after: parameters.isEmpty ? "(" : ","))
+                let parameter = try expectName(after: parameters.isEmpty ? "(" : ",")
+                try Parser.checkNew(parameter, among: parameters)
+                parameters.append(parameter)
             } while try consume(symbol: ",") != nil
         }
         try close(")", opener: opener)
@@ -271,7 +280,9 @@ extension Parser {
                         throw SyntaxError(message: SyntaxMessage.expectedParameterName,
                                           span: argument.label.map { $0.span.union(argument.value.span) } ?? argument.value.span)
                     }
-                    parameters.append(Identifier(name: parameter, span: argument.value.span))
+                    let identifier = Identifier(name: parameter, span: argument.value.span)
+                    try Parser.checkNew(identifier, among: parameters)
+                    parameters.append(identifier)
                 }
                 let nameSpan = SourceSpan(start: expression.span.start, end: expression.span.start)
                 kind = .functionDefinition(name: Identifier(name: name, span: nameSpan.extended(by: name)),

@@ -29,6 +29,7 @@ public enum SyntaxMessage {
     public static let expectedMetaCommandName = "expected a command name after ':'"
     public static let expectedIndex = "expected an index or a slice"
 
+    public static func duplicateParameter(_ name: String) -> String { "parameter '\(name)' is named twice" }
     public static func unexpectedCharacter(_ character: Character) -> String {
         let scalars = character.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }
         let shown = character.unicodeScalars.allSatisfy { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }

@@ -14,6 +14,11 @@ final class ErrorTests: XCTestCase {
         assertError("f(1, )", "expected an expression after ','", at: "1:6")
     }
 
+    func testAParameterNamedTwice() {
+        assertError("f(x, x) = x", "parameter 'x' is named twice", at: "1:6")
+        assertError("custom g(a, b, a) = a grad(dy) = dy, dy, dy", "parameter 'a' is named twice", at: "1:16")
+    }
+
     func testUnclosedBrackets() {
         assertError("x = [1, 2", "expected ']' to close '[' at 1:5", at: "1:10", incomplete: true)
         assertError("x = [1 2]", "expected ']' to close '[' at 1:5", at: "1:8")
