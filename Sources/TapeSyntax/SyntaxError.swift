@@ -32,7 +32,11 @@ public enum SyntaxMessage {
     public static func duplicateParameter(_ name: String) -> String { "parameter '\(name)' is named twice" }
     public static func unexpectedCharacter(_ character: Character) -> String {
         let scalars = character.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }
-        let shown = character.unicodeScalars.allSatisfy { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }
+        // Invisible characters (spaces, controls, and format characters such as U+200B or a byte-order mark)
+        // are named by their code point.
+        let shown = character.unicodeScalars.allSatisfy {
+            $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || $0.properties.generalCategory == .format
+        }
             ? scalars.joined(separator: " ") : "'\(character)'"
         return "unexpected character \(shown)"
     }

@@ -123,7 +123,9 @@ enum Actions {
         if isTerminal(0) && !output.json {
             return REPL(session: session, color: output.useColor).loop()
         }
-        let text = String(decoding: StandardStreams.readInputToEnd(), as: UTF8.self)
+        var text = String(decoding: StandardStreams.readInputToEnd(), as: UTF8.self)
+        // A leading byte-order mark is dropped, as from a session file.
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         return Runner(session: session, output: output).runPlain(text) ? ExitStatus.success : ExitStatus.failure
     }
 

@@ -51,8 +51,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 0)
     }
 
+    /// Statements on stdin print results only; a leading byte-order mark is dropped, as from a file.
     func testStatementsFromStdinHaveNoPrompt() throws {
-        let r = try tapebook([], stdin: "x = 3\nwatch x\ngrad x^3 wrt x\n")
+        let r = try tapebook([], stdin: "\u{FEFF}x = 3\nwatch x\ngrad x^3 wrt x\n")
         XCTAssertEqual(r.stdout, "x = 3\n∂(x^3)/∂x = 27\n")
         XCTAssertEqual(r.status, 0)
     }

@@ -55,6 +55,7 @@ final class ErrorTests: XCTestCase {
         assertError("y = x ! 2", "unexpected character '!'", at: "1:7")
         assertError("\n  x = \"abc", "unterminated string: expected '\"' before the end of the line", at: "2:7")
         assertError("x = \u{7}", "unexpected character U+7", at: "1:5")
+        assertError("x = \u{200B}1", "unexpected character U+200B", at: "1:5")
     }
 
     func testEveryKeywordIsLexedAsOne() {
