@@ -160,6 +160,8 @@ extension Session {
             if printing { outcome.notes += gradientHealthReport(health) }
             if let shown, show, !shownValues.isEmpty {
                 outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
+            } else if let shown, printing, count > 0 {
+                outcome.notes.append("nothing to show: \(shown.name) was not a number after any step")
             }
             emit()
 

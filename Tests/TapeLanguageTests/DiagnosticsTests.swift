@@ -154,6 +154,12 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(output("x = [1]\nwatch sum").contains("error: sum is a built-in function; call it as sum(...)"))
     }
 
+    /// `repeat … show NAME` says when there was nothing to show, rather than printing nothing.
+    func testRepeatShowOfNoNumberSaysSo() {
+        XCTAssertEqual(output("repeat 3 show nothere < a = 1 >"), "note: nothing to show: nothere was not a number after any step")
+        XCTAssertEqual(output("x = 1\nrepeat 3 show x < x = x + 1 >"), "x = 1\nx: 2 → 4  ▁▅█")
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
