@@ -259,6 +259,16 @@ extension Session {
         let inputs = try arguments.map { try evaluate($0.value) }
         callDepth += 1
         defer { callDepth -= 1 }
+        do {
+            return try callBody(f, inputs, span: span)
+        } catch let e as EvaluationError where f.definedIn.firstLine != sourceText.firstLine || f.definedIn.text != sourceText.text {
+            // The body's text is not the text being run: point at the call, and say where in the body.
+            let place = "in \(f.name), at \(e.span.start.line):\(e.span.start.column) of the text that defined it"
+            throw EvaluationError(e.message, at: span, note: e.note.map { place + "; " + $0 } ?? place)
+        }
+    }
+
+    private func callBody(_ f: FunctionDefinition, _ inputs: [Value], span: SourceSpan) throws -> Evaluated {
         guard let custom = f.customGradient else {
             return try withScope(NameTable(names: f.parameters, elements: inputs.map { Binding.value($0) })) {
                 try runBody(f.body, span: span)

@@ -63,7 +63,7 @@ extension Session {
             try checkDefinable(name)
             let text = sourceText.text(of: statement.span)
             bind(name.name, .function(FunctionDefinition(name: name.name, parameters: parameters.map(\.name), body: body,
-                                                         customGradient: nil, source: text, plainSource: text)))
+                                                         customGradient: nil, source: text, plainSource: text, definedIn: sourceText)))
             emit()
 
         case .customFunctionDefinition(let name, let parameters, let body, let cotangent, let gradient):
@@ -74,7 +74,8 @@ extension Session {
             if plain.hasSuffix("grad") { plain.removeLast(4) }
             while let last = plain.last, last.isWhitespace { plain.removeLast() }
             bind(name.name, .function(FunctionDefinition(name: name.name, parameters: parameters.map(\.name), body: body,
-                                                         customGradient: (cotangent.name, gradient), source: text, plainSource: plain)))
+                                                         customGradient: (cotangent.name, gradient), source: text, plainSource: plain,
+                                                         definedIn: sourceText)))
             emit()
 
         case .watch(let names, let tapeName):

@@ -24,9 +24,13 @@ public final class FunctionDefinition {
     public let source: String
     /// The forward part as written (`f(x) = ...`), for `:save ... without custom`.
     public let plainSource: String
+    /// The text the definition is part of: an error in the body is shown against it, or, when the function
+    /// is called from other text (a file that `:load`ed it, a later line of the REPL), at the call.
+    let definedIn: SourceText
 
     init(name: String, parameters: [String], body: FunctionBody, customGradient: (cotangent: String, body: FunctionBody)?,
-         source: String, plainSource: String) {
+         source: String, plainSource: String, definedIn: SourceText) {
+        self.definedIn = definedIn
         self.name = name
         self.parameters = parameters
         self.body = body

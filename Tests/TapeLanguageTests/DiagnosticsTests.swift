@@ -160,6 +160,25 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(output("x = 1\nrepeat 3 show x < x = x + 1 >"), "x = 1\nx: 2 → 4  ▁▅█")
     }
 
+    /// An error in the body of a function defined in other text (a `:load`ed file, an earlier line of the
+    /// REPL) points at the call and says where in the body; in the same text it points into the body.
+    func testAnErrorInAFunctionDefinedElsewherePointsAtTheCall() {
+        let session = Session()
+        session.run("g(x) = x * undefined_name")
+        let text = "\ny = g(1)"
+        let formatter = OutputFormatter(settings: session.settings)
+        let shown = session.run(text, firstLine: 1).map { formatter.human($0, source: SourceText(text, firstLine: 1)) }
+        XCTAssertEqual(shown.joined(separator: "\n"), """
+        error: unknown name 'undefined_name'
+         --> 2:5
+          │
+        2 │ y = g(1)
+          │     ^^^^
+          = note: in g, at 1:12 of the text that defined it
+        """)
+        XCTAssertTrue(output("h(x) = x + nope\nh(2)").contains(" --> 1:12"))
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
