@@ -39,7 +39,7 @@ extension Session {
         switch expr.kind {
         case .gradient(let g): return try evaluateGradient(g, span: expr.span)
         case .name(let name):
-            if case .none(let reason)? = lookup(name) { return .gradients([(label: name, item: .none(reason: reason))], labelled: true) }
+            if case .none(let reason)? = lookup(name) { return .gradients([(label: nil, item: .none(reason: reason))], labelled: false) }
             return .value(try evaluate(expr))
         case .call(let name, let arguments):
             return try evaluateCall(name, arguments, span: expr.span)

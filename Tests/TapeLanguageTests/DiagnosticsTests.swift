@@ -179,6 +179,11 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(output("h(x) = x + nope\nh(2)").contains(" --> 1:12"))
     }
 
+    /// A name bound to None prints like a name bound to a tensor: its value, without "name =".
+    func testABareNoneNamePrintsItsValue() {
+        XCTAssertEqual(output("x = [1]\nwatch x\nn = grad sum([2]) wrt x;\nn"), "x = [1]\nNone   (sum([2]) does not depend on x)")
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
