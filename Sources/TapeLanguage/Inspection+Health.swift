@@ -15,7 +15,7 @@ enum GradientFlag: String {
 
     init?(_ t: Tensor) {
         if t.hasNonFinite { self = .nonFinite; return }
-        let norm = t.scalars.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let norm = t.euclideanNorm
         if norm < GradientFlag.vanishingNorm { self = .vanishing } else if norm > GradientFlag.explodingNorm { self = .exploding } else { return nil }
     }
 }
@@ -62,14 +62,14 @@ struct GradientHealthMonitor {
             guard let flag = GradientFlag(value.tensor) else { continue }
             let key = label + "\u{0}" + flag.rawValue
             flaggedNow.insert(key)
-            let s = value.tensor.scalars
-            let norm = s.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let norm = value.tensor.euclideanNorm
             if var stretch = open[key], stretch.lastStep == step - 1 {
                 stretch.lastStep = step
                 stretch.lastNorm = norm
                 open[key] = stretch
             } else {
                 if let old = open[key] { closed.append(old) }
+                let s = value.tensor.scalars
                 open[key] = Stretch(label: label, flag: flag, firstStep: step, lastStep: step, firstNorm: norm, lastNorm: norm,
                                     nan: s.filter(\.isNaN).count, inf: s.filter(\.isInfinite).count, origin: value.nonFiniteOrigin)
             }

@@ -101,7 +101,7 @@ extension Session {
             let width = t.shape[1]
             return "[" + (0..<t.shape[0]).map { list(t.scalars[($0 * width)..<(($0 + 1) * width)]) }.joined(separator: ", ") + "]"
         }
-        var text = "shape \(Shape.describe(t.shape)), norm \(formatNumber(t.scalars.reduce(0) { $0 + $1 * $1 }.squareRoot(), precision: settings.precision))"
+        var text = "shape \(Shape.describe(t.shape)), norm \(formatNumber(t.euclideanNorm, precision: settings.precision))"
         let nan = t.scalars.filter(\.isNaN).count, inf = t.scalars.filter(\.isInfinite).count
         if nan > 0 { text += ", \(nan) NaN" }
         if inf > 0 { text += ", \(inf) Inf" }

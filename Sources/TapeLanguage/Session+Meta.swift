@@ -190,7 +190,7 @@ extension Session {
             // NOTE: min and max leave out NaN only, as NumPy's nanmin/nanmax do (NaN has its own count);
             // ±inf are values, so `[inf, 2]` has max inf, never a max that hides the Inf counted beside it.
             let ordered = s.filter { !$0.isNaN }
-            let norm = s.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let norm = v.tensor.euclideanNorm
             let nan = s.filter(\.isNaN).count, inf = s.filter(\.isInfinite).count
             var flag = ""
             if nan > 0 || inf > 0 { flag = "non-finite" } else if norm < 1e-7 { flag = "vanishing" } else if norm > 1e3 { flag = "exploding" }

@@ -90,3 +90,21 @@ extension Tensor {
         return Tensor(shape: source.shape.enumerated().filter { $0.offset != a }.map(\.element), scalars: out)
     }
 }
+
+extension Tensor {
+    /// The Euclidean norm of the elements, scaled by the largest magnitude first so that no square
+    /// overflows or underflows (`[1e300, 1]` has norm 1e300, not inf): NaN if any element is NaN.
+    public var euclideanNorm: Double {
+        withUnsafeBufferPointer { values in
+            var largest = 0.0
+            for v in values {
+                if v.isNaN { return .nan }
+                largest = Swift.max(largest, Swift.abs(v))
+            }
+            if largest == 0 || largest.isInfinite { return largest }
+            var sum = 0.0
+            for v in values { let scaled = v / largest; sum += scaled * scaled }
+            return largest * sum.squareRoot()
+        }
+    }
+}

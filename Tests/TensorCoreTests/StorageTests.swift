@@ -54,4 +54,15 @@ final class StorageTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.zeros([100_000_000_000_000, 0]))
         XCTAssertNoThrow(try Shape.checkAllocation([0, 100_000_000]))
     }
+
+    /// The norm that `:grads` and the inspections show: scaled, so no square overflows or underflows.
+    func testEuclideanNormNeitherOverflowsNorUnderflows() {
+        XCTAssertEqual(Tensor(vector: [3, 4]).euclideanNorm, 5)
+        XCTAssertEqual(Tensor(vector: [1e300, 1]).euclideanNorm, 1e300)
+        XCTAssertEqual(Tensor(vector: [3e-300, 4e-300]).euclideanNorm, 5e-300, accuracy: 1e-314)
+        XCTAssertEqual(Tensor(vector: [0, 0]).euclideanNorm, 0)
+        XCTAssertEqual(Tensor(vector: [.infinity, 1]).euclideanNorm, .infinity)
+        XCTAssertTrue(Tensor(vector: [.nan, 1]).euclideanNorm.isNaN)
+        XCTAssertEqual(Tensor(vector: []).euclideanNorm, 0)
+    }
 }
