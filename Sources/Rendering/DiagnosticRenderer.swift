@@ -13,9 +13,13 @@
 /// - Tabs in the source line are expanded to the next multiple of 4 columns, in the source line and
 ///   under it, so the caret stays aligned whatever the terminal's tab stops. Other control characters
 ///   and line separators other than "\n" are shown as a space.
+/// - A line wider than 120 columns is shown as a window of 120 around the caret, `…` marking the cuts.
 /// - `file`, when given, prefixes the location (` --> intro.tape:3:5`).
 /// - `note` adds a `= note:` line (use it for `help:`-like hints or what was expected).
 /// - `color` wraps the parts in ANSI escapes (bold red `error:` and carets, blue gutter); off by default.
+/// The widest source line a diagnostic shows whole, in display columns; a longer one is cut to a window.
+let maximumSnippetWidth = 120
+
 public func renderDiagnostic(message: String, sourceLine: String, line: Int, column: Int, length: Int = 1,
                              file: String? = nil, note: String? = nil, color: Bool = false) -> String {
     let paint = Painter(enabled: color)
@@ -24,7 +28,7 @@ public func renderDiagnostic(message: String, sourceLine: String, line: Int, col
     let bar = paint.gutter("│")
 
     // Expand tabs and measure where the span starts and how wide it is, in display columns.
-    var shown = ""
+    var cells: [(text: String, width: Int)] = []
     var displayColumn = 0
     var caretStart: Int?
     var caretEnd: Int?
@@ -37,21 +41,40 @@ public func renderDiagnostic(message: String, sourceLine: String, line: Int, col
         let width: Int
         if character == "\t" {
             width = 4 - displayColumn % 4
-            shown += String(repeating: " ", count: width)
+            cells.append((String(repeating: " ", count: width), width))
         } else if character.isNewline || character.unicodeScalars.allSatisfy({ $0.value < 0x20 || $0.value == 0x7F }) {
             // A lone "\r", VT, FF, U+2028 or another control character is a column of the line (the lexer
             // reads it as a space); shown raw it would move the cursor or vanish.
             width = 1
-            shown.append(" ")
+            cells.append((" ", 1))
         } else {
             width = displayWidth(of: character)
-            shown.append(character)
+            cells.append((String(character), width))
         }
         displayColumn += width
         if index <= lastIndex && index >= firstIndex { caretEnd = displayColumn }
     }
-    let start = caretStart ?? displayColumn
-    let caretCount = max(1, (caretEnd ?? start) - start)
+    var start = caretStart ?? displayColumn
+    var caretCount = max(1, (caretEnd ?? start) - start)
+    // A line too long to show (a generated statement of thousands of terms) is cut to a window around the
+    // caret, with `…` where text is left out; the caret is cut to the window too.
+    var shown = ""
+    if displayColumn <= maximumSnippetWidth {
+        shown = cells.map(\.text).joined()
+    } else {
+        let from = max(0, min(start - maximumSnippetWidth / 4, displayColumn - maximumSnippetWidth))
+        let to = from + maximumSnippetWidth
+        var column = 0
+        for cell in cells {
+            defer { column += cell.width }
+            if column >= from && column + cell.width <= to { shown += cell.text }
+        }
+        let leading = from > 0 ? 1 : 0
+        if from > 0 { shown = "…" + shown }
+        if to < displayColumn { shown += "…" }
+        caretCount = max(1, min(start + caretCount, to) - max(start, from))
+        start = max(start, from) - from + leading
+    }
 
     var lines = [paint.error("error:") + " " + paint.bold(message)]
     let location = (file.map { $0 + ":" } ?? "") + "\(line):\(column)"

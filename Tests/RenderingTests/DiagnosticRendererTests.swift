@@ -81,6 +81,23 @@ final class DiagnosticRendererTests: XCTestCase {
             """)
     }
 
+    /// A line wider than 120 columns is cut to a window of 120 around the caret (a 600 KB generated line
+    /// printed whole, with a caret line as long).
+    func testALongLineIsCutAroundTheCaret() {
+        let line = String(repeating: "x", count: 100) + "bad" + String(repeating: "y", count: 100)
+        let shown = "…" + String(repeating: "x", count: 30) + "bad" + String(repeating: "y", count: 87) + "…"
+        XCTAssertEqual(renderDiagnostic(message: "unknown name 'bad'", sourceLine: line, line: 1, column: 101, length: 3), """
+            error: unknown name 'bad'
+             --> 1:101
+              │
+            1 │ \(shown)
+              │ \(String(repeating: " ", count: 31))^^^
+            """)
+        // At the start of the line there is nothing cut before it.
+        let early = renderDiagnostic(message: "m", sourceLine: "bad" + String(repeating: "y", count: 200), line: 1, column: 1, length: 3)
+        XCTAssertTrue(early.contains("1 │ bad" + String(repeating: "y", count: 117) + "…\n  │ ^^^"), early)
+    }
+
     func testColorOnlyWhenAsked() {
         let plain = renderDiagnostic(message: "m", sourceLine: "ab", line: 1, column: 1)
         XCTAssertFalse(plain.contains("\u{1B}"))
