@@ -304,21 +304,21 @@ final class FilesTests: XCTestCase {
     }
 
     func testCSVErrorsNameFileLineAndProblem() throws {
-        let ragged = try writeText("data.csv", "1,2,3,4\n5,6,7,8\n9,10,11\n")
-        assertLoadError(ragged, "\(ragged) line 3: expected 4 numbers (as on line 1), found 3")
-        let raggedAfterHeader = try writeText("data2.csv", "a,b\n\n1,2\n3\n")
-        assertLoadError(raggedAfterHeader, "\(raggedAfterHeader) line 4: expected 2 numbers (as on line 3), found 1")
-        let word = try writeText("word.csv", "h1,h2\n1,2\n3,abc\n")
-        assertLoadError(word, "\(word) line 3, column 2: 'abc' is not a number")
-        let empty = try writeText("gap.csv", "1,,3\n")
-        assertLoadError(empty, "\(empty) line 1, column 2: an empty field")
-        let gapLater = try writeText("gap2.csv", "a,b\n1,2\n3, \n")
-        assertLoadError(gapLater, "\(gapLater) line 3, column 2: an empty field")
-        let second = try writeText("second.csv", "1,2\nx,y\n")
-        assertLoadError(second, "\(second) line 2, column 1: 'x' is not a number")
-        // A first line with a number in it is data, not a header.
-        let mixed = try writeText("mixed.csv", "1,abc\n2,3\n")
-        assertLoadError(mixed, "\(mixed) line 1, column 2: 'abc' is not a number")
+        // Each file's error is its path followed by the text beside it.
+        let cases: [(name: String, text: String, error: String)] = [
+            ("data.csv", "1,2,3,4\n5,6,7,8\n9,10,11\n", " line 3: expected 4 numbers (as on line 1), found 3"),
+            ("data2.csv", "a,b\n\n1,2\n3\n", " line 4: expected 2 numbers (as on line 3), found 1"),
+            ("word.csv", "h1,h2\n1,2\n3,abc\n", " line 3, column 2: 'abc' is not a number"),
+            ("gap.csv", "1,,3\n", " line 1, column 2: an empty field"),
+            ("gap2.csv", "a,b\n1,2\n3, \n", " line 3, column 2: an empty field"),
+            ("second.csv", "1,2\nx,y\n", " line 2, column 1: 'x' is not a number"),
+            // A first line with a number in it is data, not a header.
+            ("mixed.csv", "1,abc\n2,3\n", " line 1, column 2: 'abc' is not a number"),
+        ]
+        for c in cases {
+            let path = try writeText(c.name, c.text)
+            assertLoadError(path, path + c.error)
+        }
     }
 
     /// Files that `np.loadtxt(path, delimiter=",")` cannot read (or, for an empty file, only warns
