@@ -110,6 +110,36 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
     }
 
+    /// A block left open at the end of a file: the transcript shows the statement from its first line and
+    /// the error just after its last token, and the run ends (under `timeout`, so a loop would fail the test).
+    func testABlockLeftOpenAtTheEndOfAFile() throws {
+        let file = try temporaryFile("open.tape", "x = 1\nwith stop <\n y = 2\n")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["20", Self.binary, "run", file]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertEqual(String(decoding: data, as: UTF8.self), """
+        >>> x = 1
+        x = 1
+        >>> with stop <
+        ...  y = 2
+        error: expected '>' to close '<' at 2:11
+         --> \(file):3:7
+          │
+        3 │  y = 2
+          │       ^
+
+        """)
+    }
+
     func testTranscriptAndMarkdown() throws {
         let file = try temporaryFile("t.tape", "# Squares\nx = [1, 2]\nx^2\n")
         XCTAssertEqual(try tapebook(["run", file]).stdout, "# Squares\n>>> x = [1, 2]\nx = [1, 2]\n>>> x^2\n[1, 4]\n")
