@@ -136,8 +136,11 @@ extension Session {
         case .resetTape:
             let count = recordedNodes().count
             context.reset(workspaceValues)
-            for (name, b) in workspace { if case .tape = b { workspace[name] = nil } }
-            if show { outcome.result = .text("tape reset: \(count) recorded operation\(count == 1 ? "" : "s") forgotten; every value is untracked, variables stay variables") }
+            var tapeNames: [String] = []
+            for (name, b) in workspace { if case .tape = b { workspace[name] = nil; tapeNames.append(name) } }
+            // The scoped tapes go too (their recordings are gone): say so, or `using t` later is a mystery.
+            let tapes = tapeNames.isEmpty ? "" : "; scoped tape\(tapeNames.count == 1 ? "" : "s") " + tapeNames.joined(separator: ", ") + " forgotten"
+            if show { outcome.result = .text("tape reset: \(count) recorded operation\(count == 1 ? "" : "s") forgotten; every value is untracked, variables stay variables" + tapes) }
             emit()
 
         case .repeatLoop(let countExpr, let counter, let shown, let body):

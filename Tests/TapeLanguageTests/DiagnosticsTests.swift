@@ -184,6 +184,12 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(output("x = [1]\nwatch x\nn = grad sum([2]) wrt x;\nn"), "x = [1]\nNone   (sum([2]) does not depend on x)")
     }
 
+    /// `tape reset` forgets the scoped tapes with the recordings, and says which.
+    func testTapeResetNamesTheScopedTapesItForgets() {
+        XCTAssertEqual(output("x = [1];\nwatch x\nwith tape t persistent < q = sum(x^2); >\ntape reset"),
+                       "tape reset: 2 recorded operations forgotten; every value is untracked, variables stay variables; scoped tape t forgotten")
+    }
+
     func testShapeErrorPointsAtOperator() {
         XCTAssertEqual(output("[[1, 2, 3], [4, 5, 6]] @ [1, 2]"), """
         error: matmul: shapes [2, 3] and [2] are not aligned (3 vs 2)
