@@ -13,13 +13,15 @@ extension Session {
     func meta(_ name: String, _ argument: String, column: Int, statement: Statement, into outcomes: inout [StatementOutcome],
               outcome: inout StatementOutcome) throws {
         let span = statement.span
-        if name == "load" || name == "time" {
+        // `:load` and `:time` run statements, which may be `:load` or `:time` again.
+        let runsStatements = name == "load" || name == "time"
+        if runsStatements {
             guard nestedRunDepth < Session.maximumNestedRuns else {
                 throw EvaluationError(Session.nestedTooDeeply, at: span, note: name == "load" ? "does the file load itself?" : nil)
             }
             nestedRunDepth += 1
         }
-        defer { if name == "load" || name == "time" { nestedRunDepth -= 1 } }
+        defer { if runsStatements { nestedRunDepth -= 1 } }
         // NOTE: a command that takes nothing refuses an argument: `:reset x`, meant for one name, would
         // otherwise clear the whole workspace.
         if ["vars", "grads", "health", "reset", "quit", "q", "exit"].contains(name), !argument.isEmpty {
