@@ -53,6 +53,11 @@ struct BackwardPlan {
     // in the binary the first time the process makes one.
     private var reached: [Bool] = []
 
+    /// Whether a custom gradient is among the operations.
+    private var hasCustomGradient = false
+    /// Whether every value of the plan is a scalar (a long chain of scalar steps, as loops make).
+    private var isScalarChain = true
+
     /// A value's mark outside a walk; `visited` once the walk has met it; a slot (0 or more) once it is
     /// known to lead to a source.
     static let unvisited: Int32 = -2
@@ -99,7 +104,7 @@ struct BackwardPlan {
             let deferred = build()
             if deferred.isEmpty { return }
             for d in deferred { d.materialize() }
-            order = []; outputSlots = []; edgeStart = [0]; edges = []; targetSlots = []
+            order = []; outputSlots = []; edgeStart = [0]; edges = []; targetSlots = []; hasCustomGradient = false; isScalarChain = true
             slotCount = sourceCount
             reached = [Bool](repeating: false, count: sourceCount)
         }
@@ -195,6 +200,8 @@ struct BackwardPlan {
                 kept += 1
                 outputSlots.append(v.planSlot)
                 edgeStart.append(Int32(edges.count))
+                if case .custom = v.storedNode.unsafelyUnwrapped.primitive { hasCustomGradient = true }
+                if !v.tensor.isScalar { isScalarChain = false }
             }
         }
         // The walk's list grew by doubling; the pass keeps an exact copy of what is kept (W2: 640 KB, not 1 MB).
@@ -226,21 +233,41 @@ struct BackwardPlan {
 
     /// Runs the backward pass from `seeds` (one per target; nil means ones) and returns one cotangent per
     /// source key, nil for a symbolic zero.
+    ///
+    /// A deferred pass over scalars, watched by no observer, carries transients (see `Transient`), and runs
+    /// again on values if it meets what a transient cannot carry. One with a custom gradient among its
+    /// operations runs on values at once: running the user's code twice could show.
     func run(seeds: [Value?], observer: BackwardObserver? = nil) throws -> SourceCotangents {
-        var cotangents = [Value?](repeating: nil, count: slotCount)
+        if observer == nil, !hasCustomGradient, isScalarChain, let ctx = targets.first?.context, ctx.usesTransientPasses,
+           !ctx.storesNodes, ctx.recordingMask == ctx.implicitTape.bit {
+            let start = ctx.lastSerial
+            do {
+                let results = try pass(seeds: seeds, observer: nil, carrying: Transient.self)
+                ctx.transientPasses += 1
+                return results
+            } catch is Transient.Unrepresentable {
+                ctx.lastSerial = start
+            }
+        }
+        return try pass(seeds: seeds, observer: observer, carrying: Value.self)
+    }
+
+    private func pass<C: Cotangent>(seeds: [Value?], observer: BackwardObserver?, carrying: C.Type) throws -> SourceCotangents {
+        let start = targets.first?.context.lastSerial ?? 0
+        var cotangents = CotangentStore<C>(slots: slotCount)
         var fromSelect = [Bool](repeating: false, count: slotCount)
-        func accumulate(_ g: Value, into slot: Int, _ value: Value) throws {
-            if let existing = cotangents[slot].take() {
-                cotangents[slot] = try existing + g
+        func accumulate(_ g: C, into slot: Int, _ value: Value) throws {
+            if let existing = cotangents.take(slot) {
+                cotangents.put(try existing + g, into: slot)
                 observer?.accumulated(into: value)
             } else {
-                cotangents[slot] = g
+                cotangents.put(g, into: slot)
             }
         }
         for (i, (target, seed)) in zip(targets, seeds).enumerated() where targetSlots[i] >= 0 {
             let ctx = target.context
             let s = try seed ?? ctx.constant(Tensor(shape: target.shape, repeating: 1))
-            try accumulate(s.shape == target.shape ? s : s.broadcast(to: target.shape), into: targetSlots[i], target)
+            try accumulate(try C.wrapping(s.shape == target.shape ? s : s.broadcast(to: target.shape)), into: targetSlots[i], target)
         }
         let sourceSlotCount = sourceSlots.keys.count
         // NOTE: values are borrowed from `order` (the targets keep them alive) and gradients are moved, not
@@ -249,7 +276,7 @@ struct BackwardPlan {
             let slot = Int(outputSlots[k])
             // A value's cotangent is complete when its turn comes (reverse topological order): it is taken
             // out unless it is a source's, so an unrecorded pass frees as it goes.
-            let taken = slot >= sourceSlotCount ? cotangents[slot].take() : cotangents[slot]
+            let taken = slot >= sourceSlotCount ? cotangents.take(slot) : cotangents[slot]
             guard let dy = taken else { continue }
             let edgeRange = Int(edgeStart[k])..<Int(edgeStart[k + 1])
             try order[k]._withUnsafeGuaranteedRef { v in
@@ -257,25 +284,44 @@ struct BackwardPlan {
                 let node = v.storedNode.unsafelyUnwrapped
                 var needs = InputMask()
                 for e in edgeRange { needs.insert(Int(edges[e].input)) }
-                var grads = try node.primitive.pullback(node.inputs, v, dy, needs: needs)
-                if let observer { observer.pulledBack(v, cotangent: dy, gradients: grads.array) }
                 let isSelect: Bool
                 if case .select = node.primitive { isSelect = true } else { isSelect = false }
-                for e in edgeRange {
-                    let position = Int(edges[e].input), target = Int(edges[e].slot)
-                    guard var g = grads.take(position) else { continue }
+                /// Hands the gradient of input `position` on to its slot.
+                func deliver(_ position: Int, _ gradient: C?) throws {
+                    guard var g = gradient, let e = edgeRange.first(where: { edges[$0].input == position }) else { return }
+                    let target = Int(edges[e].slot)
                     try node.inputs.unmanaged(position)._withUnsafeGuaranteedRef { input in
                         if !g.tensor.hasSameShape(as: input.tensor) { g = try g.sumToShape(input.shape) }
                         if v.context.detectsAnomalies && g.tensor.hasNonFinite {
-                            noteBackwardNonFinite(g, node: node, output: v, dy: dy, fromSelect: fromSelect[slot])
+                            if C.self is Transient.Type { throw Transient.Unrepresentable() }
+                            noteBackwardNonFinite(try g.value(), node: node, output: v, dy: try dy.value(), fromSelect: fromSelect[slot])
                         }
                         if isSelect { fromSelect[target] = true }
                         try accumulate(g, into: target, input)
                     }
                 }
+                // NOTE: the elementwise rules (almost every step of a long chain) hand their gradients on directly.
+                switch node.primitive {
+                case .unary(let f):
+                    let g = try Primitive.unaryPullback(f, C.ofGraph(node.inputs.unmanaged(0)), C.ofGraph(.passUnretained(v)), dy)
+                    if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: [try g?.value()]) }
+                    try deliver(0, g)
+                case .binary(let f):
+                    let (da, db) = try Primitive.binaryPullback(f, C.ofGraph(node.inputs.unmanaged(0)), C.ofGraph(node.inputs.unmanaged(1)),
+                                                                C.ofGraph(.passUnretained(v)), dy, needs: needs)
+                    if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: [try da?.value(), try db?.value()]) }
+                    try deliver(0, da)
+                    try deliver(1, db)
+                default:
+                    var grads = try C.pullback(node, output: v, cotangent: dy, needs: needs)
+                    if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: try grads.array.map { try $0?.value() }) }
+                    for position in 0..<grads.count { try deliver(position, grads.take(position)) }
+                }
             }
         }
-        return SourceCotangents(slots: sourceSlots, values: Array(cotangents.prefix(sourceSlots.keys.count)))
+        var values: [Value?] = []
+        for slot in 0..<sourceSlotCount { values.append(try cotangents[slot].map { try $0.result(among: values, after: start) }) }
+        return SourceCotangents(slots: sourceSlots, values: values)
     }
 
     /// One cotangent per source key, nil for a symbolic zero.
@@ -309,6 +355,42 @@ struct BackwardPlan {
                 + "make the unselected branch safe, e.g. where(gt(x, 0), log(where(gt(x, 0), x, 1)), x)"
         }
         g.nonFiniteOrigin = NonFiniteOrigin(operation: node.primitive.name, pass: .backward, line: node.line, explanation: why)
+    }
+}
+
+/// A pass's cotangents by slot. A slot holds a position in a small pool: a long graph's pass (W2: 80,000
+/// slots) keeps 4 bytes a slot, and only the few cotangents alive at once in full.
+struct CotangentStore<C> {
+    private var positions: [Int32]
+    private var pool: [C?] = []
+    private var free: [Int32] = []
+
+    init(slots: Int) { positions = [Int32](repeating: -1, count: slots) }
+
+    subscript(slot: Int) -> C? {
+        let p = positions[slot]
+        return p < 0 ? nil : pool[Int(p)]
+    }
+
+    /// Moves the cotangent of `slot` out; the slot is empty afterwards.
+    mutating func take(_ slot: Int) -> C? {
+        let p = positions[slot]
+        guard p >= 0 else { return nil }
+        positions[slot] = -1
+        free.append(p)
+        return pool[Int(p)].take()
+    }
+
+    /// Fills an empty slot.
+    mutating func put(_ c: C, into slot: Int) {
+        if !free.isEmpty {
+            let p = free.removeLast()
+            pool[Int(p)] = c
+            positions[slot] = p
+        } else {
+            positions[slot] = Int32(pool.count)
+            pool.append(c)
+        }
     }
 }
 

@@ -123,6 +123,10 @@ public final class GradientContext {
     var storesNodes = true
     /// Whether `gradient` may defer recording its backward pass (tests compare with and without).
     var defersRecording = true
+    /// Whether a deferred backward pass over scalars may carry transients (tests compare with and without).
+    var usesTransientPasses = true
+    /// How many backward passes ran to the end on transients (tests check that they did).
+    var transientPasses = 0
     /// Deferred gradients not yet recorded, to record before anything changes what their pass would record.
     var pendingDeferred: [DeferredGradient.WeakReference] = []
 
@@ -347,7 +351,7 @@ public final class GradientContext {
     /// The tapes an input is tracked on, once a variable read while tapes record is watched by those that
     /// watch variables.
     @inline(__always)
-    private func tapes(of v: Value, _ recording: TapeMask) -> TapeMask {
+    func tapes(of v: Value, _ recording: TapeMask) -> TapeMask {
         if v.variable != nil && recording != 0 { v.tapes |= autoWatchMask }
         return v.tapes
     }

@@ -16,7 +16,9 @@ public final class CustomGradient {
 
 /// The closed set of recorded operations. Each one's forward kernel and vector-Jacobian product
 /// (written with differentiable operations, so the backward pass can itself be recorded) live together
-/// below; everything else (`mean`, `softmax`, `norm`, `dot`, ...) is a composite of these.
+/// below; everything else (`mean`, `softmax`, `norm`, `dot`, ...) is a composite of these. The elementwise
+/// rules are written over `GradientArithmetic`, so that a deferred pass over scalars runs them on
+/// transients (see `Transient`).
 // NOTE: cases with large payloads are indirect, so every recorded value (which stores its primitive)
 // stays small; the common elementwise cases carry one byte.
 public enum Primitive {
@@ -87,42 +89,14 @@ public enum Primitive {
 
     /// The gradients of the inputs given the output's cotangent `dy`; nil is a symbolic zero.
     /// Results may have the broadcast shape; the backward pass sums them back to each input's shape.
-    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: InputMask) throws -> InputGradients {
+    func pullback(_ x: NodeInputs, _ y: Value, _ dy: Value, needs: InputMask) throws -> InputGradients<Value> {
         switch self {
         case .unary(let f):
             return InputGradients(try Primitive.unaryPullback(f, x[0], y, dy))
 
         case .binary(let f):
-            let a = x[0], b = x[1]
-            switch f {
-            case .add: return InputGradients(dy, dy)
-            case .subtract: return InputGradients(dy, needs[1] ? try -dy : nil)
-            case .multiply: return InputGradients(needs[0] ? try dy * b : nil, needs[1] ? try dy * a : nil)
-            // TensorFlow's RealDiv gradient: dy / b and dy * (-a / b) / b.
-            case .divide: return InputGradients(needs[0] ? try dy / b : nil, needs[1] ? try dy * ((-a) / b / b) : nil)
-            case .power:
-                // NOTE: d(a^b)/da = b·a^(b-1), so x^2 at 0 is exactly 0; d/db = a^b·log(a) only where a > 0
-                // (TensorFlow's safe-log mask), else 0.
-                let da = needs[0] ? try dy * b * a.pow(b - 1) : nil
-                var db: Value? = nil
-                if needs[1] {
-                    let positive = try a.compare(.greater, a.context.constant(0))
-                    let safe = try Value.select(positive, a, a.context.constant(1))
-                    db = try dy * y * Value.select(positive, safe.map(.log), a.context.constant(0))
-                }
-                return InputGradients(da, db)
-            // tanh_grad(y, g) = g·(1 - y²): TensorFlow's TanhGradGrad.
-            case .tanhGrad:
-                return InputGradients(needs[0] ? try dy * b * (a * -2) : nil, needs[1] ? try a.binary(.tanhGrad, dy) : nil)
-            // NOTE: ties go to the first argument (maximum: a >= b, minimum: a <= b), as in TensorFlow.
-            case .maximum, .minimum:
-                let first = try a.compare(f == .maximum ? .greaterEqual : .lessEqual, b)
-                let zero = a.context.constant(0)
-                return InputGradients(needs[0] ? try Value.select(first, dy, zero) : nil,
-                        needs[1] ? try Value.select(first, zero, dy) : nil)
-            default:
-                return InputGradients(nil, nil)
-            }
+            let (da, db) = try Primitive.binaryPullback(f, x[0], x[1], y, dy, needs: needs)
+            return InputGradients(da, db)
 
         case .select:
             let zero = dy.context.constant(0)
@@ -220,7 +194,42 @@ public enum Primitive {
         }
     }
 
-    static func unaryPullback(_ f: UnaryFunction, _ x: Value, _ y: Value, _ dy: Value) throws -> Value? {
+    /// The gradients of both inputs of an elementwise binary function (nil: not needed, or a symbolic zero).
+    static func binaryPullback<T: GradientArithmetic>(_ f: BinaryFunction, _ a: T, _ b: T, _ y: T, _ dy: T,
+                                                      needs: InputMask) throws -> (T?, T?) {
+        switch f {
+        case .add: return (dy, dy)
+        case .subtract: return (dy, needs[1] ? try -dy : nil)
+        case .multiply: return (needs[0] ? try dy * b : nil, needs[1] ? try dy * a : nil)
+        // TensorFlow's RealDiv gradient: dy / b and dy * (-a / b) / b.
+        case .divide: return (needs[0] ? try dy / b : nil, needs[1] ? try dy * ((-a) / b / b) : nil)
+        case .power:
+            // NOTE: d(a^b)/da = b·a^(b-1), so x^2 at 0 is exactly 0; d/db = a^b·log(a) only where a > 0
+            // (TensorFlow's safe-log mask), else 0.
+            let da = needs[0] ? try dy * b * a.pow(b - 1) : nil
+            var db: T? = nil
+            if needs[1] {
+                let positive = try a.compare(.greater, a.constant(0))
+                let safe = try T.select(positive, a, a.constant(1))
+                db = try dy * y * T.select(positive, safe.map(.log), a.constant(0))
+            }
+            return (da, db)
+        // tanh_grad(y, g) = g·(1 - y²): TensorFlow's TanhGradGrad.
+        case .tanhGrad:
+            return (needs[0] ? try dy * b * (a * -2) : nil, needs[1] ? try a.binary(.tanhGrad, dy) : nil)
+        // NOTE: ties go to the first argument (maximum: a >= b, minimum: a <= b), as in TensorFlow.
+        case .maximum, .minimum:
+            let first = try a.compare(f == .maximum ? .greaterEqual : .lessEqual, b)
+            let zero = a.constant(0)
+            return (needs[0] ? try T.select(first, dy, zero) : nil,
+                    needs[1] ? try T.select(first, zero, dy) : nil)
+        default:
+            return (nil, nil)
+        }
+    }
+
+    /// The gradient of the input of an elementwise function (nil: a symbolic zero).
+    static func unaryPullback<T: GradientArithmetic>(_ f: UnaryFunction, _ x: T, _ y: T, _ dy: T) throws -> T? {
         switch f {
         case .negate: return try -dy
         case .sin: return try dy * x.map(.cos)
@@ -239,9 +248,9 @@ public enum Primitive {
         case .sqrt:
             // NOTE: TensorFlow passes 0 where the incoming gradient is 0, even at sqrt(0). Only that point is
             // special-cased, so elsewhere the rule stays linear in dy (jvp and second orders need that).
-            let zero = dy.context.constant(0)
+            let zero = dy.constant(0)
             let bothZero = try dy.compare(.equal, zero) * y.compare(.equal, zero)
-            return try Value.select(bothZero, dy * 0, dy * 0.5 / y)
+            return try T.select(bothZero, dy * 0, dy * 0.5 / y)
         case .abs: return try dy * x.map(.sign)
         case .sign, .floor, .ceil, .round, .positiveMask: return nil
         case .erf: return try dy * (2 / Double.pi.squareRoot()) * (-x.map(.square)).map(.exp)
@@ -288,23 +297,23 @@ public enum Primitive {
 
 /// A pullback's gradients, one per input (nil: a symbolic zero). The first two are kept inline, so a step of a
 /// backward pass allocates no array for them (W2's pass takes 80,000 steps).
-struct InputGradients {
-    private var first: Value?
-    private var second: Value?
+struct InputGradients<Gradient> {
+    private var first: Gradient?
+    private var second: Gradient?
     /// Gradients of inputs past the second (nil for one or two inputs).
-    private var rest: [Value?]?
+    private var rest: [Gradient?]?
     let count: Int
 
-    init(_ a: Value?) { first = a; second = nil; rest = nil; count = 1 }
-    init(_ a: Value?, _ b: Value?) { first = a; second = b; rest = nil; count = 2 }
-    init(_ values: [Value?]) {
+    init(_ a: Gradient?) { first = a; second = nil; rest = nil; count = 1 }
+    init(_ a: Gradient?, _ b: Gradient?) { first = a; second = b; rest = nil; count = 2 }
+    init(_ values: [Gradient?]) {
         first = values.first ?? nil
         second = values.count > 1 ? values[1] : nil
         rest = values.count > 2 ? Array(values[2...]) : nil
         count = values.count
     }
 
-    subscript(i: Int) -> Value? {
+    subscript(i: Int) -> Gradient? {
         switch i {
         case 0: return first
         case 1: return second
@@ -313,7 +322,7 @@ struct InputGradients {
     }
 
     /// Moves gradient `i` out (it becomes nil): the backward pass hands each one on without a retain.
-    mutating func take(_ i: Int) -> Value? {
+    mutating func take(_ i: Int) -> Gradient? {
         switch i {
         case 0: return first.take()
         case 1: return second.take()
@@ -322,5 +331,14 @@ struct InputGradients {
     }
 
     /// All of them, in input order.
-    var array: [Value?] { (0..<count).map { self[$0] } }
+    var array: [Gradient?] { (0..<count).map { self[$0] } }
+
+    /// Each gradient given to `transform`.
+    func map<Other>(_ transform: (Gradient) throws -> Other) rethrows -> InputGradients<Other> {
+        switch count {
+        case 1: return InputGradients<Other>(try first.map(transform))
+        case 2: return InputGradients<Other>(try first.map(transform), try second.map(transform))
+        default: return InputGradients<Other>(try array.map { try $0.map(transform) })
+        }
+    }
 }

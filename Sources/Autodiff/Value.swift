@@ -103,6 +103,20 @@ public final class Value {
         if let variable { withExtras { $0.variable = variable } }
     }
 
+    /// The value a `Transient` stands for, made after all: its serial number was given when it was computed.
+    init(_ tensor: Tensor, context: Unmanaged<GradientContext>, serial: Int) {
+        self.tensor = tensor
+        self.contextReference = context
+        self.serialAndTapes = UInt64(serial) << UInt64(Self.tapeSlots)
+    }
+
+    /// The context, unretained (for `Transient`s, which carry it without reference counting).
+    var unmanagedContext: Unmanaged<GradientContext> { contextReference }
+    /// The serial number and the tapes, packed (for `Transient`s, which pack them the same way).
+    var packedSerialAndTapes: UInt64 { serialAndTapes }
+    /// Whether any rare fact is set (a variable, an untracked reason, a cut, a watch, a NaN origin, a deferral).
+    var hasRareFacts: Bool { extras != nil }
+
     /// How many inputs the recorded node has (the value must have one).
     var recordedInputCount: Int { storedNode.unsafelyUnwrapped.inputs.count }
 

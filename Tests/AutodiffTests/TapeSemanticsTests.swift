@@ -295,6 +295,18 @@ final class LayoutTests: XCTestCase {
     }
 }
 
+/// Every recorded operation reachable from `values`, oldest first: (serial, operation, input serials, line).
+func recordedGraph(_ values: [Value]) -> [String] {
+    var pending = values, seen = Set<ObjectIdentifier>(), found: [Value] = []
+    while let v = pending.popLast() {
+        guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+        if let n = v.node { found.append(v); pending.append(contentsOf: n.inputs) }
+    }
+    return found.sorted { $0.serial < $1.serial }.map { v in
+        "\(v.serial) \(v.node!.primitive.name) \(v.node!.inputs.map { String($0.serial) }.joined(separator: ",")) line \(v.node!.line) tapes \(v.tapes)"
+    }
+}
+
 /// A gradient read from the implicit tape alone records its backward pass only when something needs the
 /// recorded graph; the graph it then records must be exactly the one recording at once gives.
 final class DeferredRecordingTests: XCTestCase {
@@ -320,17 +332,7 @@ final class DeferredRecordingTests: XCTestCase {
         let wide = try XCTUnwrap(ctx.gradient(of: try big.map(.tanh).sum(), wrt: [big])[0].value)
         XCTAssertNotNil(wide.deferred)
     }
-    /// Every recorded operation reachable from `values`, oldest first: (serial, operation, input serials, line).
-    func graph(_ values: [Value]) -> [String] {
-        var pending = values, seen = Set<ObjectIdentifier>(), found: [Value] = []
-        while let v = pending.popLast() {
-            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
-            if let n = v.node { found.append(v); pending.append(contentsOf: n.inputs) }
-        }
-        return found.sorted { $0.serial < $1.serial }.map { v in
-            "\(v.serial) \(v.node!.primitive.name) \(v.node!.inputs.map { String($0.serial) }.joined(separator: ",")) line \(v.node!.line) tapes \(v.tapes)"
-        }
-    }
+    func graph(_ values: [Value]) -> [String] { recordedGraph(values) }
 
     /// A session-like script: gradients of a small network, a watch after the first gradient, a second
     /// order through a deferred gradient, and values computed after it. Returns what it printed.
