@@ -287,10 +287,10 @@ struct BackwardPlan {
                 let isSelect: Bool
                 if case .select = node.primitive { isSelect = true } else { isSelect = false }
                 /// Hands the gradient of input `position` on to its slot.
-                func deliver(_ position: Int, _ gradient: C?) throws {
+                func deliver(_ position: Int, _ gradient: C?, _ unmanagedInput: Unmanaged<Value>? = nil) throws {
                     guard var g = gradient, let e = edgeRange.first(where: { edges[$0].input == position }) else { return }
                     let target = Int(edges[e].slot)
-                    try node.inputs.unmanaged(position)._withUnsafeGuaranteedRef { input in
+                    try (unmanagedInput ?? node.inputs.unmanaged(position))._withUnsafeGuaranteedRef { input in
                         if !g.tensor.hasSameShape(as: input.tensor) { g = try g.sumToShape(input.shape) }
                         if v.context.detectsAnomalies && g.tensor.hasNonFinite {
                             if C.self is Transient.Type { throw Transient.Unrepresentable() }
@@ -303,15 +303,16 @@ struct BackwardPlan {
                 // NOTE: the elementwise rules (almost every step of a long chain) hand their gradients on directly.
                 switch node.primitive {
                 case .unary(let f):
-                    let g = try Primitive.unaryPullback(f, C.ofGraph(node.inputs.unmanaged(0)), C.ofGraph(.passUnretained(v)), dy)
+                    let x = node.inputs.unmanaged(0)
+                    let g = try Primitive.unaryPullback(f, C.ofGraph(x), C.ofGraph(.passUnretained(v)), dy)
                     if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: [try g?.value()]) }
-                    try deliver(0, g)
+                    try deliver(0, g, x)
                 case .binary(let f):
-                    let (da, db) = try Primitive.binaryPullback(f, C.ofGraph(node.inputs.unmanaged(0)), C.ofGraph(node.inputs.unmanaged(1)),
-                                                                C.ofGraph(.passUnretained(v)), dy, needs: needs)
+                    let a = node.inputs.unmanaged(0), b = node.inputs.unmanaged(1)
+                    let (da, db) = try Primitive.binaryPullback(f, C.ofGraph(a), C.ofGraph(b), C.ofGraph(.passUnretained(v)), dy, needs: needs)
                     if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: [try da?.value(), try db?.value()]) }
-                    try deliver(0, da)
-                    try deliver(1, db)
+                    try deliver(0, da, a)
+                    try deliver(1, db, b)
                 default:
                     var grads = try C.pullback(node, output: v, cotangent: dy, needs: needs)
                     if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: try grads.array.map { try $0?.value() }) }

@@ -44,6 +44,7 @@ struct Transient {
     }
 
     /// What a value is, as far as a transient can tell.
+    @inline(__always)
     init(_ value: Value) throws {
         guard value.tensor.isScalar else { throw Unrepresentable() }
         scalar = value.tensor.firstScalar
