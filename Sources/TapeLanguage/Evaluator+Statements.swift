@@ -181,7 +181,9 @@ extension Session {
             emit()
 
         case .graph(let expr, let file):
-            let text = try graph(expr, file: file)
+            // Errors about the file point at `to "…"`, the rest of the statement.
+            let fileSpan = SourceSpan(start: sourceText.firstNonSpace(after: expr.span.end, before: statement.span.end), end: statement.span.end)
+            let text = try graph(expr, file: file, fileSpan: fileSpan)
             if show { outcome.result = .text(text) }
             emit()
 

@@ -41,7 +41,7 @@ extension Session {
     static let graphLineLimit = 60
 
     /// `graph Y`: the computation graph drawn in the terminal; `graph Y to "g.dot"` (or `.svg`, `.png`) writes it.
-    func graph(_ expr: Expr, file: String?) throws -> String {
+    func graph(_ expr: Expr, file: String?, fileSpan: SourceSpan) throws -> String {
         let root = try evaluate(expr)
         let graph = ComputationGraph(root: root)
         let names = ValueNames(session: self, numbering: graph.values.filter { $0.node != nil })
@@ -52,17 +52,17 @@ extension Session {
         let lower = file.lowercased()
         if lower.hasSuffix(".dot") || lower.hasSuffix(".gv") {
             let code = FileText.replace(path(file), with: Array((dot + "\n").utf8))
-            if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: expr.span) }
+            if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: fileSpan) }
             return "wrote the graph of \(label(of: expr)) (\(summary)) to \(file)"
         }
         guard let format = ["svg", "png", "pdf"].first(where: { lower.hasSuffix("." + $0) }) else {
-            throw EvaluationError("graph writes .dot, .svg, .png or .pdf files, not \(file)", at: expr.span)
+            throw EvaluationError("graph writes .dot, .svg, .png or .pdf files, not \(file)", at: fileSpan)
         }
         guard let dotProgram = Session.findExecutable("dot") else {
-            throw EvaluationError("Graphviz's `dot` is not installed, so \(file) cannot be drawn", at: expr.span,
+            throw EvaluationError("Graphviz's `dot` is not installed, so \(file) cannot be drawn", at: fileSpan,
                                   note: "install Graphviz (apt-get install graphviz, brew install graphviz), or write the text with graph ... to \"\(file.dropLast(format.count))dot\"")
         }
-        try runDot(dotProgram, format: format, input: dot, output: path(file), span: expr.span)
+        try runDot(dotProgram, format: format, input: dot, output: path(file), span: fileSpan)
         return "drew the graph of \(label(of: expr)) (\(summary)) to \(file)"
     }
 

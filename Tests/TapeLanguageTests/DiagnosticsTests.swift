@@ -23,6 +23,19 @@ final class DiagnosticsTests: XCTestCase {
         """)
     }
 
+    /// An error about the file of `graph ... to` points at the file, not at the value drawn.
+    func testGraphFileErrorsPointAtTheFile() {
+        XCTAssertEqual(output("x = 2\nwatch x\ny = x^2\ngraph y to \"g.txt\";  # a comment"), """
+        x = 2
+        y = 4
+        error: graph writes .dot, .svg, .png or .pdf files, not g.txt
+         --> 4:9
+          │
+        4 │ graph y to "g.txt";  # a comment
+          │         ^^^^^^^^^^
+        """)
+    }
+
     /// Counts, shapes, axes and indices share one check of whole numbers; the message names the argument.
     func testWholeNumbersNameWhatIsWrong() {
         func firstLine(_ text: String) -> String { String(output(text).split(separator: "\n").first { $0.hasPrefix("error") } ?? "") }
