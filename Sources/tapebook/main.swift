@@ -29,13 +29,16 @@ struct Tapebook: ParsableCommand {
         version: "tapebook \(version)",
         subcommands: [Run.self, Check.self, Export.self])
 
-    @Option(name: .customShort("e"), help: ArgumentHelp("Run STATEMENTS and print their outputs.", valueName: "statements"))
-    var statements: String?
+    // NOTE: repeatable, as perl's and sed's `-e`: each one is a line of one program (`-e 'x = 1' -e 'x + 1'`).
+    @Option(name: .customShort("e"), parsing: .singleValue,
+            help: ArgumentHelp("Run STATEMENTS and print their outputs; several -e run in order, as lines of one program.",
+                               valueName: "statements"))
+    var statements: [String] = []
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        throw ExitCode(Actions.notebook(statements: statements, output.settings))
+        throw ExitCode(Actions.notebook(statements: statements.isEmpty ? nil : statements.joined(separator: "\n"), output.settings))
     }
 }
 

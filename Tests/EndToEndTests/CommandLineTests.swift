@@ -51,6 +51,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 0)
     }
 
+    /// Several `-e` are lines of one program, in order (as perl's and sed's), with or without other options;
+    /// an error names the line of its own `-e`.
+    func testSeveralStatementArgumentsRunInOrder() throws {
+        let r = try tapebook(["-e", "x = 3", "-e", "watch x", "-e", "grad x^2 wrt x"])
+        XCTAssertEqual(r.stdout, "x = 3\n∂(x^2)/∂x = 6\n")
+        XCTAssertEqual(r.status, 0)
+        let failing = try tapebook(["-e", "a = 1", "--precision", "2", "-e", "b + a"])
+        XCTAssertEqual(failing.status, 1)
+        XCTAssertTrue(failing.stdout.contains("error: unknown name 'b'\n --> 2:1"), failing.stdout)
+    }
+
     /// Statements on stdin print results only; a leading byte-order mark is dropped, as from a file.
     func testStatementsFromStdinHaveNoPrompt() throws {
         let r = try tapebook([], stdin: "\u{FEFF}x = 3\nwatch x\ngrad x^3 wrt x\n")
