@@ -442,8 +442,7 @@ extension PythonWriter {
                      "    return torch.mean(-torch.sum(labels * logp, dim=-1))"])
             }
             if helpers.contains("load") {
-                add(["def _load(path):",
-                     "    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)",
+                add(PythonWriter.loadHead + [
                      "    return torch.tensor(np.asarray(a, np.float64))"])
             }
             if helpers.contains("take") {
@@ -490,8 +489,7 @@ extension PythonWriter {
                      "    return tf.reduce_mean(-tf.reduce_sum(labels * logp, axis=-1))"])
             }
             if helpers.contains("load") {
-                add(["def _load(path):",
-                     "    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)",
+                add(PythonWriter.loadHead + [
                      "    return tf.constant(np.asarray(a, np.float64))"])
             }
         case .jax:
@@ -548,11 +546,34 @@ extension PythonWriter {
                      "    return jnp.mean(-jnp.sum(labels * logp, axis=-1))"])
             }
             if helpers.contains("load") {
-                add(["def _load(path):",
-                     "    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)",
+                add(PythonWriter.loadHead + [
                      "    return jnp.asarray(np.asarray(a, np.float64))"])
             }
         }
         return h
     }
+}
+
+extension PythonWriter {
+    /// The start of every backend's `_load(path)`: `.npy` through `np.load`; CSV as tapebook reads it, with
+    /// `np.loadtxt`'s shapes, skipping blank and `#` lines and a first line of names (a header), where plain
+    /// `np.loadtxt` would stop at the names. Each backend adds the line that makes its tensor of `a`.
+    static let loadHead = [
+        "def _load(path):",
+        "    if not path.endswith(\".csv\"):",
+        "        a = np.load(path)",
+        "    else:",
+        "        with open(path, encoding=\"utf-8-sig\") as f:",
+        "            lines = [line for line in f if line.strip() and not line.lstrip().startswith(\"#\")]",
+        "        def is_number(field):",
+        "            try:",
+        "                float(field)",
+        "                return True",
+        "            except ValueError:",
+        "                return False",
+        "        names = [field.strip() for field in lines[0].split(\",\") if field.strip()] if lines else []",
+        "        if names and all(not is_number(n) and (n[0].isalpha() or n[0] in \"_\\\"'\") for n in names):",
+        "            lines = lines[1:]",
+        "        a = np.loadtxt(lines, delimiter=\",\")",
+    ]
 }

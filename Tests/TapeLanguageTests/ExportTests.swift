@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TensorCore
 @testable import TapeLanguage
 
 /// `:export` and `tapebook export`: exact text of the generated scripts on small programs, and the
@@ -248,11 +249,12 @@ final class ExportTests: XCTestCase {
     }
 
     /// A CSV loads with `np.loadtxt`'s default shapes (`ndmin=0`), as `load` gives them: one row or one
-    /// column is a vector, one number a scalar.
-    func testLoadReadsCSVAsNumPyDoes() throws {
+    /// column is a vector, one number a scalar; a first line of names is skipped, as `load` skips it.
+    func testLoadReadsCSVAsTapebookDoes() throws {
         for target in [ExportTarget.torch, .tf, .jax] {
             let script = try Exporter.export("x = load(\"d.csv\")", to: target, origin: "test.tape")
-            XCTAssertTrue(script.contains("    a = np.loadtxt(path, delimiter=\",\") if path.endswith(\".csv\") else np.load(path)\n"), script)
+            XCTAssertTrue(script.contains(PythonWriter.loadHead.joined(separator: "\n") + "\n"), script)
+            XCTAssertTrue(script.contains("        a = np.loadtxt(lines, delimiter=\",\")\n"), script)
         }
     }
 
@@ -289,6 +291,34 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(wrong.last?.result.isError ?? false)
         let unquoted = session.run(":export tf out.py")
         XCTAssertTrue(unquoted.last?.result.isError ?? false)
+    }
+
+    /// The exported `_load` reads CSV files as `load` does: headers, comments, a byte-order mark, shapes.
+    func testExportedLoaderReadsCSVAsLoadDoes() throws {
+        let python = SessionsTests.repositoryRoot.appendingPathComponent("bench/.venv/bin/python").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "no bench/.venv with NumPy")
+        let files = ["x, y\n1, 2\n3, 4\n", "# prices\n\n,price\n0,1.5\n1,2.5\n", "\u{FEFF}\"a\",\"b\"\n5,6\n", "7\n8\n9\n", "nan, inf\n", "42\n"]
+        let dir = NSTemporaryDirectory() + "tapebook-load-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var script = "import numpy as np\n" + PythonWriter.loadHead.joined(separator: "\n") + "\n    return a\n"
+        var expected = ""
+        for (i, text) in files.enumerated() {
+            let path = "\(dir)/\(i).csv"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            script += "a = _load(\"\(path)\")\nprint(list(a.shape), a.ravel().tolist())\n"
+            let t = try Tensor.load(path: path)
+            expected += "\(t.shape) \(t.scalars)\n"
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(String(decoding: data, as: UTF8.self), expected)
     }
 
     /// The generated PyTorch, JAX and TensorFlow scripts of a few lessons run and exit 0.
