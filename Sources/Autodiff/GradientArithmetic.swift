@@ -30,7 +30,6 @@ extension GradientArithmetic {
     static func + (a: Self, b: Double) throws -> Self { try a + a.constant(b) }
     static func - (a: Self, b: Double) throws -> Self { try a - a.constant(b) }
     static func * (a: Self, b: Double) throws -> Self { try a * a.constant(b) }
-    static func / (a: Self, b: Double) throws -> Self { try a / a.constant(b) }
     static func - (a: Double, b: Self) throws -> Self { try b.constant(a) - b }
 
     func pow(_ exponent: Self) throws -> Self { try binary(.power, exponent) }

@@ -163,9 +163,9 @@ extension Transient: Cotangent {
         return try value()
     }
 
+    /// Called only when the shapes differ, so the sum is a tensor: the pass runs again on values.
     func sumToShape(_ shape: [Int]) throws -> Transient {
-        if shape.isEmpty { return self }
-        return try Transient(try value().sumToShape(shape))
+        try Transient(try value().sumToShape(shape))
     }
 
     /// A rule on values (the elementwise rules run on transients; see `BackwardPlan.pass`).
