@@ -119,9 +119,13 @@ final class Builtin {
     let run: (CallArguments) throws -> [Value]
     /// The same, for built-ins with exactly one result (saves an array on every call).
     let single: ((CallArguments) throws -> Value)?
+    /// The elementwise function of a one-argument built-in such as `sin`: a call of it with one positional
+    /// argument is evaluated directly (`Session.evaluate`), as `run` would, without the arguments' set-up.
+    let elementwise: UnaryFunction?
 
     init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String,
-         run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil) {
+         run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil,
+         elementwise: UnaryFunction? = nil) {
         self.minimum = minimum
         self.maximum = maximum
         self.keywords = keywords
@@ -129,6 +133,7 @@ final class Builtin {
         self.summary = summary
         self.run = run
         self.single = single
+        self.elementwise = elementwise
     }
 }
 
@@ -141,7 +146,9 @@ enum Builtins {
     }
 
     private static func unary(_ name: String, _ f: UnaryFunction, _ summary: String) -> (String, Builtin) {
-        (name, one(1, 1, [], "\(name)(x)", summary) { try $0.value(0).map(f) })
+        let run: (CallArguments) throws -> Value = { try $0.value(0).map(f) }
+        return (name, Builtin(minimum: 1, maximum: 1, keywords: [], usage: "\(name)(x)", summary: summary,
+                              run: { [try run($0)] }, single: run, elementwise: f))
     }
 
     private static func compare(_ name: String, _ f: BinaryFunction, _ words: String) -> (String, Builtin) {

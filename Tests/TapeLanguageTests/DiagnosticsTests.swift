@@ -36,6 +36,50 @@ final class DiagnosticsTests: XCTestCase {
         """)
     }
 
+    /// A one-argument call of an elementwise built-in (`sin(y)`) is evaluated directly; any other call of
+    /// it, and a name that hides it, take the general path with its errors.
+    func testElementwiseCallsAndWhatHidesThem() {
+        XCTAssertEqual(output("x = 0.5\nwatch x\ny = sin(x) * 2\ngrad y wrt x\ngrad grad y wrt x wrt x"), """
+        x = 0.5
+        y = 0.9589
+        ∂y/∂x = 1.7552
+        ∂(grad y wrt x)/∂x = -0.9589
+        """)
+        XCTAssertEqual(output("sin = 3\nsin(2)"), """
+        sin = 3
+        error: sin is a tensor, not a function
+         --> 2:1
+          │
+        2 │ sin(2)
+          │ ^^^^^^
+          = note: to multiply, write sin * (...)
+        """)
+        XCTAssertEqual(output("sin(1, 2)"), """
+        error: sin takes 1 argument, got 2
+         --> 1:1
+          │
+        1 │ sin(1, 2)
+          │ ^^^^^^^^^
+          = note: usage: sin(x)
+        """)
+        XCTAssertEqual(output("exp(x=1)"), """
+        error: unknown keyword argument 'x' for exp
+         --> 1:5
+          │
+        1 │ exp(x=1)
+          │     ^
+          = note: exp takes no keyword arguments
+        """)
+        XCTAssertEqual(output("tanh(q)"), """
+        error: unknown name 'q'
+         --> 1:6
+          │
+        1 │ tanh(q)
+          │      ^
+          = note: did you mean 'eq'?
+        """)
+    }
+
     /// Counts, shapes, axes and indices share one check of whole numbers; the message names the argument.
     func testWholeNumbersNameWhatIsWrong() {
         func firstLine(_ text: String) -> String { String(output(text).split(separator: "\n").first { $0.hasPrefix("error") } ?? "") }
