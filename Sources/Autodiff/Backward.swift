@@ -254,7 +254,7 @@ struct BackwardPlan {
 
     private func pass<C: Cotangent>(seeds: [Value?], observer: BackwardObserver?, carrying: C.Type) throws -> SourceCotangents {
         let start = targets.first?.context.lastSerial ?? 0
-        var cotangents = CotangentStore<C>(slots: slotCount)
+        let cotangents = CotangentStore<C>(slots: slotCount)
         var fromSelect = [Bool](repeating: false, count: slotCount)
         func accumulate(_ g: C, into slot: Int, _ value: Value) throws {
             if let existing = cotangents.take(slot) {
@@ -280,7 +280,7 @@ struct BackwardPlan {
             guard let dy = taken else { continue }
             let edgeRange = Int(edgeStart[k])..<Int(edgeStart[k + 1])
             try order[k]._withUnsafeGuaranteedRef { v in
-                try v.context.checkInterrupt()
+                if k & 255 == 0 { try v.context.checkInterrupt() }
                 let node = v.storedNode.unsafelyUnwrapped
                 var needs = InputMask()
                 for e in edgeRange { needs.insert(Int(edges[e].input)) }
@@ -361,12 +361,28 @@ struct BackwardPlan {
 
 /// A pass's cotangents by slot. A slot holds a position in a small pool: a long graph's pass (W2: 80,000
 /// slots) keeps 4 bytes a slot, and only the few cotangents alive at once in full.
-struct CotangentStore<C> {
-    private var positions: [Int32]
-    private var pool: [C?] = []
-    private var free: [Int32] = []
+// NOTE: buffers kept by hand, not arrays: each step of a pass takes and puts a few cotangents, and each
+// write to an array checked that the array was not shared (W2: 300,000 checks).
+final class CotangentStore<C> {
+    private let positions: UnsafeMutablePointer<Int32>
+    private var pool: UnsafeMutablePointer<C?>
+    /// Positions in `pool` that are free; the pool's first `poolCount` entries are initialized.
+    private var free: UnsafeMutablePointer<Int32>
+    private var poolCount = 0, freeCount = 0, capacity = 16
 
-    init(slots: Int) { positions = [Int32](repeating: -1, count: slots) }
+    init(slots: Int) {
+        positions = .allocate(capacity: max(slots, 1))
+        positions.initialize(repeating: -1, count: slots)
+        pool = .allocate(capacity: capacity)
+        free = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        pool.deinitialize(count: poolCount)
+        pool.deallocate()
+        free.deallocate()
+        positions.deallocate()
+    }
 
     subscript(slot: Int) -> C? {
         let p = positions[slot]
@@ -374,24 +390,40 @@ struct CotangentStore<C> {
     }
 
     /// Moves the cotangent of `slot` out; the slot is empty afterwards.
-    mutating func take(_ slot: Int) -> C? {
+    func take(_ slot: Int) -> C? {
         let p = positions[slot]
         guard p >= 0 else { return nil }
         positions[slot] = -1
-        free.append(p)
+        free[freeCount] = p
+        freeCount += 1
         return pool[Int(p)].take()
     }
 
     /// Fills an empty slot.
-    mutating func put(_ c: C, into slot: Int) {
-        if !free.isEmpty {
-            let p = free.removeLast()
+    func put(_ c: C, into slot: Int) {
+        if freeCount > 0 {
+            freeCount -= 1
+            let p = free[freeCount]
             pool[Int(p)] = c
             positions[slot] = p
-        } else {
-            positions[slot] = Int32(pool.count)
-            pool.append(c)
+            return
         }
+        if poolCount == capacity { grow() }
+        (pool + poolCount).initialize(to: c)
+        positions[slot] = Int32(poolCount)
+        poolCount += 1
+    }
+
+    private func grow() {
+        capacity *= 2
+        let newPool = UnsafeMutablePointer<C?>.allocate(capacity: capacity)
+        newPool.moveInitialize(from: pool, count: poolCount)
+        pool.deallocate()
+        pool = newPool
+        let newFree = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        newFree.initialize(from: free, count: freeCount)
+        free.deallocate()
+        free = newFree
     }
 }
 
