@@ -18,6 +18,26 @@ final class TapeSemanticsTests: XCTestCase {
         XCTAssertEqual(try grad(y, x).value?.tensor.scalars, [2, 4, 6])
     }
 
+    /// Ctrl-C stops a backward pass: it is looked for every 256 steps and at the last one, so a long pass
+    /// stops soon and a short one still sees it.
+    func testInterruptStopsABackwardPass() throws {
+        let x = scalar(0.5)
+        ctx.watch(x)
+        var y = x
+        for _ in 0..<1000 { y = try y.map(.sin) }
+        var checks = 0
+        ctx.interruptCheck = { checks += 1; return checks == 2 }
+        XCTAssertThrowsError(try grad(y, x)) { XCTAssertEqual(($0 as? GradientError)?.message, "interrupted") }
+        XCTAssertEqual(checks, 2)
+        checks = 0
+        ctx.interruptCheck = { checks += 1; return false }
+        _ = try grad(y, x)
+        XCTAssertEqual(checks, 4)  // steps 768, 512, 256 and 0 of 1,000
+        let short = try x.map(.cos)
+        ctx.interruptCheck = { true }
+        XCTAssertThrowsError(try grad(short, x))
+    }
+
     func testThirdOrderOfCube() throws {
         let x = scalar(3)
         ctx.watch(x)
