@@ -54,6 +54,7 @@ struct GradientHealthMonitor {
     }
 
     mutating func observe(step: Int, gradients: [(label: String, value: Value)]) {
+        if gradients.isEmpty && lastSeen.isEmpty { return }  // a loop with no gradient yet: most steps of most loops
         let identities = gradients.map { ObjectIdentifier($0.value) }
         guard identities != lastSeen else { return }
         lastSeen = identities
