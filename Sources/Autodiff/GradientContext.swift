@@ -292,6 +292,7 @@ public final class GradientContext {
     /// Runs a primitive on values: computes its output and records it on every recording tape that
     /// tracks one of the inputs.
     public func apply(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
+        try Memory.checkLive()
         switch inputs.count {
         case 1: return try apply(primitive, inputs[0])
         case 2: return try apply(primitive, inputs[0], inputs[1])
@@ -301,6 +302,7 @@ public final class GradientContext {
 
     /// `apply` for one input, without an array.
     public func apply(_ primitive: Primitive, _ a: Value) throws -> Value {
+        try Memory.checkLive()
         let output: Tensor
         if case .unary(let f) = primitive { output = a.tensor.map(f) } else { output = try primitive.forward([a.tensor]) }
         let recording = recordingMask
@@ -311,6 +313,7 @@ public final class GradientContext {
 
     /// `apply` for two inputs, without an array.
     public func apply(_ primitive: Primitive, _ a: Value, _ b: Value) throws -> Value {
+        try Memory.checkLive()
         let output: Tensor
         if case .binary(let f) = primitive { output = try Tensor.zip(a.tensor, b.tensor, f) } else { output = try primitive.forward([a.tensor, b.tensor]) }
         let recording = recordingMask

@@ -98,6 +98,7 @@ public final class Value {
 
     init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
         self.tensor = tensor
+        Memory.liveWords &+= tensor.count &+ Memory.valueWords
         self.contextReference = .passUnretained(context)
         self.serialAndTapes = UInt64(context.nextSerial()) << UInt64(Self.tapeSlots)
         if let variable { withExtras { $0.variable = variable } }
@@ -106,6 +107,7 @@ public final class Value {
     /// The value a `Transient` stands for, made after all: its serial number was given when it was computed.
     init(_ tensor: Tensor, context: Unmanaged<GradientContext>, serial: Int) {
         self.tensor = tensor
+        Memory.liveWords &+= tensor.count &+ Memory.valueWords
         self.contextReference = context
         self.serialAndTapes = UInt64(serial) << UInt64(Self.tapeSlots)
     }
@@ -132,6 +134,7 @@ public final class Value {
     var gradientKey: ObjectIdentifier { variable.map(ObjectIdentifier.init) ?? ObjectIdentifier(self) }
 
     deinit {
+        Memory.liveWords &-= tensor.count &+ Memory.valueWords
         // NOTE: a long chain (a 20,000-step loop) would overflow the stack if released recursively;
         // unlink it iteratively instead. Inputs are moved out of a dying value's node before its node is
         // dropped, so each input is checked for being the last reference while only `pending` holds it.

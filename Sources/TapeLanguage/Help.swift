@@ -125,6 +125,7 @@ public enum Help {
       :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
       :export tf|jax|torch "f.py"
       :set precision N | color on|off | anomaly on|off | width N | limit N
+      :set memory MiB|auto
       :time STATEMENT  :reset  :quit
     built-ins: :help sum, :help softmax, ... (Tab completes their names)
     """
@@ -378,12 +379,15 @@ public enum Help {
             example: "x = [1, 2]\n:save \"notebook.tape\"\n:reset\n:load \"notebook.tape\"\nx",
             seeAlso: [":save", ":reset"]),
         ":set": Topic(
-            syntax: [":set precision N", ":set color on|off", ":set anomaly on|off", ":set width N", ":set limit N"],
+            syntax: [":set precision N", ":set color on|off", ":set anomaly on|off", ":set width N", ":set limit N",
+                     ":set memory MiB|auto"],
             text: """
             Changes a setting of the session: precision is the digits shown after the point (0 to 17); \
             color turns colour on or off; anomaly (on by default) says which recorded operation first \
             produced a NaN or Inf in a result, forward or backward; width is the line width results are fitted to; \
-            limit is the most elements a tensor may have (100 million by default), checked before anything is allocated.
+            limit is the most elements a tensor may have (100 million by default), checked before anything is allocated; \
+            memory is the most the values alive may hold, with what their tapes keep (auto, the default: half this \
+            machine's memory): an operation that would pass it fails with "not enough memory" and its statement is undone.
             """,
             example: ":set precision 2\nx = [1/3, 2/3]",
             seeAlso: [":vars"]),

@@ -125,12 +125,22 @@ extension Session {
             guard let n = Int(parts[1]), n >= 1 else { throw EvaluationError("the element limit must be a positive whole number", at: span) }
             Shape.elementLimit = n
             return "element limit \(n)"
+        case "memory":
+            if parts[1] == "auto" {
+                Memory.liveLimitBytes = 0
+                return "memory limit: half this machine's memory"
+            }
+            guard let n = Int(parts[1]), (1...(1 << 30)).contains(n) else {
+                throw EvaluationError("the memory limit is a whole number of MiB, at least 1, or 'auto'", at: span)
+            }
+            Memory.liveLimitBytes = n << 20
+            return "memory limit \(n) MiB"
         case "width":
             guard let n = Int(parts[1]), n >= 20 else { throw EvaluationError("width must be at least 20", at: span) }
             settings.lineWidth = n
             return "width \(n)"
         default:
-            throw EvaluationError("unknown setting '\(parts[0])'", at: span, note: "settings: precision, color, anomaly, width, limit")
+            throw EvaluationError("unknown setting '\(parts[0])'", at: span, note: "settings: precision, color, anomaly, width, limit, memory")
         }
     }
 

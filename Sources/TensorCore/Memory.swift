@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Portable
 
 @_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32  // <malloc.h>, not in Glibc
 
@@ -59,6 +60,61 @@ public enum Memory {
         let to = end & ~UInt(hugePage - 1)
         guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
         _ = madvise(pointer, Int(to - from), advice)
+    }
+
+    // MARK: The memory values hold
+
+    /// An estimate of the memory that the values alive hold, in 8-byte words: each value's elements and
+    /// `valueWords` for the value itself. Values (in Autodiff) add their share when made and take it away
+    /// when freed.
+    nonisolated(unsafe) public static var liveWords = 0
+    /// A value's own memory, in words: its object and its share of the node that made it.
+    public static let valueWords = 12
+
+    /// The most the values alive may hold, in bytes (`:set memory`); 0: half the machine's memory (or of
+    /// its control group's limit, when lower), read when first needed.
+    // NOTE: without it, a loop whose tape grows fast (a gradient of a gradient of ..., or a step that keeps
+    // a large tensor on the tape) ended in the kernel's out-of-memory kill, with the session lost.
+    nonisolated(unsafe) public static var liveLimitBytes = 0 {
+        didSet { nextCheck = liveLimitBytes > 0 ? liveLimitBytes / 8 : firstCheck }
+    }
+    /// Below this many live words, `checkLive` is one comparison; the machine's memory is read once past it.
+    @usableFromInline static let firstCheck = 1 << 26
+    @usableFromInline nonisolated(unsafe) static var nextCheck = firstCheck
+
+    /// Throws when the values alive, with `words` more, would hold more than the limit. Operations call it
+    /// before they compute, so that a statement fails (and frees what it made) instead of the process.
+    @inlinable
+    public static func checkLive(adding words: Int = 0) throws {
+        if liveWords &+ words > nextCheck { try checkLiveAgainstLimit(adding: words) }
+    }
+
+    @usableFromInline static func checkLiveAgainstLimit(adding words: Int) throws {
+        let limit = liveLimitBytes > 0 ? liveLimitBytes : machineMemory / 2
+        nextCheck = limit / 8
+        guard liveWords + words > nextCheck else { return }
+        let whose = liveLimitBytes > 0 ? "the limit set with :set memory" : "half this machine's memory"
+        throw TensorError("not enough memory: the values alive would hold more than \(describeBytes(limit)) (\(whose))")
+    }
+
+    /// The machine's memory in bytes, or its control group's limit when lower.
+    static var machineMemory: Int {
+        var bytes = max(1, sysconf(Int32(_SC_PHYS_PAGES))) * max(1, sysconf(Int32(_SC_PAGESIZE)))
+        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+            if let text = FileText.read(file), let limit = Int(text.filter { !$0.isWhitespace }), limit > 0 { bytes = min(bytes, limit) }
+        }
+        return bytes
+    }
+
+    /// "512 KiB", "1.5 MiB", "11.7 GiB".
+    public static func describeBytes(_ bytes: Int) -> String {
+        func tenths(_ unit: Int) -> String {
+            let t = (bytes * 10 + unit / 2) / unit
+            return t % 10 == 0 ? "\(t / 10)" : "\(t / 10).\(t % 10)"
+        }
+        if bytes < 1 << 20 { return "\((bytes + 512) >> 10) KiB" }
+        if bytes < 1 << 30 { return "\(tenths(1 << 20)) MiB" }
+        return "\(tenths(1 << 30)) GiB"
     }
 
     /// `count` elements, each `value`, in a buffer prepared as above when large.

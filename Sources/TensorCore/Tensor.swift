@@ -174,6 +174,7 @@ public enum Shape {
             }
             total = product
         }
+        try Memory.checkLive(adding: total)
     }
 
     /// NumPy broadcasting of two shapes.

@@ -128,6 +128,7 @@ final class HelpAndVarsTests: XCTestCase {
           :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
           :export tf|jax|torch "f.py"
           :set precision N | color on|off | anomaly on|off | width N | limit N
+          :set memory MiB|auto
           :time STATEMENT  :reset  :quit
         built-ins: :help sum, :help softmax, ... (Tab completes their names)
         """)
