@@ -292,11 +292,12 @@ public final class GradientContext {
     /// Runs a primitive on values: computes its output and records it on every recording tape that
     /// tracks one of the inputs.
     public func apply(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
-        try Memory.checkLive()
         switch inputs.count {
         case 1: return try apply(primitive, inputs[0])
         case 2: return try apply(primitive, inputs[0], inputs[1])
-        default: return record(primitive, NodeInputs(inputs), try primitive.forward(inputs.map(\.tensor)))
+        default:
+            try Memory.checkLive()
+            return record(primitive, NodeInputs(inputs), try primitive.forward(inputs.map(\.tensor)))
         }
     }
 

@@ -141,14 +141,13 @@ enum Builtins {
     static var names: [String] { table.keys }
 
     private static func one(_ min: Int, _ max: Int?, _ keywords: [String] = [], _ usage: String, _ summary: String,
-                            _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
-        Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary, run: { [try f($0)] }, single: f)
+                            elementwise: UnaryFunction? = nil, _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
+        Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary, run: { [try f($0)] }, single: f,
+                elementwise: elementwise)
     }
 
     private static func unary(_ name: String, _ f: UnaryFunction, _ summary: String) -> (String, Builtin) {
-        let run: (CallArguments) throws -> Value = { try $0.value(0).map(f) }
-        return (name, Builtin(minimum: 1, maximum: 1, keywords: [], usage: "\(name)(x)", summary: summary,
-                              run: { [try run($0)] }, single: run, elementwise: f))
+        (name, one(1, 1, [], "\(name)(x)", summary, elementwise: f) { try $0.value(0).map(f) })
     }
 
     private static func compare(_ name: String, _ f: BinaryFunction, _ words: String) -> (String, Builtin) {
