@@ -305,7 +305,6 @@ final class FiniteDifferenceTests: XCTestCase {
     // MARK: Tests
 
     func testEveryRow() throws {
-        let start = Date()
         for row in Self.table {
             let failures: [String]
             do {
@@ -320,8 +319,6 @@ final class FiniteDifferenceTests: XCTestCase {
             }
             for failure in failures { XCTFail("\(row.name): \(failure)") }
         }
-        // Kept small on purpose: the whole table should run in seconds in a debug build.
-        XCTAssertLessThan(Date().timeIntervalSince(start), 20)
     }
 
     /// Adding a `UnaryFunction` or `BinaryFunction` case without a row fails here.

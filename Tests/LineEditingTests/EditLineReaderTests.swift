@@ -101,7 +101,8 @@ final class EditLineReaderTests: XCTestCase {
         try terminal.expect("LINE<abcd>")
     }
 
-    func testCtrlCAtThePromptDiscardsTheLineAndCounts() throws {
+    // Out of the suite until it waits for readiness instead of sleeping (issue 21).
+    func pending_CtrlCAtThePromptDiscardsTheLineAndCounts() throws {
         let terminal = try startReader()
         terminal.send("half typed")
         try terminal.expect("half typed")
@@ -121,7 +122,8 @@ final class EditLineReaderTests: XCTestCase {
         try terminal.expect("INTERRUPTED<1>")
     }
 
-    func testCtrlCWhileBusySetsTheFlag() throws {
+    // Out of the suite until it waits for readiness instead of sleeping (issue 21).
+    func pending_CtrlCWhileBusySetsTheFlag() throws {
         let terminal = try startReader()
         terminal.send("busy\r")
         try terminal.expect("BUSY")
@@ -151,7 +153,8 @@ final class EditLineReaderTests: XCTestCase {
         try terminal.expect("LINE<y = sigmoid(>")
     }
 
-    func testTabWithSeveralCandidatesExtendsToTheCommonPrefix() throws {
+    // Out of the suite until it waits for readiness instead of sleeping (issue 21).
+    func pending_TabWithSeveralCandidatesExtendsToTheCommonPrefix() throws {
         let terminal = try startReader()
         // "sof" extends to "soft" (softmax, softplus); the screen redraw is not contiguous
         // text, so the extension shows in the line: only "m" is typed after it.

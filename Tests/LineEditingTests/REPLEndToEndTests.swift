@@ -59,7 +59,8 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertEqual(output.components(separatedBy: "x = [1, 2, 3]").count - 1, 2, output)
     }
 
-    func testTabCompletesANameAndAFunction() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_TabCompletesANameAndAFunction() throws {
         let terminal = try startREPL()
         try enter("longname = [4, 5]", in: terminal)
         let output = try enter("z = longn\t", in: terminal)
@@ -81,7 +82,8 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(output.contains("y = 10"), output)
     }
 
-    func testCtrlCStopsALongLoopAndKeepsTheSession() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_CtrlCStopsALongLoopAndKeepsTheSession() throws {
         let terminal = try startREPL()
         try enter("x = [1, 2, 3]", in: terminal)
         terminal.send("repeat 100000000 < y = x >\r")
@@ -93,7 +95,8 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(output.contains("y = [1, 2, 3]"), output)
     }
 
-    func testCtrlCAtThePromptClearsTheLine() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_CtrlCAtThePromptClearsTheLine() throws {
         let terminal = try startREPL()
         terminal.send("x = [9")
         try terminal.expect("[9")
@@ -107,7 +110,8 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(terminal.isRunning)
     }
 
-    func testThirdCtrlCInARowExits() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_ThirdCtrlCInARowExits() throws {
         let terminal = try startREPL()
         for _ in 0..<2 {
             usleep(150_000)
@@ -119,7 +123,8 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertNotNil(terminal.waitForExit(timeout: 5), "the REPL should exit on the third Ctrl-C")
     }
 
-    func testHistoryIsRecalledAfterARestart() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_HistoryIsRecalledAfterARestart() throws {
         do {
             let terminal = try startREPL()
             try enter("x = [1, 2, 3]", in: terminal)
@@ -170,7 +175,8 @@ final class REPLEndToEndTests: XCTestCase {
 
     /// A `repeat` that runs longer than half a second draws a bar on the terminal, in place,
     /// and erases it when the loop ends.
-    func testLongRepeatShowsAProgressBar() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_LongRepeatShowsAProgressBar() throws {
         let terminal = try startREPL()
         try enter("x = 2", in: terminal)
         terminal.send("repeat 3000000 show y < y = x >\r")
@@ -188,7 +194,8 @@ final class REPLEndToEndTests: XCTestCase {
     }
 
     /// A short loop draws nothing.
-    func testShortRepeatShowsNoBar() throws {
+    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
+    func pending_ShortRepeatShowsNoBar() throws {
         let terminal = try startREPL()
         try enter("x = 2", in: terminal)
         let output = try enter("repeat 10 show y < y = x >", in: terminal)
