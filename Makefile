@@ -44,7 +44,10 @@ build: deps
 run: build
 	@.build/release/tapebook
 
+# tools/export-peers makes .peers/ (TensorFlow, JAX, PyTorch for the export fidelity test) once; where it
+# cannot, that test skips with a message, or fails under CI=true.
 test: deps
+	-tools/export-peers
 	$(RELEASE)
 	$(SWIFT) build --build-tests
 	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build --disable-swift-testing

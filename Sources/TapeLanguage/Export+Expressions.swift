@@ -111,11 +111,51 @@ extension PythonWriter {
     mutating func name(_ n: String, env: [String: Int], inline: InlineContext?) throws -> PyCode {
         if functions[n] != nil { return PythonWriter.atom(py(n)) }
         guard let inline, let id = env[n] else { return PythonWriter.atom(py(n)) }
-        if let p = inline.parameters[id] { return PythonWriter.atom(p) }
         let b = bindings[id]
+        // The Python name that holds this value now, if any.
+        let held: String? = environment[n] == id ? py(n) : b.python
+        if let perturbations = inline.parameters[id] {
+            // A source: its value plus its perturbations. An intermediate source (one that other sources of
+            // the same gradient reach) is its definition, so that gradients flow through it to them.
+            var others = inline.sources
+            others.remove(id)
+            var base: String
+            if case .root = b.definition, let held {
+                base = held
+            } else if let held, !definitionReaches(id, others) {
+                base = held
+            } else {
+                base = try definition(n, id, env: env, inline: inline, dependent: true).text
+            }
+            if b.opaque && definitionReaches(id, others) {
+                throw unsupported("JAX needs '\(n)' as a function of the gradient's other sources, but it was computed in a loop")
+            }
+            base = "(" + base + " + " + perturbations.joined(separator: " + ") + ")"
+            return PythonWriter.atom(base)
+        }
         let dependent = depends(id, on: inline.sources)
-        if !dependent && environment[n] == id { return PythonWriter.atom(py(n)) }
+        if !dependent, let held { return PythonWriter.atom(held) }
+        if b.opaque {
+            throw unsupported("JAX needs '\(n)' as a function of the gradient's sources, but it was computed in a loop (a loop's gradients need the loop as a function)")
+        }
+        return try definition(n, id, env: env, inline: inline, dependent: dependent)
+    }
+
+    /// Whether binding `id`'s own definition reaches any of `sources`.
+    func definitionReaches(_ id: Int, _ sources: Set<Int>) -> Bool {
+        let b = bindings[id]
+        guard b.tracked, !sources.isEmpty else { return false }
+        if b.opaque { return true }
         switch b.definition {
+        case .root: return false
+        case .expression(let e, let env), .element(let e, _, let env): return reaches(e, env, sources)
+        }
+    }
+
+    /// A binding's defining expression, inlined; a constant (stop_gradient) where it does not depend on
+    /// the sources.
+    mutating func definition(_ n: String, _ id: Int, env: [String: Int], inline: InlineContext, dependent: Bool) throws -> PyCode {
+        switch bindings[id].definition {
         case .root:
             throw unsupported("JAX needs '\(n)' as a function of the gradient's sources, but its value cannot be re-expressed (it was watched, a variable, or rebound)")
         case .expression(let e, let definitionEnv):
@@ -159,8 +199,14 @@ extension PythonWriter {
                         parts.append(literal)
                     }
                 } else {
-                    let c = try expression(e, env: env, inline: inline)
+                    // An index computed at run time: untracked, so outside any gradient's perturbation.
+                    let c = try expression(e, env: env, inline: nil)
                     helpers.insert("index")
+                    if items.count == 1 && (isMask(e, env) || target == .tf) {
+                        // A comparison's 0/1 result of x's shape selects elements (NumPy's boolean index).
+                        helpers.insert("select")
+                        return PythonWriter.atom("_select(\(tensor(base)), \(tensor(c)), \(isMask(e, env) ? "True" : "False"))")
+                    }
                     parts.append("_index(\(c.text))")
                 }
             case .slice(let start, let stop, let step):
@@ -202,6 +248,17 @@ extension PythonWriter {
         return PythonWriter.atom("\(x)[\(parts.joined(separator: ", "))]")
     }
 
+    /// Whether an index is a comparison's result, which tapebook reads as a boolean mask.
+    func isMask(_ e: Expr, _ env: [String: Int]) -> Bool {
+        switch e.kind {
+        case .call(let name, _): return ["lt", "gt", "le", "ge", "eq", "ne"].contains(name)
+        case .name(let n):
+            guard let id = env[n], case .expression(let d, let denv) = bindings[id].definition else { return false }
+            return isMask(d, denv)
+        default: return false
+        }
+    }
+
     // MARK: Gradients
 
     mutating func gradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
@@ -214,7 +271,7 @@ extension PythonWriter {
 
     mutating func torchGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
         let y = try tensor(expression(g.target, env: env, inline: inline))
-        let xs = g.sources.map { py($0.name) }
+        let xs = g.sources.map { variables.contains($0.name) ? "_vs(\(quote($0.name)))" : py($0.name) }
         let zero = g.unconnectedZero ? ", zero=True" : ""
         switch g.kind {
         case .grad:
@@ -229,7 +286,7 @@ extension PythonWriter {
         case .batchJacobian:
             helpers.insert("jacobian"); helpers.insert("batch")
             guard xs.count == 1 else { throw unsupported("batch_jacobian takes one source") }
-            return PythonWriter.atom("_batch_diagonal(_jacobian(\(y), \(xs[0])\(zero)), \(xs[0]))")
+            return PythonWriter.atom("_batch_diagonal(_jacobian(\(y), \(xs[0])\(zero)), \(py(g.sources[0].name)))")
         case .hessian:
             helpers.insert("jacobian"); helpers.insert("grad")
             guard xs.count == 1 else { throw unsupported("hessian takes one source") }
@@ -251,14 +308,16 @@ extension PythonWriter {
         switch g.kind {
         case .grad:
             let seed = try g.seed.map { ", output_gradients=" + tensor(try expression($0, env: env, inline: inline)) } ?? ""
-            return PythonWriter.atom("\(t).gradient(\(y), \(sources)\(seed)\(zero))")
+            helpers.insert("dense")
+            return PythonWriter.atom("_dense(\(t).gradient(\(y), \(sources)\(seed)\(zero)))")
         case .jacobian:
             return PythonWriter.atom("\(t).jacobian(\(y), \(sources)\(zero))")
         case .batchJacobian:
             return PythonWriter.atom("\(t).batch_jacobian(\(y), \(sources)\(zero))")
         case .hessian:
             guard xs.count == 1 else { throw unsupported("hessian takes one source") }
-            return PythonWriter.atom("\(t).jacobian(\(t).gradient(\(y), \(xs[0])), \(xs[0]))")
+            helpers.insert("dense")
+            return PythonWriter.atom("\(t).jacobian(_dense(\(t).gradient(\(y), \(xs[0]))), \(xs[0]))")
         case .jvp:
             helpers.insert("jvp")
             guard xs.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
@@ -267,7 +326,13 @@ extension PythonWriter {
         }
     }
 
+    /// JAX: the gradient of a function of perturbations, one per source, each added (at zero) where its
+    /// source's value is read in the inlined target; a variable's perturbation is added to all its values.
+    /// Intermediate and repeated sources then behave as on a tape. Which sources are connected is what
+    /// tapebook found when it ran the statement, where it is known, and must agree with what the
+    /// export sees.
     mutating func jaxGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if g.tape != nil { throw unsupported("JAX: a gradient from a scoped tape (`using \(g.tape!.name)`) is not exported; JAX has no tapes") }
         var ids: [Int] = []
         for s in g.sources {
             guard let id = env[s.name] else {
@@ -275,15 +340,38 @@ extension PythonWriter {
             }
             ids.append(id)
         }
+        jaxDepth += 1
+        defer { jaxDepth -= 1 }
+        let parameters = ids.indices.map { "_d\(jaxDepth)_\($0)" }
         var context = inline ?? InlineContext(parameters: [:], sources: [])
-        for (i, id) in ids.enumerated() { context.parameters[id] = py(g.sources[i].name) }
-        context.sources.formUnion(ids)
+        for (i, id) in ids.enumerated() {
+            let versions = bindings[id].variable.map { v in bindings.indices.filter { bindings[$0].variable == v } } ?? [id]
+            for version in versions {
+                context.parameters[version, default: []].append(parameters[i])
+                context.sources.insert(version)
+            }
+        }
         // A source the target does not reach through recorded operations gives None, as in tapebook.
-        let connected = ids.map { id in bindings[id].tracked && reaches(g.target, env, [id]) }
-        let parameters = g.sources.map { py($0.name) }
+        var connected = ids.map { id -> Bool in
+            let versions = bindings[id].variable.map { v in Set(bindings.indices.filter { bindings[$0].variable == v }) } ?? [id]
+            return bindings[id].tracked && reaches(g.target, env, versions)
+        }
+        if inline == nil, g.kind == .grad, !g.unconnectedZero, let expected = expectedConnected, expected.count == connected.count {
+            expectedConnected = nil
+            if expected != connected {
+                let i = expected.indices.first { expected[$0] != connected[$0] }!
+                if expected[i] {
+                    throw unsupported("JAX: tapebook finds a path from '\(g.sources[i].name)' to the target that the export cannot see")
+                }
+                connected = expected
+            }
+        }
         let body = try tensor(expression(g.target, env: env, inline: context))
         let arguments = parameters.joined(separator: ", ")
-        func missing(_ i: Int) -> String { g.unconnectedZero ? "jnp.zeros_like(\(parameters[i]))" : "None" }
+        let zeros = g.sources.map { "jnp.zeros_like(T(\(py($0.name))))" }
+        let points = zeros.joined(separator: ", ")
+        func missing(_ i: Int) -> String { g.unconnectedZero ? zeros[i] : "None" }
+        let argnums = parameters.count == 1 ? "" : ", argnums=(" + parameters.indices.map(String.init).joined(separator: ", ") + ")"
         switch g.kind {
         case .grad:
             let live = connected.indices.filter { connected[$0] }
@@ -294,17 +382,13 @@ extension PythonWriter {
             let call: String
             if let seed = g.seed {
                 let s = try tensor(expression(seed, env: env, inline: inline))
-                call = "jax.vjp(lambda \(arguments): \(body), \(arguments))[1](\(s))"
+                call = "jax.vjp(lambda \(arguments): \(body), \(points))[1](\(s))"
             } else {
-                let argnums = parameters.count == 1 ? "" : ", argnums=(" + parameters.indices.map(String.init).joined(separator: ", ") + (parameters.count == 1 ? ",)" : ")")
-                let sum = "jnp.sum(\(body))"
-                call = parameters.count == 1 ? "jax.grad(lambda \(arguments): \(sum))(\(arguments))"
-                    : "jax.grad(lambda \(arguments): \(sum)\(argnums))(\(arguments))"
+                call = "jax.grad(lambda \(arguments): jnp.sum(\(body))\(argnums))(\(points))"
             }
             if live.count == parameters.count {
                 return PythonWriter.atom(parameters.count == 1 && g.seed != nil ? call + "[0]" : call)
             }
-            temporaries += 1
             let parts = parameters.indices.map { connected[$0] ? "_r[\($0)]" : missing($0) }
             let whole = parameters.count == 1 && g.seed == nil ? "(\(call),)" : call
             return PythonWriter.atom("(lambda _r: (\(parts.joined(separator: ", "))\(parts.count == 1 ? "," : "")))(\(whole))" + (parts.count == 1 ? "[0]" : ""))
@@ -312,22 +396,21 @@ extension PythonWriter {
             if !connected.contains(true) && !g.unconnectedZero {
                 return PythonWriter.atom(parameters.count == 1 ? "None" : "(" + parameters.map { _ in "None" }.joined(separator: ", ") + ")")
             }
-            let argnums = parameters.count == 1 ? "" : ", argnums=(" + parameters.indices.map(String.init).joined(separator: ", ") + ")"
-            return PythonWriter.atom("jax.jacrev(lambda \(arguments): \(body)\(argnums))(\(arguments))")
+            return PythonWriter.atom("jax.jacrev(lambda \(arguments): \(body)\(argnums))(\(points))")
         case .batchJacobian:
             guard parameters.count == 1 else { throw unsupported("batch_jacobian takes one source") }
             if !connected[0] && !g.unconnectedZero { return PythonWriter.atom("None") }
             helpers.insert("batch")
-            return PythonWriter.atom("_batch_diagonal(jax.jacrev(lambda \(arguments): \(body))(\(arguments)), \(arguments))")
+            return PythonWriter.atom("_batch_diagonal(jax.jacrev(lambda \(arguments): \(body))(\(points)), \(py(g.sources[0].name)))")
         case .hessian:
             guard parameters.count == 1 else { throw unsupported("hessian takes one source") }
             if !connected[0] { return PythonWriter.atom("None") }
-            return PythonWriter.atom("jax.hessian(lambda \(arguments): \(body))(\(arguments))")
+            return PythonWriter.atom("jax.hessian(lambda \(arguments): \(body))(\(points))")
         case .jvp:
             guard parameters.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
             let vc = try tensor(expression(v, env: env, inline: inline))
             if !connected[0] { return PythonWriter.atom("None") }
-            return PythonWriter.atom("jax.jvp(lambda \(arguments): \(body), (\(arguments),), (\(vc),))[1]")
+            return PythonWriter.atom("jax.jvp(lambda \(arguments): \(body), (\(points),), (\(vc),))[1]")
         }
     }
 }

@@ -9,7 +9,9 @@ extension PythonWriter {
         var keywords: [String: Expr] = [:]
         for a in arguments { if let l = a.label { keywords[l.name] = a.value } }
         var codes: [PyCode] = []
-        for a in positional { codes.append(try expression(a.value, env: env, inline: inline)) }
+        // The arguments of an untracked built-in (a comparison, argmax, shape) are constants for any gradient.
+        let argumentInline = PythonWriter.untrackedCalls.contains(name) ? nil : inline
+        for a in positional { codes.append(try expression(a.value, env: env, inline: argumentInline)) }
         func t(_ i: Int) throws -> String {
             guard i < codes.count else { throw unsupported("\(name) needs more arguments") }
             return tensor(codes[i])
@@ -58,6 +60,11 @@ extension PythonWriter {
         }
         let A = PythonWriter.atom
 
+        if target == .tf, ["floor", "ceil", "round"].contains(name) {
+            // tapebook records these with a zero gradient; TensorFlow registers none (None).
+            helpers.insert("zero_gradient")
+            return A("_zero_gradient(tf.math.\(name), \(try t(0)))")
+        }
         if let unary = unaryName(name) {
             return A("\(unary)(\(try t(0)))")
         }
@@ -122,11 +129,17 @@ extension PythonWriter {
         case "argmax", "argmin":
             let x = try t(0)
             let ax = try axis(1)
+            let keep = try keepdims
+            if keep && ax == nil { throw unsupported("keepdims without an axis: write the axis") }
+            let found: String
             switch target {
-            case .torch: return A("torch.\(name)(\(x)\(ax.map { ", dim=\($0)" } ?? "")).double()")
-            case .tf: return A(ax.map { "tf.cast(tf.math.\(name)(\(x), axis=\($0)), tf.float64)" } ?? "tf.cast(tf.math.\(name)(tf.reshape(\(x), [-1])), tf.float64)")
-            case .jax: return A("jnp.\(name)(\(x)\(ax.map { ", axis=\($0)" } ?? "")).astype(jnp.float64)")
+            case .torch: found = "torch.\(name)(\(x)\(ax.map { ", dim=\($0)" } ?? "")\(keep ? ", keepdim=True" : "")).double()"
+            case .tf:
+                let plainFound = ax.map { "tf.cast(tf.math.\(name)(\(x), axis=\($0)), tf.float64)" } ?? "tf.cast(tf.math.\(name)(tf.reshape(\(x), [-1])), tf.float64)"
+                found = keep ? "tf.expand_dims(\(plainFound), \(ax!))" : plainFound
+            case .jax: found = "jnp.\(name)(\(x)\(ax.map { ", axis=\($0)" } ?? "")\(keep ? ", keepdims=True" : "")).astype(jnp.float64)"
             }
+            return A(found)
         case "softmax", "log_softmax":
             let x = try t(0)
             let ax = try axis(1) ?? "-1"
@@ -184,7 +197,8 @@ extension PythonWriter {
             if target == .tf { helpers.insert("matmul") }
             return A("_dot(\(try t(0)), \(try t(1)))")
         case "outer":
-            return A("\(lib).reshape(\(try t(0)), [-1, 1]) * \(lib).reshape(\(try t(1)), [1, -1])")
+            // Parenthesized: it is a product, and `outer(c, b)^2` or `2 / outer(c, b)` applies to all of it.
+            return A("(\(lib).reshape(\(try t(0)), [-1, 1]) * \(lib).reshape(\(try t(1)), [1, -1]))")
         case "trace":
             switch target {
             case .torch: return A("torch.trace(\(try t(0)))")
@@ -230,17 +244,12 @@ extension PythonWriter {
             case .jax: return A("jnp.linspace(\(try scalar(0)), \(try scalar(1)), \(try wholeNumber(2)), dtype=jnp.float64)")
             }
         case "randn", "rand":
-            switch target {
-            case .torch: return A("torch.\(name)(\(try shape(0)), dtype=torch.float64)")
-            case .tf: return A("tf.random.\(name == "randn" ? "normal" : "uniform")(\(try shape(0)), dtype=tf.float64)")
-            case .jax: helpers.insert("random"); return A("_\(name)(\(try shape(0)))")
-            }
+            // tapebook's own generator, in Python: the same numbers after the same set_seed.
+            helpers.insert("random")
+            return A("T(_rng.tensor(\(try shape(0)), \(name == "randn" ? "True" : "False")))")
         case "set_seed":
-            switch target {
-            case .torch: return A("torch.manual_seed(\(try wholeNumber(0)))")
-            case .tf: return A("tf.random.set_seed(\(try wholeNumber(0)))")
-            case .jax: helpers.insert("random"); return A("set_seed(\(try wholeNumber(0)))")
-            }
+            helpers.insert("random")
+            return A("set_seed(\(try wholeNumber(0)))")
         case "stop_gradient":
             switch target {
             case .torch: return A("\(parenthesized(PyCode(text: try t(0), precedence: codes[0].precedence), above: PyCode.atom)).detach()")
@@ -274,8 +283,17 @@ extension PythonWriter {
             helpers.insert("load")
             return A("_load(\(try plain(0)))")
         default:
-            if let custom = functions[name] {
-                _ = custom
+            if functions[name] != nil {
+                // JAX sees a function's parameters only: a name it reads from outside that depends on this
+                // gradient's sources would be a constant there.
+                if let inline {
+                    for n in freeNames[name] ?? [] {
+                        guard let id = env[n] ?? environment[n] else { continue }
+                        if inline.parameters[id] != nil || depends(id, on: inline.sources) {
+                            throw unsupported("JAX: \(name) reads '\(n)', which this gradient depends on, from outside its parameters; JAX cannot see that dependence")
+                        }
+                    }
+                }
                 return A("\(py(name))(\(try codes.indices.map(t).joined(separator: ", ")))")
             }
             throw unsupported("'\(name)' is not a function tapebook knows")
@@ -307,16 +325,20 @@ extension PythonWriter {
         let command = "tapebook export --to \(target.rawValue)"
         out.append("# Generated by `\(command)` from \(origin).")
         out.append("# \(target.library), float64 throughout; each statement that prints in tapebook prints here.")
-        out.append("# Random numbers (randn, rand) come from \(target.library)'s own generator, seeded by set_seed:")
-        out.append("# their values differ from tapebook's. Gradient edge cases (ties, 0 of abs/relu) follow \(target.library).")
+        out.append("# Random numbers (randn, rand) come from tapebook's own generator: the same numbers after set_seed.")
+        out.append("# Gradient edge cases (ties, 0 of abs/relu) follow \(target.library).")
+        out.append("import json")
+        out.append("import math")
+        out.append("import os")
+        out.append("import time")
         out.append("import numpy as np")
         switch target {
         case .torch:
+            out.append("import weakref")
             out.append("import torch")
             out.append("")
             out.append("torch.set_default_dtype(torch.float64)")
         case .tf:
-            out.append("import os")
             out.append("os.environ.setdefault(\"TF_CPP_MIN_LOG_LEVEL\", \"2\")")
             out.append("import tensorflow as tf")
             out.append("")
@@ -359,7 +381,14 @@ extension PythonWriter {
                   "    return np.asarray(v)"]
         }
         h += ["",
+              "# TAPEBOOK_SHOW=full prints each value as one line of JSON at full precision (the fidelity test).",
+              "_FULL = os.environ.get(\"TAPEBOOK_SHOW\") == \"full\"",
+              "",
               "def show(label, value):",
+              "    if _FULL:",
+              "        a = None if value is None else np.asarray(_np(value), np.float64)",
+              "        print(\"tapebook-value \" + json.dumps(None if a is None else [list(a.shape), [repr(float(v)) for v in a.ravel()]]))",
+              "        return",
               "    text = \"None\" if value is None else np.array2string(_np(value), precision=4)",
               "    print(label + (\"\\n\" if \"\\n\" in text and label else \" \" if label else \"\") + text)"]
         func add(_ lines: [String]) { h.append(""); h += lines }
@@ -368,27 +397,95 @@ extension PythonWriter {
                  "    a = np.asarray(_np(i))",
                  "    return int(a) if a.ndim == 0 else a.astype(np.int64)"])
         }
+        if helpers.contains("random") {
+            add(PythonWriter.randomHelper)
+        }
+        if helpers.contains("fit") {
+            let broadcast: String
+            switch target {
+            case .torch: broadcast = "torch.broadcast_to(T(g), x.shape)"
+            case .tf: broadcast = "tf.broadcast_to(T(g), tf.shape(x))"
+            case .jax: broadcast = "jnp.broadcast_to(T(g), jnp.shape(x))"
+            }
+            add(["def _fit(g, x):",
+                 "    \"\"\"A custom gradient's result broadcast to its parameter's shape, as tapebook does.\"\"\"",
+                 "    return None if g is None else \(broadcast)"])
+        }
+        if helpers.contains("select") {
+            let masked: String, listed: String
+            switch target {
+            case .torch: masked = "x.reshape(-1)[i.reshape(-1) != 0]"; listed = "x[_index(i)]"
+            case .tf: masked = "tf.boolean_mask(tf.reshape(x, [-1]), tf.reshape(i, [-1]) != 0)"
+                listed = "x[a] if isinstance(a, int) else tf.gather(x, a % x.shape[0])"
+            case .jax: masked = "x.reshape(-1)[np.asarray(i).reshape(-1) != 0]"; listed = "x[_index(i)]"
+            }
+            add(["def _select(x, i, mask):",
+                 "    \"\"\"x[i]; a comparison's 0/1 result of x's shape selects elements, as a boolean index in NumPy.\"\"\"",
+                 "    if mask and tuple(i.shape) == tuple(x.shape):",
+                 "        return \(masked)",
+                 "    a = _index(i)",
+                 "    return \(listed)"])
+        }
+        if helpers.contains("save") {
+            add(["def _save(path, value):",
+                 "    \"\"\"save ... to: CSV (a vector as one column, numbers that read back exactly) or .npy, by the name.\"\"\"",
+                 "    a = np.asarray(_np(value), np.float64)",
+                 "    if path.lower().endswith(\".csv\"):",
+                 "        np.savetxt(path, a.reshape(-1, 1) if a.ndim < 2 else a, delimiter=\",\", fmt=\"%.17g\")",
+                 "    else:",
+                 "        with open(path, \"wb\") as f:",
+                 "            np.save(f, a)"])
+        }
+        if helpers.contains("note") {
+            add(["def _note(label, value):",
+                 "    \"\"\"A loop's shown value: printed for reading, not one of the values tapebook prints as a result.\"\"\"",
+                 "    if not _FULL:",
+                 "        print(label, np.array2string(_np(value), precision=4))"])
+        }
         if helpers.contains("ints") {
             add(["def _ints(v):",
                  "    return [int(s) for s in np.atleast_1d(_np(v))]"])
         }
         switch target {
         case .torch:
+            if helpers.contains("variables") || lines.contains(where: { $0.containsText("_vs(") }) {
+                add(["# Each update of a variable makes a new leaf; _versions keeps those that a graph still reads.",
+                     "_versions = {}",
+                     "",
+                     "def _var(name, t, new=False):",
+                     "    if new:",
+                     "        _versions[name] = []",
+                     "    _versions[name].append(weakref.ref(t))",
+                     "    return t",
+                     "",
+                     "def _vs(name):",
+                     "    return [t for t in (r() for r in _versions[name]) if t is not None]"])
+            }
             if helpers.contains("grad") {
                 add(["def _grad(y, xs, seed=None, zero=False):",
-                     "    \"\"\"tapebook's grad: the gradient of sum(y) (or of y seeded), None where y does not reach a source.\"\"\"",
-                     "    live = [x for x in xs if isinstance(x, torch.Tensor) and x.requires_grad]",
+                     "    \"\"\"tapebook's grad: the gradient of sum(y) (or of y seeded), None where y does not reach a source.",
+                     "    A source that is a list holds a variable's versions: its gradient is the sum over them.\"\"\"",
+                     "    groups = [x if isinstance(x, list) else [x] for x in xs]",
+                     "    live = [t for g in groups for t in g if isinstance(t, torch.Tensor) and t.requires_grad]",
                      "    found = {}",
                      "    if y.requires_grad and live:",
                      "        seed = torch.ones_like(y) if seed is None else T(seed).expand_as(y)",
                      "        gs = torch.autograd.grad(y, live, grad_outputs=seed, create_graph=True, allow_unused=True)",
-                     "        found = {id(x): g for x, g in zip(live, gs)}",
-                     "    out = [found.get(id(x)) for x in xs]",
-                     "    return [torch.zeros_like(T(x)) if g is None and zero else g for g, x in zip(out, xs)]"])
+                     "        found = {id(t): g for t, g in zip(live, gs)}",
+                     "    out = []",
+                     "    for g in groups:",
+                     "        parts = [found[id(t)] for t in g if found.get(id(t)) is not None]",
+                     "        out.append(sum(parts[1:], parts[0]) if parts else None)",
+                     "    return [torch.zeros_like(T(g[-1])) if d is None and zero else d for d, g in zip(out, groups)]"])
             }
             if helpers.contains("jacobian") {
                 add(["def _jacobian(y, x, zero=False):",
-                     "    \"\"\"shape y.shape + x.shape, one backward pass per element of y.\"\"\"",
+                     "    \"\"\"shape y.shape + x.shape, one backward pass per element of y (summed over a variable's versions).\"\"\"",
+                     "    if isinstance(x, list):",
+                     "        js = [j for j in (_jacobian(y, v) for v in x) if j is not None]",
+                     "        if js:",
+                     "            return sum(js[1:], js[0])",
+                     "        return torch.zeros(y.shape + x[-1].shape) if zero else None",
                      "    if not (y.requires_grad and x.requires_grad):",
                      "        return torch.zeros(y.shape + x.shape) if zero else None",
                      "    flat = y.reshape(-1)",
@@ -471,6 +568,21 @@ extension PythonWriter {
                      "        r = tf.squeeze(r, -2)",
                      "    return tf.squeeze(r, -1) if b1 else r"])
             }
+            if helpers.contains("zero_gradient") {
+                add(["def _zero_gradient(f, x):",
+                     "    \"\"\"f(x) with a zero gradient, as tapebook records floor, ceil and round.\"\"\"",
+                     "    @tf.custom_gradient",
+                     "    def g(x):",
+                     "        return f(x), lambda dy: tf.zeros_like(x)",
+                     "    return g(x)"])
+            }
+            if helpers.contains("dense") {
+                add(["def _dense(g):",
+                     "    \"\"\"A gradient as a dense tensor (a gather's gradient is an IndexedSlices).\"\"\"",
+                     "    if isinstance(g, (list, tuple)):",
+                     "        return [_dense(x) for x in g]",
+                     "    return tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g"])
+            }
             if helpers.contains("jvp") {
                 add(["def _jvp(j, v):",
                      "    return None if j is None else tf.tensordot(j, v, axes=len(v.shape))"])
@@ -493,24 +605,6 @@ extension PythonWriter {
                      "    return tf.constant(np.asarray(a, np.float64))"])
             }
         case .jax:
-            if helpers.contains("random") {
-                add(["_key = jax.random.PRNGKey(0)",
-                     "",
-                     "def set_seed(n):",
-                     "    global _key",
-                     "    _key = jax.random.PRNGKey(n)",
-                     "",
-                     "def _next_key():",
-                     "    global _key",
-                     "    _key, k = jax.random.split(_key)",
-                     "    return k",
-                     "",
-                     "def _randn(shape):",
-                     "    return jax.random.normal(_next_key(), shape, jnp.float64)",
-                     "",
-                     "def _rand(shape):",
-                     "    return jax.random.uniform(_next_key(), shape, jnp.float64)"])
-            }
             if helpers.contains("batch") {
                 add(["def _batch_diagonal(j, x):",
                      "    \"\"\"the per-example blocks of a full jacobian (batch_jacobian).\"\"\"",
@@ -555,6 +649,56 @@ extension PythonWriter {
 }
 
 extension PythonWriter {
+    /// tapebook's random generator (TensorCore's RandomGenerator: SplitMix64 seeds xoshiro256**, Box–Muller
+    /// normals in pairs), so that `randn` and `rand` give tapebook's numbers after the same `set_seed`.
+    static let randomHelper = [
+        "class _TapeRandom:",
+        "    M = (1 << 64) - 1",
+        "",
+        "    def __init__(self, seed):",
+        "        s, self.state, self.spare = seed & self.M, [], None",
+        "        for _ in range(4):",
+        "            s = (s + 0x9E3779B97F4A7C15) & self.M",
+        "            z = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & self.M",
+        "            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.M",
+        "            self.state.append(z ^ (z >> 31))",
+        "",
+        "    def _rotl(self, x, k):",
+        "        return ((x << k) | (x >> (64 - k))) & self.M",
+        "",
+        "    def uniform(self):",
+        "        s = self.state",
+        "        result = (self._rotl((s[1] * 5) & self.M, 7) * 9) & self.M",
+        "        t = (s[1] << 17) & self.M",
+        "        s[2] ^= s[0]",
+        "        s[3] ^= s[1]",
+        "        s[1] ^= s[2]",
+        "        s[0] ^= s[3]",
+        "        s[2] ^= t",
+        "        s[3] = self._rotl(s[3], 45)",
+        "        return (result >> 11) * 2.0 ** -53",
+        "",
+        "    def normal(self):",
+        "        if self.spare is not None:",
+        "            v, self.spare = self.spare, None",
+        "            return v",
+        "        u1 = 1 - self.uniform()",
+        "        u2 = self.uniform()",
+        "        r = math.sqrt(-2 * math.log(u1))",
+        "        self.spare = r * math.sin(2 * math.pi * u2)",
+        "        return r * math.cos(2 * math.pi * u2)",
+        "",
+        "    def tensor(self, shape, normal):",
+        "        n = int(np.prod(shape))",
+        "        return np.array([self.normal() if normal else self.uniform() for _ in range(n)], np.float64).reshape(shape)",
+        "",
+        "_rng = _TapeRandom(int(time.time() * 1000) & 0xFFFFFFFF)",
+        "",
+        "def set_seed(n):",
+        "    global _rng",
+        "    _rng = _TapeRandom(n)",
+    ]
+
     /// The start of every backend's `_load(path)`: `.npy` through `np.load`; CSV as tapebook reads it, with
     /// `np.loadtxt`'s shapes, skipping blank and `#` lines and a first line of names (a header), where plain
     /// `np.loadtxt` would stop at the names. Each backend adds the line that makes its tensor of `a`.

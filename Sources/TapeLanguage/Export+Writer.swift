@@ -13,7 +13,7 @@ struct PyCode {
 
 /// What the exporter knows about a name's value, for JAX: JAX differentiates functions, so a
 /// gradient's target is re-expressed in terms of its sources by inlining each tracked name's
-/// defining expression.
+/// defining expression, with a perturbation (a parameter, zero) added to each source where it is read.
 struct ExportBinding {
     enum Definition {
         /// Watched, a variable, a loop counter, or anything whose value cannot be re-expressed.
@@ -26,19 +26,28 @@ struct ExportBinding {
     var name: String
     var definition: Definition
     var tracked: Bool
+    /// The Python name that holds this value once `name` holds another (a variable's earlier versions).
+    var python: String?
+    /// For a variable's versions: the binding of its declaration, the same for all of them.
+    var variable: Int?
+    /// Bound in a loop: what it depends on is not known statically.
+    var opaque = false
 }
 
 /// Context for inlining a gradient's target (JAX).
 struct InlineContext {
-    /// Binding id → the lambda parameter that stands for it.
-    var parameters: [Int: String]
+    /// Binding id → the perturbations added where it is read (a variable's versions share theirs; a
+    /// source named twice has two).
+    var parameters: [Int: [String]]
     /// Every source of this gradient and of the ones around it.
     var sources: Set<Int>
 }
 
 struct PythonWriter {
     let target: ExportTarget
-    let source: SourceText
+    var source: SourceText
+    /// Where relative file names resolve (`:load`).
+    var directory: String?
     var lines: [String] = []
     var indent = 0
     /// False inside `repeat`: nothing prints there.
@@ -58,6 +67,19 @@ struct PythonWriter {
     /// The statement being translated, for errors.
     var current: Statement?
     var temporaries = 0
+    /// What tapebook gave for the statement being translated.
+    var outcomes: [StatementOutcome] = []
+    var programStart = 0
+    /// JAX: the nesting of the gradient being written (its perturbations' names).
+    var jaxDepth = 0
+    /// JAX: which sources tapebook found connected, for the top-level gradient of this statement.
+    var expectedConnected: [Bool]?
+    /// User functions: the names their bodies read from outside their parameters.
+    var freeNames: [String: Set<String>] = [:]
+    /// PyTorch: names bound to a variable. An update makes a new leaf (in place, it would break the
+    /// graphs that read the old value); a gradient with respect to the variable sums over its versions,
+    /// as TensorFlow's gradient with respect to a variable sums over its reads.
+    var variables: Set<String> = []
 
     init(target: ExportTarget, source: SourceText) {
         self.target = target
@@ -78,7 +100,7 @@ struct PythonWriter {
 
     mutating func comment(_ statement: Statement) {
         let text = source.text(of: statement.span).replacingText("\n", with: " ")
-        emit("# tapebook: \(text) (no equivalent)")
+        emit("# tapebook: \(PythonWriter.commentText(text)) (no equivalent)")
     }
 
     static let reserved: Set<String> = [
@@ -86,37 +108,68 @@ struct PythonWriter {
         "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
         "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
         "np", "torch", "tf", "jax", "jnp", "T", "show", "tape", "sys", "print", "range", "float", "int", "len", "list",
-        "tuple", "str", "math", "set_seed",
+        "tuple", "str", "math", "set_seed", "json", "os", "time", "weakref", "sum", "isinstance", "id",
     ]
 
     /// A tapebook name as a Python name.
     func py(_ name: String) -> String {
-        PythonWriter.reserved.contains(name) ? name + "_" : name
+        // Names of the script's own helpers start with `_`: a tapebook name that does gets a trailing `_`.
+        PythonWriter.reserved.contains(name) || name.hasPrefix("_") ? name + "_" : name
     }
 
     // MARK: The program
 
-    mutating func program(_ statements: [Statement]) throws {
+    /// The script's statements start: TensorFlow's run inside the session's implicit tape.
+    mutating func begin() {
         if target == .tf {
             emit("with tf.GradientTape(persistent=True) as tape:  # the session's implicit tape")
             indent += 1
-            let before = lines.count
-            try block(statements)
-            if lines.count == before { emit("pass") }
-            indent -= 1
-        } else {
-            try block(statements)
+            programStart = lines.count
         }
+    }
+
+    mutating func end() {
+        if target == .tf {
+            if lines.count == programStart { emit("pass") }
+            indent -= 1
+        }
+    }
+
+    /// A statement that failed in tapebook: a comment that says so, and nothing it would have bound.
+    mutating func failed(_ text: [String], because message: String) {
+        emit("# tapebook: error: \(PythonWriter.commentText(message))")
+        for line in text { emit("#     \(PythonWriter.commentText(line))") }
     }
 
     mutating func block(_ statements: [Statement]) throws {
         for s in statements { try statement(s) }
     }
 
+    /// Which results of this statement tapebook gave as values (not None), when it shows a gradient.
+    func connectedResults() -> [Bool]? {
+        for o in outcomes {
+            switch o.result {
+            case .tensor: return [true]
+            case .none: return [false]
+            case .several(let items): return items.map { if case .value = $0.item { return true } else { return false } }
+            default: continue
+            }
+        }
+        return nil
+    }
+
     mutating func statement(_ s: Statement) throws {
         let saved = current
         current = s
         defer { current = saved }
+        expectedConnected = nil
+        if target == .jax, printing, indent <= 1 {
+            switch s.kind {
+            case .expression(let e), .assignment(_, let e):
+                if case .gradient = e.kind { expectedConnected = connectedResults() }
+            default: break
+            }
+        }
         let shows = printing && !s.silenced
         switch s.kind {
         case .expression(let e):
@@ -148,13 +201,14 @@ struct PythonWriter {
         case .assignment(let name, let value):
             let code = try tensor(expression(value))
             bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
+            variables.remove(name.name)
             emit("\(py(name.name)) = \(code)")
             if shows { emit("show(\(quote("\(name.name) =")), \(py(name.name)))") }
         case .multipleAssignment(let names, let value):
             let code = try expression(value).text
             let tracked = recording && isTracked(value, environment)
             let env = environment
-            for (i, n) in names.enumerated() { bind(n.name, .element(value, index: i, environment: env), tracked: tracked) }
+            for (i, n) in names.enumerated() { bind(n.name, .element(value, index: i, environment: env), tracked: tracked); variables.remove(n.name) }
             emit(names.map { py($0.name) }.joined(separator: ", ") + " = " + code)
             if shows { for n in names { emit("show(\(quote("\(n.name) =")), \(py(n.name)))") } }
         case .functionDefinition(let name, let parameters, let body):
@@ -179,14 +233,16 @@ struct PythonWriter {
             }
         case .variableDeclaration(let name, let value):
             let c = try expression(value)
-            bind(name.name, .root, tracked: true)
+            bind(name.name, .root, tracked: true, variable: bindings.count)
             let n = py(name.name)
+            variables.insert(name.name)
             switch target {
             case .torch:
+                helpers.insert("variables")
                 if let literal = numericLiteral(value) {
-                    emit("\(n) = torch.tensor(\(literal), dtype=torch.float64, requires_grad=True)")
+                    emit("\(n) = _var(\(quote(name.name)), torch.tensor(\(literal), dtype=torch.float64, requires_grad=True), new=True)")
                 } else {
-                    emit("\(n) = T(\(c.text)).detach().clone().requires_grad_()")
+                    emit("\(n) = _var(\(quote(name.name)), T(\(c.text)).detach().clone().requires_grad_(), new=True)")
                 }
             case .tf:
                 emit("\(n) = tf.Variable(\(numericLiteral(value) ?? tensor(c)), dtype=tf.float64)")
@@ -198,13 +254,34 @@ struct PythonWriter {
             guard environment[name.name] != nil else { throw unsupported("'\(name.name)' is not bound") }
             let c = try expression(value)
             let n = py(name.name)
+            guard variables.contains(name.name) else {
+                // On a plain tensor, `x -= e` rebinds x to the updated value, untracked (NumPy's in-place update).
+                let plus = op == .subtract ? "-" : "+"
+                bind(name.name, .root, tracked: false)
+                let updated = "\(n) \(plus) \(parenthesized(c, above: PyCode.additive + 1))"
+                switch target {
+                case .torch: emit("\(n) = (\(updated)).detach()")
+                case .tf: emit("\(n) = tf.stop_gradient(\(updated))")
+                case .jax: emit("\(n) = jax.lax.stop_gradient(\(updated))")
+                }
+                if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
+                return
+            }
             switch target {
             case .torch:
-                emit("with torch.no_grad(): \(n) \(op.rawValue) \(c.text)")
+                emit("\(n) = _var(\(quote(name.name)), (\(n) \(op == .subtract ? "-" : "+") \(tensor(c))).detach().requires_grad_())")
             case .tf:
                 emit("\(n).\(op == .subtract ? "assign_sub" : "assign_add")(\(tensor(c)))")
             case .jax:
+                // The value before the update stays readable under its own name: what was computed from
+                // it is differentiated there (a gradient with respect to a variable reaches all its values).
+                let previous = environment[name.name]!
+                temporaries += 1
+                let keep = "_\(name.name)_\(temporaries)"
+                bindings[previous].python = keep
+                emit("\(keep) = \(n)")
                 emit("\(n) = \(n) \(op == .subtract ? "-" : "+") \(parenthesized(c, above: PyCode.additive))")
+                bind(name.name, .root, tracked: true, variable: bindings[previous].variable ?? previous)
             }
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
         case .withStop(let tape, let body):
@@ -257,9 +334,32 @@ struct PythonWriter {
         case .showTape, .explain, .graph, .checkGradient, .plot:
             comment(s)
         case .resetTape:
-            throw unsupported("`tape reset` makes every value untracked; \(target.library) has no equivalent")
-        case .meta:
-            comment(s)
+            // Every value becomes untracked; variables stay sources for what is computed next.
+            let names = environment.keys.sorted()
+            switch target {
+            case .tf: emit("tape.reset()  # tape reset: every value is untracked now")
+            case .torch:
+                emit("# tape reset: every value is untracked now")
+                for n in names where functions[n] == nil {
+                    guard let id = environment[n], bindings[id].tracked else { continue }
+                    if variables.contains(n) {
+                        emit("\(py(n)) = _var(\(quote(n)), \(py(n)).detach().requires_grad_(), new=True)")
+                    } else {
+                        emit("\(py(n)) = \(py(n)).detach() if isinstance(\(py(n)), torch.Tensor) else \(py(n))")
+                    }
+                }
+            case .jax: emit("# tape reset: every value is untracked now")
+            }
+            for n in names {
+                guard let id = environment[n] else { continue }
+                if variables.contains(n) {
+                    bind(n, .root, tracked: true)
+                } else {
+                    bind(n, .root, tracked: false)
+                }
+            }
+        case .meta(let name, let argument, _):
+            try meta(s, name: name, argument: argument)
         case .repeatLoop(let count, let counter, let shown, let body):
             let n = try integer(count)
             if let counter { bind(counter.name, .root, tracked: false) }
@@ -267,7 +367,7 @@ struct PythonWriter {
             printing = false
             // Twice through the body, so that what the second iteration sees (names rebound by the
             // first) decides; the two must agree or the loop's gradients change between iterations.
-            let savedLines = lines, savedBindings = bindings, savedEnvironment = environment, savedTemporaries = temporaries
+            let savedLines = lines, savedBindings = bindings, savedTemporaries = temporaries
             emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
             indent += 1
             try block(body)
@@ -281,17 +381,75 @@ struct PythonWriter {
             try block(body)
             let second = Array(lines[savedLines.count...])
             if target == .jax && first != second {
-                _ = (savedBindings, savedEnvironment)
                 throw unsupported("the loop's gradients depend on the iteration; JAX needs one function per gradient")
             }
             if lines.count == before { emit("pass") }
             indent -= 1
             printing = savedPrinting
-            if let shown, printing { emit("show(\(quote("\(shown.name):")), \(py(shown.name)))") }
+            markLoopBindings(since: savedBindings.count, pythonBefore: savedBindings.map(\.python))
+            // tapebook draws the last value and a sparkline: text, not a value the fidelity test compares.
+            if let shown, printing { helpers.insert("note"); emit("_note(\(quote("\(shown.name):")), \(py(shown.name)))") }
         case .save(let value, let path):
             let c = try expression(value)
-            emit("np.save(\(quote(path)), _np(\(tensor(c))))")
+            helpers.insert("save")
+            emit("_save(\(quote(path)), \(tensor(c)))")
         }
+    }
+
+    /// After a loop: what a value bound in it depends on is not known statically (it ran many times), nor
+    /// what an earlier value saved in it holds. A variable's value after the loop is known: the variable.
+    mutating func markLoopBindings(since start: Int, pythonBefore: [String?]) {
+        for id in bindings.indices {
+            let created = id >= start
+            let resaved = !created && bindings[id].python != pythonBefore[id]
+            let current = environment[bindings[id].name] == id
+            if created && current && bindings[id].variable != nil { continue }
+            if (created && bindings[id].tracked) || resaved { bindings[id].opaque = true }
+        }
+    }
+
+    /// `:reset` forgets every name (statements after it that use an old name failed in tapebook, so they
+    /// are comments); `:load` runs a file's statements, so they are translated here; `:time` runs its
+    /// statement. The other commands change nothing the script computes.
+    mutating func meta(_ s: Statement, name: String, argument: String) throws {
+        switch name {
+        case "reset":
+            emit("# tapebook: :reset (every name is forgotten here)")
+            bindings = []
+            environment = [:]
+            functions = [:]
+            variables = []
+            if target == .tf { emit("tape.reset()") }
+        case "load":
+            let trimmed = argument.trimmingWhitespace()
+            guard trimmed.hasPrefix("\""), let close = trimmed.dropFirst().firstIndex(of: "\"") else {
+                throw unsupported(":load needs a file name in double quotes")
+            }
+            let file = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+            let path = file.hasPrefix("/") || directory == nil ? file : PathText.appending(file, to: directory!)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw unsupported("cannot read \(file)") }
+            emit("# tapebook: \(PythonWriter.commentText(source.text(of: s.span))): its statements follow")
+            try nested(text)
+        case "time":
+            emit("# tapebook: :time")
+            try nested(argument)
+        default:
+            comment(s)
+        }
+    }
+
+    /// Statements from another text (a loaded file, `:time`'s statement), translated in place.
+    mutating func nested(_ text: String) throws {
+        let statements: [Statement]
+        do {
+            statements = try Parser.parseAll(text)
+        } catch let e as SyntaxError {
+            throw unsupported("syntax error in the statements it runs: \(e.message)")
+        }
+        let saved = source
+        source = SourceText(text, firstLine: 1)
+        defer { source = saved }
+        try block(statements)
     }
 
     func integer(_ e: Expr) throws -> String {
@@ -305,13 +463,46 @@ struct PythonWriter {
         return try copy.expression(e).text
     }
 
-    mutating func bind(_ name: String, _ definition: ExportBinding.Definition, tracked: Bool) {
-        bindings.append(ExportBinding(name: name, definition: definition, tracked: tracked))
+    mutating func bind(_ name: String, _ definition: ExportBinding.Definition, tracked: Bool, variable: Int? = nil) {
+        bindings.append(ExportBinding(name: name, definition: definition, tracked: tracked, variable: variable))
         environment[name] = bindings.count - 1
     }
 
-    func quote(_ s: String) -> String {
-        "\"" + s.replacingText("\\", with: "\\\\").replacingText("\"", with: "\\\"") + "\""
+    func quote(_ s: String) -> String { PythonWriter.stringLiteral(s) }
+
+    /// A Python string literal of any text: every character that could end the string or the line
+    /// (quotes, backslashes, control characters, Unicode line breaks) is escaped.
+    static func stringLiteral(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 || u.value == 0x7F || (0x80...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029 {
+                    out += String(cFormat: "\\u%04x", u.value)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Text for a Python comment: line breaks and control characters shown as escapes, so that nothing
+    /// in it can end the comment.
+    static func commentText(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7F || (0x80...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029 || u.value == 0xFEFF {
+                out += String(cFormat: "\\u%04x", u.value)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     func gradientTargetLabel(_ g: Gradient) -> String {
@@ -324,11 +515,18 @@ struct PythonWriter {
 
     // MARK: Functions
 
-    mutating func functionBody(_ body: FunctionBody, parameters: [String]) throws {
+    /// A function's body. `fit`: a custom gradient's rule, whose results are broadcast to the shapes of
+    /// these parameters (tapebook broadcasts `dy * 7` for a vector parameter; the libraries would not).
+    mutating func functionBody(_ body: FunctionBody, parameters: [String], fit: [String]? = nil) throws {
+        func returned(_ codes: [String]) -> String {
+            guard let fit else { return "return " + codes.joined(separator: ", ") }
+            helpers.insert("fit")
+            return "return " + codes.enumerated().map { i, c in i < fit.count ? "_fit(\(c), \(fit[i]))" : c }.joined(separator: ", ")
+        }
         switch body {
         case .expressions(let es):
             let codes = try es.map { try tensor(expression($0)) }
-            emit("return " + codes.joined(separator: ", "))
+            emit(returned(codes))
         case .block(let statements):
             for (i, s) in statements.enumerated() {
                 let saved = current
@@ -341,12 +539,12 @@ struct PythonWriter {
                 case .multipleAssignment(let names, let value) where !last:
                     emit(names.map { py($0.name) }.joined(separator: ", ") + " = " + (try expression(value).text))
                 case .expression(let e) where last:
-                    emit("return \(try tensor(expression(e)))")
+                    emit(returned([try tensor(expression(e))]))
                 case .expressionList(let es) where last:
-                    emit("return " + (try es.map { try tensor(expression($0)) }.joined(separator: ", ")))
+                    emit(returned(try es.map { try tensor(expression($0)) }))
                 case .assignment(let name, let value) where last:
                     emit("\(py(name.name)) = \(try tensor(expression(value)))")
-                    emit("return \(py(name.name))")
+                    emit(returned([py(name.name)]))
                 default:
                     throw unsupported("a function body may hold assignments and end with an expression")
                 }
@@ -354,7 +552,50 @@ struct PythonWriter {
         }
     }
 
+    /// The names a function body reads that are not its parameters nor bound in it.
+    func freeNames(_ body: FunctionBody, parameters: [String]) -> Set<String> {
+        var bound = Set(parameters), free = Set<String>()
+        func walk(_ e: Expr) {
+            switch e.kind {
+            case .number, .string: break
+            case .name(let n): if !bound.contains(n) && functions[n] == nil { free.insert(n) }
+            case .unary(_, let a), .transpose(let a): walk(a)
+            case .binary(_, let a, let b): walk(a); walk(b)
+            case .index(let a, let items):
+                walk(a)
+                for i in items {
+                    switch i.kind {
+                    case .single(let x): walk(x)
+                    case .slice(let a, let b, let c): [a, b, c].compactMap { $0 }.forEach(walk)
+                    }
+                }
+            case .tensor(let es): es.forEach(walk)
+            case .call(_, let args): args.forEach { walk($0.value) }
+            case .gradient(let g):
+                walk(g.target)
+                g.seed.map(walk)
+                g.tangent.map(walk)
+                g.sources.forEach { if !bound.contains($0.name) { free.insert($0.name) } }
+            }
+        }
+        switch body {
+        case .expressions(let es): es.forEach(walk)
+        case .block(let statements):
+            for s in statements {
+                switch s.kind {
+                case .assignment(let n, let v): walk(v); bound.insert(n.name)
+                case .multipleAssignment(let ns, let v): walk(v); ns.forEach { bound.insert($0.name) }
+                case .expression(let e): walk(e)
+                case .expressionList(let es): es.forEach(walk)
+                default: break
+                }
+            }
+        }
+        return free
+    }
+
     mutating func function(name: String, parameters: [String], body: FunctionBody) throws {
+        freeNames[name] = freeNames(body, parameters: parameters)
         functions[name] = false
         emit("def \(py(name))(\(parameters.map(py).joined(separator: ", "))):")
         indent += 1
@@ -363,6 +604,7 @@ struct PythonWriter {
     }
 
     mutating func customFunction(name: String, parameters: [String], body: FunctionBody, cotangent: String, gradient: FunctionBody) throws {
+        freeNames[name] = freeNames(body, parameters: parameters).union(freeNames(gradient, parameters: parameters + [cotangent]))
         functions[name] = true
         let ps = parameters.map(py).joined(separator: ", ")
         let n = py(name)
@@ -380,7 +622,7 @@ struct PythonWriter {
             emit("def backward(ctx, \(py(cotangent))):")
             indent += 1
             emit("\(ps)\(parameters.count == 1 ? "," : "") = ctx.saved_tensors")
-            try functionBody(gradient, parameters: parameters)
+            try functionBody(gradient, parameters: parameters, fit: parameters.map(py))
             indent -= 2
             emit("def \(n)(\(ps)):")
             emit("    return _\(name)_function.apply(\(parameters.map { "T(\(py($0)))" }.joined(separator: ", ")))")
@@ -390,7 +632,7 @@ struct PythonWriter {
             indent += 1
             emit("def grad(\(py(cotangent))):")
             indent += 1
-            try functionBody(gradient, parameters: parameters)
+            try functionBody(gradient, parameters: parameters, fit: parameters.map(py))
             indent -= 1
             // The forward body, then its value with the gradient function.
             let start = lines.count
@@ -411,7 +653,7 @@ struct PythonWriter {
             indent += 1
             emit("\(ps)\(parameters.count == 1 ? "," : "") = _residuals")
             let start = lines.count
-            try functionBody(gradient, parameters: parameters)
+            try functionBody(gradient, parameters: parameters, fit: parameters.map(py))
             if parameters.count == 1, let last = lines.last, lines.count > start {
                 let trimmed = last.trimmingWhitespace()
                 if trimmed.hasPrefix("return ") {
@@ -453,6 +695,7 @@ struct PythonWriter {
         if sources.contains(id) { return true }
         let b = bindings[id]
         guard b.tracked else { return false }
+        if b.opaque { return true }
         switch b.definition {
         case .root: return false
         case .expression(let e, let env), .element(let e, _, let env): return reaches(e, env, sources)

@@ -32,17 +32,43 @@ public struct ExportError: Error, CustomStringConvertible {
 
 /// Translates a tapebook program (a `.tape` file or a session's history) into a Python script for
 /// PyTorch, TensorFlow or JAX that computes the same values and gradients in float64.
+///
+/// The program runs in a tapebook session as it is translated (as `run --keep-going` would run it, files
+/// it saves included): a statement that fails in tapebook, a syntax error included, becomes a comment
+/// that says so instead of code, and what tapebook computed (which gradients are None) is known.
 public enum Exporter {
-    public static func export(_ source: String, to target: ExportTarget, origin: String) throws -> String {
+    public static func export(_ source: String, to target: ExportTarget, origin: String, directory: String? = nil) throws -> String {
         let text = SourceText(source, firstLine: 1)
-        let statements: [Statement]
-        do {
-            statements = try Parser.parseAll(source)
-        } catch let e as SyntaxError {
-            throw ExportError(e.message, line: e.span.start.line, statement: text.line(e.span.start.line).trimmingWhitespace())
-        }
         var writer = PythonWriter(target: target, source: text)
-        try writer.program(statements)
+        writer.directory = directory
+        let session = Session()
+        session.directory = directory
+        var parser = Parser(source: source)
+        writer.begin()
+        while true {
+            let statement: Statement
+            do {
+                guard let next = try parser.nextStatement() else { break }
+                statement = next
+            } catch let e as SyntaxError {
+                let first = e.statementStart?.line ?? e.span.start.line
+                let lines = (first...max(first, e.span.start.line)).map { text.line($0) }
+                writer.failed(lines, because: "syntax error: " + e.message)
+                continue
+            }
+            let outcomes = session.execute(statement, in: text)
+            if let failure = outcomes.lazy.compactMap({ o -> EvaluationError? in
+                if case .error(let e) = o.result { return e } else { return nil }
+            }).first {
+                writer.failed(text.text(of: statement.span).split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+                              because: failure.message)
+                continue
+            }
+            writer.outcomes = outcomes
+            try writer.statement(statement)
+            if outcomes.contains(where: { $0.quit }) { break }
+        }
+        writer.end()
         return writer.script(origin: origin)
     }
 }
@@ -66,7 +92,7 @@ extension Session {
         let program = history.map(\.source).joined(separator: "\n")
         let script: String
         do {
-            script = try Exporter.export(program, to: target, origin: "a tapebook session")
+            script = try Exporter.export(program, to: target, origin: "a tapebook session", directory: directory)
         } catch let e as ExportError {
             throw EvaluationError("cannot export `\(e.statement)` to \(target.library): \(e.message)", at: span)
         }

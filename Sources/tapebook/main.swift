@@ -254,7 +254,10 @@ struct Export: ParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
         do {
-            print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file), terminator: "")
+            // The file runs as `run` runs it (relative names from its folder) so that statements that fail
+            // in tapebook become comments.
+            print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file,
+                                      directory: PathText.deletingLastComponent(file)), terminator: "")
         } catch let e as ExportError {
             StandardStreams.writeError("\(file):\(e.line): cannot export `\(e.statement)`: \(e.message)\n")
             throw ExitCode(ExitStatus.failure)
