@@ -5,6 +5,7 @@ extension PythonWriter {
     // MARK: Built-in functions
 
     mutating func call(_ name: String, _ arguments: [Argument], env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if let declared = try declaredCall(name, arguments, env: env, inline: inline) { return declared }
         let positional = arguments.filter { $0.label == nil }
         var keywords: [String: Expr] = [:]
         for a in arguments { if let l = a.label { keywords[l.name] = a.value } }
@@ -60,10 +61,13 @@ extension PythonWriter {
         }
         let A = PythonWriter.atom
 
-        if target == .tf, ["floor", "ceil", "round"].contains(name) {
-            // tapebook records these with a zero gradient; TensorFlow registers none (None).
-            helpers.insert("zero_gradient")
-            return A("_zero_gradient(tf.math.\(name), \(try t(0)))")
+        if ["floor", "ceil", "round"].contains(name), let unary = unaryName(name) {
+            // No gradient (None) in tapebook, as TensorFlow registers none; PyTorch and JAX would give zeros.
+            switch target {
+            case .torch: return A("\(unary)(\(try t(0))).detach()")
+            case .tf: return A("tf.stop_gradient(\(unary)(\(try t(0))))")
+            case .jax: return A("jax.lax.stop_gradient(\(unary)(\(try t(0))))")
+            }
         }
         if let unary = unaryName(name) {
             return A("\(unary)(\(try t(0)))")
@@ -567,14 +571,6 @@ extension PythonWriter {
                      "    if a1:",
                      "        r = tf.squeeze(r, -2)",
                      "    return tf.squeeze(r, -1) if b1 else r"])
-            }
-            if helpers.contains("zero_gradient") {
-                add(["def _zero_gradient(f, x):",
-                     "    \"\"\"f(x) with a zero gradient, as tapebook records floor, ceil and round.\"\"\"",
-                     "    @tf.custom_gradient",
-                     "    def g(x):",
-                     "        return f(x), lambda dy: tf.zeros_like(x)",
-                     "    return g(x)"])
             }
             if helpers.contains("dense") {
                 add(["def _dense(g):",

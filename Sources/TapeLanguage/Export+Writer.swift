@@ -687,8 +687,8 @@ struct PythonWriter {
     }
 
     static let untrackedCalls: Set<String> = ["stop_gradient", "argmax", "argmin", "shape", "size", "rank",
-                                              "lt", "gt", "le", "ge", "eq", "ne", "zeros", "ones", "fill", "eye",
-                                              "arange", "linspace", "randn", "rand", "load", "set_seed"]
+                                              "lt", "gt", "le", "ge", "eq", "ne", "zeros", "ones", "eye",
+                                              "arange", "randn", "rand", "load", "set_seed", "floor", "ceil", "round"]
 
     /// Whether binding `id` reaches any of `sources` through recorded operations.
     func depends(_ id: Int, on sources: Set<Int>) -> Bool {

@@ -37,12 +37,33 @@ public struct ExportError: Error, CustomStringConvertible {
 /// it saves included): a statement that fails in tapebook, a syntax error included, becomes a comment
 /// that says so instead of code, and what tapebook computed (which gradients are None) is known.
 public enum Exporter {
-    public static func export(_ source: String, to target: ExportTarget, origin: String, directory: String? = nil) throws -> String {
+    /// `file`: the session file being exported, which runs as a replay (`run` runs it so): relative names
+    /// from its folder, and, unless `trusted`, writes confined there. Unless `trusted`, the files the script
+    /// would save must be ones a replay of the source could write (section 12 of the language): relative,
+    /// inside the script's folder, no hidden name, `.npy` or `.csv`.
+    public static func export(_ source: String, to target: ExportTarget, origin: String, directory: String? = nil,
+                              replaying file: String? = nil, trusted: Bool = true) throws -> String {
         let text = SourceText(source, firstLine: 1)
+        // A replayed file runs confined (below): a save that tapebook refuses fails there, and becomes a
+        // comment. Without a file, the saves are judged by their names.
+        if !trusted && file == nil {
+            var parser = Parser(source: source)
+            var statements: [Statement] = []
+            while true {
+                do {
+                    guard let next = try parser.nextStatement() else { break }
+                    statements.append(next)
+                } catch is SyntaxError {
+                    continue
+                }
+            }
+            try checkSavedFiles(statements, source: text)
+        }
         var writer = PythonWriter(target: target, source: text)
-        writer.directory = directory
         let session = Session()
         session.directory = directory
+        if let file { session.beginReplay(of: file, trusted: trusted) }
+        writer.directory = session.directory
         var parser = Parser(source: source)
         writer.begin()
         while true {
@@ -73,6 +94,40 @@ public enum Exporter {
     }
 }
 
+extension Exporter {
+    /// Refuses a `save ... to` whose file a replay would not write, judged by the name alone: the script
+    /// runs later, elsewhere, so links and special files cannot be seen now.
+    static func checkSavedFiles(_ statements: [Statement], source: SourceText) throws {
+        for statement in statements {
+            switch statement.kind {
+            case .save(_, let path):
+                let components = path.split(separator: "/")
+                var refusal: ConfinedFile.Refusal?
+                if path.hasPrefix("/") || components.contains("..") {
+                    refusal = .outsideFolder
+                } else if !WrittenFile.tensor.extensions.contains(PathText.pathExtension(path).lowercased()) {
+                    refusal = .wrongExtension
+                } else if let hidden = components.first(where: { $0.hasPrefix(".") && $0 != "." }) {
+                    refusal = .hiddenName(String(hidden))
+                }
+                if let refusal {
+                    throw ExportError(TrustMessages.refused(path, refusal, .tensor), line: statement.span.start.line,
+                                      statement: visibleText(source.text(of: statement.span)))
+                }
+            case .withStop(_, let body), .withTape(_, _, _, let body), .repeatLoop(_, _, _, let body):
+                try checkSavedFiles(body, source: source)
+            case .functionDefinition(_, _, .block(let body)):
+                try checkSavedFiles(body, source: source)
+            case .customFunctionDefinition(_, _, let body, _, let gradient):
+                if case .block(let b) = body { try checkSavedFiles(b, source: source) }
+                if case .block(let g) = gradient { try checkSavedFiles(g, source: source) }
+            default:
+                break
+            }
+        }
+    }
+}
+
 extension Session {
     /// `:export tf|jax|torch "FILE.py"`: the statements that succeeded, as a Python script, written
     /// atomically (see `FileText.replace`).
@@ -96,8 +151,7 @@ extension Session {
         } catch let e as ExportError {
             throw EvaluationError("cannot export `\(e.statement)` to \(target.library): \(e.message)", at: span)
         }
-        let code = FileText.replace(path(file), with: Array(script.utf8))
-        if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: span) }
+        try writeFile(Array(script.utf8), to: file, kind: .script, span: span)
         let count = history.count
         return "exported \(count) statement\(count == 1 ? "" : "s") to \(file) (\(target.library))"
     }

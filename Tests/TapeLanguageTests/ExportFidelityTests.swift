@@ -55,9 +55,9 @@ final class ExportFidelityTests: XCTestCase {
     }
 
     /// What tapebook prints, in order: each value (shape, full-precision numbers) or None.
-    static func expectedValues(_ text: String, directory: String) -> [Any] {
+    static func expectedValues(_ text: String, file: String) -> [Any] {
         let session = Session()
-        session.directory = directory
+        session.beginReplay(of: file, trusted: false)
         var values: [Any] = []
         func tensor(_ t: Tensor) -> Any { [t.shape, t.scalars.map { "\($0)" }] as [Any] }
         for outcome in session.run(text, keepGoing: true) {
@@ -93,12 +93,18 @@ final class ExportFidelityTests: XCTestCase {
                 let key = "\(c.name) \(target.rawValue)"
                 let expectedDirectory = "\(scratch)/\(target.rawValue)-\(i)-tapebook"
                 let runDirectory = "\(scratch)/\(target.rawValue)-\(i)-python"
+                // The exporter runs the session too (files it saves go here).
+                let exportDirectory = "\(scratch)/\(target.rawValue)-\(i)-export"
+                try FileManager.default.createDirectory(atPath: exportDirectory, withIntermediateDirectories: true)
                 try FileManager.default.createDirectory(atPath: expectedDirectory, withIntermediateDirectories: true)
                 try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-                let expected = Self.expectedValues(c.text, directory: expectedDirectory)
+                // Each runs as `run` and `export` run a file: a replay, writes confined to its folder.
+                try c.text.write(toFile: expectedDirectory + "/session.tape", atomically: true, encoding: .utf8)
+                try c.text.write(toFile: exportDirectory + "/session.tape", atomically: true, encoding: .utf8)
+                let expected = Self.expectedValues(c.text, file: expectedDirectory + "/session.tape")
                 let script: String
                 do {
-                    script = try Exporter.export(c.text, to: target, origin: c.name)
+                    script = try Exporter.export(c.text, to: target, origin: c.name, replaying: exportDirectory + "/session.tape", trusted: false)
                 } catch let e as ExportError {
                     results[key] = ("refused", e.description)
                     continue
