@@ -261,6 +261,53 @@ extension PythonWriter {
 
     // MARK: Gradients
 
+    /// PyTorch and JAX record on one graph; a gradient from scoped tape `t` gives TensorFlow's numbers
+    /// there when every value on the way from its sources to its target was recorded on `t` and each
+    /// source was watched by `t`. Returns, per source, whether `t` watched it (else the gradient is None);
+    /// anything else is refused.
+    func scopedSources(_ g: Gradient, env: [String: Int]) throws -> [Bool] {
+        guard let tape = g.tape?.name else { return g.sources.map { _ in true } }
+        var all = Set<Int>()
+        var watched: [Bool] = []
+        for s in g.sources {
+            guard let id = env[s.name] else { throw unsupported("'\(s.name)' is not bound") }
+            let versions = bindings[id].variable.map { v in Set(bindings.indices.filter { bindings[$0].variable == v }) } ?? [id]
+            all.formUnion(versions)
+            let isVariable = bindings[id].variable != nil
+            watched.append((isVariable && !nowatchScopes.contains(tape)) || !(watchedOn[tape] ?? []).isDisjoint(with: versions))
+        }
+        if !scopes.contains(tape), case .name = g.target.kind {} else if !scopes.contains(tape) {
+            throw unsupported("\(target.library) records on one graph: the target of a gradient from tape \(tape) must be a name bound in its block")
+        }
+        func walk(_ e: Expr, _ env: [String: Int]) throws {
+            switch e.kind {
+            case .number, .string: return
+            case .name(let n):
+                guard let id = env[n], !all.contains(id), depends(id, on: all) else { return }
+                let b = bindings[id]
+                if !b.tapes.contains(tape) || b.opaque {
+                    throw unsupported("\(target.library) records on one graph: '\(n)' reaches the sources outside what tape \(tape) recorded, where TensorFlow's tape would see no path")
+                }
+                switch b.definition {
+                case .root: return
+                case .expression(let d, let denv), .element(let d, _, let denv): try walk(d, denv)
+                }
+            case .unary(_, let a), .transpose(let a): try walk(a, env)
+            case .binary(_, let a, let b): try walk(a, env); try walk(b, env)
+            case .index(let a, _): try walk(a, env)
+            case .tensor(let es): for x in es { try walk(x, env) }
+            case .call(let name, let args):
+                if PythonWriter.untrackedCalls.contains(name) { return }
+                for a in args { try walk(a.value, env) }
+            case .gradient(let inner):
+                try walk(inner.target, env)
+                if let s = inner.seed { try walk(s, env) }
+            }
+        }
+        try walk(g.target, env)
+        return watched
+    }
+
     mutating func gradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
         switch target {
         case .torch: return try torchGradient(g, env: env, inline: inline)
@@ -271,7 +318,13 @@ extension PythonWriter {
 
     mutating func torchGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
         let y = try tensor(expression(g.target, env: env, inline: inline))
-        let xs = g.sources.map { variables.contains($0.name) ? "_vs(\(quote($0.name)))" : py($0.name) }
+        let watched = try scopedSources(g, env: env)
+        // A source the scoped tape did not watch: a detached copy, whose gradient is None (or zeros).
+        let xs = g.sources.indices.map { i -> String in
+            let x = g.sources[i]
+            if !watched[i] { return "\(py(x.name)).detach()" }
+            return variables.contains(x.name) ? "_vs(\(quote(x.name)))" : py(x.name)
+        }
         let zero = g.unconnectedZero ? ", zero=True" : ""
         switch g.kind {
         case .grad:
@@ -332,7 +385,7 @@ extension PythonWriter {
     /// tapebook found when it ran the statement, where it is known, and must agree with what the
     /// export sees.
     mutating func jaxGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
-        if g.tape != nil { throw unsupported("JAX: a gradient from a scoped tape (`using \(g.tape!.name)`) is not exported; JAX has no tapes") }
+        let watched = try scopedSources(g, env: env)
         var ids: [Int] = []
         for s in g.sources {
             guard let id = env[s.name] else {
@@ -356,6 +409,7 @@ extension PythonWriter {
             let versions = bindings[id].variable.map { v in Set(bindings.indices.filter { bindings[$0].variable == v }) } ?? [id]
             return bindings[id].tracked && reaches(g.target, env, versions)
         }
+        for i in connected.indices where !watched[i] { connected[i] = false }
         if inline == nil, g.kind == .grad, !g.unconnectedZero, let expected = expectedConnected, expected.count == connected.count {
             expectedConnected = nil
             if expected != connected {

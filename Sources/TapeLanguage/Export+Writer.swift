@@ -32,6 +32,8 @@ struct ExportBinding {
     var variable: Int?
     /// Bound in a loop: what it depends on is not known statically.
     var opaque = false
+    /// The scoped tapes that recorded it (open, not stopped, when it was bound).
+    var tapes: Set<String> = []
 }
 
 /// Context for inlining a gradient's target (JAX).
@@ -76,6 +78,12 @@ struct PythonWriter {
     var expectedConnected: [Bool]?
     /// User functions: the names their bodies read from outside their parameters.
     var freeNames: [String: Set<String>] = [:]
+    /// Scoped tapes (`with tape t < ... >`) open now, innermost last; those stopped by `with stop t`;
+    /// those made `nowatch`; the bindings each was told to watch.
+    var scopes: [String] = []
+    var stoppedScopes: Set<String> = []
+    var nowatchScopes: Set<String> = []
+    var watchedOn: [String: Set<Int>] = [:]
     /// PyTorch: names bound to a variable. An update makes a new leaf (in place, it would break the
     /// graphs that read the old value); a gradient with respect to the variable sums over its versions,
     /// as TensorFlow's gradient with respect to a variable sums over its reads.
@@ -220,6 +228,7 @@ struct PythonWriter {
                 guard let id = environment[n.name] else { throw unsupported("'\(n.name)' is not bound") }
                 if !bindings[id].tracked || !recording { bindings[id].definition = .root }
                 bindings[id].tracked = true
+                for t in tape.map({ [$0.name] }) ?? scopes.filter({ !stoppedScopes.contains($0) }) { watchedOn[t, default: []].insert(id) }
                 switch target {
                 case .torch:
                     if tape != nil { emit("# watched on tape \(tape!.name) alone; torch records on one graph") }
@@ -289,10 +298,14 @@ struct PythonWriter {
             let savedRecording = recording, savedStopped = stoppedTapes, savedPrinting = printing
             printing = shows
             defer { printing = savedPrinting }
-            if tape != nil && target != .tf { throw unsupported("stopping one tape alone has no \(target.library) equivalent") }
+            // One tape stopped: what is bound here is not on it (a gradient from it through these values is
+            // refused below, in PyTorch and JAX, which record on one graph).
+            let savedStoppedScopes = stoppedScopes
+            defer { stoppedScopes = savedStoppedScopes }
+            if let tape { stoppedScopes.insert(tape.name) }
             if tape == nil { recording = false }
             switch target {
-            case .torch: emit("with torch.no_grad():")
+            case .torch: emit(tape == nil ? "with torch.no_grad():" : "if True:  # with stop \(tape!.name): recorded, but not on \(tape!.name)")
             case .tf:
                 // NOTE: a tape's stop_recording stops that tape alone, so `with stop` stops every open tape;
                 // and stopping a stopped tape is an error in TensorFlow, so a nested block skips those.
@@ -300,7 +313,7 @@ struct PythonWriter {
                 stoppedTapes.formUnion(stopping)
                 emit(stopping.isEmpty ? "if True:  # with stop: its tapes are already stopped"
                                       : "with " + stopping.map { "\($0).stop_recording()" }.joined(separator: ", ") + ":")
-            case .jax: emit("if True:  # with stop: names bound here are constants for jax.grad")
+            case .jax: emit(tape == nil ? "if True:  # with stop: names bound here are constants for jax.grad" : "if True:  # with stop \(tape!.name): not on \(tape!.name)")
             }
             indent += 1
             let before = lines.count
@@ -327,9 +340,12 @@ struct PythonWriter {
                 indent -= 1
                 openTapes.removeLast()
             case .torch, .jax:
-                if nowatch { throw unsupported("a `nowatch` tape has no \(target.library) equivalent") }
-                emit("# tapebook: with tape \(name.name)\(persistent ? " persistent" : "") < ... >: \(target == .torch ? "torch records every operation on one graph" : "jax differentiates functions"), so the block runs as it is")
+                emit("# tapebook: with tape \(name.name)\(persistent ? " persistent" : "")\(nowatch ? " nowatch" : "") < ... >: \(target == .torch ? "torch records every operation on one graph" : "jax differentiates functions"), so the block runs as it is")
+                scopes.append(name.name)
+                if nowatch { nowatchScopes.insert(name.name) } else { nowatchScopes.remove(name.name) }
+                watchedOn[name.name] = []
                 try block(body)
+                scopes.removeLast()
             }
         case .showTape, .explain, .graph, .checkGradient, .plot:
             comment(s)
@@ -464,7 +480,9 @@ struct PythonWriter {
     }
 
     mutating func bind(_ name: String, _ definition: ExportBinding.Definition, tracked: Bool, variable: Int? = nil) {
-        bindings.append(ExportBinding(name: name, definition: definition, tracked: tracked, variable: variable))
+        var b = ExportBinding(name: name, definition: definition, tracked: tracked, variable: variable)
+        b.tapes = recording ? Set(scopes).subtracting(stoppedScopes) : []
+        bindings.append(b)
         environment[name] = bindings.count - 1
     }
 
