@@ -159,19 +159,27 @@ extension Session {
             var silent: [StatementOutcome] = []
             var shownValues: [Double] = []
             var health = startGradientHealth()
-            for i in 0..<count {
-                if let check = interruptCheck, check() { throw GradientError("interrupted") }
-                if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
-                for s in body { try executeStatement(s, printing: false, into: &silent) }
-                var last: Double? = nil
-                if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
-                    last = s
-                    shownValues.append(s)
+            var history = LoopHistory(start: context.currentSerial)
+            do {
+                for i in 0..<count {
+                    if let check = interruptCheck, check() { throw GradientError("interrupted") }
+                    history.beginIteration(i, serial: context.currentSerial)
+                    if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
+                    for s in body { try executeStatement(s, printing: false, into: &silent) }
+                    history.iterations = i + 1
+                    var last: Double? = nil
+                    if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
+                        last = s
+                        shownValues.append(s)
+                    }
+                    observeGradientHealth(&health, step: i + 1)
+                    progress?(i + 1, count, last)
                 }
-                observeGradientHealth(&health, step: i + 1)
-                progress?(i + 1, count, last)
+            } catch {
+                throw withHistoryHint(error, history)
             }
             if printing { outcome.notes += gradientHealthReport(health) }
+            if printing, let note = loopHistoryNote(history) { outcome.notes.append(note) }
             if let shown, show, !shownValues.isEmpty {
                 outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
             } else if let shown, printing, count > 0 {

@@ -6,6 +6,11 @@ final class DiagnosticsTests: XCTestCase {
     func output(_ text: String) -> String {
         let session = Session()
         session.setSeed(0)
+        return Self.format(session, text)
+    }
+
+    /// What `session` prints for `text`, statement after statement, at width 80 without colour.
+    static func format(_ session: Session, _ text: String) -> String {
         let source = SourceText(text, firstLine: 1)
         let formatter = OutputFormatter(settings: session.settings)
         return session.run(text, keepGoing: true).map { formatter.human($0, source: source) }.filter { !$0.isEmpty }.joined(separator: "\n")
