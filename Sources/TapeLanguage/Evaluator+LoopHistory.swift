@@ -58,8 +58,9 @@ extension Session {
     func withHistoryHint(_ error: Error, _ history: LoopHistory) -> Error {
         guard let e = error as? EvaluationError, e.message.hasPrefix("not enough memory"),
               let carrier = historyCarriers(history).first else { return error }
-        let hint = "\(carrier.name) carries every iteration's recordings into the next (\(carrier.operations) operations after "
-            + "\(history.iterations) iterations): cut it with stop_gradient(...), a var, or an optimizer"
+        let perIteration = max(1, Int((Double(carrier.operations) / Double(max(1, history.iterations))).rounded()))
+        let hint = "the tape grew with the loop: \(carrier.name) carries every iteration's recordings into the next "
+            + "(\(perIteration) operation\(perIteration == 1 ? "" : "s") per iteration); cut it with stop_gradient(...), a var, or an optimizer"
         return EvaluationError(e.message, at: e.span, note: e.note.map { $0 + "; " + hint } ?? hint)
     }
 }

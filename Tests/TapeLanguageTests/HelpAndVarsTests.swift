@@ -51,7 +51,7 @@ final class HelpAndVarsTests: XCTestCase {
     func testEveryStatementKeywordAndCommandHasATopic() {
         let statements = ["grad", "jacobian", "batch_jacobian", "hessian", "jvp", "watch", "var", "with", "stop", "tape",
                           "stop_gradient", "custom", "def", "function", "repeat", "save", "load", "explain", "graph",
-                          "check", "plot"]
+                          "check", "plot", "groups", "apply", "sgd", "adam", "rmsprop", "adagrad"]
         let commands = [":help", ":vars", ":grads", ":save", ":load", ":set", ":time", ":reset", ":quit",
                         "vars", "grads", "set", "time", "quit"]
         for topic in statements + commands + Session.keywords + Session.builtinNames {
