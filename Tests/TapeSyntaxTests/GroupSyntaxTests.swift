@@ -34,11 +34,12 @@ final class GroupSyntaxTests: XCTestCase {
     func testGroupAndApplyErrors() {
         assertError("(a, b", "expected ')' to close '(' at 1:1", at: "1:6", incomplete: true)
         assertError("(,)", "expected an expression after '('", at: "1:2")
-        assertError("(a, , b)", "unexpected ','", at: "1:5")
+        assertError("(a, , b)", "expected an expression after ','", at: "1:5")
         assertError("apply opt w with g", "expected 'to' after 'apply …'", at: "1:11")
         assertError("apply opt to w g", "expected 'with' and the gradients after the variables of 'apply', as in 'apply opt to w, b with gw, gb'", at: "1:16")
         assertError("apply opt to 2 * w with g", "expected a name after 'to'", at: "1:14")
         assertError("apply opt to w with", "expected an expression after 'with'", at: "1:20")
-        assertError("apply = 3", "'apply' is a keyword and cannot be used as a name", at: "1:1")
+        assertError("apply = 3", "expected an expression after 'apply'", at: "1:7")
+        assertError("x = apply", "'apply' is a keyword and cannot be used as a name", at: "1:5")
     }
 }
