@@ -10,8 +10,8 @@ extension Session {
         // The fast path of loops: one tensor bound to a name, nothing printed, no outcome built.
         if !printing, case .assignment(let target, let expr) = statement.kind {
             switch try evaluateTop(expr) {
-            case .value(let v): try assign(target, Binding.value(v))
-            case let other: try assign(target, try binding(for: other, target: target))
+            case .value(let v): try rebind(target, .value(v))
+            case let other: try rebind(target, try binding(for: other, target: target))
             }
             return
         }
@@ -40,7 +40,7 @@ extension Session {
         case .assignment(let target, let expr):
             let bound = try binding(for: try evaluateTop(expr), target: target)
             let wasVariable = value(named: target.name)?.isVariable ?? false
-            try assign(target, bound)
+            try rebind(target, bound)
             outcome.names = [target.name]
             if show { outcome.result = shown(bound, label: target.name) }
             if wasVariable && scopes.isEmpty { outcome.notes.append("\(target.name) is no longer a variable (use `\(target.name) -= ...` to update it)") }
@@ -259,12 +259,13 @@ extension Session {
 
     private func assign(_ target: Identifier, _ item: ResultItem) throws {
         switch item {
-        case .value(let v): try assign(target, Binding.value(v))
-        case .none(let reason): try assign(target, Binding.none(reason: reason))
+        case .value(let v): try rebind(target, .value(v))
+        case .none(let reason): try rebind(target, .none(reason: reason))
         }
     }
 
-    private func assign(_ target: Identifier, _ binding: Binding) throws {
+    /// Binds an assignment's target (a tape cannot be rebound inside a function).
+    private func rebind(_ target: Identifier, _ binding: Binding) throws {
         if !scopes.isEmpty, case .tape? = lookup(target.name) {
             throw EvaluationError("\(target.name) is a tape and cannot be rebound inside a function", at: target.span)
         }
