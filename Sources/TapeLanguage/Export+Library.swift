@@ -8,6 +8,7 @@ extension PythonWriter {
         if functions[name] == nil, Optimizer.Kind(rawValue: name) != nil {
             throw unsupported("optimizers (\(name)(...)) are not exported yet; write the update with `w -= ...` to export it")
         }
+        if let declared = try declaredCall(name, arguments, env: env, inline: inline) { return declared }
         let positional = arguments.filter { $0.label == nil }
         var keywords: [String: Expr] = [:]
         for a in arguments { if let l = a.label { keywords[l.name] = a.value } }
