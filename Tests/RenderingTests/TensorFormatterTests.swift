@@ -92,15 +92,18 @@ final class TensorFormatterTests: XCTestCase {
         XCTAssertEqual(formatTensor(Tensor(-0.0), p17), "-0")
     }
 
+    /// Subnormal numbers are spelled as text: as literals they draw a warning that they lose precision.
+    func subnormal(_ text: String) -> Double { Double(text)! }
+
     /// NumPy: [5.e-324], 5.e-324, [5.e-324, 1.e+000], [1.e-320], [1.5e-323, 1.0e-310], and once
     /// another element needs a decimal, each is rounded to it: [4.9e-324, 2.5e-001]
     func testShortestDigitsInScientificNotation() {
-        XCTAssertEqual(formatTensor(vector([5e-324])), "[5e-324]")
-        XCTAssertEqual(formatTensor(Tensor(5e-324)), "5e-324")
-        XCTAssertEqual(formatTensor(vector([5e-324, 1])), "[5e-324, 1e+000]")
-        XCTAssertEqual(formatTensor(vector([1e-320])), "[1e-320]")
-        XCTAssertEqual(formatTensor(vector([1.5e-323, 1e-310]), FormatOptions(precision: 17)), "[1.5e-323, 1.0e-310]")
-        XCTAssertEqual(formatTensor(vector([5e-324, 0.25])), "[4.9e-324, 2.5e-001]")
+        XCTAssertEqual(formatTensor(vector([.leastNonzeroMagnitude])), "[5e-324]")
+        XCTAssertEqual(formatTensor(Tensor(.leastNonzeroMagnitude)), "5e-324")
+        XCTAssertEqual(formatTensor(vector([.leastNonzeroMagnitude, 1])), "[5e-324, 1e+000]")
+        XCTAssertEqual(formatTensor(vector([subnormal("1e-320")])), "[1e-320]")
+        XCTAssertEqual(formatTensor(vector([3 * .leastNonzeroMagnitude, subnormal("1e-310")]), FormatOptions(precision: 17)), "[1.5e-323, 1.0e-310]")
+        XCTAssertEqual(formatTensor(vector([.leastNonzeroMagnitude, 0.25])), "[4.9e-324, 2.5e-001]")
     }
 
     /// Random vectors and scalars at every precision from 0 to 17, against `np.array2string` itself,
