@@ -39,6 +39,12 @@ public enum Tapebook {
         public var stdout: String
         public var stderr: String
         public var status: Int32
+
+        public init(stdout: String, stderr: String, status: Int32) {
+            self.stdout = stdout
+            self.stderr = stderr
+            self.status = status
+        }
     }
 
     /// Runs the binary with `arguments` and `stdin` (closed after it is written), in `directory`.
