@@ -121,7 +121,7 @@ final class CommandLineTests: XCTestCase {
         let file = try temporaryFile("t.tape", "# Squares\nx = [1, 2]\nx^2\n")
         XCTAssertEqual(try tapebook(["run", file]).stdout, "# Squares\n>>> x = [1, 2]\nx = [1, 2]\n>>> x^2\n[1, 4]\n")
         XCTAssertEqual(try tapebook(["run", "--markdown", file]).stdout,
-                       "Squares\n\n```\nx = [1, 2]\n```\n```text\nx = [1, 2]\n```\n\n```\nx^2\n```\n```text\n[1, 4]\n```\n\n")
+                       "# Squares\n\n```\nx = [1, 2]\n```\n```text\nx = [1, 2]\n```\n\n```\nx^2\n```\n```text\n[1, 4]\n```\n\n")
     }
 
     /// `run --time`: the statements' time on stderr, and the last statement's share of it (a benchmark's
