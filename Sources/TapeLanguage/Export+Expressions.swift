@@ -105,6 +105,8 @@ extension PythonWriter {
             return PythonWriter.atom("\(stack)([\(parts.joined(separator: ", "))])")
         case .gradient(let g):
             return try gradient(g, env: env, inline: inline)
+        case .group:
+            throw unsupported("groups ((a, b)) are not exported yet")
         }
     }
 
@@ -295,7 +297,7 @@ extension PythonWriter {
             case .unary(_, let a), .transpose(let a): try walk(a, env)
             case .binary(_, let a, let b): try walk(a, env); try walk(b, env)
             case .index(let a, _): try walk(a, env)
-            case .tensor(let es): for x in es { try walk(x, env) }
+            case .tensor(let es), .group(let es): for x in es { try walk(x, env) }
             case .call(let name, let args):
                 if PythonWriter.untrackedCalls.contains(name) { return }
                 for a in args { try walk(a.value, env) }

@@ -207,6 +207,10 @@ struct PythonWriter {
                 emit(shows ? "show(\"\", \(code))" : code)
             }
         case .assignment(let name, let value):
+            if case .gradient(let g) = value.kind, g.sources.count > 1 {
+                throw unsupported("a group (several results under the one name '\(name.name)') is not exported yet; bind them to several names: "
+                                  + g.sources.map { "g\($0.name)" }.joined(separator: ", ") + " = ...")
+            }
             let code = try tensor(expression(value))
             bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
             variables.remove(name.name)
@@ -405,6 +409,8 @@ struct PythonWriter {
             markLoopBindings(since: savedBindings.count, pythonBefore: savedBindings.map(\.python))
             // tapebook draws the last value and a sparkline: text, not a value the fidelity test compares.
             if let shown, printing { helpers.insert("note"); emit("_note(\(quote("\(shown.name):")), \(py(shown.name)))") }
+        case .apply:
+            throw unsupported("`apply` (an optimizer's step) is not exported yet; write the update with `w -= ...` to export it")
         case .save(let value, let path):
             let c = try expression(value)
             helpers.insert("save")
@@ -587,7 +593,7 @@ struct PythonWriter {
                     case .slice(let a, let b, let c): [a, b, c].compactMap { $0 }.forEach(walk)
                     }
                 }
-            case .tensor(let es): es.forEach(walk)
+            case .tensor(let es), .group(let es): es.forEach(walk)
             case .call(_, let args): args.forEach { walk($0.value) }
             case .gradient(let g):
                 walk(g.target)
@@ -695,7 +701,7 @@ struct PythonWriter {
         case .unary(_, let a), .transpose(let a): return isTracked(a, env)
         case .binary(_, let a, let b): return isTracked(a, env) || isTracked(b, env)
         case .index(let a, _): return isTracked(a, env)
-        case .tensor(let es): return es.contains { isTracked($0, env) }
+        case .tensor(let es), .group(let es): return es.contains { isTracked($0, env) }
         case .call(let name, let args):
             if PythonWriter.untrackedCalls.contains(name) { return false }
             return args.contains { isTracked($0.value, env) }
@@ -730,7 +736,7 @@ struct PythonWriter {
         case .unary(_, let a), .transpose(let a): return reaches(a, env, sources)
         case .binary(_, let a, let b): return reaches(a, env, sources) || reaches(b, env, sources)
         case .index(let a, _): return reaches(a, env, sources)
-        case .tensor(let es): return es.contains { reaches($0, env, sources) }
+        case .tensor(let es), .group(let es): return es.contains { reaches($0, env, sources) }
         case .call(let name, let args):
             if PythonWriter.untrackedCalls.contains(name) { return false }
             return args.contains { reaches($0.value, env, sources) }
