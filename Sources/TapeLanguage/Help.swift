@@ -39,7 +39,11 @@ public enum Help {
     public static func lookup(_ topic: String?, width: Int) -> Lookup {
         guard let raw = topic?.trimmingWhitespace(), !raw.isEmpty else { return .found(overview) }
         let name = canonical(raw)
-        if let entry = topics[name] { return .found(render(name: name, entry, width: width)) }
+        if let entry = topics[name] {
+            // A command that shares its name with a built-in (`:load`, `load("x.npy")`) shows both.
+            if name != raw, let b = Builtins.table[raw] { return .found(render(name: name, entry, width: width) + "\n\n\(b.usage)\n  \(b.summary)") }
+            return .found(render(name: name, entry, width: width))
+        }
         if let b = Builtins.table[raw] { return .found("\(b.usage)\n  \(b.summary)") }
         let suggestion = suggestion(for: raw).map { "did you mean '\($0)'?" } ?? "see :help"
         return .failure("no help on '\(raw)'", note: suggestion)
@@ -279,7 +283,7 @@ public enum Help {
             and the names they bind stay bound after it. show LOSS prints the first and last value of \
             LOSS and a sparkline of it, and on a terminal a block that runs longer than half a second \
             shows a progress bar. Ctrl-C stops it between iterations and keeps the workspace as it stood \
-            before the statement. Gradients that vanish or explode during the loop are reported.
+            before the statement. Gradients that vanish, explode or converge during the loop are reported.
             """,
             example: "var w = [1, -2]\nrepeat 50 as i show loss <\n  loss = sum(w^2)\n  w -= 0.1 * grad loss wrt w\n>",
             seeAlso: ["var", ":grads", ":time"]),
