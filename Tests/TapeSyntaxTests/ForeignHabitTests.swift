@@ -5,8 +5,8 @@ import TapeSyntax
 /// where the parser stopped.
 final class ForeignHabitTests: XCTestCase {
     func testGradientCalls() {
-        assertError("grad(y, x)", "'grad' is a statement, not a function: write 'grad y wrt x'", at: "1:7")
-        assertError("g = grad(loss, w)", "'grad' is a statement, not a function: write 'grad loss wrt w'", at: "1:14")
+        assertError("grad(y, x)", "'grad' is a statement, not a function: write 'grad y wrt x'", at: "1:11")
+        assertError("g = grad(loss, w)", "'grad' is a statement, not a function: write 'grad loss wrt w'", at: "1:18")
         assertError("torch.autograd.grad(y, x)", "'grad' is a statement, not a function: write 'grad y wrt x'", at: "1:7")
         assertError("y.backward()", "PyTorch's 'y.backward()' is 'grad y wrt x': it gives ∂y/∂x, and nothing is stored on x", at: "1:3")
         assertError("x.grad", "gradients are not stored on values: 'grad y wrt x' gives ∂y/∂x, and ':grads' lists the last ones", at: "1:3")
