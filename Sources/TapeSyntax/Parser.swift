@@ -87,6 +87,11 @@ public struct Parser {
             return statement
         } catch var error as SyntaxError {
             if error.statementStart == nil { error.statementStart = statementStart?.location }
+            // A statement written as in Python, TensorFlow or PyTorch gets the tapebook way instead.
+            if !error.isIncomplete, let start = statementStart,
+               let hint = ForeignHabit.hint(for: String(lexer.characters[start.index...].prefix { !Lexer.isLineBreak($0) })) {
+                error.message = hint
+            }
             pendingError = error
             throw error
         }

@@ -10,15 +10,11 @@ public enum Memory {
     /// Sets up the process heap for tensors; the executable calls it once at start-up.
     ///
     /// - Tensors up to 64 MiB come from the heap and go back to it, instead of each being a fresh `mmap`
-    ///   whose pages fault in zeroed: a training step frees and allocates the same sizes again (W3 ran 30%
-    ///   faster). Free memory above 128 MiB at the top of the heap still goes back to the system.
+    ///   whose pages fault in zeroed: a training step frees and allocates the same sizes again. Free memory
+    ///   above 128 MiB at the top of the heap still goes back to the system.
     /// - The heap grows 64 MiB at a time, and past its first MiB it is advised to use transparent huge
-    ///   pages: a long graph (W2 records 80,000 values) then faults in 2 MiB at a time instead of 4 KiB.
-    ///   Faults cost W2 more than their count suggests on a virtual machine. Huge pages from 1 MiB on
-    ///   instead of 4: W2 takes 608 page faults instead of 1,556 (400 from 0 MiB on), and 25.2 ms instead of
-    ///   27.7 (medians of 50 runs, alternating), 33.9 instead of 42.2 right after a process that used 1.6 GB
-    ///   (12 runs). The first MiB keeps small pages, so a small session's memory is what it was (W1: 7.0
-    ///   MiB); peaks of W2–W5 stay within 0.7 MiB of what they were with 4 MiB (W2 19.6, W3 16.9 MiB).
+    ///   pages: a long graph then faults in 2 MiB at a time instead of 4 KiB. The first MiB keeps small
+    ///   pages, so a small session's memory stays small. Measurements: docs/DECISIONS.md, "Measurements behind the code".
     public static func configureProcessHeap() {
         let trimThreshold: Int32 = -1, topPad: Int32 = -2, mmapThreshold: Int32 = -3
         _ = mallopt(mmapThreshold, 64 << 20)
@@ -44,10 +40,8 @@ public enum Memory {
     ///
     /// NOTE: on a virtual machine that hands free 2 MiB blocks back to its host (free page reporting, as
     /// on this project's CI machine), a fresh huge page is one the host must fault in again, 4 KiB at a
-    /// time, while small pages often come from memory the host still backs. Right after another process
-    /// had used and freed 700 MB, W6's gradient took 140–160 ms with huge pages for its 8 MiB results and
-    /// 120–140 with small pages; run again at once, 100–105 and 105–120 (medians of 5 to 8 runs each, on
-    /// a noisy host). A script is usually the first run after other work, so small pages it is.
+    /// time, while small pages often come from memory the host still backs. A script is usually the first
+    /// run after other work, so small pages it is (measurements: docs/DECISIONS.md, "Measurements behind the code").
     static func prepareLargeBuffer(_ buffer: UnsafeMutableBufferPointer<Double>) {
         let bytes = buffer.count * MemoryLayout<Double>.stride
         guard bytes >= largeBufferThreshold, let base = buffer.baseAddress else { return }

@@ -42,20 +42,22 @@ struct Tapebook: ParsableCommand {
     }
 }
 
+/// `--color`: when output is coloured.
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print one JSON object per statement.")
     var json = false
 
-    @Option(help: "Colour: auto, always or never.")
-    var color: String = "auto"
+    @Option(help: "Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
 
     @Option(help: "Digits after the point.")
     var precision: Int = 4
 
     func validate() throws {
-        guard ["auto", "always", "never"].contains(color) else {
-            throw ValidationError("--color must be auto, always or never")
-        }
         guard (0...17).contains(precision) else { throw ValidationError("--precision must be from 0 to 17") }
     }
 
@@ -65,11 +67,11 @@ struct OutputOptions: ParsableArguments {
 /// The output options as plain values (ArgumentParser's property wrappers can only be read after parsing).
 struct OutputSettings {
     var json = false
-    var color = "auto"
+    var color = ColorChoice.auto
     var precision = 4
 
     var useColor: Bool {
-        ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), variable: Environment.value)
+        ColorPolicy.resolve(flag: color.rawValue, isTerminal: isTerminal(1), variable: Environment.value)
     }
 
     func makeSession() -> Session {
