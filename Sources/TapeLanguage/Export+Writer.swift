@@ -103,7 +103,7 @@ struct PythonWriter {
     }
 
     mutating func emit(_ line: String) {
-        lines.append(String(repeating: "    ", count: indent) + line)
+        lines.append(String(repeating: "    ", count: indent) + PythonWriter.escapingControls(line))
     }
 
     mutating func comment(_ statement: Statement) {
@@ -494,36 +494,35 @@ struct PythonWriter {
 
     func quote(_ s: String) -> String { PythonWriter.stringLiteral(s) }
 
-    /// A Python string literal of any text: every character that could end the string or the line
-    /// (quotes, backslashes, control characters, Unicode line breaks) is escaped.
+    /// A Python string literal of any text (see `escapingControls`).
     static func stringLiteral(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7F || (0x80...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029 {
-                    out += String(cFormat: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        "\"" + PythonWriter.escapingControls(s.replacingText("\\", with: "\\\\").replacingText("\"", with: "\\\"")) + "\""
     }
 
-    /// Text for a Python comment: line breaks and control characters shown as escapes, so that nothing
-    /// in it can end the comment.
-    static func commentText(_ s: String) -> String {
+    /// Text for a Python comment (see `escapingControls`).
+    static func commentText(_ s: String) -> String { escapingControls(s) }
+
+    /// `text` with every character that could end a Python string or comment, or hide what follows it,
+    /// written as an escape: control characters (`\r`, `\n`, `\x0c`, NUL…), U+0085, the line and paragraph
+    /// separators, and format characters (bidirectional overrides). Inside a string literal the escape
+    /// stands for the character; inside a comment it is plain text. Every line the exporter writes passes
+    /// through here, so nothing from a session can start a statement of its own.
+    static func escapingControls(_ text: String) -> String {
+        func unsafe(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: return true
+            default: return false
+            }
+        }
+        guard text.unicodeScalars.contains(where: unsafe) else { return text }
         var out = ""
-        for u in s.unicodeScalars {
-            if u.value < 0x20 || u.value == 0x7F || (0x80...0x9F).contains(u.value) || u.value == 0x2028 || u.value == 0x2029 || u.value == 0xFEFF {
-                out += String(cFormat: "\\u%04x", u.value)
-            } else {
-                out.unicodeScalars.append(u)
+        for scalar in text.unicodeScalars {
+            if !unsafe(scalar) { out.unicodeScalars.append(scalar); continue }
+            let hex = String(scalar.value, radix: 16)
+            switch scalar.value {
+            case ..<0x100: out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+            case ..<0x10000: out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out += "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
             }
         }
         return out

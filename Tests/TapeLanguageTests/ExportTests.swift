@@ -314,8 +314,8 @@ final class ExportTests: XCTestCase {
 
     /// Text from the session (names, file names, error messages) cannot end a string or a comment.
     func testCommentsAndStringsEscapeLineBreaks() {
-        XCTAssertEqual(PythonWriter.stringLiteral("a\"b\\c\nd\u{2028}e\r"), "\"a\\\"b\\\\c\\nd\\u2028e\\u000d\"")
-        XCTAssertEqual(PythonWriter.commentText("bad\nimport os\u{2029}x"), "bad\\u000aimport os\\u2029x")
+        XCTAssertEqual(PythonWriter.stringLiteral("a\"b\\c\nd\u{2028}e\r"), "\"a\\\"b\\\\c\\x0ad\\u2028e\\x0d\"")
+        XCTAssertEqual(PythonWriter.commentText("bad\nimport os\u{2029}x"), "bad\\x0aimport os\\u2029x")
     }
 
     func testExportCommandWritesTheHistory() throws {
