@@ -81,6 +81,22 @@ public enum Memory {
     @inlinable
     public static func checkLive(adding words: Int = 0) throws {
         if liveWords &+ words > nextCheck { try checkLiveAgainstLimit(adding: words) }
+        checksSinceHeap &+= 1
+        if checksSinceHeap & heapCheckPeriod == 0 { try checkHeap() }
+    }
+
+    /// Every 16,384th check also measures the whole heap (a few microseconds): memory that the count above
+    /// misses (the bookkeeping of a graph that doubles at each `grad` of a `grad`, a parse tree) is held to
+    /// the same limit, so such a loop fails with "not enough memory" instead of being killed by the kernel.
+    @usableFromInline nonisolated(unsafe) static var checksSinceHeap = 0
+    @usableFromInline static let heapCheckPeriod = (1 << 14) - 1
+
+    @usableFromInline static func checkHeap() throws {
+        let limit = liveLimitBytes > 0 ? liveLimitBytes : machineMemory / 2
+        let used = heapBytesInUse()
+        guard used > limit else { return }
+        let whose = liveLimitBytes > 0 ? "the limit set with :set memory" : "half this machine's memory"
+        throw TensorError("not enough memory: tapebook holds \(describeBytes(used)), more than \(describeBytes(limit)) (\(whose))")
     }
 
     @usableFromInline static func checkLiveAgainstLimit(adding words: Int) throws {
@@ -91,13 +107,51 @@ public enum Memory {
         throw TensorError("not enough memory: the values alive would hold more than \(describeBytes(limit)) (\(whose))")
     }
 
-    /// The machine's memory in bytes, or its control group's limit when lower.
-    static var machineMemory: Int {
+    /// The machine's memory in bytes, or less: the limits of this process's own control groups and its
+    /// address-space limit (`ulimit -v`).
+    /// Read once, when first needed.
+    static let machineMemory: Int = {
         var bytes = max(1, sysconf(Int32(_SC_PHYS_PAGES))) * max(1, sysconf(Int32(_SC_PAGESIZE)))
-        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
-            if let text = FileText.read(file), let limit = Int(text.filter { !$0.isWhitespace }), limit > 0 { bytes = min(bytes, limit) }
+        if let limit = controlGroupLimit(membership: FileText.read("/proc/self/cgroup") ?? "", read: FileText.read) {
+            bytes = min(bytes, limit)
+        }
+        var addressSpace = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur < rlim_t(Int.max) {
+            bytes = min(bytes, Int(addressSpace.rlim_cur))
         }
         return bytes
+    }()
+
+    /// The lowest memory limit on the way from this process's control group up to the root, in cgroup v2
+    /// (`0::/path`, `memory.max`) and v1 (`N:memory:/path`, `memory.limit_in_bytes`), or nil for none.
+    /// `membership` is `/proc/self/cgroup`; `read` reads a file (tests pass a dictionary).
+    static func controlGroupLimit(membership: String, read: (String) -> String?) -> Int? {
+        var lowest: Int?
+        func consider(_ folder: String, _ file: String) {
+            guard let text = read(folder + "/" + file), let limit = Int(text.filter { !$0.isWhitespace }), limit > 0 else { return }
+            lowest = min(lowest ?? limit, limit)
+        }
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let path = String(fields[2])
+            let root: String, file: String
+            if fields[0] == "0" && fields[1].isEmpty {
+                (root, file) = ("/sys/fs/cgroup", "memory.max")
+            } else if fields[1].split(separator: ",").contains("memory") {
+                (root, file) = ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
+            } else {
+                continue
+            }
+            // Every folder from the process's group up to the root: a parent's limit holds for its children.
+            var components = path.split(separator: "/").map(String.init)
+            while true {
+                consider(root + (components.isEmpty ? "" : "/" + components.joined(separator: "/")), file)
+                if components.isEmpty { break }
+                components.removeLast()
+            }
+        }
+        return lowest
     }
 
     /// "512 KiB", "1.5 MiB", "11.7 GiB".

@@ -275,24 +275,36 @@ struct Export: ParsableCommand {
     }
 }
 
+/// Ends the process after writing what is still buffered for stdout; an output that could not be written
+/// (a full disk, a closed pipe) is an error with exit status 1, never a silent success.
+func finish(_ status: Int32) -> Never {
+    if fflush(stdout) != 0 || ferror(stdout) != 0 {
+        StandardStreams.writeError("tapebook: cannot write the output: \(systemErrorText(errno))\n")
+        exit(ExitStatus.failure)
+    }
+    exit(status)
+}
+
 Memory.configureProcessHeap()
 SignalCleanup.install()
+// A closed pipe is a write error (EPIPE) that `finish` reports, not a silent death.
+signal(SIGPIPE, SIG_IGN)
 
-if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { exit(status) }
+if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { finish(status) }
 
 // Parse by hand so usage errors exit with 2, as the spec asks.
 do {
     var command = try Tapebook.parseAsRoot()
     try command.run()
 } catch let code as ExitCode {
-    exit(code.rawValue)
+    finish(code.rawValue)
 } catch {
     let exitCode = Tapebook.exitCode(for: error)
     let message = Tapebook.fullMessage(for: error)
     if exitCode == .success {
         print(message)
-        exit(ExitStatus.success)
+        finish(ExitStatus.success)
     }
     StandardStreams.writeError(message + "\n")
-    exit(exitCode == .validationFailure ? ExitStatus.usage : ExitStatus.failure)
+    finish(exitCode == .validationFailure ? ExitStatus.usage : ExitStatus.failure)
 }
