@@ -254,6 +254,8 @@ struct PythonWriter {
                 emit("# tapebook: with tape \(name.name)\(persistent ? " persistent" : "") < ... >: \(target == .torch ? "torch records every operation on one graph" : "jax differentiates functions"), so the block runs as it is")
                 try block(body)
             }
+        case .indexAssignment, .conditional, .whileLoop, .print:
+            throw unsupported("exporting `if`, `while`, `print` and element assignment is not written yet")
         case .showTape, .explain, .graph, .checkGradient, .plot:
             comment(s)
         case .resetTape:
