@@ -355,7 +355,7 @@ struct BackwardPlan {
         if fromSelect && Self.nanWhereCotangentIsZero(g.tensor, dy.tensor) {
             let base = why.map { $0 + ": " } ?? ""
             why = base + "where selected the other branch, but this branch's gradient was NaN (0 × inf); "
-                + "make the unselected branch safe, e.g. where(gt(x, 0), log(where(gt(x, 0), x, 1)), x)"
+                + "make the unselected branch safe, e.g. where(x > 0, log(where(x > 0, x, 1)), x)"
         }
         g.nonFiniteOrigin = NonFiniteOrigin(operation: node.primitive.name, pass: .backward, line: node.line, explanation: why)
     }
