@@ -11,6 +11,8 @@ struct CallArguments {
     /// The labelled arguments, in the order given (a call has few; most have none, and make no dictionary).
     let keywords: [Argument]
     let span: SourceSpan
+    /// A declared built-in's parameters (empty for the others).
+    let parameters: [BuiltinParameter]
 
     // NOTE: the fields are set last, once nothing can throw: set first, every call paid for a copy of the
     // whole struct and its destruction (W2 calls `sin` 20,000 times). Labels are looked at in place.
@@ -53,6 +55,7 @@ struct CallArguments {
         self.span = span
         self.positional = positional
         self.keywords = keywords
+        self.parameters = builtin.parameters
     }
 
     var count: Int { positional.count }
@@ -122,10 +125,14 @@ final class Builtin {
     /// The elementwise function of a one-argument built-in such as `sin`: a call of it with one positional
     /// argument is evaluated directly (`Session.evaluate`), as `run` would, without the arguments' set-up.
     let elementwise: UnaryFunction?
+    /// How the exported scripts write a call (see `BuiltinExport`).
+    let export: BuiltinExport
+    /// The parameters by name, for a declared built-in (`Declaration`); empty for the others.
+    let parameters: [BuiltinParameter]
 
     init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String,
          run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil,
-         elementwise: UnaryFunction? = nil) {
+         elementwise: UnaryFunction? = nil, export: BuiltinExport = .exporter, parameters: [BuiltinParameter] = []) {
         self.minimum = minimum
         self.maximum = maximum
         self.keywords = keywords
@@ -134,6 +141,8 @@ final class Builtin {
         self.run = run
         self.single = single
         self.elementwise = elementwise
+        self.export = export
+        self.parameters = parameters
     }
 }
 
@@ -172,14 +181,14 @@ enum Builtins {
             ("expm1", .expm1, "e^x - 1, accurate near 0"), ("sqrt", .sqrt, "square root"), ("square", .square, "x²"),
             ("abs", .abs, "absolute value (gradient 0 at 0)"), ("sigmoid", .sigmoid, "1 / (1 + e^-x)"),
             ("relu", .relu, "max(x, 0) (gradient 0 at 0)"), ("softplus", .softplus, "log(1 + e^x)"), ("erf", .erf, "error function"),
-            ("sign", .sign, "-1, 0 or 1 (zero gradient)"), ("floor", .floor, "round down (zero gradient)"),
-            ("ceil", .ceil, "round up (zero gradient)"), ("round", .round, "round half to even (zero gradient)"),
+            ("sign", .sign, "-1, 0 or 1 (zero gradient, as TensorFlow)"),
         ]
         for (name, f, summary) in unaries { let (n, b) = unary(name, f, summary); t[n] = b }
         for (name, f, words) in [("lt", BinaryFunction.less, "<"), ("gt", .greater, ">"), ("le", .lessEqual, "<="),
                                  ("ge", .greaterEqual, ">="), ("eq", .equal, "=="), ("ne", .notEqual, "!=")] {
             let (n, b) = compare(name, f, words); t[n] = b
         }
+        for d in Declarations.all { t[d.name] = d.builtin }
         t["pow"] = one(2, 2, [], "pow(x, y)", "x^y") { try $0.value(0).pow($0.value(1)) }
         t["maximum"] = one(2, 2, [], "maximum(a, b)", "elementwise larger; ties send the gradient to a") { try $0.value(0).maximum($0.value(1)) }
         t["minimum"] = one(2, 2, [], "minimum(a, b)", "elementwise smaller; ties send the gradient to a") { try $0.value(0).minimum($0.value(1)) }
@@ -289,9 +298,6 @@ enum Builtins {
         }
         t["zeros"] = one(1, 1, [], "zeros([2, 3])", "a tensor of zeros") { args in args.ctx.constant(try Tensor.zeros(shape(args))) }
         t["ones"] = one(1, 1, [], "ones([2, 3])", "a tensor of ones") { args in args.ctx.constant(try Tensor.ones(shape(args))) }
-        t["fill"] = one(2, 2, [], "fill([2, 3], 7)", "a tensor of one value") { args in
-            args.ctx.constant(try Tensor(shape: shape(args), repeating: args.number("value", position: 1)))
-        }
         t["eye"] = one(1, 2, [], "eye(3) or eye(2, 3)", "the identity matrix") { args in
             let n = try args.int("n", position: 0), m = try args.ints("m", position: 1)?.first
             guard n >= 0, (m ?? 0) >= 0 else { throw TensorError("eye needs non-negative sizes") }
@@ -302,9 +308,6 @@ enum Builtins {
             let a = try args.number("start", position: 0)
             if args.count == 1 { return args.ctx.constant(try Tensor.arange(0, a, 1)) }
             return args.ctx.constant(try Tensor.arange(a, args.number("stop", position: 1), args.number("step", position: 2, default: 1)))
-        }
-        t["linspace"] = one(3, 3, [], "linspace(start, stop, count)", "count values from start to stop inclusive") { args in
-            args.ctx.constant(try Tensor.linspace(args.number("start", position: 0), args.number("stop", position: 1), args.int("count", position: 2)))
         }
         t["randn"] = one(1, 1, [], "randn([2, 3])", "standard normal random numbers") { args in
             args.ctx.constant(try args.session.random.tensor(shape: shape(args), normal: true))
