@@ -362,7 +362,7 @@ public enum Help {
             gradient (1 for A, -floor(A / B) for B) and // has none (None). ^ is right-associative and \
             binds tighter than unary minus: -x^2 is -(x^2). Comparisons bind loosest of all.
             """,
-            example: "x = [-7, 7]\n2 * x - 1\nx^2 / 7",
+            example: "x = [-7, 7]\nx % 3\nx // 3\nwatch x\ngrad sum(x % 3) wrt x",
             seeAlso: ["comparison", "assignment"]),
         "save": Topic(
             syntax: ["save X to \"FILE.npy\"", "save X to \"FILE.csv\"", "X = load(\"FILE.npy\")"],

@@ -111,6 +111,25 @@ final class ControlFlowTests: XCTestCase {
         """)
     }
 
+    /// NumPy's mod and floor_divide; TensorFlow's gradients: floormod gives 1 and -floor(x / y), floordiv None.
+    func testModuloAndFloorDivide() {
+        XCTAssertEqual(output("x = [-7, 7, 5.5]; y = [3, -3, 2]; watch x, y\nx % y\nx // y\ngrad sum(x % y) wrt x, y\ngrad sum(x // y) wrt x\n2 + 7 % 4 * 2"), """
+        [ 2  , -2  ,  1.5]
+        [-3, -3,  2]
+        ∂sum(x % y)/∂x = [1, 1, 1]
+        ∂sum(x % y)/∂y = [ 3,  3, -2]
+        ∂sum(x // y)/∂x = None   (sum(x // y) comes from floor_divide, which has no gradient)
+        8
+        """)
+        XCTAssertEqual(output("[1, 2] % [1, 2, 3]"), """
+        error: cannot broadcast [2] with [3]
+         --> 1:8
+          │
+        1 │ [1, 2] % [1, 2, 3]
+          │        ^
+        """)
+    }
+
     // MARK: if and while
 
     /// TensorFlow's guide, "control flow": the variable of the branch that did not run gets None.
@@ -170,7 +189,7 @@ final class ControlFlowTests: XCTestCase {
     // MARK: print
 
     func testPrintPrintsInsideLoopsAndAfterSemicolon() {
-        XCTAssertEqual(output("w = 1\nrepeat 3 as i < w = w * 2; if (i != 1) < print \"step\", i, w > >\nprint w, [1, 2];"), """
+        XCTAssertEqual(output("w = 1\nrepeat 3 as i < w = w * 2; if (i % 2 == 0) < print \"step\", i, w > >\nprint w, [1, 2];"), """
         w = 1
         step 0 2
         step 2 8
