@@ -294,7 +294,7 @@ public enum Help {
             LOSS and a sparkline of it, and on a terminal a block that runs longer than half a second \
             shows a progress bar. Ctrl-C stops it as it stops a Python training loop: the iterations that \
             finished stay done, the one it interrupted is undone, and the loop says how many ran. Only \
-            print prints inside it. Gradients that vanish or explode during the loop are reported.
+            print prints inside it. Gradients that vanish, explode or converge during the loop are reported.
             """,
             example: "var w = [1, -2]\nrepeat 50 as i show loss <\n  loss = sum(w^2)\n  w -= 0.1 * grad loss wrt w\n>",
             seeAlso: ["var", ":grads", ":time"]),
