@@ -163,7 +163,6 @@ extension Session {
                     try checkLoopInterrupt()
                 }
                 observeGradientHealth(&health, step: i + 1)
-                progress?(i + 1, 0, nil)
                 return true
             }
             if printing { outcome.notes += gradientHealthReport(health) }
