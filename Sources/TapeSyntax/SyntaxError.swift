@@ -78,5 +78,6 @@ public enum SyntaxMessage {
         "comparisons do not chain: '\(first)' then '\(second)'; compare twice and multiply, as in (a < b) * (b < c)"
     }
     public static func expectedGradAfter(_ keyword: String) -> String { "expected 'grad' after '\(keyword)'" }
+    public static let expectedWithGradients = "expected 'with' and the gradients after the variables of 'apply', as in 'apply opt to w, b with gw, gb'"
     public static let expectedDotDot = "expected '..' between the bounds of the plot range, as in 'over x in -1..1'"
 }
