@@ -97,7 +97,7 @@ extension Session {
                     case .slice(let a, let b, let c): [a, b, c].compactMap { $0 }.forEach(visit)
                     }
                 }
-            case .tensor(let elements): elements.forEach(visit)
+            case .tensor(let elements), .group(let elements): elements.forEach(visit)
             case .gradient(let g):
                 visit(g.target)
                 [g.seed, g.tangent].compactMap { $0 }.forEach(visit)
@@ -110,6 +110,8 @@ extension Session {
             case .indexAssignment(let t, _, _, let e): names.insert(t.name); visit(e)
             case .multipleAssignment(_, let e): visit(e)
             case .expressionList(let es), .print(let es): es.forEach(visit)
+            case .apply(let optimizer, let variables, let gradients):
+                visit(optimizer); variables.forEach { names.insert($0.name) }; gradients.forEach(visit)
             case .conditional(let branches, let otherwise):
                 for b in branches { visit(b.condition); names.formUnion(namesRead(in: b.body)) }
                 names.formUnion(namesRead(in: otherwise ?? []))

@@ -97,6 +97,9 @@ extension Session {
 
         case .update(let target, let op, let expr):
             if case .group(let members)? = lookup(target.name) {
+                guard op == .add || op == .subtract else {
+                    throw EvaluationError("a group is updated with += or -=, not \(op.rawValue)", at: target.span)
+                }
                 let updated = try updateGroup(target, members, subtract: op == .subtract, expr)
                 bind(target.name, .group(updated))
                 for case .value(let v) in updated { replaceVariable(v) }
@@ -239,31 +242,18 @@ extension Session {
             var silent: [StatementOutcome] = []
             var shownValues: [Double] = []
             var health = startGradientHealth()
-<<<<<<< HEAD
             var iterations = 0
-            let stopped = try runLoop(total: count, iterations: &iterations) { i in
-                guard i < count else { return false }
-                if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
-                for s in body {
-                    try executeStatement(s, printing: false, into: &silent)
-                    try checkLoopInterrupt()
-                }
-                var last: Double? = nil
-                if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
-                    last = s
-                    shownValues.append(s)
-                }
-                observeGradientHealth(&health, step: i + 1)
-                progress?(i + 1, count, last)
-                return true
-=======
             var history = LoopHistory(start: context.currentSerial)
+            let stopped: Bool
             do {
-                for i in 0..<count {
-                    if let check = interruptCheck, check() { throw GradientError("interrupted") }
+                stopped = try runLoop(total: count, iterations: &iterations) { i in
+                    guard i < count else { return false }
                     history.beginIteration(i, serial: context.currentSerial)
                     if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
-                    for s in body { try executeStatement(s, printing: false, into: &silent) }
+                    for s in body {
+                        try executeStatement(s, printing: false, into: &silent)
+                        try checkLoopInterrupt()
+                    }
                     history.iterations = i + 1
                     var last: Double? = nil
                     if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
@@ -272,18 +262,15 @@ extension Session {
                     }
                     observeGradientHealth(&health, step: i + 1)
                     progress?(i + 1, count, last)
+                    return true
                 }
             } catch {
                 throw withHistoryHint(error, history)
->>>>>>> main
             }
             if stopped { shownValues = Array(shownValues.prefix(iterations)) }
             if printing { outcome.notes += gradientHealthReport(health) }
-<<<<<<< HEAD
             if stopped { outcome.notes.append("stopped after \(iterations) of \(count) iterations") }
-=======
             if printing, let note = loopHistoryNote(history) { outcome.notes.append(note) }
->>>>>>> main
             if let shown, show, !shownValues.isEmpty {
                 outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
             } else if let shown, printing, count > 0 {

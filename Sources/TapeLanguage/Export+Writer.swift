@@ -148,14 +148,11 @@ struct PythonWriter {
                 emit(shows ? "show(\"\", \(code))" : code)
             }
         case .assignment(let name, let value):
-<<<<<<< HEAD
             variableNames.remove(name.name)
-=======
             if case .gradient(let g) = value.kind, g.sources.count > 1 {
                 throw unsupported("a group (several results under the one name '\(name.name)') is not exported yet; bind them to several names: "
                                   + g.sources.map { "g\($0.name)" }.joined(separator: ", ") + " = ...")
             }
->>>>>>> main
             let code = try tensor(expression(value))
             bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
             emit("\(py(name.name)) = \(code)")

@@ -318,11 +318,7 @@ extension Session {
     public static let keywords = ["watch", "var", "grad", "jacobian", "batch_jacobian", "hessian", "jvp", "wrt", "along",
                                   "seed", "unconnected", "using", "with", "stop", "tape", "persistent", "nowatch", "on",
                                   "custom", "repeat", "as", "explain", "graph", "check", "plot", "over", "in", "to", "and",
-<<<<<<< HEAD
-                                  "save", "show", "reset", "zero", "if", "elif", "else", "while", "print", "true", "false"]
-=======
-                                  "save", "show", "reset", "zero", "apply"]
->>>>>>> main
+                                  "save", "show", "reset", "zero", "if", "elif", "else", "while", "print", "true", "false", "apply"]
 
     /// Every built-in function's name.
     public static var builtinNames: [String] { (Builtins.names + Optimizer.Kind.allCases.map(\.rawValue)).sorted() }

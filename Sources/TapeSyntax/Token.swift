@@ -2,11 +2,7 @@
 public enum Keyword: String, CaseIterable, Sendable {
     case watch, `var`, grad, jacobian, batch_jacobian, hessian, jvp, wrt, along, seed, unconnected,
          using, with, stop, tape, persistent, nowatch, on, custom, `repeat`, `as`, explain, graph,
-<<<<<<< HEAD
-         check, plot, over, `in`, to, and, save, show, `if`, elif, `else`, `while`, print
-=======
-         check, plot, over, `in`, to, and, save, show, apply
->>>>>>> main
+         check, plot, over, `in`, to, and, save, show, `if`, elif, `else`, `while`, print, apply
 
     /// The keyword spelled `word`, if any.
     // NOTE: a plain switch: `init(rawValue:)` builds a table of every spelling on first use, which cost each
@@ -44,15 +40,12 @@ public enum Keyword: String, CaseIterable, Sendable {
         case "and": return .and
         case "save": return .save
         case "show": return .show
-<<<<<<< HEAD
         case "if": return .if
         case "elif": return .elif
         case "else": return .else
         case "while": return .while
         case "print": return .print
-=======
         case "apply": return .apply
->>>>>>> main
         default: return nil
         }
     }
