@@ -149,7 +149,7 @@ extension Session {
         }
         let updates = try at(expr.span) {
             do { return try value.broadcast(to: selected.shape) } catch is TensorError {
-                throw TensorError("cannot assign a value of shape \(Shape.describe(value.shape)) to \(Shape.describe(selected.shape)) selected elements of \(target.name)")
+                throw TensorError("cannot assign a value of shape \(Shape.describe(value.shape)) to the elements of \(target.name) it selects, of shape \(Shape.describe(selected.shape))")
             }
         }
         if let variable = old.variable {

@@ -69,7 +69,7 @@ final class ControlFlowTests: XCTestCase {
         """)
         XCTAssertEqual(output("x = [1, 2, 3]\nx[0:2] = [1, 2, 3]"), """
         x = [1, 2, 3]
-        error: cannot assign a value of shape [3] to [2] selected elements of x
+        error: cannot assign a value of shape [3] to the elements of x it selects, of shape [2]
          --> 2:10
           │
         2 │ x[0:2] = [1, 2, 3]
