@@ -143,7 +143,9 @@ struct Runner {
                     write("")
                 case .json: break
                 }
-                if quit || (!ok && !keepGoing) || Interrupt.isRequested { break itemLoop }
+                // A replay that Ctrl-C stopped did not run to its end, even when a loop stopped cleanly.
+                if Interrupt.isRequested { ok = false; break itemLoop }
+                if quit || (!ok && !keepGoing) { break itemLoop }
                 // An output that can no longer be written (a full disk, a closed pipe) ends the replay.
                 if ferror(stdout) != 0 { ok = false; break itemLoop }
             }
