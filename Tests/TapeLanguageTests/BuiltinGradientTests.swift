@@ -212,6 +212,26 @@ final class BuiltinGradientTests: XCTestCase {
               -0.062318238471125886, 0.07010801828001663, -0.11321146655587869, 0.38429580390527635]]))
         row("logdet", "logdet(a)", [("a", m([[0.5, 2], [1.5, -1]]))], reference: ([1.252762968495368],
             [[0.2857142857142857, 0.42857142857142855, 0.5714285714285714, -0.14285714285714285]]))
+        // Losses and layers: TensorFlow's numbers (tf.nn.sigmoid_cross_entropy_with_logits, Keras Huber and
+        // LayerNormalization without scale and offset).
+        row("sigmoid_cross_entropy", "sigmoid_cross_entropy(a, b)", [("a", m([[0.3, -1.2, 0], [1.7, -0.4, 2.1]])), ("b", m([[1, 0, 0.5], [0, 1, 1]]))],
+            reference: ([0.7345176162220796],
+                        [[-0.07092624719805685, 0.03857920275016372, 0.0, 0.14092245581941087, -0.09978127668540866, -0.018182803532602154],
+                         [-0.049999999999999996, 0.19999999999999998, -0.0, -0.2833333333333333, 0.06666666666666667, -0.35]]))
+        row("sigmoid_cross_entropy", "sigmoid_cross_entropy(a, b)", [("a", a23), ("b", unit23)])
+        // |e| = delta at three points: both sides of the kink have slope delta (order 1 only: the second
+        // derivative jumps there).
+        row("huber", "huber(a, b)", [("a", v([0.5, -1, 2, 1, 0])), ("b", v([0, 0, 0.5, 0, -1]))], .firstOrder,
+            reference: ([0.525], [[0.1, -0.2, 0.2, 0.2, 0.2], [-0.1, 0.2, -0.2, -0.2, -0.2]]))
+        row("huber", "huber(a, b, delta=0.7)", [("a", a23), ("b", b23)])
+        row("layer_norm", "layer_norm(a)", [("a", m([[1, 2, 0.5], [0.3, -1, 2]]))],
+            reference: ([-0.26691828159759257, 1.3345914079879626, -1.0676731263903703, -0.1085091201509576, -1.166473041622794, 1.2749821617737516], []))
+        row("layer_norm", "layer_norm(a, axis=0, epsilon=0.01)", [("a", a23)])
+        row("layer_norm", "sin(layer_norm(a))", [("a", a23)])
+        // The same mask in every evaluation (each session starts from seed 0).
+        row("dropout", "dropout(a, 0.4)", [("a", a23)])
+        row("gather", "sin(gather(a, [0, -1, 0], axis=1))", [("a", a23)])
+        row("gather", "gather(a, [2, 0, 2])", [("a", v([1, 2, 3]))], reference: ([3, 1, 3], [[1, 0, 2]]))
         return rows
     }()
 
