@@ -36,6 +36,8 @@ struct Declaration {
     let run: (CallArguments) throws -> Value
     /// Whether the result is never tracked (a function with no gradient).
     var untracked = false
+    /// For a built-in with several results (`v, i = top_k(x, 2)`): what it computes, instead of `run`.
+    var several: ((CallArguments) throws -> [Value])? = nil
 
     /// `signature` lists the parameters as a call shows them: `leaky_relu(x, alpha=0.2)`,
     /// `pad(x, widths, value=0)`, `conv2d(x, k, stride=1, padding="valid")`.
@@ -75,9 +77,23 @@ struct Declaration {
         untracked = true
     }
 
+    /// A built-in with several results, bound with `a, b = ...`.
+    init(_ signature: String, _ help: String, export: BuiltinExport, several: @escaping (CallArguments) throws -> [Value]) {
+        let single: (CallArguments) throws -> Value = { args in
+            guard let first = try several(args).first else { throw TensorError("no result") }
+            return first
+        }
+        self.init(signature, help, export: export, run: single)
+        self.several = several
+    }
+
     var builtin: Builtin {
         let required = parameters.filter { $0.defaultValue == nil }.count
         let run = self.run
+        if let several {
+            return Builtin(minimum: required, maximum: parameters.count, keywords: parameters.map(\.name), usage: usage, summary: help,
+                           run: several, export: export, parameters: parameters, untracked: untracked)
+        }
         return Builtin(minimum: required, maximum: parameters.count, keywords: parameters.map(\.name), usage: usage, summary: help,
                        run: { [try run($0)] }, single: run, export: export, parameters: parameters,
                        untracked: untracked)
