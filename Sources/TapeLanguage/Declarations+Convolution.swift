@@ -9,13 +9,13 @@ import Autodiff
 extension Declarations {
     static let convolution: [Declaration] = [
         Declaration("conv2d(x, k, stride=1, padding=\"valid\")", "2-D convolution (cross-correlation, as TensorFlow): x [batch, height, width, in], k [kh, kw, in, out]",
-                    export: .spelled([.torch: "torch.nn.functional.conv2d(({x}).permute(0, 3, 1, 2), ({k}).permute(3, 2, 0, 1), stride={stride#}, padding={padding!}).permute(0, 2, 3, 1)",
+                    export: .spelled([.torch: "(lambda X, K, s: torch.nn.functional.conv2d(torch.nn.functional.pad(X.permute(0, 3, 1, 2), [w for n, kk in ((X.shape[2], K.shape[1]), (X.shape[1], K.shape[0])) for t in [max((-(-n // s) - 1) * s + kk - n, 0)] for w in (t // 2, t - t // 2)] if {padding!} == 'same' else [0, 0, 0, 0]), K.permute(3, 2, 0, 1), stride=s).permute(0, 2, 3, 1))({x}, {k}, {stride#})",
                                       .tf: "tf.nn.conv2d({x}, {k}, strides={stride#}, padding={padding!}.upper())",
                                       .jax: "jax.lax.conv_general_dilated({x}, {k}, (({stride#} or 1), ({stride#} or 1)), {padding!}.upper(), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))"])) { args in
             try convolve(args.value("x"), args.value("k"), stride: args.int("stride"), padding: args.word("padding", ["valid", "same"]), oneD: false)
         },
         Declaration("conv1d(x, k, stride=1, padding=\"valid\")", "1-D convolution (cross-correlation, as TensorFlow): x [batch, width, in], k [kw, in, out]",
-                    export: .spelled([.torch: "torch.nn.functional.conv1d(({x}).permute(0, 2, 1), ({k}).permute(2, 1, 0), stride={stride#}, padding={padding!}).permute(0, 2, 1)",
+                    export: .spelled([.torch: "(lambda X, K, s: torch.nn.functional.conv1d(torch.nn.functional.pad(X.permute(0, 2, 1), [w for t in [max((-(-X.shape[1] // s) - 1) * s + K.shape[0] - X.shape[1], 0)] for w in (t // 2, t - t // 2)] if {padding!} == 'same' else [0, 0]), K.permute(2, 1, 0), stride=s).permute(0, 2, 1))({x}, {k}, {stride#})",
                                       .tf: "tf.nn.conv1d({x}, {k}, stride={stride#}, padding={padding!}.upper())",
                                       .jax: "jax.lax.conv_general_dilated({x}, {k}, ({stride#},), {padding!}.upper(), dimension_numbers=('NWC', 'WIO', 'NWC'))"])) { args in
             let x = try args.value("x"), k = try args.value("k")

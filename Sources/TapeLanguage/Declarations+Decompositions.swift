@@ -31,7 +31,7 @@ extension Declarations {
             return try spread.reshaped(zip(sa, sb).map { $0 * $1 })
         },
         Declaration("matrix_power(A, n)", "A multiplied by itself n times (n a whole number; negative n uses inv(A), 0 gives the identity)",
-                    export: .spelled([.torch: "torch.linalg.matrix_power({A}, {n#})", .tf: "tf.experimental.numpy.linalg.matrix_power({A}, {n#})" , .jax: "jnp.linalg.matrix_power({A}, {n#})"])) { args in
+                    export: .spelled([.torch: "torch.linalg.matrix_power({A}, {n#})", .tf: "(lambda M, n: __import__('functools').reduce(tf.matmul, [M if n > 0 else tf.linalg.inv(M)] * abs(n), tf.eye(M.shape[0], dtype=tf.float64)))({A}, {n#})", .jax: "jnp.linalg.matrix_power({A}, {n#})"])) { args in
             let a = try args.value("A"), n = try args.int("n")
             guard a.shape.count == 2, a.shape[0] == a.shape[1] else { throw TensorError("matrix_power needs a square matrix, got shape \(Shape.describe(a.shape))") }
             if n == 0 { return try a * 0 + a.context.constant(try Tensor.eye(a.shape[0])) }

@@ -292,6 +292,18 @@ final class BuiltinGradientTests: XCTestCase {
             reference: ([1.252762968495368], [[0.2857142857142857, 0.42857142857142855, 0.5714285714285714, -0.14285714285714285]]))
         row("slogdet", "first(a)", [("a", m([[0.5, 2], [1.5, -1]]))], .none, setup: "first(x) = < s, l = slogdet(x); s >", reference: ([-1], []))
         row("slogdet", "second(a)", [("a", well33)], setup: "second(x) = < s, l = slogdet(x); l >")
+        // eigh: TensorFlow's numbers (its gradient reads the lower triangle), eigenvectors with their
+        // largest element positive; finite differences on a symmetric input and on a plain one.
+        let spd = m([[4, 1, 0.5], [1, 3, 0.2], [0.5, 0.2, 2]])
+        row("eigh", "values(a)", [("a", spd)], setup: "values(x) = < w, v = eigh(x); w * [1, -2, 0.5] >",
+            reference: ([1.8800869029150529, -4.796686038673993, 2.360785038873975],
+                        [[-0.048673469571302364, 0.0, 0.0, 2.0559627734194557, -1.3424036196197409, 0.0, -0.6631471072638717, 0.7977362104492879, 0.8910770891910437]]))
+        row("eigh", "vectors(a)", [("a", spd)], setup: "vectors(x) = < w, v = eigh(x); v * [[0.2, -1, 0.5], [1, 0.3, -0.7], [0.4, 0.9, -0.2]] >",
+            reference: ([-0.050608472327050916, 0.48194966042618, 0.41943238073411265, 0.053438720828776154, 0.2576391524016087, -0.3566647456461696,
+                         0.3863912765752844, -0.15638244610009247, -0.03831145837753124],
+                        [[0.23896631939109145, 0.0, 0.0, -0.23612787853885453, -0.026523494158724598, 0.0, -0.6302255006627562, 0.4991574212338725, -0.21244282523236668]]))
+        row("eigh", "both(a)", [("a", spd)], setup: "both(x) = < w, v = eigh(x); sin(v) * w >")
+        row("eigh", "both(a + transpose(a))", [("a", well33)], setup: "both(x) = < w, v = eigh(x); sin(v) * w >")
         return rows
     }()
 
