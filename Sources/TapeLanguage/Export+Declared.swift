@@ -28,13 +28,16 @@ extension PythonWriter {
             while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
                 out += rest[..<open]
                 var key = String(rest[rest.index(after: open)..<close])
-                let asWritten = key.hasSuffix("!")
-                if asWritten { key.removeLast() }
+                let asWritten = key.hasSuffix("!"), asInts = key.hasSuffix("#")
+                if asWritten || asInts { key.removeLast() }
                 guard let position = builtin.parameters.firstIndex(where: { $0.name == key }) else {
                     throw unsupported("\(name)'s spelling names an unknown parameter '\(key)'")
                 }
                 let given = arguments.first(where: { $0.label?.name == key }) ?? (position < positional.count ? positional[position] : nil)
-                if let given {
+                if let given, asInts {
+                    guard let literal = numericLiteral(given.value) else { throw unsupported("'\(key)' of \(name) must be written as numbers") }
+                    out += literal.hasPrefix("[") ? "(" + literal.dropFirst().dropLast() + (literal.containsText(",") || literal.containsText("[[") ? ")" : ",)") : literal
+                } else if let given {
                     // As written: a shape or a count, a Python list or number where it is a literal.
                     if asWritten, let literal = numericLiteral(given.value) {
                         out += literal
@@ -44,8 +47,9 @@ extension PythonWriter {
                     }
                 } else {
                     switch builtin.parameters[position].defaultValue {
-                    case .number(let d)?: out += asWritten ? PythonWriter.number(d) : tensor(PyCode(text: PythonWriter.number(d), precedence: PyCode.atom, isNumber: true))
+                    case .number(let d)?: out += asWritten || asInts ? PythonWriter.number(d) : tensor(PyCode(text: PythonWriter.number(d), precedence: PyCode.atom, isNumber: true))
                     case .string(let s)?: out += quote(s)
+                    case .absent?: out += "None"
                     case nil: throw unsupported("\(name) needs '\(key)'")
                     }
                 }
