@@ -9,7 +9,7 @@ import Autodiff
 /// ties, JAX's and TensorFlow's values and gradients where a row keeps them, and the completeness checks:
 /// a built-in without a row here, help, an export spelling (or a declared reason) or its place in the
 /// README fails.
-final class BuiltinGradientTests: XCTestCase {
+final class BuiltinGradientTests: ScratchFolderTestCase {
     enum Expectation {
         /// Gradients agree with finite differences at orders 1 and 2.
         case finiteDifferences

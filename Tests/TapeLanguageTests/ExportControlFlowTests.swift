@@ -4,7 +4,7 @@ import XCTest
 
 /// Export of `if`, `while`, `print`, `+=` and element assignment (issue 18): exact text, and the scripts run
 /// under the real libraries (TAPEBOOK_PYTHON, or bench/.venv, with torch and tensorflow) give tapebook's numbers.
-final class ExportControlFlowTests: XCTestCase {
+final class ExportControlFlowTests: ScratchFolderTestCase {
     func body(_ program: String, _ target: ExportTarget, file: StaticString = #filePath, line: UInt = #line) -> String {
         do {
             let script = try Exporter.export(program, to: target, origin: "test.tape")

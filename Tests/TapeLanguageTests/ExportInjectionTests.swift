@@ -6,7 +6,7 @@ import XCTest
 /// statements hold characters that could end a Python string or comment is exported, and every script is
 /// parsed with Python's `ast`. Its statements must be exactly those of the same session with harmless
 /// text in place of the hostile one, and the hostile text must survive only inside string constants.
-final class ExportInjectionTests: XCTestCase {
+final class ExportInjectionTests: ScratchFolderTestCase {
     /// Texts that end a line, a string or a comment in Python, or hide what follows.
     static let breakers = ["\r", "\n", "\u{0B}", "\u{0C}", "\u{1C}", "\u{85}", "\u{2028}", "\u{2029}", "\u{202E}", "\u{00}"]
     static let payload = "import os; os.system('touch PWNED')"

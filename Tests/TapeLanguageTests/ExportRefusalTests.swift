@@ -2,7 +2,7 @@ import XCTest
 @testable import TapeLanguage
 
 /// Groups and optimizers are not exported yet: the exporter refuses them by name, at their line.
-final class ExportRefusalTests: XCTestCase {
+final class ExportRefusalTests: ScratchFolderTestCase {
     func refusal(_ text: String, _ target: ExportTarget) -> String {
         do {
             _ = try Exporter.export(text, to: target, origin: "t.tape")

@@ -5,7 +5,7 @@ import TensorCore
 
 /// `:export` and `tapebook export`: exact text of the generated scripts on small programs, and the
 /// exported CSV reader against `load` (ExportFidelityTests runs whole scripts under the libraries).
-final class ExportTests: XCTestCase {
+final class ExportTests: ScratchFolderTestCase {
     /// The statements part of a script: everything after the helper functions.
     func body(_ program: String, _ target: ExportTarget, file: StaticString = #filePath, line: UInt = #line) -> String {
         do {
