@@ -1,6 +1,6 @@
 # `make run` starts tapebook; `make test` runs every test. Both install what is missing first.
 SWIFT ?= swift
-APT_PACKAGES = libopenblas-dev libedit-dev
+APT_PACKAGES = libopenblas-dev libedit-dev graphviz
 
 .PHONY: run test build release deps bench
 

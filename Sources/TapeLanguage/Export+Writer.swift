@@ -254,7 +254,7 @@ struct PythonWriter {
                 emit("# tapebook: with tape \(name.name)\(persistent ? " persistent" : "") < ... >: \(target == .torch ? "torch records every operation on one graph" : "jax differentiates functions"), so the block runs as it is")
                 try block(body)
             }
-        case .showTape, .explain, .graph, .checkGradient, .plot:
+        case .showTape, .explain, .graph, .checkGradient, .plot, .plotValues:
             comment(s)
         case .resetTape:
             throw unsupported("`tape reset` makes every value untracked; \(target.library) has no equivalent")
