@@ -1,6 +1,6 @@
 # `make run` starts tapebook; `make test` runs every test. Both install what is missing first.
 SWIFT ?= swift
-APT_PACKAGES = libopenblas-dev libedit-dev graphviz
+APT_PACKAGES = libopenblas-dev libedit-dev libzmq3-dev libssl-dev graphviz
 
 .PHONY: run test build release deps bench
 
@@ -35,8 +35,12 @@ CPU = $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpui
 STATIC_CXX = $(shell a=$$(clang -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a 2>/dev/null); [ -f "$$a" ] && mkdir -p .build/static-cxx \
 	&& echo "INPUT($$a)" > .build/static-cxx/libstdc++.so && echo -Xlinker -L$(CURDIR)/.build/static-cxx)
 # The binary is removed first so that it is linked again when only the order changed.
+# The Jupyter kernel is a second executable (tapebook-kernel), built with the same flags so that the
+# modules they share are compiled once; `tapebook kernel` execs it.
+RELEASE_FLAGS = -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
 RELEASE = rm -f .build/release/tapebook && \
-	$(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
+	$(SWIFT) build -c release --product tapebook $(RELEASE_FLAGS) && \
+	$(SWIFT) build -c release --product tapebook-kernel $(RELEASE_FLAGS)
 
 build: deps
 	$(RELEASE)
@@ -48,6 +52,7 @@ test: deps
 	$(RELEASE)
 	$(SWIFT) build --build-tests
 	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build --disable-swift-testing
+	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook tools/jupyter-tests
 
 bench: build
 	bench/run

@@ -267,7 +267,7 @@ extension Session {
     }
 
     /// The first executable called `name` on the PATH.
-    static func findExecutable(_ name: String) -> String? {
+    public static func findExecutable(_ name: String) -> String? {
         let path = Environment.value("PATH") ?? "/usr/bin:/bin:/usr/local/bin"
         for directory in path.split(separator: ":") {
             let candidate = directory + "/" + name
