@@ -7,3 +7,57 @@ int tapebook_format_double(char *buffer, size_t size, const char *format, double
     return snprintf(buffer, size, format, value);
 #pragma GCC diagnostic pop
 }
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLEANUP_SLOTS 8
+#define CLEANUP_PATH 4096
+static char cleanup_paths[CLEANUP_SLOTS][CLEANUP_PATH];
+static volatile sig_atomic_t cleanup_used[CLEANUP_SLOTS];
+static volatile sig_atomic_t cleanup_child_group;
+
+static void cleanup_handler(int signal_number) {
+    for (int i = 0; i < CLEANUP_SLOTS; i++) {
+        if (cleanup_used[i]) unlink(cleanup_paths[i]);
+    }
+    if (cleanup_child_group > 0) kill(-cleanup_child_group, SIGKILL);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal_number, &action, NULL);
+    raise(signal_number);
+}
+
+void tapebook_cleanup_install(void) {
+    struct sigaction action, old;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = cleanup_handler;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+    // A SIGINT handler installed later (the REPL's, `run`'s) replaces this one: it stops the statement,
+    // and the normal path removes the file.
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_DFL) sigaction(SIGINT, &action, NULL);
+}
+
+int tapebook_cleanup_add_file(const char *path) {
+    size_t length = strlen(path);
+    if (length >= CLEANUP_PATH) return -1;
+    for (int i = 0; i < CLEANUP_SLOTS; i++) {
+        if (!cleanup_used[i]) {
+            memcpy(cleanup_paths[i], path, length + 1);
+            cleanup_used[i] = 1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+void tapebook_cleanup_remove_file(int slot) {
+    if (slot >= 0 && slot < CLEANUP_SLOTS) cleanup_used[slot] = 0;
+}
+
+void tapebook_cleanup_set_child_group(int group) { cleanup_child_group = group; }

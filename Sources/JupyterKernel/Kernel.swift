@@ -148,7 +148,7 @@ public final class Kernel {
             }
             guard !silent, !text.isEmpty else { return }
             outputText.append(text)
-            let bundle = Outputs.bundle(for: outcome, text: text, settings: session.settings)
+            let bundle = Outputs.bundle(for: outcome, text: text, session: session)
             if outcome.figure != nil {
                 channels.publish("display_data", .object([("data", bundle), ("metadata", .object([])), ("transient", .object([]))]), parent: message)
             } else {

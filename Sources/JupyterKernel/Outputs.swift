@@ -1,4 +1,3 @@
-import Glibc
 import Portable
 import TensorCore
 import Rendering
@@ -8,11 +7,12 @@ import Autodiff
 /// The MIME bundle of one statement's output: its text always; a matrix also as an HTML table; a graph
 /// as SVG drawn by Graphviz (where installed); a plot as SVG drawn by tapebook.
 enum Outputs {
-    static func bundle(for outcome: StatementOutcome, text: String, settings: Settings) -> JSON {
+    static func bundle(for outcome: StatementOutcome, text: String, session: Session) -> JSON {
+        let settings = session.settings
         var data: [(String, JSON)] = [("text/plain", .string(text))]
         switch outcome.figure {
         case .graph(let dot)?:
-            if let svg = graphviz(dot) { data.append(("image/svg+xml", .string(svg))) }
+            if let svg = session.graphSVG(dot) { data.append(("image/svg+xml", .string(svg))) }
         case .plot(let series, let range)?:
             data.append(("image/svg+xml", .string(renderPlotSVG(series: series, xRange: range))))
         case nil:
@@ -42,21 +42,5 @@ enum Outputs {
         }
         if rows > htmlEdge { html += "<tr><td>⋮</td></tr>" }
         return html + "</table>"
-    }
-
-    /// The graph drawn by Graphviz's `dot`, or nil where it is not installed or fails (the text stands).
-    static func graphviz(_ dot: String) -> String? {
-        guard let program = Session.findExecutable("dot") else { return nil }
-        var template = Array((PathText.appending("tapebook-graph-XXXXXX.svg", to: Environment.value("TMPDIR") ?? "/tmp")).utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 4) }
-        guard fd >= 0 else { return nil }
-        close(fd)
-        let path = String(cString: template)
-        defer { unlink(path) }
-        guard let result = try? Subprocess.run(program, arguments: ["-Tsvg", "-o", path], input: Array(dot.utf8)), result.status == 0,
-              let svg = FileText.read(path) else { return nil }
-        // The XML declaration and DOCTYPE are dropped: the image is embedded in a page.
-        guard let start = svg.rangeOfText("<svg") else { return nil }
-        return String(svg[start.lowerBound...])
     }
 }

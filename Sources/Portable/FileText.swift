@@ -1,4 +1,5 @@
 import Glibc
+import CPortable
 
 /// Whole files read with `open`/`read`.
 public enum FileText {
@@ -91,9 +92,11 @@ public enum FileText {
             let code = writeAll(fd, bytes)
             return close(fd) != 0 && code == 0 ? errno : code
         }
-        let temporary = target + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        let temporary = PathText.appending(temporaryName(), to: PathText.deletingLastComponent(target))
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
         guard fd >= 0 else { return errno }
+        let slot = tapebook_cleanup_add_file(temporary)
+        defer { tapebook_cleanup_remove_file(slot) }
         // A replaced file keeps its permissions.
         if exists { _ = fchmod(fd, info.st_mode & 0o7777) }
         var code = writeAll(fd, bytes)
@@ -103,8 +106,17 @@ public enum FileText {
         return code
     }
 
+    nonisolated(unsafe) private static var temporaryCount = 0
+
+    /// A short hidden name for an atomic save's temporary file, so that it fits NAME_MAX beside a target
+    /// of any allowed length (a suffix on the target's own name does not fit one of 248 bytes or more).
+    static func temporaryName() -> String {
+        temporaryCount += 1
+        return ".tapebook-\(getpid())-\(temporaryCount).tmp"
+    }
+
     /// Writes all of `bytes` to `fd`; 0, or the `errno` of a failed write.
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
         bytes.withUnsafeBytes { buffer in
             var done = 0
             while done < buffer.count {

@@ -13,11 +13,11 @@ public enum Checker {
 
     /// Runs every cell in a fresh session (a failing statement does not stop the replay: its
     /// diagnostic is its output) and compares outputs in plain mode at width 80.
-    public static func check(_ file: SessionFile, file name: String, directory: String? = nil) -> Result {
+    /// The file's writes are confined to its folder unless `trusted` (see `Session.beginReplay`).
+    public static func check(_ file: SessionFile, file name: String, trusted: Bool = false) -> Result {
         let session = Session()
         session.settings.lineWidth = 80
-        session.directory = directory ?? PathText.deletingLastComponent(name)
-        if session.directory == "" { session.directory = nil }
+        session.beginReplay(of: name, trusted: trusted)
         session.setSeed(0)
         var outputs: [[String]] = []
         var mismatch: String?

@@ -171,7 +171,9 @@ extension Session {
 
         case .save(let expr, let file):
             let v = try evaluate(expr)
-            do { try v.tensor.save(path: path(file)) } catch let e as TensorError { throw EvaluationError(e.message, at: statement.span) }
+            let bytes: [UInt8]
+            do { bytes = try v.tensor.fileBytes(path: file) } catch let e as TensorError { throw EvaluationError(e.message, at: statement.span) }
+            try writeFile(bytes, to: file, kind: .tensor, span: statement.span)
             outcome.result = show ? .text("saved \(Shape.describe(v.shape)) to \(file)") : .silent
             emit()
 

@@ -33,7 +33,9 @@ public struct ExportError: Error, CustomStringConvertible {
 /// Translates a tapebook program (a `.tape` file or a session's history) into a Python script for
 /// PyTorch, TensorFlow or JAX that computes the same values and gradients in float64.
 public enum Exporter {
-    public static func export(_ source: String, to target: ExportTarget, origin: String) throws -> String {
+    /// Unless `trusted`, the files the script would save must be ones a replay of the source could write
+    /// (section 12 of the language): relative, inside the script's folder, no hidden name, `.npy` or `.csv`.
+    public static func export(_ source: String, to target: ExportTarget, origin: String, trusted: Bool = true) throws -> String {
         let text = SourceText(source, firstLine: 1)
         let statements: [Statement]
         do {
@@ -41,9 +43,44 @@ public enum Exporter {
         } catch let e as SyntaxError {
             throw ExportError(e.message, line: e.span.start.line, statement: text.line(e.span.start.line).trimmingWhitespace())
         }
+        if !trusted { try checkSavedFiles(statements, source: text) }
         var writer = PythonWriter(target: target, source: text)
         try writer.program(statements)
         return writer.script(origin: origin)
+    }
+}
+
+extension Exporter {
+    /// Refuses a `save ... to` whose file a replay would not write, judged by the name alone: the script
+    /// runs later, elsewhere, so links and special files cannot be seen now.
+    static func checkSavedFiles(_ statements: [Statement], source: SourceText) throws {
+        for statement in statements {
+            switch statement.kind {
+            case .save(_, let path):
+                let components = path.split(separator: "/")
+                var refusal: ConfinedFile.Refusal?
+                if path.hasPrefix("/") || components.contains("..") {
+                    refusal = .outsideFolder
+                } else if !WrittenFile.tensor.extensions.contains(PathText.pathExtension(path).lowercased()) {
+                    refusal = .wrongExtension
+                } else if let hidden = components.first(where: { $0.hasPrefix(".") && $0 != "." }) {
+                    refusal = .hiddenName(String(hidden))
+                }
+                if let refusal {
+                    throw ExportError(TrustMessages.refused(path, refusal, .tensor), line: statement.span.start.line,
+                                      statement: visibleText(source.text(of: statement.span)))
+                }
+            case .withStop(_, let body), .withTape(_, _, _, let body), .repeatLoop(_, _, _, let body):
+                try checkSavedFiles(body, source: source)
+            case .functionDefinition(_, _, .block(let body)):
+                try checkSavedFiles(body, source: source)
+            case .customFunctionDefinition(_, _, let body, _, let gradient):
+                if case .block(let b) = body { try checkSavedFiles(b, source: source) }
+                if case .block(let g) = gradient { try checkSavedFiles(g, source: source) }
+            default:
+                break
+            }
+        }
     }
 }
 
@@ -70,8 +107,7 @@ extension Session {
         } catch let e as ExportError {
             throw EvaluationError("cannot export `\(e.statement)` to \(target.library): \(e.message)", at: span)
         }
-        let code = FileText.replace(path(file), with: Array(script.utf8))
-        if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: span) }
+        try writeFile(Array(script.utf8), to: file, kind: .script, span: span)
         let count = history.count
         return "exported \(count) statement\(count == 1 ? "" : "s") to \(file) (\(target.library))"
     }

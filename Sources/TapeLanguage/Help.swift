@@ -139,7 +139,7 @@ public enum Help {
         "function": "def", "functions": "def", "fn": "def",
         "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot", "against": "plot",
         "to": "save", "reset": "tape", "variable": "var", "variables": ":vars", "help": ":help",
-        "exit": ":quit", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
+        "exit": ":quit", "safe": "trust", "security": "trust", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
     ]
 
     static let topics: [String: Topic] = [
@@ -422,6 +422,21 @@ public enum Help {
             """,
             example: "x = [1, 2]\n:reset\n:vars",
             seeAlso: ["tape", ":save"]),
+        "trust": Topic(
+            syntax: ["tapebook run|check|export --trust FILE"],
+            text: """
+            A session file is untrusted input, like a notebook from the web. What you type here or pass with -e \
+            is trusted; what run, check, export and :load read from a file is not: its save ... to, :save, \
+            :export and graph ... to write only inside the file's own folder (subfolders too), only files \
+            with the extension the statement writes (.npy .csv .tape .py .dot .svg .png), never through a \
+            symbolic link, never a hidden name (.git, .bashrc), never a device or pipe. Anything else fails \
+            with the path and the rule, and nothing is written. Relative names resolve against the file's \
+            folder. Generated Python escapes every control character, dot gets no file name and is stopped \
+            with tapebook, and control characters are shown as escapes. --trust lifts the write rules for a \
+            file you vouch for.
+            """,
+            example: "x = [1, 2]\nsave x to \"/tmp/tapebook-help-trust.npy\"",
+            seeAlso: [":load", "save", ":save"]),
         ":quit": Topic(
             syntax: [":quit", "Ctrl-D on an empty line"],
             text: """

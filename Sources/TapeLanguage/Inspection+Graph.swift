@@ -67,8 +67,7 @@ extension Session {
         let what = gradients == nil ? label(of: expr) : sourceText.text(of: expr.span)
         let lower = file.lowercased()
         if lower.hasSuffix(".dot") || lower.hasSuffix(".gv") {
-            let code = FileText.replace(path(file), with: Array((dot + "\n").utf8))
-            if code != 0 { throw EvaluationError("cannot write \(file): \(systemErrorText(code))", at: fileSpan) }
+            try writeFile(Array((dot + "\n").utf8), to: file, kind: .graph, span: fileSpan)
             return ("wrote the graph of \(what) (\(summary)) to \(file)", dot)
         }
         guard let format = ["svg", "png", "pdf"].first(where: { lower.hasSuffix("." + $0) }) else {
@@ -78,7 +77,8 @@ extension Session {
             throw EvaluationError("Graphviz's `dot` is not installed, so \(file) cannot be drawn", at: fileSpan,
                                   note: "install Graphviz (apt-get install graphviz, brew install graphviz), or write the text with graph ... to \"\(file.dropLast(format.count))dot\"")
         }
-        try runDot(dotProgram, format: format, input: dot, output: path(file), span: fileSpan)
+        let image = try runDot(dotProgram, format: format, input: dot, span: fileSpan)
+        try writeFile(image, to: file, kind: .graph, span: fileSpan)
         return ("drew the graph of \(what) (\(summary)) to \(file)", dot)
     }
 
@@ -276,17 +276,40 @@ extension Session {
         return nil
     }
 
-    /// Runs Graphviz's `dot` on `input`, writing `output`.
-    func runDot(_ program: String, format: String, input: String, output: String, span: SourceSpan) throws {
-        let result: (status: Int32, errorOutput: [UInt8])
+    /// How long `dot` may run (`TAPEBOOK_DOT_SECONDS` changes it), in seconds.
+    static var dotTimeLimit: Double {
+        Environment.value("TAPEBOOK_DOT_SECONDS").flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 60
+    }
+
+    /// Runs Graphviz's `dot` on `input` and returns the drawing it prints. `dot` is given no file name at
+    /// all (so none can read as an option); tapebook writes the file, under the same rules as any other.
+    func runDot(_ program: String, format: String, input: String, span: SourceSpan) throws -> [UInt8] {
+        let result: Subprocess.Result
         do {
-            result = try Subprocess.run(program, arguments: ["-T" + format, "-o", output], input: Array(input.utf8))
+            result = try Subprocess.run(program, arguments: ["-T" + format], input: Array(input.utf8),
+                                        timeLimit: Session.dotTimeLimit, interrupted: interruptCheck)
         } catch {
-            throw EvaluationError("cannot run \(program): \(errorDescription(error))", at: span)
+            throw EvaluationError("cannot run \(visibleText(program)): \(errorDescription(error))", at: span)
+        }
+        if result.interrupted { throw GradientError("interrupted") }
+        if result.timedOut {
+            throw EvaluationError("dot did not finish in \(formatNumber(Session.dotTimeLimit, precision: 0)) s and was stopped", at: span)
         }
         guard result.status == 0 else {
             let message = String(decoding: result.errorOutput, as: UTF8.self)
-            throw EvaluationError("dot failed: " + message.trimmingWhitespaceAndNewlines(), at: span)
+            throw EvaluationError("dot failed: " + visibleText(message.trimmingWhitespaceAndNewlines()), at: span)
         }
+        return result.output
+    }
+
+    /// A graph's DOT text drawn as SVG by Graphviz (for front ends that show pictures), or nil where `dot`
+    /// is not installed or fails: the terminal drawing then stands alone.
+    public func graphSVG(_ dot: String) -> String? {
+        guard let program = Session.findExecutable("dot"),
+              let image = try? runDot(program, format: "svg", input: dot, span: SourceSpan(at: SourceLocation(offset: 0, line: 1, column: 1))) else { return nil }
+        let svg = String(decoding: image, as: UTF8.self)
+        // The XML declaration and DOCTYPE are dropped: the image goes inside a page.
+        guard let start = svg.rangeOfText("<svg") else { return nil }
+        return String(svg[start.lowerBound...])
     }
 }

@@ -44,15 +44,17 @@ extension Session {
             default: throw EvaluationError("unexpected '\(rest.trimmingWhitespace())' after the file name", at: span,
                                            note: "usage: :save \"f.tape\" [without custom]")
             }
-            let count = try saveHistory(to: path(file), withoutCustom: withoutCustom)
+            let count = try saveHistory(to: file, withoutCustom: withoutCustom, span: span)
             outcome.result = .text("saved \(count) statement\(count == 1 ? "" : "s") to \(file)")
         case "load":
             let (file, rest) = try quotedFileName(argument, span: span, command: ":load")
             guard rest.trimmingWhitespace().isEmpty else { throw EvaluationError("unexpected text after the file name", at: span) }
-            guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else {
-                throw EvaluationError("cannot read \(file)", at: span)
+            guard let text = FileText.read(path(file)) else {
+                throw EvaluationError("cannot read \(visibleText(file))", at: span)
             }
-            let inner = run(text)
+            // A loaded file is replayed: its relative names resolve against its folder, and it writes
+            // only there (section 12 of the language), whoever typed `:load`.
+            let inner = replaying(path(file)) { run(text) }
             if let failed = inner.first(where: { $0.result.isError }), case .error(let e) = failed.result {
                 // A file that loads itself fails at the deepest level; that error is passed up unchanged.
                 if e.message == Session.nestedTooDeeply { throw EvaluationError(e.message, at: span, note: e.note) }
@@ -145,7 +147,7 @@ extension Session {
     }
 
     /// Writes the statements that succeeded, atomically (see `FileText.replace`).
-    func saveHistory(to file: String, withoutCustom: Bool) throws -> Int {
+    func saveHistory(to file: String, withoutCustom: Bool, span: SourceSpan) throws -> Int {
         var lines: [String] = ["# saved by tapebook"]
         for entry in history {
             if withoutCustom, let name = entry.definesFunction, case .function(let f)? = workspace[name], f.customGradient != nil,
@@ -156,8 +158,7 @@ extension Session {
             }
         }
         let text = lines.joined(separator: "\n") + "\n"
-        let code = FileText.replace(file, with: Array(text.utf8))
-        if code != 0 { throw TensorError("cannot write \(file): \(systemErrorText(code))") }
+        try writeFile(Array(text.utf8), to: file, kind: .session, span: span)
         return history.count
     }
 

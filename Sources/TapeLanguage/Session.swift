@@ -72,6 +72,11 @@ public final class Session {
     public var progress: ((Int, Int, Double?) -> Void)?
     /// Where relative file names are resolved; nil means the process's directory.
     public var directory: String?
+    /// While a file someone else wrote is replayed, its folder (symbolic links resolved): the only place
+    /// its statements may write (see `writeFile`). Nil for what a person typed, and with `--trust`.
+    public var replayFolder: String?
+    /// `--trust`: files this session replays or `:load`s write as freely as typed statements.
+    public var trustsFiles = false
     /// Seconds spent reading input files with `load`, so `run --time` can report the work alone.
     public internal(set) var fileReadingSeconds = 0.0
 

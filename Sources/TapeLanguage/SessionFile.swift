@@ -19,6 +19,16 @@ public struct SessionFile {
         public var lastLine: Int
         /// (line number, text after `#> ` or `#>`).
         public var expectations: [(line: Int, text: String)]
+
+        /// Whether the `#>` lines show an error: a lesson showing what goes wrong, which a replay goes on past
+        /// (spec §10, Jupyter's `raises-exception` cells).
+        public var expectsError: Bool { expectations.contains { $0.text.hasPrefix("error: ") } }
+
+        /// Whether a `#>` line shows this error (its first line, as printed).
+        public func expects(_ error: EvaluationError) -> Bool {
+            let first = "error: " + (error.message.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+            return expectations.contains { $0.text == first }
+        }
     }
 
     public let text: String

@@ -63,6 +63,14 @@ extension Tensor {
         }
     }
 
+    /// The bytes `save(path:)` writes: CSV text when `path` ends in `.csv` (any case), else `.npy`.
+    public func fileBytes(path: String) throws -> [UInt8] {
+        guard PathText.pathExtension(path).lowercased() == "csv" else { return [UInt8](NPY.encode(self)) }
+        guard rank <= 2 else { throw TensorError(FileMessages.csvRank(path, shape: shape)) }
+        guard count > 0 else { throw TensorError(FileMessages.csvEmpty(path, shape: shape)) }
+        return Array(CSV.encode(self).utf8)
+    }
+
     /// Writes the tensor as a NumPy `.npy` file: dtype `<f8`, C order, format version 1.0.
     ///
     /// The file is replaced atomically. `numpy.load` gives back exactly these float64 values.

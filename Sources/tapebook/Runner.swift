@@ -83,10 +83,14 @@ struct Runner {
                     statementSeconds += lastStatementSeconds
                 }
                 var outputs: [String] = []
-                let run = session.run(cell, in: file.source, keepGoing: keepGoing, willRun: { statement in
+                // An error that the cell's `#>` lines show is expected (a lesson showing what goes wrong): the
+                // replay goes on past it. Only an unexpected error stops it and fails the run.
+                var unexpectedError = false
+                let run = session.run(cell, in: file.source, keepGoing: keepGoing || cell.expectsError, willRun: { statement in
                     progress?.begin(shownName: ProgressReporter.shownName(in: file.source.text(of: statement.span)))
                 }, didRun: { progress?.clear() }, report: { outcome in
                     formatter.settings = session.settings
+                    if case .error(let error) = outcome.result, !cell.expects(error) { unexpectedError = true }
                     if mode == .json {
                         write(formatter.json(outcome))
                     } else {
@@ -94,7 +98,7 @@ struct Runner {
                         if !text.isEmpty { outputs.append(text) }
                     }
                 })
-                ok = ok && run.ok
+                ok = ok && !unexpectedError
                 let quit = run.quit
                 switch mode {
                 case .transcript: for o in outputs { write(o) }

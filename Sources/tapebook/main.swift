@@ -97,6 +97,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Wait for Enter before each statement (q stops).")
     var step = false
 
+    @Flag(help: "Let the files write anywhere, as typed statements do (see `:help trust`).")
+    var trust = false
+
     @Flag(help: "Print the time spent running statements, apart from start-up and reading input files, to stderr as TIME_S <seconds>, and the last statement's share of it as TIME_LAST_S <seconds>.")
     var time = false
 
@@ -111,7 +114,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        throw ExitCode(Actions.replay(files, output.settings, keepGoing: keepGoing, markdown: markdown, step: step, time: time))
+        throw ExitCode(Actions.replay(files, output.settings, keepGoing: keepGoing, markdown: markdown, step: step, time: time, trust: trust))
     }
 }
 
@@ -133,7 +136,8 @@ enum Actions {
     }
 
     /// `tapebook run FILE...`.
-    static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool) -> Int32 {
+    static func replay(_ files: [String], _ output: OutputSettings, keepGoing: Bool, markdown: Bool, step: Bool, time: Bool,
+                       trust: Bool = false) -> Int32 {
         var ok = true
         var statements = 0.0, last = 0.0
         for file in files {
@@ -142,6 +146,7 @@ enum Actions {
                 return ExitStatus.failure
             }
             let session = output.makeSession()
+            session.beginReplay(of: file, trusted: trust)
             let runner = Runner(session: session, output: output)
             let mode: Runner.Mode = output.json ? .json : markdown ? .markdown : .transcript
             let run = runner.runFile(SessionFile(text: text), file: file, mode: mode, keepGoing: keepGoing, step: step)
@@ -189,6 +194,9 @@ struct Check: ParsableCommand {
     @Flag(help: "Rewrite the #> lines from what the statements print.")
     var update = false
 
+    @Flag(help: "Let the files write anywhere, as typed statements do (see `:help trust`).")
+    var trust = false
+
     @Argument(help: "Session files (.tape).")
     var files: [String]
 
@@ -204,11 +212,11 @@ struct Check: ParsableCommand {
                 ok = false
                 continue
             }
-            var result = Checker.check(SessionFile(text: text), file: file)
+            var result = Checker.check(SessionFile(text: text), file: file, trusted: trust)
             if update {
                 // Outputs may quote line numbers, which move when #> lines are inserted: settle them.
                 for _ in 0..<3 {
-                    let again = Checker.check(SessionFile(text: result.updated), file: file)
+                    let again = Checker.check(SessionFile(text: result.updated), file: file, trusted: trust)
                     if again.updated == result.updated { break }
                     result = again
                 }
@@ -244,17 +252,20 @@ struct Export: ParsableCommand {
     @Argument(help: "A session file (.tape).")
     var file: String
 
+    @Flag(help: "Let the script save files anywhere the session file names (see `:help trust`).")
+    var trust = false
+
     func validate() throws {
         if ExportTarget(rawValue: to) == nil { throw ValidationError("--to must be tf, jax or torch") }
     }
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            StandardStreams.writeError("tapebook: cannot read \(file)\n")
+        guard let text = FileText.read(file) else {
+            StandardStreams.writeError("tapebook: cannot read \(visibleText(file))\n")
             throw ExitCode(ExitStatus.failure)
         }
         do {
-            print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file), terminator: "")
+            print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file, trusted: trust), terminator: "")
         } catch let e as ExportError {
             StandardStreams.writeError("\(file):\(e.line): cannot export `\(e.statement)`: \(e.message)\n")
             throw ExitCode(ExitStatus.failure)
@@ -263,6 +274,7 @@ struct Export: ParsableCommand {
 }
 
 Memory.configureProcessHeap()
+SignalCleanup.install()
 
 if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { exit(status) }
 

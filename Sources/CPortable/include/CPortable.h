@@ -7,4 +7,15 @@
 /// conformance in the binary).
 int tapebook_format_double(char *buffer, size_t size, const char *format, double value);
 
+/// Cleanup on SIGTERM, SIGHUP and (while its disposition is the default) SIGINT: temporary files that an
+/// atomic save has not renamed yet are unlinked and a running child's process group is killed, then the
+/// signal is raised again with its default action. Only async-signal-safe calls run in the handler.
+void tapebook_cleanup_install(void);
+/// Remembers a temporary file to unlink if a signal ends the process; returns a slot, or -1 when all
+/// slots are taken (the file is then only removed by the normal path).
+int tapebook_cleanup_add_file(const char *path);
+void tapebook_cleanup_remove_file(int slot);
+/// The process group of a running child (0: none), killed by the handler.
+void tapebook_cleanup_set_child_group(int group);
+
 #endif

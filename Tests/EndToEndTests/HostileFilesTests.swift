@@ -1,0 +1,192 @@
+import XCTest
+import Foundation
+
+/// Replaying a file someone else wrote (section 12 of the language): every attack of issue 17, run
+/// against the real executable. Victims live outside the replayed file's folder; each test checks that
+/// the victim is unchanged and that the statement failed with a message naming the rule.
+final class HostileFilesTests: XCTestCase {
+    var root = ""
+    var lesson: String { root + "/lesson" }
+    var victims: String { root + "/victims" }
+    let victimText = "VICTIM\n"
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("tapebook-hostile-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: lesson, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: victims, withIntermediateDirectories: true)
+        for name in ["v.npy", "v.tape", "v.py", "v.dot", "v.svg", "bashrc"] { try victimText.write(toFile: victims + "/" + name, atomically: false, encoding: .utf8) }
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    func tapebook(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(["NO_COLOR": "1"]) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return .init(stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self), status: process.terminationStatus)
+    }
+
+    /// Writes `statements` to lesson/attack.tape and runs it (`run` unless told otherwise).
+    func replay(_ statements: String, command: [String] = ["run"], file: String = "attack.tape",
+                environment: [String: String] = [:]) throws -> CommandLineTests.Output {
+        let path = lesson + "/" + file
+        try statements.write(toFile: path, atomically: false, encoding: .utf8)
+        return try tapebook(command + [path], environment: environment)
+    }
+
+    func assertVictimsUnchanged(file: StaticString = #filePath, line: UInt = #line) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: victims).sorted()
+        XCTAssertEqual(names, ["bashrc", "v.dot", "v.npy", "v.py", "v.svg", "v.tape"], "a file appeared among the victims", file: file, line: line)
+        for name in names {
+            XCTAssertEqual(try String(contentsOfFile: victims + "/" + name, encoding: .utf8), victimText, "\(name) changed", file: file, line: line)
+        }
+    }
+
+    func assertRefused(_ statement: String, _ rule: String, command: [String] = ["run"], file: StaticString = #filePath, line: UInt = #line) throws {
+        // `check` reports the first line that differs from the file's `#>` lines: the refusal.
+        let r = try replay("x = [1, 2]\n#> x = [1, 2]\n" + statement + "\n", command: command)
+        XCTAssertEqual(r.status, 1, "\(statement) did not fail", file: file, line: line)
+        XCTAssertTrue((r.stdout + r.stderr).contains(rule), "\(statement): no '\(rule)' in\n\(r.stdout)\(r.stderr)", file: file, line: line)
+        try assertVictimsUnchanged(file: file, line: line)
+    }
+
+    // MARK: Outside the folder
+
+    func testAbsolutePathsAndParentFoldersAreRefused() throws {
+        let outside = "outside the replayed file's folder"
+        try assertRefused("save x to \"\(victims)/v.npy\"", outside)
+        try assertRefused("save x to \"../victims/v.npy\"", outside)
+        try assertRefused(":save \"../victims/v.tape\"", outside)
+        try assertRefused(":export torch \"../victims/v.py\"", outside)
+        try assertRefused("graph x to \"../victims/v.dot\"", outside)
+        try assertRefused("save x to \"/dev/null\"", outside)
+        // `check` replays as `run` does.
+        try assertRefused("save x to \"../victims/v.npy\"", outside, command: ["check"])
+    }
+
+    func testSymbolicLinksAreNotFollowed() throws {
+        try FileManager.default.createSymbolicLink(atPath: lesson + "/link", withDestinationPath: victims)
+        try FileManager.default.createSymbolicLink(atPath: lesson + "/v.npy", withDestinationPath: victims + "/v.npy")
+        try FileManager.default.createSymbolicLink(atPath: lesson + "/dangling.tape", withDestinationPath: victims + "/new.tape")
+        try assertRefused("save x to \"link/v.npy\"", "link is a symbolic link")
+        try assertRefused("save x to \"v.npy\"", "v.npy is a symbolic link")
+        try assertRefused(":save \"dangling.tape\"", "dangling.tape is a symbolic link")
+    }
+
+    func testHiddenNamesWrongExtensionsAndSpecialFilesAreRefused() throws {
+        try assertRefused("save x to \".git/hooks/x.npy\"", "a hidden name (.git)")
+        try assertRefused(":save \".bashrc.tape\"", "a hidden name (.bashrc.tape)")
+        try assertRefused("save x to \"$(touch${IFS}PWNED).sh\"", "save ... to writes only .npy .csv files")
+        try assertRefused(":save \"pre-commit\"", ":save writes only .tape files")
+        try assertRefused(":export jax \"x.sh\"", ":export writes only .py files")
+        try assertRefused("graph x to \"g.html\"", "graph writes .dot, .svg, .png or .pdf files")
+        XCTAssertEqual(mkfifo(lesson + "/fifo.npy", 0o644), 0)
+        try assertRefused("save x to \"fifo.npy\"", "not a regular file")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lesson + "/PWNED"))
+    }
+
+    /// A replaced file loses any execute bit: a saved statement never becomes a runnable script.
+    func testAReplacedFileIsNeverExecutable() throws {
+        try victimText.write(toFile: lesson + "/run.npy", atomically: false, encoding: .utf8)
+        XCTAssertEqual(chmod(lesson + "/run.npy", 0o755), 0)
+        let r = try replay("save [1] to \"run.npy\"\n")
+        XCTAssertEqual(r.status, 0, r.stdout)
+        var info = stat()
+        XCTAssertEqual(stat(lesson + "/run.npy", &info), 0)
+        XCTAssertEqual(info.st_mode & 0o111, 0)
+    }
+
+    /// `:load` is a replay, even when typed: the loaded file writes only in its own folder.
+    func testLoadedFilesAreConfinedToTheirFolder() throws {
+        try FileManager.default.createDirectory(atPath: lesson + "/sub", withIntermediateDirectories: true)
+        try "save [1] to \"../../victims/v.npy\"\n".write(toFile: lesson + "/sub/b.tape", atomically: false, encoding: .utf8)
+        let typed = try tapebook(["-e", ":load \"\(lesson)/sub/b.tape\""])
+        XCTAssertEqual(typed.status, 1)
+        XCTAssertTrue((typed.stdout + typed.stderr).contains("outside the replayed file's folder"), typed.stdout + typed.stderr)
+        try assertVictimsUnchanged()
+        // Relative names in the loaded file resolve against its folder.
+        try "save [1] to \"here.npy\"\n".write(toFile: lesson + "/sub/c.tape", atomically: false, encoding: .utf8)
+        let r = try replay(":load \"sub/c.tape\"\n")
+        XCTAssertEqual(r.status, 0, r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: lesson + "/sub/here.npy"))
+    }
+
+    /// What a person types (`-e`) and files run with `--trust` write anywhere.
+    func testTypedStatementsAndTrustedFilesWriteAnywhere() throws {
+        let typed = try tapebook(["-e", "save [1] to \"\(root)/typed.npy\""])
+        XCTAssertEqual(typed.status, 0, typed.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/typed.npy"))
+        let trusted = try replay("save [1] to \"../trusted.npy\"\n", command: ["run", "--trust"])
+        XCTAssertEqual(trusted.status, 0, trusted.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/trusted.npy"))
+        // `run` resolves relative names against the file's folder, wherever it is run from.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: lesson + "/attack.tape"))
+        let relative = try replay("save [1] to \"beside.npy\"\n")
+        XCTAssertEqual(relative.status, 0, relative.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: lesson + "/beside.npy"))
+    }
+
+    /// Names up to NAME_MAX save atomically: the temporary file's name does not grow with the target's.
+    func testLongNamesSave() throws {
+        for length in [248, 251, 254] {
+            let name = String(repeating: "a", count: length - 4) + ".npy"
+            let r = try replay("save [1] to \"\(name)\"\n")
+            XCTAssertEqual(r.status, 0, "\(length): \(r.stdout)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: lesson + "/" + name))
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: lesson).filter { $0.hasPrefix(".") }, [],
+                       "a temporary file was left")
+    }
+
+    /// `tapebook export` reads the file as a replay would: the script may save only beside itself.
+    func testExportRefusesSavesOutsideTheFolder() throws {
+        let r = try replay("x = [1, 2]\nsave x to \"/tmp/evil.npy\"\n", command: ["export", "--to", "torch"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("outside the replayed file's folder"), r.stderr)
+        let trusted = try replay("x = [1, 2]\nsave x to \"/tmp/evil.npy\"\n", command: ["export", "--to", "torch", "--trust"])
+        XCTAssertEqual(trusted.status, 0, trusted.stderr)
+    }
+
+    // MARK: External programs
+
+    /// A fake `dot` first on the PATH records its arguments: no file name ever reaches it.
+    func testDotGetsNoFileName() throws {
+        let bin = root + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \(root)/dot-arguments\ncat > /dev/null\necho '<svg/>'\n"
+            .write(toFile: bin + "/dot", atomically: false, encoding: .utf8)
+        XCTAssertEqual(chmod(bin + "/dot", 0o755), 0)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let r = try replay("x = [1, 2]\ngraph x to \"-c.svg\"\n", environment: ["PATH": path])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: root + "/dot-arguments", encoding: .utf8), "-Tsvg\n")
+        XCTAssertEqual(try String(contentsOfFile: lesson + "/-c.svg", encoding: .utf8), "<svg/>\n")
+    }
+
+    /// A `dot` that never ends is stopped at its time limit, with whatever it started.
+    func testDotIsStoppedAtItsTimeLimit() throws {
+        let bin = root + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try "#!/bin/sh\nsleep 600 &\necho $! > \(root)/sleeper\nwait\n".write(toFile: bin + "/dot", atomically: false, encoding: .utf8)
+        XCTAssertEqual(chmod(bin + "/dot", 0o755), 0)
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let r = try replay("x = [1, 2]\ngraph x to \"g.svg\"\n", environment: ["PATH": path, "TAPEBOOK_DOT_SECONDS": "1"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("dot did not finish in 1 s and was stopped"), r.stdout)
+        let sleeper = try String(contentsOfFile: root + "/sleeper", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Killed: gone, or a zombie waiting for init to reap it.
+        let state = (try? String(contentsOfFile: "/proc/\(sleeper)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+        XCTAssertTrue(state == nil || state == "Z", "the sleeper is still running: \(state ?? "")")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lesson + "/g.svg"))
+    }
+}
