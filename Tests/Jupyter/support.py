@@ -56,9 +56,11 @@ def normalized(lines):
     out = []
     for line in lines:
         line = line.rstrip()
-        line = re.sub(r"-->\s*(.*?)\d+:(\d+)", r"--> \1N:\2", line)
+        line = re.sub(r"^\s*-->\s*(.*?)\d+:(\d+)", r"--> \1N:\2", line)
         line = re.sub(r"^\s*\d*\s*│", "N │", line)
         line = re.sub(r"^\s+= ", "= ", line)
         line = re.sub(r"\bline \d+", "line N", line)
+        # The `tape` listing's last column is the line an operation was recorded on.
+        line = re.sub(r"^(#\d+\s.*?)\s+\d+$", r"\1 N", line)
         out.append(line)
     return out

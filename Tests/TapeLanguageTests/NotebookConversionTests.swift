@@ -63,7 +63,7 @@ final class NotebookConversionTests: XCTestCase {
         func message(_ text: String) -> String? {
             do { _ = try NotebookConversion.tape(fromNotebook: Array(text.utf8)); return nil } catch { return "\(error)" }
         }
-        XCTAssertEqual(message("{"), "not a notebook: the JSON is invalid (unexpected end of JSON in an object at byte 1)")
+        XCTAssertEqual(message("{"), "not a notebook: the JSON is invalid (expected a member name at byte 1)")
         XCTAssertEqual(message(#"{"nbformat": 3, "cells": []}"#), "not a notebook of nbformat 4 (it says 3)")
         XCTAssertEqual(message(#"{"nbformat": 4}"#), "the notebook has no list of cells")
         XCTAssertEqual(message(#"{"nbformat": 4, "cells": [{"cell_type": "code"}]}"#), "cell 1 has no source text")
