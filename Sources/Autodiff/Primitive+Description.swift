@@ -39,7 +39,8 @@ extension Primitive {
     public var isElementwise: Bool {
         switch self {
         case .unary, .binary, .select: return true
-        default: return false
+        case .operation(let o): return o.isElementwise
+        case .reduce, .reshape, .view, .scatter, .gather, .scatterAdd, .concat, .matmul, .inverse, .determinant, .custom: return false
         }
     }
 
@@ -85,6 +86,7 @@ extension Primitive {
         case .inverse: return "inv(\(a))"
         case .determinant: return "det(\(a))"
         case .custom(let c): return "\(c.name)(" + inputs.joined(separator: ", ") + ")"
+        case .operation(let o): return "\(o.name)(" + inputs.joined(separator: ", ") + ")"
         }
     }
 
@@ -95,7 +97,7 @@ extension Primitive {
         let a = input(0), b = input(1)
         /// An elementwise rule: the pullback is g times the partial.
         func elementwise(_ partials: [String?], _ words: String) -> DerivativeRule {
-            DerivativeRule(partials: partials, pullbacks: partials.map { $0.map { "g · " + parenthesized($0) } }, words: words)
+            DerivativeRule(partials: partials, pullbacks: partials.map { $0.map { "g · " + parenthesizedFactor($0) } }, words: words)
         }
         func vjp(_ pullbacks: [String?], _ words: String) -> DerivativeRule {
             DerivativeRule(partials: pullbacks.map { _ in nil }, pullbacks: pullbacks, words: words)
@@ -146,7 +148,7 @@ extension Primitive {
                                    "the gradient goes to the input that was chosen (ties go to the left one)")
             case .tanhGrad:
                 return elementwise(["-2·\(a)·\(b)", "1 - \(a)²"], "tanh's gradient, \(b)·(1 - \(a)²), differentiated again")
-            default:
+            case .less, .greater, .lessEqual, .greaterEqual, .equal, .notEqual:
                 return DerivativeRule(partials: [nil, nil], pullbacks: [nil, nil], words: "comparisons have no gradient")
             }
         case .select:
@@ -187,12 +189,14 @@ extension Primitive {
             return DerivativeRule(partials: ["det(\(a))·inv(\(a))ᵀ"], pullbacks: ["g · det(\(a))·inv(\(a))ᵀ"], words: "Jacobi's formula")
         case .custom(let c):
             return vjp(names.map { _ in "the custom gradient" }, "the custom gradient of \(c.name), as its definition gives it")
+        case .operation(let o):
+            return o.rule(names)
         }
     }
 }
 
 /// `x` as a factor: wrapped in parentheses when it has a space (`(1 - y²)`).
-private func parenthesized(_ x: String) -> String {
+func parenthesizedFactor(_ x: String) -> String {
     x.containsText(" ") && !(x.hasPrefix("(") && x.hasSuffix(")")) ? "(\(x))" : x
 }
 

@@ -43,6 +43,8 @@ public enum Primitive {
     case inverse
     case determinant
     case custom(CustomGradient)
+    /// A primitive declared in one place with its kernel, pullback and rule (see `Operation`).
+    case operation(Operation)
 
     /// A short name for listings: `sin`, `multiply`, `sum`, `matmul`.
     public var name: String {
@@ -61,6 +63,7 @@ public enum Primitive {
         case .inverse: return "inv"
         case .determinant: return "det"
         case .custom(let c): return c.name
+        case .operation(let o): return o.name
         }
     }
 
@@ -82,6 +85,7 @@ public enum Primitive {
         case .inverse: return try x[0].inverse()
         case .determinant: return try x[0].determinant()
         case .custom: throw GradientError("a custom operation's forward is evaluated by its definition")
+        case .operation(let o): return try o.forward(x)
         }
     }
 
@@ -191,6 +195,10 @@ public enum Primitive {
                 shaped.append(g.shape == input.shape ? g : try g.broadcast(to: input.shape))
             }
             return InputGradients(shaped)
+
+        case .operation(let o):
+            let grads = try o.pullback(Array(x), y, dy)
+            return InputGradients(x.indices.map { needs[$0] && $0 < grads.count ? grads[$0] : nil })
         }
     }
 
@@ -223,7 +231,8 @@ public enum Primitive {
             let zero = a.constant(0)
             return (needs[0] ? try T.select(first, dy, zero) : nil,
                     needs[1] ? try T.select(first, zero, dy) : nil)
-        default:
+        // Comparisons are never recorded (they make untracked 0/1 tensors).
+        case .less, .greater, .lessEqual, .greaterEqual, .equal, .notEqual:
             return (nil, nil)
         }
     }

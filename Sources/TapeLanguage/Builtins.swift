@@ -11,6 +11,8 @@ struct CallArguments {
     /// The labelled arguments, in the order given (a call has few; most have none, and make no dictionary).
     let keywords: [Argument]
     let span: SourceSpan
+    /// A declared built-in's parameters (empty for the others).
+    let parameters: [BuiltinParameter]
 
     // NOTE: the fields are set last, once nothing can throw: set first, every call paid for a copy of the
     // whole struct and its destruction (W2 calls `sin` 20,000 times). Labels are looked at in place.
@@ -53,6 +55,7 @@ struct CallArguments {
         self.span = span
         self.positional = positional
         self.keywords = keywords
+        self.parameters = builtin.parameters
     }
 
     var count: Int { positional.count }
@@ -122,10 +125,14 @@ final class Builtin {
     /// The elementwise function of a one-argument built-in such as `sin`: a call of it with one positional
     /// argument is evaluated directly (`Session.evaluate`), as `run` would, without the arguments' set-up.
     let elementwise: UnaryFunction?
+    /// How the exported scripts write a call (see `BuiltinExport`).
+    let export: BuiltinExport
+    /// The parameters by name, for a declared built-in (`Declaration`); empty for the others.
+    let parameters: [BuiltinParameter]
 
     init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String,
          run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil,
-         elementwise: UnaryFunction? = nil) {
+         elementwise: UnaryFunction? = nil, export: BuiltinExport = .exporter, parameters: [BuiltinParameter] = []) {
         self.minimum = minimum
         self.maximum = maximum
         self.keywords = keywords
@@ -134,6 +141,8 @@ final class Builtin {
         self.run = run
         self.single = single
         self.elementwise = elementwise
+        self.export = export
+        self.parameters = parameters
     }
 }
 
@@ -180,6 +189,7 @@ enum Builtins {
                                  ("ge", .greaterEqual, ">="), ("eq", .equal, "=="), ("ne", .notEqual, "!=")] {
             let (n, b) = compare(name, f, words); t[n] = b
         }
+        for d in Declarations.all { t[d.name] = d.builtin }
         t["pow"] = one(2, 2, [], "pow(x, y)", "x^y") { try $0.value(0).pow($0.value(1)) }
         t["maximum"] = one(2, 2, [], "maximum(a, b)", "elementwise larger; ties send the gradient to a") { try $0.value(0).maximum($0.value(1)) }
         t["minimum"] = one(2, 2, [], "minimum(a, b)", "elementwise smaller; ties send the gradient to a") { try $0.value(0).minimum($0.value(1)) }

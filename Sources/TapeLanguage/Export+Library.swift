@@ -5,6 +5,7 @@ extension PythonWriter {
     // MARK: Built-in functions
 
     mutating func call(_ name: String, _ arguments: [Argument], env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if let declared = try declaredCall(name, arguments, env: env, inline: inline) { return declared }
         let positional = arguments.filter { $0.label == nil }
         var keywords: [String: Expr] = [:]
         for a in arguments { if let l = a.label { keywords[l.name] = a.value } }

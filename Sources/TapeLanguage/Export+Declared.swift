@@ -1,0 +1,41 @@
+import TapeSyntax
+
+extension PythonWriter {
+    /// A call of a declared built-in, written from its declaration's spelling for the target (nil: the
+    /// built-in is not declared, and the exporter's own cases write it).
+    mutating func declaredCall(_ name: String, _ arguments: [Argument], env: [String: Int], inline: InlineContext?) throws -> PyCode? {
+        guard let builtin = Builtins.table[name] else { return nil }
+        switch builtin.export {
+        case .exporter: return nil
+        case .notExported(let reason): throw unsupported("\(name) has no equivalent in \(target.library): \(reason)")
+        case .spelled(let templates):
+            guard let template = templates[target] else { throw unsupported("\(name) has no spelling for \(target.library)") }
+            let positional = arguments.filter { $0.label == nil }
+            var out = ""
+            var rest = Substring(template)
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                out += rest[..<open]
+                var key = String(rest[rest.index(after: open)..<close])
+                let asWritten = key.hasSuffix("!")
+                if asWritten { key.removeLast() }
+                guard let position = builtin.parameters.firstIndex(where: { $0.name == key }) else {
+                    throw unsupported("\(name)'s spelling names an unknown parameter '\(key)'")
+                }
+                let given = arguments.first(where: { $0.label?.name == key }) ?? (position < positional.count ? positional[position] : nil)
+                if let given {
+                    let code = try expression(given.value, env: env, inline: inline)
+                    out += asWritten ? code.text : tensor(code)
+                } else {
+                    switch builtin.parameters[position].defaultValue {
+                    case .number(let d)?: out += asWritten ? PythonWriter.number(d) : tensor(PyCode(text: PythonWriter.number(d), precedence: PyCode.atom, isNumber: true))
+                    case .string(let s)?: out += quote(s)
+                    case nil: throw unsupported("\(name) needs '\(key)'")
+                    }
+                }
+                rest = rest[rest.index(after: close)...]
+            }
+            out += rest
+            return PythonWriter.atom(out)
+        }
+    }
+}
