@@ -141,7 +141,7 @@ public enum Help {
         "wrt": "grad", "seed": "grad", "unconnected": "grad", "zero": "grad", "gradient": "grad",
         "along": "jvp", "using": "with", "persistent": "with", "nowatch": "with", "on": "watch",
         "function": "def", "functions": "def", "fn": "def",
-        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot", "against": "plot",
+        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot", "against": "plot", "kernel": "jupyter", "notebook": "jupyter", "ipynb": "jupyter", "convert": "jupyter",
         "to": "save", "reset": "tape", "variable": "var", "variables": ":vars", "help": ":help",
         "exit": ":quit", "safe": "trust", "security": "trust", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
     ]
@@ -426,6 +426,18 @@ public enum Help {
             """,
             example: "x = [1, 2]\n:reset\n:vars",
             seeAlso: ["tape", ":save"]),
+        "jupyter": Topic(
+            syntax: ["tapebook kernel install [--user] [--prefix P]", "tapebook convert FILE.tape --to ipynb",
+                     "tapebook convert FILE.ipynb --to tape"],
+            text: """
+            tapebook is also a Jupyter kernel: after tapebook kernel install, JupyterLab, VS Code and nbconvert \
+            offer it as "tapebook". A cell runs its statements in one session, as here; graph and plot show \
+            pictures (SVG), matrices show as tables, Tab completes names, Shift-Tab shows this help for the \
+            name under the cursor, and interrupting the kernel stops a cell as Ctrl-C does. tapebook convert \
+            turns a lesson into a notebook (narration into Markdown, #> lines into outputs) and back.
+            """,
+            example: "x = [1, 2]\nwatch x\ngraph grad sum(x * x) wrt x",
+            seeAlso: ["graph", "plot"]),
         "trust": Topic(
             syntax: ["tapebook run|check|export --trust FILE"],
             text: """
