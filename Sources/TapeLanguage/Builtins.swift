@@ -181,8 +181,7 @@ enum Builtins {
             ("expm1", .expm1, "e^x - 1, accurate near 0"), ("sqrt", .sqrt, "square root"), ("square", .square, "x²"),
             ("abs", .abs, "absolute value (gradient 0 at 0)"), ("sigmoid", .sigmoid, "1 / (1 + e^-x)"),
             ("relu", .relu, "max(x, 0) (gradient 0 at 0)"), ("softplus", .softplus, "log(1 + e^x)"), ("erf", .erf, "error function"),
-            ("sign", .sign, "-1, 0 or 1 (zero gradient)"), ("floor", .floor, "round down (zero gradient)"),
-            ("ceil", .ceil, "round up (zero gradient)"), ("round", .round, "round half to even (zero gradient)"),
+            ("sign", .sign, "-1, 0 or 1 (zero gradient, as TensorFlow)"),
         ]
         for (name, f, summary) in unaries { let (n, b) = unary(name, f, summary); t[n] = b }
         for (name, f, words) in [("lt", BinaryFunction.less, "<"), ("gt", .greater, ">"), ("le", .lessEqual, "<="),
@@ -299,9 +298,6 @@ enum Builtins {
         }
         t["zeros"] = one(1, 1, [], "zeros([2, 3])", "a tensor of zeros") { args in args.ctx.constant(try Tensor.zeros(shape(args))) }
         t["ones"] = one(1, 1, [], "ones([2, 3])", "a tensor of ones") { args in args.ctx.constant(try Tensor.ones(shape(args))) }
-        t["fill"] = one(2, 2, [], "fill([2, 3], 7)", "a tensor of one value") { args in
-            args.ctx.constant(try Tensor(shape: shape(args), repeating: args.number("value", position: 1)))
-        }
         t["eye"] = one(1, 2, [], "eye(3) or eye(2, 3)", "the identity matrix") { args in
             let n = try args.int("n", position: 0), m = try args.ints("m", position: 1)?.first
             guard n >= 0, (m ?? 0) >= 0 else { throw TensorError("eye needs non-negative sizes") }
@@ -312,9 +308,6 @@ enum Builtins {
             let a = try args.number("start", position: 0)
             if args.count == 1 { return args.ctx.constant(try Tensor.arange(0, a, 1)) }
             return args.ctx.constant(try Tensor.arange(a, args.number("stop", position: 1), args.number("step", position: 2, default: 1)))
-        }
-        t["linspace"] = one(3, 3, [], "linspace(start, stop, count)", "count values from start to stop inclusive") { args in
-            args.ctx.constant(try Tensor.linspace(args.number("start", position: 0), args.number("stop", position: 1), args.int("count", position: 2)))
         }
         t["randn"] = one(1, 1, [], "randn([2, 3])", "standard normal random numbers") { args in
             args.ctx.constant(try args.session.random.tensor(shape: shape(args), normal: true))

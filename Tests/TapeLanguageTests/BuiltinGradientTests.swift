@@ -66,7 +66,9 @@ final class BuiltinGradientTests: XCTestCase {
         row("relu", "relu(a)", [("a", a23)])
         row("relu", "relu(a)", [("a", v([0, -1, 2]))], .exact([[0, 0, 1]]))
         row("sign", "sign(a)", [("a", v([-1.5, 0, 2]))], .zero)
-        for name in ["floor", "ceil", "round"] { row(name, "\(name)(a)", [("a", v([-1.5, 0.5, 2.5, 0.2]))], .zero) }
+        // TensorFlow registers no gradient for Floor, Ceil and Round (None); Sign's is zero.
+        for name in ["floor", "ceil", "round"] { row(name, "\(name)(a)", [("a", v([-1.5, 0.5, 2.5, 0.2]))], .none) }
+        row("floor", "a * floor(a)", [("a", v([-1.5, 0.5, 2.5, 0.2]))], .exact([[-2, 0, 2, 0]]))
         for name in ["lt", "gt", "le", "ge", "eq", "ne"] { row(name, "\(name)(a, b)", [("a", a23), ("b", b23)], .none) }
         row("pow", "pow(a, b)", [("a", pos23), ("b", b23)])
         row("maximum", "maximum(a, b)", [("a", a23), ("b", b23)])
@@ -106,9 +108,16 @@ final class BuiltinGradientTests: XCTestCase {
         row("zeros", "zeros([2, 3])", [], .constant)
         row("ones", "ones([2, 3])", [], .constant)
         row("fill", "fill([2, 3], 7)", [], .constant)
+        // TensorFlow's tf.fill([2, 3], 0.5) and its gradient.
+        row("fill", "fill([2, 3], a)", [("a", s(0.5))], reference: ([0.5, 0.5, 0.5, 0.5, 0.5, 0.5], [[6]]))
+        row("fill", "sin(fill([2, 2], a) * b)", [("a", s(0.5)), ("b", m([[1, 2], [3, -1]]))])
         row("eye", "eye(3)", [], .constant)
         row("arange", "arange(0, 1, 0.25)", [], .constant)
         row("linspace", "linspace(-1, 1, 5)", [], .constant)
+        // TensorFlow's tf.linspace(-1, 2, 4) and its gradients.
+        row("linspace", "linspace(a, b, 4)", [("a", s(-1)), ("b", s(2))], reference: ([-1, 0, 1, 2], [[2], [2]]))
+        row("linspace", "sin(linspace(a, b, 5) * b)", [("a", s(-1.5)), ("b", s(0.7))])
+        row("linspace", "linspace(a, b, 1)", [("a", s(0.3)), ("b", s(2))], .exact([[1], [0]]))
         row("randn", "randn([2, 3])", [], .constant)
         row("rand", "rand([2, 3])", [], .constant)
         row("set_seed", "set_seed(3)", [], .constant)
