@@ -1,8 +1,12 @@
-# `make run` starts tapebook; `make test` runs every test. Both install what is missing first.
+# `make run` starts tapebook; `make test` runs every test; `make install` puts tapebook on PATH.
+# Each installs what is missing first, and builds the release binary only when its inputs changed.
 SWIFT ?= swift
+PREFIX ?= $(HOME)/.local
 APT_PACKAGES = libopenblas-dev libedit-dev libzmq3-dev libssl-dev graphviz
+BIN = .build/release/tapebook
+KERNEL = .build/release/tapebook-kernel
 
-.PHONY: run test build release deps bench
+.PHONY: run test build release deps bench install uninstall peers
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,25 +38,51 @@ CPU = $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpui
 # Without the archive (no libstdc++ development files), the shared library is used as before.
 STATIC_CXX = $(shell a=$$(clang -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a 2>/dev/null); [ -f "$$a" ] && mkdir -p .build/static-cxx \
 	&& echo "INPUT($$a)" > .build/static-cxx/libstdc++.so && echo -Xlinker -L$(CURDIR)/.build/static-cxx)
-# The binary is removed first so that it is linked again when only the order changed.
-# The Jupyter kernel is a second executable (tapebook-kernel), built with the same flags so that the
-# modules they share are compiled once; `tapebook kernel` execs it.
+
+# What the binary is made from (directories too: their times change when a file is added or removed).
+# make compares their times with the binary's and skips `swift build`
+# when none is newer: even a build with nothing to do costs SwiftPM seconds of planning (many more on
+# a busy machine, or after a debug build), and the release link is the slowest step of all.
+INPUTS = $(shell find Sources) Package.swift $(wildcard Package.resolved) tools/link-order.txt Makefile
+
 RELEASE_FLAGS = -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
-RELEASE = rm -f .build/release/tapebook && \
-	$(SWIFT) build -c release --product tapebook $(RELEASE_FLAGS) && \
+
+# The binary is removed first so that it is linked again when only the order or the flags changed.
+$(BIN): $(INPUTS) | deps
+	rm -f $@
+	$(SWIFT) build -c release --product tapebook $(RELEASE_FLAGS)
+
+# The Jupyter kernel is a second executable, which `tapebook kernel` execs: the notebook's own binary links
+# neither ZeroMQ nor libcrypto. Built with the same flags, so the modules they share are compiled once.
+$(KERNEL): $(INPUTS) | deps
 	$(SWIFT) build -c release --product tapebook-kernel $(RELEASE_FLAGS)
+	touch $@
 
-build: deps
-	$(RELEASE)
+build: $(BIN) $(KERNEL)
 
-run: build
-	@.build/release/tapebook
+run: $(BIN)
+	@$(BIN)
 
-test: deps
-	$(RELEASE)
+test: $(BIN) $(KERNEL)
 	$(SWIFT) build --build-tests
-	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook $(SWIFT) test --skip-build --disable-swift-testing
-	TAPEBOOK_BIN=$(CURDIR)/.build/release/tapebook tools/jupyter-tests
+	TAPEBOOK_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --skip-build --disable-swift-testing
+	TAPEBOOK_BIN=$(CURDIR)/$(BIN) tools/jupyter-tests
 
-bench: build
+# tapebook is one file, and its Jupyter kernel another beside it: installing them is copying them to $(PREFIX)/bin.
+install: $(BIN) $(KERNEL)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tapebook
+	install -m 755 $(KERNEL) $(DESTDIR)$(PREFIX)/bin/tapebook-kernel
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+		*) echo "$(PREFIX)/bin is not on PATH: add it with  export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tapebook $(DESTDIR)$(PREFIX)/bin/tapebook-kernel
+
+# The Python environment with TensorFlow, JAX and PyTorch (bench/.venv) that the benchmarks and the
+# export tests need; those tests skip without it. A large download: made only when asked.
+peers:
+	bench/setup
+
+bench: $(BIN)
 	bench/run

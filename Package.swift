@@ -63,8 +63,10 @@ let package = Package(
         .testTarget(name: "TapeSyntaxTests", dependencies: ["TapeSyntax"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "TensorCore"]),
         .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage", "Portable"]),
-        .testTarget(name: "LineEditingTests", dependencies: ["LineEditing"]),
+        .testTarget(name: "LineEditingTests", dependencies: ["LineEditing", "TestSupport"]),
         .testTarget(name: "PortableTests", dependencies: ["Portable"]),
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "tapebook"]),
+        // What the end-to-end tests share: finding and running the binary, a pseudo terminal.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
     ]
 )

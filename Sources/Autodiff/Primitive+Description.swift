@@ -15,11 +15,11 @@ public struct DerivativeRule: Equatable {
     public var words: String
 
     /// The rule in symbols: `∂(a * b)/∂a = b, ∂(a * b)/∂b = a` for elementwise operations, otherwise
-    /// `a gets g @ bᵀ, b gets aᵀ @ g`.
-    public func symbols(expression: String, inputs: [String]) -> String {
+    /// `a gets g @ bᵀ, b gets aᵀ @ g`. `shown`, when given, says which inputs' parts to write.
+    public func symbols(expression: String, inputs: [String], shown: [Bool]? = nil) -> String {
         let wrapped = isCall(expression) ? expression : "(\(expression))"
         var parts: [String] = []
-        for (i, name) in inputs.enumerated() {
+        for (i, name) in inputs.enumerated() where shown.map({ i < $0.count && $0[i] }) ?? true {
             if i < partials.count, let p = partials[i] {
                 parts.append("∂\(wrapped)/∂\(name) = \(p)")
             } else if i < pullbacks.count, let p = pullbacks[i] {

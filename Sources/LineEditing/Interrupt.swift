@@ -30,12 +30,13 @@ public enum Interrupt {
     /// Starts counting consecutive Ctrl-C presses afresh.
     public static func resetConsecutiveCount() { tb_interrupt_reset_count() }
 
-    /// After a read failed with EINTR, waits (at most 0.2 s) until the handler has recorded
-    /// the SIGINT, which in a multi-threaded process may run on another thread a moment later;
-    /// so `consecutiveCount` is up to date when `readLine` returns `.interrupted`.
+    /// After a read failed with EINTR, waits until the handler has recorded the SIGINT, which in a
+    /// multi-threaded process may run on another thread a moment later; so `consecutiveCount` is up to
+    /// date when `readLine` returns `.interrupted`. It returns at once when the handler has run; the bound
+    /// (2 s) is for a machine so busy that the other thread waits that long to be scheduled.
     static func waitForHandler() {
         var waited = 0
-        while !isRequested && waited < 200 {
+        while !isRequested && waited < 2000 {
             usleep(1000)
             waited += 1
         }

@@ -25,7 +25,8 @@ public struct FormatOptions: Equatable, Sendable {
 /// Numbers follow NumPy's `floatmode='maxprec'`: each element shows the shortest digits that read back
 /// to it, rounded to `precision` digits after the point where it has more (NumPy's `unique=True`, so
 /// `0.1` is `0.1` at every precision, never `0.10000000000000001`), and trailing zeros are dropped;
-/// the array shares the largest count of decimals left, and
+/// a value that is not an integer gets the decimals past `precision` that show it is not
+/// (`0.99995`, never `1`: see docs/DECISIONS.md); the array shares the largest count of decimals left, and
 /// elements with fewer are padded with spaces on the right (`[0.5 , 0.25, 1   ]`). Unlike NumPy,
 /// integral values print without a point (`[1, 2, 3]`, not `[1., 2., 3.]`).
 ///
@@ -149,14 +150,25 @@ struct NumberFormat {
     /// `v` in positional notation as NumPy's `dragon4_positional(v, precision, unique=True, trim='.')`
     /// writes it, without the point of an integral value: the shortest digits that read back to `v`
     /// when they have at most `precision` decimals (`0.1`, `123.456`), else `v` correctly rounded to
-    /// `precision` decimals with trailing zeros dropped (`0.3333`, `1.005` → `1`).
+    /// `precision` decimals with trailing zeros dropped (`0.3333`), or to the fewest decimals past that at
+    /// which a value that is not an integer does not look like one (at precision 2, `1.005` → `1.005`; at 4, `0.9999546` → `0.99995`).
     static func positional(_ v: Double, precision: Int) -> String {
         let shortest = ShortestDigits(v)
         let digits = shortest.digits, point = shortest.point
         let decimals = max(0, digits.count - point)
         // NOTE: rounding the shortest digits again would round twice (0.15 is 0.1499999999999999944…,
         // which NumPy rounds to 0.1, not 0.2): the C library rounds the exact binary value, as Dragon4 does.
-        guard decimals <= precision else { return trimZeros(String(cFormat: "%.\(precision)f", v)) }
+        if decimals > precision {
+            // NOTE: a value that is not an integer never prints as one: past `precision`, decimals are added
+            // until the rounding shows that it is not (0.9999546 is 0.99995 at precision 4, not 1).
+            var shown = precision
+            var text = trimZeros(String(cFormat: "%.\(shown)f", v))
+            while shown < decimals && !text.containsText(".") {
+                shown += 1
+                text = trimZeros(String(cFormat: "%.\(shown)f", v))
+            }
+            return text
+        }
         var text = shortest.negative ? "-" : ""
         if point <= 0 {
             text += "0"

@@ -285,7 +285,7 @@ public enum Help {
             and the names they bind stay bound after it. show LOSS prints the first and last value of \
             LOSS and a sparkline of it, and on a terminal a block that runs longer than half a second \
             shows a progress bar. Ctrl-C stops it between iterations and keeps the workspace as it stood \
-            before the statement. Gradients that vanish or explode during the loop are reported.
+            before the statement. Gradients that vanish, explode or converge during the loop are reported.
             """,
             example: "var w = [1, -2]\nrepeat 50 as i show loss <\n  loss = sum(w^2)\n  w -= 0.1 * grad loss wrt w\n>",
             seeAlso: ["var", ":grads", ":time"]),

@@ -63,9 +63,12 @@ extension Session {
             var heading = "\(number). \(written)   (\(node.primitive.name)"
             if node.line > 0 { heading += ", line \(node.line)" }
             stepLines.append(heading + ")")
-            let placeholders = Session.placeholders(node.inputs.count)
-            let rule = node.primitive.derivativeRule(inputs: placeholders)
-            stepLines.append("   rule  " + rule.symbols(expression: node.primitive.expression(of: placeholders, shapes: node.inputs.map(\.shape)), inputs: placeholders))
+            // The rule is written with the inputs' own names (`x`, `#2`), never with stand-ins such as `a`
+            // and `b`, which a user may have named values of their own.
+            let rule = node.primitive.derivativeRule(inputs: inputNames)
+            // Only the inputs that take a gradient: a constant's partial (`∂(x / 2)/∂2`) means nothing.
+            stepLines.append("   rule  " + rule.symbols(expression: operation, inputs: inputNames,
+                                                        shown: node.inputs.map(graph.needsGradient)))
             if case .custom(let c) = node.primitive, case .function(let f)? = lookup(c.name), let r = f.source.rangeOfText("grad(") {
                 stepLines.append("         " + f.source[r.lowerBound...].split(separator: "\n").joined(separator: " ") + ", with \(f.customGradient?.cotangent ?? "dy") = g")
             } else {
@@ -92,8 +95,7 @@ extension Session {
                 let value = sent.shape == input.shape ? sent.tensor : sent.tensor.sumToShape(input.shape)
                 let key = graph.key(input)
                 contributions[key, default: []].append((number, value))
-                let role = placeholders[i] == names.callName(input) ? "" : " (\(placeholders[i]))"
-                var out = "\(first ? "   out   " : "         ")\(names.callName(input))\(role) gets \((i < rule.pullbacks.count ? rule.pullbacks[i] : nil) ?? "g") = \(inline(value))"
+                var out = "\(first ? "   out   " : "         ")\(names.callName(input)) gets \((i < rule.pullbacks.count ? rule.pullbacks[i] : nil) ?? "g") = \(inline(value))"
                 if sent.shape != input.shape { out += "   (summed back to \(Shape.describe(input.shape)))" }
                 let paths = contributions[key]!.count
                 if paths > 1 { out += "   (path \(paths) into \(names.callName(input)))" }
@@ -145,10 +147,5 @@ extension Session {
             text += t.hasPrefix("-") ? " - " + t.dropFirst() : " + " + t
         }
         return text
-    }
-
-    /// `a`, `b`, `c` for up to three inputs; `a1`, `a2`, ... for more.
-    static func placeholders(_ count: Int) -> [String] {
-        count <= 3 ? Array(["a", "b", "c"].prefix(count)) : (1...count).map { "a\($0)" }
     }
 }

@@ -7,6 +7,9 @@ enum GradientFlag: String {
     case nonFinite = "non-finite"
     case vanishing
     case exploding
+    /// In a loop: under the vanishing norm after a start above it. The loss has reached a minimum; the
+    /// gradient is not failing to flow (only `repeat` tells the two apart, by the norm at its start).
+    case converged
 
     /// Norms below this are flagged vanishing.
     static let vanishingNorm = 1e-7
@@ -33,6 +36,8 @@ struct GradientHealthMonitor {
         var lastStep: Int
         var firstNorm: Double
         var lastNorm: Double
+        /// The gradient's norm at the loop's first step that took it.
+        var startNorm: Double
         var nan = 0
         var inf = 0
         /// Where the first NaN or Inf came from, when the engine knows.
@@ -43,6 +48,8 @@ struct GradientHealthMonitor {
     fileprivate var lastSeen: [ObjectIdentifier]
     fileprivate var open: [String: Stretch] = [:]
     fileprivate var closed: [Stretch] = []
+    /// Each gradient's norm at the first step of the loop that took it.
+    fileprivate var startNorms: [String: Double] = [:]
 
     init(current: [(label: String, value: Value)]) {
         lastSeen = current.map { ObjectIdentifier($0.value) }
@@ -60,10 +67,13 @@ struct GradientHealthMonitor {
         lastSeen = identities
         var flaggedNow = Set<String>()
         for (label, value) in gradients {
-            guard let flag = GradientFlag(value.tensor) else { continue }
+            let norm = value.tensor.euclideanNorm
+            if startNorms[label] == nil { startNorms[label] = norm }
+            guard var flag = GradientFlag(value.tensor) else { continue }
+            let startNorm = startNorms[label]!
+            if flag == .vanishing && startNorm >= GradientFlag.vanishingNorm { flag = .converged }
             let key = label + "\u{0}" + flag.rawValue
             flaggedNow.insert(key)
-            let norm = value.tensor.euclideanNorm
             if var stretch = open[key], stretch.lastStep == step - 1 {
                 stretch.lastStep = step
                 stretch.lastNorm = norm
@@ -71,7 +81,7 @@ struct GradientHealthMonitor {
             } else {
                 if let old = open[key] { closed.append(old) }
                 let s = value.tensor.scalars
-                open[key] = Stretch(label: label, flag: flag, firstStep: step, lastStep: step, firstNorm: norm, lastNorm: norm,
+                open[key] = Stretch(label: label, flag: flag, firstStep: step, lastStep: step, firstNorm: norm, lastNorm: norm, startNorm: startNorm,
                                     nan: s.filter(\.isNaN).count, inf: s.filter(\.isInfinite).count, origin: value.nonFiniteOrigin)
             }
         }
@@ -112,6 +122,10 @@ extension Session {
             case .vanishing, .exploding:
                 let first = Session.scientific(s.firstNorm), last = Session.scientific(s.lastNorm)
                 text += ", norm " + (s.firstStep == s.lastStep ? first : "\(first) → \(last)")
+            case .converged:
+                let first = Session.scientific(s.firstNorm), last = Session.scientific(s.lastNorm)
+                text += ": norm \(Session.scientific(s.startNorm)) at the start, under 1e-7 from then on ("
+                    + (s.firstStep == s.lastStep ? first : "\(first) → \(last)") + ")"
             }
             return text
         }

@@ -80,8 +80,8 @@ enum ProgressBar {
 }
 
 /// Receives `Session.progress` callbacks and draws the bar on standard error, in place, when the loop has
-/// run longer than `delay` seconds; at most `rate` redraws a second. Nested loops: the outermost loop
-/// that is still running is the one shown.
+/// run longer than `delay` seconds; at most one redraw every `interval` seconds. Nested loops: the
+/// outermost loop that is still running is the one shown.
 final class ProgressReporter {
     private struct Loop {
         var total: Int
@@ -92,8 +92,12 @@ final class ProgressReporter {
         var stride = 1
     }
 
+    /// A loop shorter than this draws nothing. `TAPEBOOK_PROGRESS_DELAY` (seconds, read once at start)
+    /// replaces it: the tests set 0 so that a bar shows as soon as a loop runs, however fast the machine.
     var delay = 0.5
     var interval = 0.1
+    /// Seconds on a monotonic clock; tests replace it to decide what time it is.
+    var now: () -> Double = { Double(monotonicNanoseconds()) / 1e9 }
     var unicode = true
     var precision = 4
     var width: () -> Int = { 80 }
@@ -109,20 +113,18 @@ final class ProgressReporter {
     private var drawn = false
     private static let maximumValues = 256
 
-    private static func now() -> Double { Double(monotonicNanoseconds()) / 1e9 }
-
     /// Before a statement runs.
     func begin(shownName: String?) {
         clear()
         loops = []
         self.shownName = shownName
-        lastEvent = Self.now()
+        lastEvent = now()
         idleSince = lastEvent
     }
 
     /// `Session.progress`: iteration `count` of `total` has finished.
     func report(count: Int, total: Int, last: Double?) {
-        let now = Self.now()
+        let now = self.now()
         defer { lastEvent = now }
         if let k = loops.lastIndex(where: { $0.total == total && $0.count == count - 1 }) {
             loops[k].count = count
@@ -138,7 +140,7 @@ final class ProgressReporter {
             loops.removeSubrange(k...)
             if wasShown { clear(); idleSince = now }
         }
-        guard let shown = loops.first, now - shown.start > delay, now - lastDraw >= interval else { return }
+        guard let shown = loops.first, now - shown.start >= delay, now - lastDraw >= interval else { return }
         lastDraw = now
         let state = ProgressState(count: shown.count, total: shown.total, elapsed: now - shown.start,
                                   shownName: shownName, lastValue: shown.lastValue, values: shown.values)
@@ -179,6 +181,9 @@ extension ProgressReporter {
     static func install(on session: Session) -> ProgressReporter? {
         guard isTerminal(1), isTerminal(2) else { session.progress = nil; return nil }
         let reporter = ProgressReporter()
+        if let text = Environment.value("TAPEBOOK_PROGRESS_DELAY"), let seconds = Double(text), seconds >= 0 {
+            reporter.delay = seconds
+        }
         reporter.unicode = session.settings.unicode
         reporter.width = { terminalWidth() }
         session.progress = { [weak session] count, total, last in

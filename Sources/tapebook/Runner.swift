@@ -48,6 +48,8 @@ struct Runner {
         var formatter = OutputFormatter(settings: session.settings, file: name)
         let progress = mode == .transcript ? ProgressReporter.install(on: session) : nil
         var prose: [String] = []
+        // In Markdown, the file's first comment, when it comes before any statement, is its title.
+        var titleAllowed = mode == .markdown
         func flushProse() {
             if mode == .markdown, !prose.isEmpty { write(prose.joined(separator: "\n") + "\n") }
             prose = []
@@ -57,13 +59,21 @@ struct Runner {
             case .narration(_, let text):
                 switch mode {
                 case .transcript: write(text)
-                case .markdown: prose.append(SessionFile.prose(text))
+                case .markdown:
+                    if titleAllowed {
+                        titleAllowed = false
+                        prose.append("# " + SessionFile.prose(text))
+                        flushProse()
+                    } else {
+                        prose.append(SessionFile.prose(text))
+                    }
                 case .json: break
                 }
             case .blank:
                 if mode == .transcript { write("") }
                 if mode == .markdown { flushProse() }
             case .cell(let cell):
+                titleAllowed = false
                 flushProse()
                 let statementText = (cell.firstLine...cell.lastLine).map { file.source.line($0) }
                 if mode == .transcript {

@@ -1,40 +1,14 @@
-import XCTest
 import Foundation
+import TestSupport
+import XCTest
 
 /// Runs the real executable and compares exact text (plain mode, width 80).
 final class CommandLineTests: XCTestCase {
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["TAPEBOOK_BIN"], FileManager.default.isExecutableFile(atPath: path) { return path }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for candidate in [".build/release/tapebook", ".build/debug/tapebook"] {
-            let path = root.appendingPathComponent(candidate).path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return root.appendingPathComponent(".build/debug/tapebook").path
-    }
+    static var binary: String { Tapebook.binary }
 
-    struct Output { var stdout: String; var stderr: String; var status: Int32 }
-
-    func tapebook(_ arguments: [String], stdin: String? = nil, in directory: String? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
-        input.fileHandleForWriting.closeFile()
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
-                      status: process.terminationStatus)
+    func tapebook(_ arguments: [String], stdin: String? = nil, in directory: String? = nil) throws -> Tapebook.Output {
+        try Tapebook.skipUnlessBuilt()
+        return try Tapebook.run(arguments, stdin: stdin, in: directory)
     }
 
     func temporaryFile(_ name: String, _ text: String) throws -> String {
@@ -122,22 +96,14 @@ final class CommandLineTests: XCTestCase {
     }
 
     /// A block left open at the end of a file: the transcript shows the statement from its first line and
-    /// the error just after its last token, and the run ends (under `timeout`, so a loop would fail the test).
+    /// the error just after its last token, and the run ends (under `timeout`, so that a loop fails the test
+    /// instead of hanging the suite; the bound is far beyond any machine's time for three lines).
     func testABlockLeftOpenAtTheEndOfAFile() throws {
         let file = try temporaryFile("open.tape", "x = 1\nwith stop <\n y = 2\n")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["20", Self.binary, "run", file]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 1)
-        XCTAssertEqual(String(decoding: data, as: UTF8.self), """
+        try Tapebook.skipUnlessBuilt()
+        let r = try Tapebook.runProgram("/usr/bin/timeout", ["300", Self.binary, "run", file], environment: Tapebook.environment())
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, """
         >>> x = 1
         x = 1
         >>> with stop <
@@ -155,7 +121,7 @@ final class CommandLineTests: XCTestCase {
         let file = try temporaryFile("t.tape", "# Squares\nx = [1, 2]\nx^2\n")
         XCTAssertEqual(try tapebook(["run", file]).stdout, "# Squares\n>>> x = [1, 2]\nx = [1, 2]\n>>> x^2\n[1, 4]\n")
         XCTAssertEqual(try tapebook(["run", "--markdown", file]).stdout,
-                       "Squares\n\n```\nx = [1, 2]\n```\n```text\nx = [1, 2]\n```\n\n```\nx^2\n```\n```text\n[1, 4]\n```\n\n")
+                       "# Squares\n\n```\nx = [1, 2]\n```\n```text\nx = [1, 2]\n```\n\n```\nx^2\n```\n```text\n[1, 4]\n```\n\n")
     }
 
     /// `run --time`: the statements' time on stderr, and the last statement's share of it (a benchmark's

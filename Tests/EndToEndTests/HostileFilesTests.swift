@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 import Foundation
 
@@ -21,24 +22,14 @@ final class HostileFilesTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    func tapebook(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(["NO_COLOR": "1"]) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self), status: process.terminationStatus)
+    func tapebook(_ arguments: [String], environment: [String: String] = [:]) throws -> Tapebook.Output {
+        try Tapebook.skipUnlessBuilt()
+        return try Tapebook.run(arguments, stdin: "", environment: environment.mapValues { Optional($0) })
     }
 
     /// Writes `statements` to lesson/attack.tape and runs it (`run` unless told otherwise).
     func replay(_ statements: String, command: [String] = ["run"], file: String = "attack.tape",
-                environment: [String: String] = [:]) throws -> CommandLineTests.Output {
+                environment: [String: String] = [:]) throws -> Tapebook.Output {
         let path = lesson + "/" + file
         try statements.write(toFile: path, atomically: false, encoding: .utf8)
         return try tapebook(command + [path], environment: environment)

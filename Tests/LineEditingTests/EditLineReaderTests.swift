@@ -1,5 +1,6 @@
 import Foundation
 import LineEditing
+import TestSupport
 import XCTest
 
 /// The program under the pseudo-terminal in `EditLineReaderTests`: this same test binary,
@@ -38,8 +39,8 @@ final class EditLineReaderDriver: XCTestCase {
             case .line("busy"):
                 Interrupt.clear()
                 report("BUSY")
-                let deadline = Date().addingTimeInterval(20)
-                while !Interrupt.isRequested && Date() < deadline { usleep(1000) }
+                // Until Ctrl-C; the test that typed `busy` sends it, and kills this process if it fails.
+                while !Interrupt.isRequested { usleep(1000) }
                 report("STOPPED<\(Interrupt.consecutiveCount)>")
             case .line(let line):
                 report("LINE<\(line)>")
@@ -101,37 +102,32 @@ final class EditLineReaderTests: XCTestCase {
         try terminal.expect("LINE<abcd>")
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping (issue 21).
-    func pending_CtrlCAtThePromptDiscardsTheLineAndCounts() throws {
+    func testCtrlCAtThePromptDiscardsTheLineAndCounts() throws {
         let terminal = try startReader()
         terminal.send("half typed")
         try terminal.expect("half typed")
-        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
+        try terminal.waitUntilReadingInput()
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<1>")
         try terminal.expectPrompt("edit> ")
-        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<2>")
         try terminal.expectPrompt("edit> ")
         terminal.send("\r")
         try terminal.expect("LINE<>")
         try terminal.expectPrompt("edit> ")
-        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<1>")
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping (issue 21).
-    func pending_CtrlCWhileBusySetsTheFlag() throws {
+    func testCtrlCWhileBusySetsTheFlag() throws {
         let terminal = try startReader()
         terminal.send("busy\r")
+        // Printed once the reader has returned the line and the flag is clear: the spin is next.
         try terminal.expect("BUSY")
-        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("STOPPED<1>")
         try terminal.expectPrompt("edit> ")
-        usleep(150_000) // NOTE: let libedit settle into raw mode after the echo, or it can miss the Ctrl-C.
         terminal.send("\u{03}")
         try terminal.expect("INTERRUPTED<2>")
     }
@@ -153,13 +149,13 @@ final class EditLineReaderTests: XCTestCase {
         try terminal.expect("LINE<y = sigmoid(>")
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping (issue 21).
-    func pending_TabWithSeveralCandidatesExtendsToTheCommonPrefix() throws {
+    func testTabWithSeveralCandidatesExtendsToTheCommonPrefix() throws {
         let terminal = try startReader()
         // "sof" extends to "soft" (softmax, softplus); the screen redraw is not contiguous
         // text, so the extension shows in the line: only "m" is typed after it.
         terminal.send("θ = sof\t")
-        usleep(100_000)
+        try terminal.expect("t")
+        try terminal.waitUntilReadingInput()
         terminal.send("m\t\r")
         // wordStart counts Characters, so θ is one.
         try terminal.expect("COMPLETER<θ = softm|4|softm>")
@@ -167,6 +163,7 @@ final class EditLineReaderTests: XCTestCase {
         try terminal.expectPrompt("edit> ")
         terminal.send("θ = si\t\t")
         try terminal.expect("sin(")
+        try terminal.waitUntilReadingInput()
         terminal.send("\u{15}\r")  // Ctrl-U: kill the line
         try terminal.expect("LINE<>")
     }

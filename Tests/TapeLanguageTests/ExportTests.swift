@@ -296,7 +296,7 @@ final class ExportTests: XCTestCase {
     /// The exported `_load` reads CSV files as `load` does: headers, comments, a byte-order mark, shapes.
     func testExportedLoaderReadsCSVAsLoadDoes() throws {
         let python = SessionsTests.repositoryRoot.appendingPathComponent("bench/.venv/bin/python").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "no bench/.venv with NumPy")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "no bench/.venv with NumPy: `make peers` makes it (bench/setup)")
         let files = ["x, y\n1, 2\n3, 4\n", "# prices\n\n,price\n0,1.5\n1,2.5\n", "\u{FEFF}\"a\",\"b\"\n5,6\n", "7\n8\n9\n", "nan, inf\n", "42\n"]
         let dir = NSTemporaryDirectory() + "tapebook-load-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -325,7 +325,7 @@ final class ExportTests: XCTestCase {
     func testLessonScriptsRunUnderTheLibraries() throws {
         let root = SessionsTests.repositoryRoot
         let python = root.appendingPathComponent("bench/.venv/bin/python").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "no bench/.venv with torch, jax and tensorflow")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python), "no bench/.venv with torch, jax and tensorflow: `make peers` makes it (bench/setup)")
         let lessons = ["01-basic-tape", "03-nested-tapes-hvp", "05-custom-gradients", "09-training-loop"]
         let targets: [ExportTarget] = ProcessInfo.processInfo.environment["TAPEBOOK_EXPORT_TF"] == nil ? [.torch, .jax] : [.torch, .jax, .tf]
         for lesson in lessons {

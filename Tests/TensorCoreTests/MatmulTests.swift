@@ -95,7 +95,7 @@ final class NonFiniteScanTests: XCTestCase {
     /// nothing in the largest finite values, subnormals or negative zero.
     func testFindsEveryNonFiniteValueAndNothingElse() {
         let finite: [Double] = [0, -0.0, 1, -1, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-                                .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e308, -3e-310]
+                                .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e308, -Double("3e-310")!]
         XCTAssertFalse(Tensor(shape: [finite.count], scalars: finite).hasNonFinite)
         XCTAssertFalse(Tensor(shape: [0], scalars: []).hasNonFinite)
         for bad in [Double.nan, -.nan, .infinity, -.infinity, .signalingNaN] {

@@ -59,7 +59,7 @@ final class StorageTests: XCTestCase {
     func testEuclideanNormNeitherOverflowsNorUnderflows() {
         XCTAssertEqual(Tensor(vector: [3, 4]).euclideanNorm, 5)
         XCTAssertEqual(Tensor(vector: [1e300, 1]).euclideanNorm, 1e300)
-        XCTAssertEqual(Tensor(vector: [3e-300, 4e-300]).euclideanNorm, 5e-300, accuracy: 1e-314)
+        XCTAssertEqual(Tensor(vector: [3e-300, 4e-300]).euclideanNorm, 5e-300, accuracy: Double("1e-314")!)
         XCTAssertEqual(Tensor(vector: [0, 0]).euclideanNorm, 0)
         XCTAssertEqual(Tensor(vector: [.infinity, 1]).euclideanNorm, .infinity)
         XCTAssertTrue(Tensor(vector: [.nan, 1]).euclideanNorm.isNaN)

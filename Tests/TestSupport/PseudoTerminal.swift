@@ -1,6 +1,4 @@
 import Foundation
-import LineEditing
-import XCTest
 
 #if canImport(Glibc)
 import Glibc
@@ -12,13 +10,16 @@ import Glibc
 /// The child is started in a new session (`POSIX_SPAWN_SETSID`) and opens the slave as
 /// its controlling terminal, so `isatty` is true and Ctrl-C (`\u{03}`) written to the
 /// master reaches it as SIGINT from the line discipline, exactly as at a real keyboard.
-/// Reused by the end-to-end REPL tests.
-final class PseudoTerminal {
-    enum Failure: Error, CustomStringConvertible {
+///
+/// Nothing here waits a fixed time: each wait is for something the child does (text it prints, a read it
+/// blocks in, its exit). The timeouts only bound how long a broken child can hang a test; they are long,
+/// so that a busy machine never reaches them.
+public final class PseudoTerminal {
+    public enum Failure: Error, CustomStringConvertible {
         case system(String, Int32)
         case timedOut(waitingFor: String, transcript: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .system(let call, let code): return "\(call) failed: \(String(cString: strerror(code)))"
             case .timedOut(let needle, let transcript):
@@ -27,10 +28,10 @@ final class PseudoTerminal {
         }
     }
 
-    let processID: pid_t
+    public let processID: pid_t
     private let master: Int32
     /// Everything the child has written, as UTF-8 text with terminal escapes left in.
-    private(set) var transcript = ""
+    public private(set) var transcript = ""
     /// How far `expect` has consumed `transcript` (in UTF-8 bytes).
     private var consumed = 0
     private var bytes: [UInt8] = []
@@ -38,7 +39,7 @@ final class PseudoTerminal {
 
     /// Starts `executable` with `arguments` (not including argv[0]) in a terminal of the given size.
     /// `environment` replaces the parent's entirely when given; `TERM` defaults to `xterm`.
-    init(executable: String, arguments: [String] = [], environment: [String: String]? = nil,
+    public init(executable: String, arguments: [String] = [], environment: [String: String]? = nil,
          columns: UInt16 = 80, rows: UInt16 = 24) throws {
         var masterFD: Int32 = -1
         var slaveFD: Int32 = -1
@@ -100,7 +101,7 @@ final class PseudoTerminal {
 
     /// Types `text` (UTF-8) as if at the keyboard. Control keys are characters:
     /// `\u{03}` Ctrl-C, `\u{04}` Ctrl-D, `\u{12}` Ctrl-R, `\t` Tab, `\r` Enter, `"\u{1B}[A"` Up.
-    func send(_ text: String) {
+    public func send(_ text: String) {
         var remaining = Array(text.utf8)
         while !remaining.isEmpty {
             let written = remaining.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
@@ -112,7 +113,7 @@ final class PseudoTerminal {
     /// Reads whatever arrives within `timeout` seconds; returns false once the child has
     /// closed the terminal (exited).
     @discardableResult
-    func pump(timeout: TimeInterval) -> Bool {
+    public func pump(timeout: TimeInterval) -> Bool {
         var descriptor = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, Int32(max(0, timeout * 1000)))
         guard ready > 0 else { return true }
@@ -128,7 +129,7 @@ final class PseudoTerminal {
     /// Waits until `needle` appears in output not yet consumed, and consumes through it.
     /// Returns the output from the previous consumption point up to and including `needle`.
     @discardableResult
-    func expect(_ needle: String, timeout: TimeInterval = 10) throws -> String {
+    public func expect(_ needle: String, timeout: TimeInterval = 60) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var childOpen = true
         while true {
@@ -146,28 +147,51 @@ final class PseudoTerminal {
         }
     }
 
-    /// Waits for `prompt`, then until the child has switched the terminal out of echo mode,
-    /// i.e. libedit is reading keys. Use it before typing at a line-editing prompt.
-    ///
-    /// NOTE: libedit prints the prompt while the terminal is still cooked and enters raw
-    /// mode just after; keys sent in between are echoed twice and a Ctrl-C in between
-    /// is missed by the read that follows, so tests must not type ahead of this.
+    /// Waits for `prompt`, then until the child is blocked reading a key (`waitUntilReadingInput`).
+    /// Use it before typing at a line-editing prompt.
     @discardableResult
-    func expectPrompt(_ prompt: String, timeout: TimeInterval = 10) throws -> String {
+    public func expectPrompt(_ prompt: String, timeout: TimeInterval = 60) throws -> String {
         let output = try expect(prompt, timeout: timeout)
-        let deadline = Date().addingTimeInterval(timeout)
-        var settings = termios()
-        while tcgetattr(master, &settings) == 0, settings.c_lflag & tcflag_t(ECHO) != 0 {
-            guard deadline.timeIntervalSinceNow > 0, isRunning else {
-                throw Failure.timedOut(waitingFor: "raw mode after \(prompt.debugDescription)", transcript: transcript)
-            }
-            usleep(2000)
-        }
+        try waitUntilReadingInput(timeout: timeout)
         return output
     }
 
+    /// Waits until the child's main thread is blocked in `read` on its standard input: the one moment when
+    /// the next key, Ctrl-C included, reaches that read. Call it once the child has shown (by an echo, a
+    /// prompt or a line it prints) that it has taken every key sent before: a key still on its way through
+    /// the terminal does not show, and the read it will end may look blocked for a moment.
+    ///
+    /// NOTE: the terminal's mode is not enough. libedit switches to raw mode before it draws the prompt
+    /// and redraws the line after each key; a Ctrl-C that arrives while it draws runs its signal handler
+    /// outside the read, which then waits for the next key, so the Ctrl-C seems lost. Seeing the echo of
+    /// a key does not help either: libedit echoes before it reads again.
+    public func waitUntilReadingInput(timeout: TimeInterval = 60) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !isBlockedReadingInput {
+            guard deadline.timeIntervalSinceNow > 0, isRunning else {
+                throw Failure.timedOut(waitingFor: "a read of standard input", transcript: transcript)
+            }
+            // Keeps the child's output flowing (it may be blocked writing to a full terminal).
+            pump(timeout: 0.002)
+        }
+    }
+
+    /// Whether the child's main thread is blocked in `read(0, …)`, from `/proc/PID/syscall` (the system
+    /// call a blocked thread is in, and its arguments; `running` otherwise).
+    public var isBlockedReadingInput: Bool {
+        guard let text = try? String(contentsOfFile: "/proc/\(processID)/syscall", encoding: .utf8) else { return false }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 && fields[0] == "\(Self.readSystemCall)" && fields[1] == "0x0"
+    }
+
+    #if arch(x86_64)
+    private static let readSystemCall = 0
+    #elseif arch(arm64)
+    private static let readSystemCall = 63
+    #endif
+
     /// Output not yet consumed by `expect`, after reading for `timeout` seconds.
-    func drain(timeout: TimeInterval = 0.3) -> String {
+    public func drain(timeout: TimeInterval = 0.3) -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while deadline.timeIntervalSinceNow > 0, pump(timeout: deadline.timeIntervalSinceNow) {}
         let text = String(decoding: bytes[consumed...], as: UTF8.self)
@@ -175,7 +199,7 @@ final class PseudoTerminal {
         return text
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         if exitStatus != nil { return false }
         var status: Int32 = 0
         if waitpid(processID, &status, WNOHANG) == processID {
@@ -186,7 +210,7 @@ final class PseudoTerminal {
     }
 
     /// The child's exit code (or 128 + signal), or nil if it is still running after `timeout`.
-    func waitForExit(timeout: TimeInterval = 10) -> Int32? {
+    public func waitForExit(timeout: TimeInterval = 60) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while isRunning {
             if deadline.timeIntervalSinceNow <= 0 { return nil }
@@ -198,40 +222,8 @@ final class PseudoTerminal {
     }
 }
 
-final class PseudoTerminalTests: XCTestCase {
-    func testChildSeesATerminal() throws {
-        let python = try XCTUnwrap(which("python3"), "python3 not found")
-        let terminal = try PseudoTerminal(
-            executable: python,
-            arguments: ["-c", "import sys; print(sys.stdin.isatty(), sys.stdout.isatty())"])
-        try terminal.expect("True True")
-        XCTAssertEqual(terminal.waitForExit(), 0)
-    }
-
-    func testKeystrokesRoundTripThroughCat() throws {
-        let terminal = try PseudoTerminal(executable: "/bin/cat")
-        terminal.send("hello θ\r")
-        // Once echoed by the terminal, once written by cat.
-        try terminal.expect("hello θ\r\nhello θ\r\n")
-        terminal.send("\u{04}")
-        XCTAssertEqual(terminal.waitForExit(), 0)
-    }
-
-    func testCtrlCDeliversSIGINT() throws {
-        let terminal = try PseudoTerminal(executable: "/bin/cat")
-        terminal.send("\u{03}")
-        XCTAssertEqual(terminal.waitForExit(), 128 + SIGINT)
-    }
-
-    func testTerminalSizeIsPinned() throws {
-        let terminal = try PseudoTerminal(executable: "/bin/sh", arguments: ["-c", "stty size"],
-                                          columns: 100, rows: 30)
-        try terminal.expect("30 100")
-    }
-}
-
 /// The absolute path of `program` on `PATH`, if any.
-func which(_ program: String) -> String? {
+public func which(_ program: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
     for directory in path.split(separator: ":") {
         let candidate = "\(directory)/\(program)"

@@ -1,18 +1,24 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The tapebook REPL at a (pseudo) terminal: what a user types and sees.
 ///
-/// Runs the binary named by `TAPEBOOK_BIN` (e.g. `TAPEBOOK_BIN=$PWD/.build/debug/tapebook`);
-/// each test skips when it is unset or not executable. Assumed conventions, adjust here if
-/// the REPL changes: the banner `tapebook 0.1 · :help for help`, prompts ending in `]> `
-/// (`[1]> `, `[2]> `, …), the continuation prompt `...> `, an assignment echoing `name = value`,
-/// an interrupted statement printing `interrupted`, and a `repeat` running longer than half a
-/// second drawing a progress bar (`count/total`, `it/s`) redrawn after `\r` and erased with `\r\e[K`.
+/// Assumed conventions, adjust here if the REPL changes: the banner `tapebook 0.1 · :help for help`,
+/// prompts ending in `]> ` (`[1]> `, `[2]> `, …), the continuation prompt `...> `, an assignment echoing
+/// `name = value`, an interrupted statement printing `interrupted`, and a `repeat` that has run longer than
+/// the progress delay (`TAPEBOOK_PROGRESS_DELAY`) drawing a bar (`count/total`, `it/s`) redrawn after `\r`
+/// and erased with `\r\e[K`.
+///
+/// Every key is typed once the REPL is blocked reading keys (`expectPrompt`, `waitUntilReadingInput`); loops
+/// that must be running when a key arrives are endless in practice and stopped with Ctrl-C once they show
+/// that they have started.
 final class REPLEndToEndTests: XCTestCase {
     static let banner = "tapebook 0.1 · :help for help"
     static let prompt = "]> "
     static let continuationPrompt = "...> "
+    /// A loop no machine finishes within a test: it is stopped by Ctrl-C.
+    static let endless = "repeat 1000000000000"
 
     var stateHome: String!
 
@@ -25,20 +31,16 @@ final class REPLEndToEndTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: stateHome)
     }
 
-    /// Starts the REPL with colour off, an 80-column terminal, and history under `stateHome`,
-    /// and waits for its banner and first prompt.
-    func startREPL() throws -> PseudoTerminal {
-        let binary = ProcessInfo.processInfo.environment["TAPEBOOK_BIN"] ?? ""
-        try XCTSkipUnless(!binary.isEmpty && FileManager.default.isExecutableFile(atPath: binary),
-                          "set TAPEBOOK_BIN to the tapebook executable")
-        var environment = ProcessInfo.processInfo.environment
-        environment["TERM"] = "xterm"
-        environment["NO_COLOR"] = "1"
-        environment["LC_ALL"] = "C.UTF-8"
-        environment["XDG_STATE_HOME"] = stateHome
-        environment["HOME"] = stateHome
-        environment["EDITRC"] = nil
-        let terminal = try PseudoTerminal(executable: binary, environment: environment, columns: 80, rows: 24)
+    /// Starts the REPL with colour off, an 80-column terminal, history under `stateHome`, and the progress
+    /// bar's delay `progressDelay` seconds (0: drawn from the first iteration), and waits for its banner
+    /// and first prompt.
+    func startREPL(progressDelay: String = "0") throws -> PseudoTerminal {
+        try Tapebook.skipUnlessBuilt()
+        let environment = Tapebook.environment([
+            "TERM": "xterm", "LC_ALL": "C.UTF-8", "XDG_STATE_HOME": stateHome, "HOME": stateHome, "EDITRC": nil,
+            "TAPEBOOK_PROGRESS_DELAY": progressDelay,
+        ])
+        let terminal = try PseudoTerminal(executable: Tapebook.binary, environment: environment, columns: 80, rows: 24)
         try terminal.expect(Self.banner)
         try terminal.expectPrompt(Self.prompt)
         return terminal
@@ -59,8 +61,7 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertEqual(output.components(separatedBy: "x = [1, 2, 3]").count - 1, 2, output)
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_TabCompletesANameAndAFunction() throws {
+    func testTabCompletesANameAndAFunction() throws {
         let terminal = try startREPL()
         try enter("longname = [4, 5]", in: terminal)
         let output = try enter("z = longn\t", in: terminal)
@@ -68,7 +69,9 @@ final class REPLEndToEndTests: XCTestCase {
 
         // A function completes with its opening parenthesis.
         terminal.send("s = su\t")
-        usleep(200_000)
+        // libedit redraws the word's end after moving the cursor: `m(` after an escape.
+        try terminal.expect("m(")
+        try terminal.waitUntilReadingInput()
         let sum = try enter("longname)", in: terminal)
         XCTAssertTrue(sum.contains("s = 9"), sum)
     }
@@ -82,27 +85,24 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(output.contains("y = 10"), output)
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_CtrlCStopsALongLoopAndKeepsTheSession() throws {
+    func testCtrlCStopsALongLoopAndKeepsTheSession() throws {
         let terminal = try startREPL()
         try enter("x = [1, 2, 3]", in: terminal)
-        terminal.send("repeat 100000000 < y = x >\r")
-        usleep(1_000_000)
+        terminal.send("\(Self.endless) < y = x >\r")
+        // The bar shows that the loop runs.
+        try terminal.expect("it/s")
         terminal.send("\u{03}")
-        try terminal.expect("interrupted", timeout: 5)
+        try terminal.expect("interrupted")
         try terminal.expectPrompt(Self.prompt)
         let output = try enter("y = x", in: terminal)
         XCTAssertTrue(output.contains("y = [1, 2, 3]"), output)
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_CtrlCAtThePromptClearsTheLine() throws {
+    func testCtrlCAtThePromptClearsTheLine() throws {
         let terminal = try startREPL()
         terminal.send("x = [9")
         try terminal.expect("[9")
-        // NOTE: a Ctrl-C sent the instant the echo arrives is sometimes lost by libedit (it was
-        // seen once in three runs); a user never types that fast after a keystroke.
-        usleep(100_000)
+        try terminal.waitUntilReadingInput()
         terminal.send("\u{03}")
         try terminal.expectPrompt(Self.prompt)
         let output = try enter("x = [1]", in: terminal)
@@ -110,21 +110,32 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(terminal.isRunning)
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_ThirdCtrlCInARowExits() throws {
+    func testThirdCtrlCInARowExits() throws {
         let terminal = try startREPL()
         for _ in 0..<2 {
-            usleep(150_000)
             terminal.send("\u{03}")
             try terminal.expectPrompt(Self.prompt)
         }
-        usleep(150_000)
         terminal.send("\u{03}")
-        XCTAssertNotNil(terminal.waitForExit(timeout: 5), "the REPL should exit on the third Ctrl-C")
+        XCTAssertEqual(terminal.waitForExit(), 0, "the REPL should exit on the third Ctrl-C")
     }
 
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_HistoryIsRecalledAfterARestart() throws {
+    /// A Ctrl-C between two others that runs a statement starts the count again.
+    func testAStatementBetweenCtrlCsRestartsTheCount() throws {
+        let terminal = try startREPL()
+        for _ in 0..<2 {
+            terminal.send("\u{03}")
+            try terminal.expectPrompt(Self.prompt)
+        }
+        try enter("x = 1", in: terminal)
+        for _ in 0..<2 {
+            terminal.send("\u{03}")
+            try terminal.expectPrompt(Self.prompt)
+        }
+        XCTAssertTrue(terminal.isRunning)
+    }
+
+    func testHistoryIsRecalledAfterARestart() throws {
         do {
             let terminal = try startREPL()
             try enter("x = [1, 2, 3]", in: terminal)
@@ -139,7 +150,8 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(output.contains("x = [1, 2, 3]"), output)
         // Ctrl-R finds it too.
         terminal.send("\u{12}x = ")
-        usleep(200_000)
+        try terminal.expect("x = ")
+        try terminal.waitUntilReadingInput()
         let searched = try enter("", in: terminal)
         XCTAssertTrue(searched.contains("x = [1, 2, 3]"), searched)
     }
@@ -173,19 +185,18 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(unknown.contains("did you mean 'grad'?"), unknown)
     }
 
-    /// A `repeat` that runs longer than half a second draws a bar on the terminal, in place,
-    /// and erases it when the loop ends.
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_LongRepeatShowsAProgressBar() throws {
+    /// A `repeat` that has run longer than the delay draws a bar on the terminal, in place, and erases it
+    /// when the loop ends.
+    func testLongRepeatShowsAProgressBar() throws {
         let terminal = try startREPL()
         try enter("x = 2", in: terminal)
-        terminal.send("repeat 3000000 show y < y = x >\r")
-        let bar = try terminal.expect("it/s", timeout: 10)
-        XCTAssertTrue(bar.contains("/3000000"), bar)
-        try terminal.expect(" y 2", timeout: 5)
+        terminal.send("\(Self.endless) show y < y = x >\r")
+        let bar = try terminal.expect("it/s")
+        XCTAssertTrue(bar.contains("/1000000000000"), bar)
+        try terminal.expect(" y 2")
         // Stop it rather than wait: the bar is erased before `interrupted` is printed.
         terminal.send("\u{03}")
-        let end = try terminal.expect("interrupted", timeout: 10)
+        let end = try terminal.expect("interrupted")
         XCTAssertTrue(end.contains("\r\u{1B}[K"), end.debugDescription)
         try terminal.expectPrompt(Self.prompt)
         // The workspace is as it was before the statement.
@@ -193,10 +204,9 @@ final class REPLEndToEndTests: XCTestCase {
         XCTAssertTrue(output.contains("unknown name 'y'"), output)
     }
 
-    /// A short loop draws nothing.
-    // Out of the suite until it waits for readiness instead of sleeping or timing (issue 21).
-    func pending_ShortRepeatShowsNoBar() throws {
-        let terminal = try startREPL()
+    /// A loop that ends before the delay draws nothing; the delay here is longer than any test runs.
+    func testShortRepeatShowsNoBar() throws {
+        let terminal = try startREPL(progressDelay: "1000000")
         try enter("x = 2", in: terminal)
         let output = try enter("repeat 10 show y < y = x >", in: terminal)
         XCTAssertFalse(output.contains("it/s"), output)
