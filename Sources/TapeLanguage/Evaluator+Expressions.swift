@@ -9,12 +9,17 @@ enum Evaluated {
     case several([Value])
     /// Gradients: one item per source, each a value or None. `labelled` for `grad` (shown as ∂y/∂x).
     case gradients([(label: String?, item: ResultItem)], labelled: Bool)
+    /// A group (`(a, b)`, a name bound to one, memberwise arithmetic on one); labels where the members have names.
+    case group([(label: String?, item: ResultItem)])
+    /// An optimizer (`adam(0.01)`, a name bound to one).
+    case optimizer(Optimizer)
 
     var items: [(label: String?, item: ResultItem)] {
         switch self {
         case .value(let v): return [(nil, .value(v))]
         case .several(let vs): return vs.map { (nil, .value($0)) }
-        case .gradients(let items, _): return items
+        case .gradients(let items, _), .group(let items): return items
+        case .optimizer: return []
         }
     }
 
@@ -22,10 +27,14 @@ enum Evaluated {
     var label: String? { items.count == 1 ? items[0].label : nil }
 
     func asResult(label: String?) -> StatementResult {
+        if case .optimizer(let o) = self { return .text((label.map { $0 + " = " } ?? "") + o.description) }
+        if case .group(let items) = self {
+            return .several(items.enumerated().map { i, item in (label: label.map { "\($0)[\(i)]" } ?? item.label ?? "[\(i)]", item: item.item) })
+        }
         let items = self.items
         if items.isEmpty { return .silent }
         if items.count == 1 { return .single(label: isGradient ? items[0].label : label, item: items[0].item) }
-        if case .gradients(_, false) = self { return .several(items.map { (nil, $0.item) }) }
+        if case .gradients(_, false) = self { return .several(items) }
         return .several(items)
     }
 }
@@ -39,10 +48,20 @@ extension Session {
         switch expr.kind {
         case .gradient(let g): return try evaluateGradient(g, span: expr.span)
         case .name(let name):
-            if case .none(let reason)? = lookup(name) { return .gradients([(label: nil, item: .none(reason: reason))], labelled: false) }
-            return .value(try evaluate(expr))
+            switch lookup(name) {
+            case .none(let reason)?: return .gradients([(label: nil, item: .none(reason: reason))], labelled: false)
+            case .group(let members)?: return .group(members.map { (nil, $0) })
+            case .optimizer(let o)?: return .optimizer(o)
+            default: return .value(try evaluate(expr))
+            }
         case .call(let name, let arguments):
+            if mayGiveGroup(expr), !Session.takesGroups.contains(name) { return try evaluateMembers(expr) }
             return try evaluateCall(name, arguments, span: expr.span)
+        case .group, .binary, .unary:
+            return mayGiveGroup(expr) ? try evaluateMembers(expr) : .value(try evaluate(expr))
+        case .index(let base, let items):
+            if let member = try groupMember(base, items, span: expr.span) { return .gradients([(label: nil, item: member)], labelled: false) }
+            return .value(try evaluate(expr))
         default:
             return .value(try evaluate(expr))
         }
@@ -52,7 +71,9 @@ extension Session {
     private func evaluateCall(_ name: String, _ arguments: [Argument], span: SourceSpan) throws -> Evaluated {
         let binding = lookup(name)
         if case .function(let f)? = binding { return try call(f, arguments, span: span) }
+        if binding == nil, let kind = Optimizer.Kind(rawValue: name) { return .optimizer(try makeOptimizer(kind, arguments, span: span)) }
         if binding == nil, let builtin = Builtins.table[name] {
+            let arguments = Session.takesGroups.contains(name) ? try expandGroupArguments(arguments) : arguments
             let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: span)
             if let single = builtin.single { return .value(try single(args)) }
             let results = try builtin.run(args)
@@ -93,6 +114,11 @@ extension Session {
                 throw EvaluationError("\(name) is a function; call it as \(name)(...)", at: expr.span)
             case .tape?:
                 throw EvaluationError("\(name) is a tape, not a tensor", at: expr.span, note: "read a tape with `grad y wrt x using \(name)`")
+            case .group(let members)?:
+                throw EvaluationError("\(name) is a group of \(members.count), not one tensor", at: expr.span,
+                                      note: "take a member with \(name)[0], or unpack it with " + (0..<members.count).map { "m\($0)" }.joined(separator: ", ") + " = \(name)")
+            case .optimizer?:
+                throw EvaluationError("\(name) is an optimizer, not a tensor", at: expr.span, note: "use it with `apply \(name) to w with g`")
             }
         case .string:
             throw EvaluationError("a string can only be a file name (load(\"x.npy\"), save x to \"x.npy\")", at: expr.span)
@@ -119,6 +145,9 @@ extension Session {
             }
             return try single(try evaluateCall(name, arguments, span: expr.span), span: expr.span, what: "\(name)(...)")
         case .index(let base, let items):
+            if let member = try groupMember(base, items, span: expr.span) {
+                return try single(.gradients([(label: nil, item: member)], labelled: false), span: expr.span, what: sourceText.text(of: expr.span))
+            }
             return try index(try evaluate(base), items, span: expr.span)
         case .transpose(let base):
             let v = try evaluate(base)
@@ -127,6 +156,9 @@ extension Session {
             return try literal(elements, span: expr.span)
         case .gradient(let g):
             return try single(try evaluateGradient(g, span: expr.span), span: expr.span, what: g.kind.rawValue)
+        case .group(let members):
+            throw EvaluationError("a group of \(members.count) where one tensor is expected", at: expr.span,
+                                  note: "groups combine with arithmetic and elementwise functions; take one member with (...)[0]")
         }
     }
 
@@ -141,6 +173,13 @@ extension Session {
     /// The one tensor of a result, or an error saying why there is not one.
     func single(_ result: Evaluated, span: SourceSpan, what: @autoclosure () -> String) throws -> Value {
         if case .value(let v) = result { return v }
+        if case .optimizer = result {
+            throw EvaluationError("\(what()) is an optimizer where one tensor is expected", at: span, note: "bind it to a name: opt = \(what())")
+        }
+        if case .group(let members) = result {
+            throw EvaluationError("\(what()) is a group of \(members.count) where one tensor is expected", at: span,
+                                  note: "take a member with [0], or bind it to a name")
+        }
         let items = result.items
         guard items.count == 1 else {
             throw EvaluationError("\(what()) gives \(items.count) results where one tensor is expected", at: span,
@@ -332,39 +371,85 @@ extension Session {
     // MARK: Gradients
 
     func evaluateGradient(_ g: TapeSyntax.Gradient, span: SourceSpan) throws -> Evaluated {
-        let target = try evaluate(g.target)
+        // Several targets (`grad (y0, y1) wrt x`): the gradient of their sum, as `tape.gradient([y0, y1], x)`.
+        var targets: [Value]
+        if mayGiveGroup(g.target) {
+            let result = try evaluateMembers(g.target)
+            targets = try result.items.enumerated().map { i, member in
+                guard case .value(let v) = member.item else {
+                    throw EvaluationError("target \(i) of \(g.kind.rawValue) is None", at: g.target.span)
+                }
+                return v
+            }
+            if targets.isEmpty { throw EvaluationError("\(g.kind.rawValue) needs at least one target", at: g.target.span) }
+            if targets.count > 1, g.kind != .grad {
+                throw EvaluationError("\(g.kind.rawValue) takes one target, got a group of \(targets.count)", at: g.target.span,
+                                      note: "only grad sums several targets; stack them for a jacobian")
+            }
+        } else {
+            targets = [try evaluate(g.target)]
+        }
+        let target = targets[0]
         let targetText = label(of: g.target)
         let tape = try g.tape.map { try self.tape(named: $0) }
-        let sources: [Value] = try g.sources.map { s in
-            guard case .value(let v)? = lookup(s.name) else { throw unknownOrWrongKind(s, expected: "a tensor to differentiate with respect to") }
-            return v
-        }
-        func item(_ gradient: Autodiff.Gradient, _ source: Identifier) -> ResultItem {
+        let (sources, sourceLabels, groupedSources) = try expandSources(g.sources, expected: "a tensor to differentiate with respect to")
+        func item(_ gradient: Autodiff.Gradient, _ source: String) -> ResultItem {
             switch gradient {
             case .value(let v): return .value(v)
-            case .none(let reason): return .none(reason: describe(reason, target: targetText, source: source.name, tape: g.tape?.name))
+            case .none(let reason): return .none(reason: describe(reason, target: targetText, source: source, tape: g.tape?.name))
             }
+        }
+        func result(_ items: [(label: String?, item: ResultItem)], labelled: Bool) -> Evaluated {
+            groupedSources ? .group(items) : .gradients(items, labelled: labelled)
         }
         return try at(span) {
             switch g.kind {
             case .grad:
-                let seed = try g.seed.map { try evaluate($0) }
-                let grads = try context.gradient(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: g.unconnectedZero)
-                return .gradients(zip(grads, g.sources).map { (label: "∂\(targetText)/∂\($1.name)", item: item($0, $1)) }, labelled: true)
-            case .jacobian, .batchJacobian, .hessian, .jvp:
-                guard g.sources.count == 1 else {
-                    throw EvaluationError("\(g.kind.rawValue) takes one source, got \(g.sources.count)", at: g.sources[1].span)
+                var seeds: [Value?] = [nil]
+                if let seedExpr = g.seed {
+                    if mayGiveGroup(seedExpr) {
+                        seeds = try evaluateMembers(seedExpr).items.map { if case .value(let v) = $0.item { return v } else { return nil } }
+                    } else {
+                        seeds = [try evaluate(seedExpr)]
+                    }
+                    guard seeds.count == targets.count else {
+                        throw EvaluationError("\(targets.count) targets need \(targets.count) seeds, got \(seeds.count)", at: seedExpr.span,
+                                              note: "give one seed per target: seed (s0, s1)")
+                    }
+                } else {
+                    seeds = targets.map { _ in nil }
                 }
-                let result: Autodiff.Gradient
+                let grads = try context.gradient(of: targets, wrt: sources, seeds: seeds, tape: tape, unconnectedZero: g.unconnectedZero)
+                return result(zip(grads, sourceLabels).map { (label: "∂\(targetText)/∂\($1)", item: item($0, $1)) }, labelled: true)
+            case .jacobian, .batchJacobian, .hessian, .jvp:
+                if g.kind == .jvp && sources.count != 1 {
+                    throw EvaluationError("jvp takes one source, got \(sources.count)", at: g.sources.count > 1 ? g.sources[1].span : g.sources[0].span)
+                }
+                let labelled = sources.count > 1 || groupedSources
                 switch g.kind {
-                case .jacobian: result = try context.jacobian(of: target, wrt: sources[0], tape: tape, unconnectedZero: g.unconnectedZero)
-                case .batchJacobian: result = try context.batchJacobian(of: target, wrt: sources[0], tape: tape, unconnectedZero: g.unconnectedZero)
-                case .hessian: result = try context.hessian(of: target, wrt: sources[0], tape: tape)
+                case .jacobian, .batchJacobian:
+                    let results = g.kind == .jacobian
+                        ? try context.jacobians(of: target, wrt: sources, tape: tape, unconnectedZero: g.unconnectedZero)
+                        : try context.batchJacobians(of: target, wrt: sources, tape: tape, unconnectedZero: g.unconnectedZero)
+                    return result(zip(results, sourceLabels).map { (label: labelled ? "∂\(targetText)/∂\($1)" : nil, item: item($0, $1)) }, labelled: false)
+                case .hessian:
+                    if sources.count == 1 && !groupedSources {
+                        let h = try context.hessian(of: target, wrt: sources[0], tape: tape)
+                        return .gradients([(label: nil, item: item(h, sourceLabels[0]))], labelled: false)
+                    }
+                    let blocks = try context.hessianBlocks(of: target, wrt: sources, tape: tape)
+                    var items: [(label: String?, item: ResultItem)] = []
+                    for (i, a) in sourceLabels.enumerated() {
+                        for (j, b) in sourceLabels.enumerated() {
+                            items.append((label: "∂²\(targetText)/∂\(a)∂\(b)", item: item(blocks[i * sources.count + j], a)))
+                        }
+                    }
+                    return result(items, labelled: false)
                 default:
                     guard let tangentExpr = g.tangent else { throw EvaluationError("jvp needs `along V`", at: span) }
-                    result = try context.jvp(of: target, wrt: sources[0], along: try evaluate(tangentExpr), tape: tape)
+                    let r = try context.jvp(of: target, wrt: sources[0], along: try evaluate(tangentExpr), tape: tape)
+                    return result([(label: nil, item: item(r, sourceLabels[0]))], labelled: false)
                 }
-                return .gradients([(label: nil, item: item(result, g.sources[0]))], labelled: false)
             }
         }
     }

@@ -10,8 +10,8 @@ extension Session {
         // The fast path of loops: one tensor bound to a name, nothing printed, no outcome built.
         if !printing, case .assignment(let target, let expr) = statement.kind {
             switch try evaluateTop(expr) {
-            case .value(let v): try assign(target, .value(v))
-            case let other: try assign(target, try singleItem(other, target: target))
+            case .value(let v): try rebind(target, .value(v))
+            case let other: try rebind(target, try binding(for: other, target: target))
             }
             return
         }
@@ -38,11 +38,11 @@ extension Session {
             emit()
 
         case .assignment(let target, let expr):
-            let item = try singleItem(try evaluateTop(expr), target: target)
+            let bound = try binding(for: try evaluateTop(expr), target: target)
             let wasVariable = value(named: target.name)?.isVariable ?? false
-            try assign(target, item)
+            try rebind(target, bound)
             outcome.names = [target.name]
-            if show { outcome.result = StatementResult.single(label: target.name, item: item) }
+            if show { outcome.result = shown(bound, label: target.name) }
             if wasVariable && scopes.isEmpty { outcome.notes.append("\(target.name) is no longer a variable (use `\(target.name) -= ...` to update it)") }
             emit()
 
@@ -96,6 +96,15 @@ extension Session {
             emit()
 
         case .update(let target, let op, let expr):
+            if case .group(let members)? = lookup(target.name) {
+                let updated = try updateGroup(target, members, subtract: op == .subtract, expr)
+                bind(target.name, .group(updated))
+                for case .value(let v) in updated { replaceVariable(v) }
+                outcome.names = [target.name]
+                if show { outcome.result = shown(.group(updated), label: target.name) }
+                emit()
+                return
+            }
             guard case .value(let old)? = lookup(target.name) else { throw unknownOrWrongKind(target, expected: "a tensor or variable to update") }
             let delta = try evaluate(expr)
             let updated: Tensor
@@ -109,6 +118,7 @@ extension Session {
             // NOTE: an update is not recorded (TensorFlow's assign_sub); a variable stays the same variable.
             let next = old.variable.map { context.variable(updated, identity: $0) } ?? context.constant(updated)
             bind(target.name, .value(next))
+            replaceVariable(next)
             outcome.names = [target.name]
             if show { outcome.result = .tensor(label: target.name, value: next) }
             emit()
@@ -149,19 +159,27 @@ extension Session {
             var silent: [StatementOutcome] = []
             var shownValues: [Double] = []
             var health = startGradientHealth()
-            for i in 0..<count {
-                if let check = interruptCheck, check() { throw GradientError("interrupted") }
-                if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
-                for s in body { try executeStatement(s, printing: false, into: &silent) }
-                var last: Double? = nil
-                if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
-                    last = s
-                    shownValues.append(s)
+            var history = LoopHistory(start: context.currentSerial)
+            do {
+                for i in 0..<count {
+                    if let check = interruptCheck, check() { throw GradientError("interrupted") }
+                    history.beginIteration(i, serial: context.currentSerial)
+                    if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
+                    for s in body { try executeStatement(s, printing: false, into: &silent) }
+                    history.iterations = i + 1
+                    var last: Double? = nil
+                    if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
+                        last = s
+                        shownValues.append(s)
+                    }
+                    observeGradientHealth(&health, step: i + 1)
+                    progress?(i + 1, count, last)
                 }
-                observeGradientHealth(&health, step: i + 1)
-                progress?(i + 1, count, last)
+            } catch {
+                throw withHistoryHint(error, history)
             }
             if printing { outcome.notes += gradientHealthReport(health) }
+            if printing, let note = loopHistoryNote(history) { outcome.notes.append(note) }
             if let shown, show, !shownValues.isEmpty {
                 outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
             } else if let shown, printing, count > 0 {
@@ -213,30 +231,59 @@ extension Session {
             }
             emit()
 
+        case .apply(let optimizer, let variables, let gradients):
+            let updated = try applyOptimizer(optimizer, variables, gradients, notes: &outcome.notes)
+            outcome.names = variables.map(\.name)
+            if show { outcome.result = .several(updated) }
+            emit()
+
         case .meta(let name, let argument, let argumentColumn):
             try meta(name, argument, column: argumentColumn, statement: statement, into: &outcomes, outcome: &outcome)
         }
     }
 
-    /// The one result assigned to a single name (noting gradients for `:grads`).
-    private func singleItem(_ result: Evaluated, target: Identifier) throws -> ResultItem {
-        if case .gradients(let items, _) = result { noteGradients(items) }
-        let items = result.items
-        guard items.count == 1 else {
-            throw EvaluationError("the right side gives \(items.count) results but one name is assigned", at: target.span,
-                                  note: items.isEmpty ? nil : "write \(items.count) names: " + (1...items.count).map { "r\($0)" }.joined(separator: ", ") + " = ...")
+    /// What a single name is bound to: one result, or several as a group (noting gradients for `:grads`).
+    private func binding(for result: Evaluated, target: Identifier) throws -> Binding {
+        switch result {
+        case .value(let v): return .value(v)
+        case .optimizer(let o): return .optimizer(o)
+        case .group(let items): return .group(items.map(\.item))
+        default:
+            if case .gradients(let items, _) = result { noteGradients(items) }
+            let items = result.items
+            guard !items.isEmpty else { throw EvaluationError("the right side gives no result to assign", at: target.span) }
+            if items.count > 1 { return .group(items.map(\.item)) }
+            switch items[0].item {
+            case .value(let v): return .value(v)
+            case .none(let reason): return .none(reason: reason)
+            }
         }
-        return items[0].item
+    }
+
+    /// How a bound name is shown: `x = …`, `gs[0] = …` for each member, `opt = adam(…)`.
+    func shown(_ binding: Binding, label: String) -> StatementResult {
+        switch binding {
+        case .value(let v): return .tensor(label: label, value: v)
+        case .none(let reason): return .none(label: label, reason: reason)
+        case .group(let members): return .several(members.enumerated().map { (label: "\(label)[\($0)]", item: $1) })
+        case .optimizer(let o): return .text(label + " = " + o.description)
+        case .function, .tape: return .silent
+        }
     }
 
     private func assign(_ target: Identifier, _ item: ResultItem) throws {
+        switch item {
+        case .value(let v): try rebind(target, .value(v))
+        case .none(let reason): try rebind(target, .none(reason: reason))
+        }
+    }
+
+    /// Binds an assignment's target (a tape cannot be rebound inside a function).
+    private func rebind(_ target: Identifier, _ binding: Binding) throws {
         if !scopes.isEmpty, case .tape? = lookup(target.name) {
             throw EvaluationError("\(target.name) is a tape and cannot be rebound inside a function", at: target.span)
         }
-        switch item {
-        case .value(let v): bind(target.name, .value(v))
-        case .none(let reason): bind(target.name, .none(reason: reason))
-        }
+        bind(target.name, binding)
     }
 
     private func checkDefinable(_ name: Identifier) throws {
@@ -280,6 +327,8 @@ extension Session {
         case .tape?: return EvaluationError("\(name.name) is a tape, expected \(expected)", at: name.span)
         case .none(let reason)?: return EvaluationError("\(name.name) is None (\(reason))", at: name.span)
         case .value?: return EvaluationError("\(name.name) is a tensor, expected \(expected)", at: name.span)
+        case .group(let members)?: return EvaluationError("\(name.name) is a group of \(members.count), expected \(expected)", at: name.span)
+        case .optimizer?: return EvaluationError("\(name.name) is an optimizer, expected \(expected)", at: name.span)
         }
     }
 

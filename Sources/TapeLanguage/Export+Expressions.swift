@@ -105,6 +105,8 @@ extension PythonWriter {
             return PythonWriter.atom("\(stack)([\(parts.joined(separator: ", "))])")
         case .gradient(let g):
             return try gradient(g, env: env, inline: inline)
+        case .group:
+            throw unsupported("groups ((a, b)) are not exported yet")
         }
     }
 

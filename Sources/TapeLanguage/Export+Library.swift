@@ -5,6 +5,9 @@ extension PythonWriter {
     // MARK: Built-in functions
 
     mutating func call(_ name: String, _ arguments: [Argument], env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if functions[name] == nil, Optimizer.Kind(rawValue: name) != nil {
+            throw unsupported("optimizers (\(name)(...)) are not exported yet; write the update with `w -= ...` to export it")
+        }
         if let declared = try declaredCall(name, arguments, env: env, inline: inline) { return declared }
         let positional = arguments.filter { $0.label == nil }
         var keywords: [String: Expr] = [:]

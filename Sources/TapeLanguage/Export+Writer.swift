@@ -146,6 +146,10 @@ struct PythonWriter {
                 emit(shows ? "show(\"\", \(code))" : code)
             }
         case .assignment(let name, let value):
+            if case .gradient(let g) = value.kind, g.sources.count > 1 {
+                throw unsupported("a group (several results under the one name '\(name.name)') is not exported yet; bind them to several names: "
+                                  + g.sources.map { "g\($0.name)" }.joined(separator: ", ") + " = ...")
+            }
             let code = try tensor(expression(value))
             bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
             emit("\(py(name.name)) = \(code)")
@@ -288,6 +292,8 @@ struct PythonWriter {
             indent -= 1
             printing = savedPrinting
             if let shown, printing { emit("show(\(quote("\(shown.name):")), \(py(shown.name)))") }
+        case .apply:
+            throw unsupported("`apply` (an optimizer's step) is not exported yet; write the update with `w -= ...` to export it")
         case .save(let value, let path):
             let c = try expression(value)
             emit("np.save(\(quote(path)), _np(\(tensor(c))))")
@@ -435,7 +441,7 @@ struct PythonWriter {
         case .unary(_, let a), .transpose(let a): return isTracked(a, env)
         case .binary(_, let a, let b): return isTracked(a, env) || isTracked(b, env)
         case .index(let a, _): return isTracked(a, env)
-        case .tensor(let es): return es.contains { isTracked($0, env) }
+        case .tensor(let es), .group(let es): return es.contains { isTracked($0, env) }
         case .call(let name, let args):
             if PythonWriter.untrackedCalls.contains(name) { return false }
             return args.contains { isTracked($0.value, env) }
@@ -469,7 +475,7 @@ struct PythonWriter {
         case .unary(_, let a), .transpose(let a): return reaches(a, env, sources)
         case .binary(_, let a, let b): return reaches(a, env, sources) || reaches(b, env, sources)
         case .index(let a, _): return reaches(a, env, sources)
-        case .tensor(let es): return es.contains { reaches($0, env, sources) }
+        case .tensor(let es), .group(let es): return es.contains { reaches($0, env, sources) }
         case .call(let name, let args):
             if PythonWriter.untrackedCalls.contains(name) { return false }
             return args.contains { reaches($0.value, env, sources) }

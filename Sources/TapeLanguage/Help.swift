@@ -119,6 +119,9 @@ public enum Help {
       f(x) = x^2 + 1             a function; f(x) = < a = x^2; a + 1 > with a block
       custom f(x) = ... grad(dy) = ...   a function with its own gradient
       repeat N [as i] [show loss] < ... >
+      params = (w, b)            a group; gs = grad loss wrt w, b is one too
+      opt = adam(0.01)           also sgd, rmsprop, adagrad (Keras's formulas)
+      apply opt to w, b with gw, gb   one optimizer step, in place
       save x to "x.npy"          load("x.npy") reads .npy and .csv
     looking inside
       explain grad y wrt x       the backward pass step by step
@@ -141,14 +144,76 @@ public enum Help {
         "wrt": "grad", "seed": "grad", "unconnected": "grad", "zero": "grad", "gradient": "grad",
         "along": "jvp", "using": "with", "persistent": "with", "nowatch": "with", "on": "watch",
         "function": "def", "functions": "def", "fn": "def",
-        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot", "against": "plot", "kernel": "jupyter", "notebook": "jupyter", "ipynb": "jupyter", "convert": "jupyter",
-        "to": "save", "reset": "tape", "variable": "var", "variables": ":vars", "help": ":help",
+        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot", "against": "plot",
+        "kernel": "jupyter", "notebook": "jupyter", "ipynb": "jupyter", "convert": "jupyter",
+        "to": "save", "reset": "tape", "group": "groups", "optimizer": "apply", "optimizers": "apply",
+        "variable": "var", "variables": ":vars", "help": ":help",
         "exit": ":quit", "safe": "trust", "security": "trust", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
     ]
 
     static let topics: [String: Topic] = [
+        "groups": Topic(
+            syntax: ["(A, B, ...)   (X,)", "G = grad Y wrt A, B", "G[0]   A, B = G", "G - 0.1 * H   sin(G)",
+                     "G -= E   (a group of variables)"],
+            text: """
+            A group is an ordered list of tensors (or Nones), JAX's pytree and TensorFlow's list of \
+            variables in one. Several results bound to one name make a group; G[0] takes a member (G[-1] \
+            the last) and A, B = G unpacks it. Arithmetic and elementwise built-ins apply member by member, \
+            a tensor broadcasting to every member; two groups must have the same length. Groups do not \
+            nest. A group of variables holds the variables themselves: G -= E updates them in place, and \
+            grad Y wrt G, apply OPT to G with H, global_norm(G) and clip_by_global_norm(C, G) take every \
+            member.
+            """,
+            example: "var w = [1, 2]\nvar b = 0.5\nparams = (w, b)\nloss = sum((w * [3, 4] + b)^2)\ngs = grad loss wrt params\nparams -= 0.01 * gs\nw",
+            seeAlso: ["apply", "grad", "hessian", "var"]),
+        "apply": Topic(
+            syntax: ["apply OPT to W1, W2 with G1, G2", "apply OPT to PARAMS with GS"],
+            text: """
+            One step of an optimizer (Keras's apply_gradients): each variable is updated in place, \
+            unrecorded, from its gradient, and OPT keeps each variable's slots (moments, accumulators), \
+            untracked, and counts its steps. The variables are variables (var W = ...) or groups of them; \
+            a plain tensor is an error. The gradients are expressions or groups, one per variable in \
+            order; a None gradient leaves its variable as it was, with a note, as Keras skips it.
+            """,
+            example: "var w = [1, -2]\nopt = adam(0.1)\nrepeat 20 < loss = sum(w^2); apply opt to w with grad loss wrt w >\nw\nopt",
+            seeAlso: ["sgd", "adam", "rmsprop", "adagrad", "groups", "var"]),
+        "sgd": Topic(
+            syntax: ["OPT = sgd(lr=0.01, momentum=0, nesterov=false)"],
+            text: """
+            Stochastic gradient descent (tf.keras.optimizers.SGD), in float64: w -= lr * g; with momentum, \
+            m = momentum * m - lr * g and w += m (w += momentum * m - lr * g with nesterov). The learning \
+            rate may come first unlabelled: sgd(0.1). Use it with apply.
+            """,
+            example: "var w = 3.0\nopt = sgd(0.1, momentum=0.9)\nrepeat 10 < apply opt to w with grad w^2 wrt w >\nw",
+            seeAlso: ["apply", "adam", "rmsprop", "adagrad"]),
+        "adam": Topic(
+            syntax: ["OPT = adam(lr=0.001, beta1=0.9, beta2=0.999, epsilon=1e-7, amsgrad=false)"],
+            text: """
+            Adam (tf.keras.optimizers.Adam) with Keras's formulas in float64: m += (g - m)(1 - beta1), \
+            v += (g² - v)(1 - beta2), w -= m·lr·sqrt(1 - beta2^t)/(1 - beta1^t)/(sqrt(v) + epsilon), t the \
+            optimizer's step; amsgrad uses the largest v so far. Keras rounds the learning rate and the \
+            betas of the bias correction through float32, so tf.keras differs by about 1e-6 relative.
+            """,
+            example: "var w = [1, -2]\nopt = adam(0.1)\nrepeat 20 < apply opt to w with grad sum(w^2) wrt w >\nw",
+            seeAlso: ["apply", "sgd", "rmsprop", "adagrad"]),
+        "rmsprop": Topic(
+            syntax: ["OPT = rmsprop(lr=0.001, rho=0.9, momentum=0, epsilon=1e-7)"],
+            text: """
+            RMSprop (tf.keras.optimizers.RMSprop, not centered), in float64: v = rho·v + (1 - rho)·g², \
+            step = lr·g/sqrt(v + epsilon); w -= step, or with momentum m = momentum·m + step and w -= m.
+            """,
+            example: "var w = [1, -2]\nopt = rmsprop(0.1)\nrepeat 20 < apply opt to w with grad sum(w^2) wrt w >\nw",
+            seeAlso: ["apply", "sgd", "adam", "adagrad"]),
+        "adagrad": Topic(
+            syntax: ["OPT = adagrad(lr=0.001, initial_accumulator=0.1, epsilon=1e-7)"],
+            text: """
+            Adagrad (tf.keras.optimizers.Adagrad), in float64: the accumulator starts at \
+            initial_accumulator, a += g², and w -= lr·g/sqrt(a + epsilon).
+            """,
+            example: "var w = [1, -2]\nopt = adagrad(0.5)\nrepeat 20 < apply opt to w with grad sum(w^2) wrt w >\nw",
+            seeAlso: ["apply", "sgd", "adam", "rmsprop"]),
         "grad": Topic(
-            syntax: ["grad Y wrt X", "grad Y wrt X1, X2 [seed S] [unconnected zero] [using T]"],
+            syntax: ["grad Y wrt X", "grad Y wrt X1, X2 [seed S] [unconnected zero] [using T]", "grad (Y1, Y2) wrt X"],
             text: """
             The gradient of sum(Y) with respect to the value bound to each source X, computed by reverse \
             mode over the recorded operations (GradientTape.gradient). Y may be any expression; sources are \
@@ -156,16 +221,18 @@ public enum Help {
             output_gradients, a vector-Jacobian product); a source Y does not reach gives None with the \
             reason, or zeros with unconnected zero (UnconnectedGradients.ZERO). using T reads the scoped \
             tape T instead of the implicit one. grad is an expression, so gradients of gradients work to \
-            any order.
+            any order. Several targets, grad (Y1, Y2) wrt X, give the gradient of their sum \
+            (tape.gradient([y1, y2], x)); several sources bound to one name make a group, and a group \
+            source (wrt params) takes every member.
             """,
             example: "x = [1, 2, 3]\nwatch x\ny = sum(x^2)\ngrad y wrt x\ngrad (grad x^3 wrt x) wrt x",
             seeAlso: ["watch", "jacobian", "explain", "check", "with"]),
         "jacobian": Topic(
-            syntax: ["jacobian Y wrt X [using T]"],
+            syntax: ["jacobian Y wrt X [using T]", "jacobian Y wrt X1, X2"],
             text: """
             Every partial derivative of every element of Y with respect to every element of X, shaped \
             Y.shape + X.shape (GradientTape.jacobian): row i is the gradient of Y[i]. A source that Y does \
-            not reach gives None, or zeros with unconnected zero.
+            not reach gives None, or zeros with unconnected zero. Several sources give one jacobian each.
             """,
             example: "x = [1, 2, 3]\nwatch x\njacobian x^2 wrt x",
             seeAlso: ["batch_jacobian", "grad", "hessian", "jvp"]),
@@ -179,10 +246,12 @@ public enum Help {
             example: "x = [[1, 2], [3, 4]]\nwatch x\nbatch_jacobian x^2 wrt x",
             seeAlso: ["jacobian"]),
         "hessian": Topic(
-            syntax: ["hessian Y wrt X [using T]"],
+            syntax: ["hessian Y wrt X [using T]", "hessian Y wrt W, B"],
             text: """
             The matrix of second derivatives of a scalar Y, shaped X.shape + X.shape: the jacobian of the \
-            gradient, as two nested GradientTapes compute it. Y must have one element.
+            gradient, as two nested GradientTapes compute it. Y must have one element. With several \
+            sources it gives the blocks ∂²/∂W∂W, ∂²/∂W∂B, ∂²/∂B∂W, ∂²/∂B∂B as a group, block (W, B) shaped \
+            W.shape + B.shape (JAX's hessian with argnums).
             """,
             example: "v = [1, 2]\nwatch v\nf = v[0]^2 * v[1] + v[1]^3\nhessian f wrt v",
             seeAlso: ["grad", "jacobian", "jvp"]),

@@ -72,7 +72,8 @@ public struct OutputFormatter {
 
     /// One line of JSON for an outcome (spec section 11).
     public func json(_ outcome: StatementOutcome) -> String {
-        "{\"line\": \(outcome.line), \"source\": \(jsonString(outcome.source)), \"result\": \(jsonResult(outcome))}"
+        let notes = outcome.notes.isEmpty ? "" : ", \"notes\": [" + outcome.notes.map(jsonString).joined(separator: ", ") + "]"
+        return "{\"line\": \(outcome.line), \"source\": \(jsonString(outcome.source)), \"result\": \(jsonResult(outcome))" + notes + "}"
     }
 
     private func jsonResult(_ outcome: StatementOutcome) -> String {

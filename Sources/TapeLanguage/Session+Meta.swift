@@ -181,6 +181,17 @@ extension Session {
                 rows.append([name, f.customGradient == nil ? "function" : "custom", "(" + f.parameters.joined(separator: ", ") + ")", "", f.source.count > 40 ? String(f.source.prefix(39)) + "…" : f.source])
             case .tape(let t):
                 rows.append([name, "tape", "", t.persistent ? "persistent" : (t.used ? "used" : "single-use"), ""])
+            case .group(let members):
+                let shapes = members.map { m -> String in if case .value(let v) = m { return Shape.describe(v.shape) } else { return "None" } }
+                let kinds = members.map { m -> String in
+                    guard case .value(let v) = m else { return "None" }
+                    return v.isVariable ? "variable" : (v.isTracked ? (v.node == nil ? "watched" : "tracked") : "-")
+                }
+                let tracking = Set(kinds).count == 1 ? kinds[0] : kinds.joined(separator: ", ")
+                rows.append([name, "group of \(members.count)", "(" + shapes.joined(separator: ", ") + ")", tracking,
+                             members.count == 1 ? "" : ""])
+            case .optimizer(let o):
+                rows.append([name, "optimizer", "", "", o.description])
             }
         }
         return renderTable(headers: ["name", "kind", "shape", "tracking", "value"], rows: rows,

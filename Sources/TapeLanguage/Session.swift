@@ -11,6 +11,10 @@ public enum Binding {
     case none(reason: String)
     case function(FunctionDefinition)
     case tape(Tape)
+    /// A group: several tensors (or Nones) under one name (`gs = grad loss wrt w, b`, `params = (w, b)`).
+    case group([ResultItem])
+    /// An optimizer with its settings, step count and slots (`opt = adam(0.01)`).
+    case optimizer(Optimizer)
 }
 
 /// A user function: `f(x) = ...`, or `custom f(x) = ... grad(dy) = ...`.
@@ -297,8 +301,8 @@ extension Session {
     public static let keywords = ["watch", "var", "grad", "jacobian", "batch_jacobian", "hessian", "jvp", "wrt", "along",
                                   "seed", "unconnected", "using", "with", "stop", "tape", "persistent", "nowatch", "on",
                                   "custom", "repeat", "as", "explain", "graph", "check", "plot", "over", "in", "to", "and",
-                                  "save", "show", "reset", "zero"]
+                                  "save", "show", "reset", "zero", "apply"]
 
     /// Every built-in function's name.
-    public static var builtinNames: [String] { Builtins.names.sorted() }
+    public static var builtinNames: [String] { (Builtins.names + Optimizer.Kind.allCases.map(\.rawValue)).sorted() }
 }

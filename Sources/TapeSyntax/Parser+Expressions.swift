@@ -200,13 +200,22 @@ extension Parser {
         }
     }
 
-    /// `( expr )`; the span includes the parentheses.
+    /// `( expr )`; the span includes the parentheses. `(a, b)` and `(x,)` are groups (a comma makes one).
     private mutating func parseGroup() throws -> Expr {
         let opener = try advance()
         try open(opener)
         let inner = try parseExpression(after: "(")
+        guard try peek().isSymbol(",") else {
+            try close(")", opener: opener)
+            return Expr(kind: inner.kind, span: span(from: opener))
+        }
+        var members = [inner]
+        while let comma = try consume(symbol: ",") {
+            if try peek().isSymbol(")") { break }
+            members.append(try parseExpression(after: comma.text))
+        }
         try close(")", opener: opener)
-        return Expr(kind: inner.kind, span: span(from: opener))
+        return Expr(kind: .group(members), span: span(from: opener))
     }
 
     /// `[e1, e2, …]`, `[]`; a trailing comma is allowed.

@@ -32,6 +32,7 @@ extension Parser {
         case .explain, .check: kind = try parseExplainOrCheck(keyword: first)
         case .graph: kind = try parseGraph()
         case .plot: kind = try parsePlot()
+        case .apply: kind = try parseApply()
         default: return try parseExpressionStatement()
         }
         return Statement(kind: kind, span: span(from: first))
@@ -130,6 +131,23 @@ extension Parser {
         let value = try parseExpression(after: "graph")
         let path = try consume(keyword: .to) != nil ? try expectFileName(after: "to") : nil
         return .graph(value: value, path: path)
+    }
+
+    /// `apply opt to w, b with gw, gb`
+    private mutating func parseApply() throws -> StatementKind {
+        try advance()
+        let optimizer = try parseExpression(after: "apply")
+        let to = try peek()
+        guard to.isKeyword(.to) else { throw failure(SyntaxMessage.expected("to", after: "apply …"), at: to) }
+        try advance()
+        var variables = [try expectName(after: "to")]
+        while try consume(symbol: ",") != nil { variables.append(try expectName(after: ",")) }
+        let with = try peek()
+        guard with.isKeyword(.with) else { throw failure(SyntaxMessage.expectedWithGradients, at: with) }
+        try advance()
+        var gradients = [try parseExpression(after: "with")]
+        while try consume(symbol: ",") != nil { gradients.append(try parseExpression(after: ",")) }
+        return .apply(optimizer: optimizer, variables: variables, gradients: gradients)
     }
 
     /// `:name rest of the line`

@@ -72,5 +72,6 @@ public enum SyntaxMessage {
     public static let expectedParameterName = "expected a parameter name: a function definition takes names, as in 'f(x, y) = …'"
     public static let expectedNamesBeforeEqual = "only names can be assigned to, as in 'a, b = …'"
     public static func expectedGradAfter(_ keyword: String) -> String { "expected 'grad' after '\(keyword)'" }
+    public static let expectedWithGradients = "expected 'with' and the gradients after the variables of 'apply', as in 'apply opt to w, b with gw, gb'"
     public static let expectedDotDot = "expected '..' between the bounds of the plot range, as in 'over x in -1..1'"
 }

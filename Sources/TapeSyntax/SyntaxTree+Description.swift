@@ -21,6 +21,7 @@ extension Expr: CustomDebugStringConvertible {
         case .transpose(let base): return "(T \(base.sExpression))"
         case .tensor(let elements): return "[" + elements.map(\.sExpression).joined(separator: " ") + "]"
         case .gradient(let gradient): return gradient.sExpression
+        case .group(let members): return "(group " + members.map(\.sExpression).joined(separator: " ") + ")"
         }
     }
 }
@@ -96,6 +97,8 @@ extension Statement: CustomDebugStringConvertible {
                 + ") \(variable.name) \(lower.sExpression) \(upper.sExpression)" + (includeGradient ? " and-grad" : "") + ")"
         case .plotValues(let series, let against):
             text = "(plot (" + series.map(\.sExpression).joined(separator: " ") + ")" + (against.map { " against " + $0.sExpression } ?? "") + ")"
+        case .apply(let optimizer, let variables, let gradients):
+            text = "(apply \(optimizer.sExpression) (\(names(variables))) (" + gradients.map(\.sExpression).joined(separator: " ") + "))"
         case .meta(let name, let argument, _): text = "(:\(name) \(quote(argument)))"
         }
         return silenced ? text + ";" : text

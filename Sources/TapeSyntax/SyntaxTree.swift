@@ -64,6 +64,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case plot(expressions: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool)
     /// `plot v` (a vector against its index), `plot ys, zs against xs`
     case plotValues(series: [Expr], against: Expr?)
+    /// `apply opt to w, b with gw, gb` or `apply opt to params with gs`
+    case apply(optimizer: Expr, variables: [Identifier], gradients: [Expr])
     /// `:name argument…` — `argument` is the raw rest of the line, trimmed (comments included); it starts
     /// at `argumentColumn` of the statement's line (`:time` parses it, and points into it).
     case meta(name: String, argument: String, argumentColumn: Int)
@@ -108,6 +110,8 @@ public indirect enum ExprKind: Hashable, Sendable {
     case tensor([Expr])
     /// `grad`, `jacobian`, `batch_jacobian`, `hessian`, `jvp`.
     case gradient(Gradient)
+    /// `(a, b)` or `(x,)`: a group of tensors.
+    case group([Expr])
 }
 
 public enum UnaryOperator: String, Hashable, Sendable {

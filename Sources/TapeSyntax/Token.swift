@@ -2,7 +2,7 @@
 public enum Keyword: String, CaseIterable, Sendable {
     case watch, `var`, grad, jacobian, batch_jacobian, hessian, jvp, wrt, along, seed, unconnected,
          using, with, stop, tape, persistent, nowatch, on, custom, `repeat`, `as`, explain, graph,
-         check, plot, over, `in`, to, and, save, show
+         check, plot, over, `in`, to, and, save, show, apply
 
     /// The keyword spelled `word`, if any.
     // NOTE: a plain switch: `init(rawValue:)` builds a table of every spelling on first use, which cost each
@@ -40,6 +40,7 @@ public enum Keyword: String, CaseIterable, Sendable {
         case "and": return .and
         case "save": return .save
         case "show": return .show
+        case "apply": return .apply
         default: return nil
         }
     }

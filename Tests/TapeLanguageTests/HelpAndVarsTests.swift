@@ -51,7 +51,7 @@ final class HelpAndVarsTests: XCTestCase {
     func testEveryStatementKeywordAndCommandHasATopic() {
         let statements = ["grad", "jacobian", "batch_jacobian", "hessian", "jvp", "watch", "var", "with", "stop", "tape",
                           "stop_gradient", "custom", "def", "function", "repeat", "save", "load", "explain", "graph",
-                          "check", "plot"]
+                          "check", "plot", "groups", "apply", "sgd", "adam", "rmsprop", "adagrad"]
         let commands = [":help", ":vars", ":grads", ":save", ":load", ":set", ":time", ":reset", ":quit",
                         "vars", "grads", "set", "time", "quit"]
         for topic in statements + commands + Session.keywords + Session.builtinNames {
@@ -118,6 +118,9 @@ final class HelpAndVarsTests: XCTestCase {
           f(x) = x^2 + 1             a function; f(x) = < a = x^2; a + 1 > with a block
           custom f(x) = ... grad(dy) = ...   a function with its own gradient
           repeat N [as i] [show loss] < ... >
+          params = (w, b)            a group; gs = grad loss wrt w, b is one too
+          opt = adam(0.01)           also sgd, rmsprop, adagrad (Keras's formulas)
+          apply opt to w, b with gw, gb   one optimizer step, in place
           save x to "x.npy"          load("x.npy") reads .npy and .csv
         looking inside
           explain grad y wrt x       the backward pass step by step
@@ -140,6 +143,7 @@ final class HelpAndVarsTests: XCTestCase {
         XCTAssertEqual(output(":help grad"), """
         grad Y wrt X
         grad Y wrt X1, X2 [seed S] [unconnected zero] [using T]
+        grad (Y1, Y2) wrt X
 
           The gradient of sum(Y) with respect to the value bound to each source X,
           computed by reverse mode over the recorded operations (GradientTape.gradient).
@@ -148,7 +152,10 @@ final class HelpAndVarsTests: XCTestCase {
           vector-Jacobian product); a source Y does not reach gives None with the
           reason, or zeros with unconnected zero (UnconnectedGradients.ZERO). using T
           reads the scoped tape T instead of the implicit one. grad is an expression, so
-          gradients of gradients work to any order.
+          gradients of gradients work to any order. Several targets, grad (Y1, Y2) wrt
+          X, give the gradient of their sum (tape.gradient([y1, y2], x)); several
+          sources bound to one name make a group, and a group source (wrt params) takes
+          every member.
 
         example:
           x = [1, 2, 3]
