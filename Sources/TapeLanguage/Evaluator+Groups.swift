@@ -21,6 +21,8 @@ extension Session {
     static let takesGroups: Set<String> = ["global_norm", "clip_by_global_norm"]
 
     func isGroupName(_ name: String) -> Bool {
+        // NOTE: no lookup until a group has been bound: a loop's statements ask this of every name they use.
+        guard groupsBound else { return false }
         if case .group? = lookup(name) { return true }
         return false
     }
@@ -33,9 +35,9 @@ extension Session {
         case .binary(_, let lhs, let rhs): return mayGiveGroup(lhs) || mayGiveGroup(rhs)
         case .unary(_, let operand): return mayGiveGroup(operand)
         case .call(let name, let arguments):
-            guard lookup(name) == nil else { return false }
-            if Session.takesGroups.contains(name) { return name == "clip_by_global_norm" }
-            return Session.isMemberwise(name) && arguments.contains { $0.label == nil && mayGiveGroup($0.value) }
+            if name == "clip_by_global_norm" { return lookup(name) == nil }
+            guard arguments.contains(where: { $0.label == nil && mayGiveGroup($0.value) }) else { return false }
+            return lookup(name) == nil && !Session.takesGroups.contains(name) && Session.isMemberwise(name)
         case .gradient(let g):
             return g.sources.count > 1 || g.sources.contains { isGroupName($0.name) }
         default: return false
@@ -84,7 +86,12 @@ extension Session {
                 return Expr(kind: .call(name: name, arguments: args + keywords), span: expr.span)
             }
         default:
-            return try evaluateTop(expr)
+            // Several results (`clip_by_global_norm`, a gradient with several sources) are a group here.
+            switch try evaluateTop(expr) {
+            case .several(let values): return .group(values.map { (nil, .value($0)) })
+            case .gradients(let items, _) where items.count > 1: return .group(items)
+            case let result: return result
+            }
         }
     }
 

@@ -90,6 +90,12 @@ extension Session {
                 throw unknownOrWrongKind(name, expected: "a variable to update")
             }
         }
+        // Keras refuses a variable given twice; so does tapebook (its slots would be stepped twice).
+        for (i, t) in targets.enumerated() {
+            if let j = targets[..<i].firstIndex(where: { $0.value.variable === t.value.variable }) {
+                throw EvaluationError("\(t.label) is the same variable as \(targets[j].label): apply takes each variable once", at: t.span)
+            }
+        }
         // The gradients, in the same order: tensors, or groups' members.
         var gradients: [(item: ResultItem, span: SourceSpan)] = []
         for e in gradientExprs {

@@ -89,6 +89,8 @@ public final class Session {
     /// Local scopes of function calls, innermost last.
     var scopes: [NameTable<Binding>] = []
     var callDepth = 0
+    /// Whether a group was ever bound: until then no name can give one, and none is looked up to ask.
+    var groupsBound = false
     /// Stops recursion through functions before the stack overflows (a body deep enough overflows it in
     /// fewer than 100 calls); made anew by each statement that is not inside a function call.
     var stack = StackMeter()
@@ -202,6 +204,7 @@ public final class Session {
     }
 
     func bind(_ name: String, _ binding: Binding) {
+        if case .group = binding { groupsBound = true }
         if scopes.isEmpty {
             if case .tape(let old)? = workspace.updateValue(binding, forKey: name) {
                 if case .tape(let new) = binding, new === old {} else { releaseTape(old, rebinding: name) }

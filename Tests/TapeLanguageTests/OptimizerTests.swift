@@ -113,6 +113,17 @@ final class OptimizerTests: XCTestCase {
         2 │ apply w to w with 1
           │       ^
         """)
+        XCTAssertEqual(output("var w = 1.0\nopt = sgd()\np = (w, w)\napply opt to p with (1, 1)"), """
+        w = 1
+        opt = sgd(lr=0.01, momentum=0, nesterov=false), 0 steps, slots for 0 variables
+        p[0] = 1
+        p[1] = 1
+        error: p[1] is the same variable as p[0]: apply takes each variable once
+         --> 4:14
+          │
+        4 │ apply opt to p with (1, 1)
+          │              ^
+        """)
         XCTAssertEqual(output("adam(beta1=1)"), """
         error: 'beta1' must be in [0, 1), got 1
          --> 1:12
