@@ -16,9 +16,9 @@ deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-# The release binary links the Swift runtime statically: it starts in about half the time.
-# It is not position-independent: the loader then has no relocations to apply to the Swift metadata,
-# which saves about 2 MiB of resident memory and a millisecond of start-up.
+# The release binary links the Swift runtime statically, and is not position-independent: the loader then
+# has no relocations to apply to the Swift metadata. Both make start-up faster and smaller (measurements:
+# docs/DECISIONS.md, "Measurements behind the code").
 # Each function is in a section of its own, and the toolchain's lld lays out the functions that runs use
 # (tools/link-order.txt, written by tools/make-link-order) together: a run then faults in a few hundred
 # KiB of code instead of pages scattered over 10 MB.
@@ -26,7 +26,7 @@ ORDER = -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
 	-Xlinker --symbol-ordering-file=$(CURDIR)/tools/link-order.txt -Xlinker --no-warn-symbol-ordering
 # Where the building machine has AVX2 and FMA, the code is generated for them (`-target-cpu haswell`):
 # the elementwise kernels then run 4 doubles wide instead of 2, and rounding is an instruction instead
-# of a call (W3 ran 20% faster). tapebook is built on the machine it runs on, so this is that machine's
+# of a call. tapebook is built on the machine it runs on, so this is that machine's
 # CPU; elsewhere (no AVX2, or not x86) the default target stays. Swift does not contract a*b+c into an
 # FMA, so results are the same to the bit either way.
 CPU = $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && [ "$$(uname -m)" = x86_64 ] \
@@ -34,7 +34,7 @@ CPU = $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpui
 # The C++ library that the Swift runtime needs is linked statically too: the swift driver always adds
 # `-lstdc++`, and a directory searched first (.build/static-cxx) holds a `libstdc++.so` that is a linker
 # script naming the static archive. A run then does not load and relocate all of libstdc++.so for the few
-# functions the runtime calls: W1 starts in 2.2 ms instead of 3.2, and every run is 0.8 MiB smaller.
+# functions the runtime calls.
 # Without the archive (no libstdc++ development files), the shared library is used as before.
 STATIC_CXX = $(shell a=$$(clang -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a 2>/dev/null); [ -f "$$a" ] && mkdir -p .build/static-cxx \
 	&& echo "INPUT($$a)" > .build/static-cxx/libstdc++.so && echo -Xlinker -L$(CURDIR)/.build/static-cxx)

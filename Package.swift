@@ -5,7 +5,7 @@ import PackageDescription
 /// their shapes and bounds themselves.
 ///
 /// They also count references without atomic instructions (`-assume-single-threaded`): the interpreter
-/// retains and releases values about a million times in W2 (202.5M instructions before, 193.6M after).
+/// retains and releases values about a million times in a long loop (measurements: docs/DECISIONS.md, "Measurements behind the code").
 /// Only the main thread touches Swift objects. The one other thread these modules start
 /// (`BLAS.openInBackground`) runs `dlopen` and `dlsym` and stores C pointers; OpenBLAS's own threads run C.
 /// A new thread that shares Swift objects would need this flag gone. Tests build without it (debug).

@@ -204,7 +204,7 @@ struct BackwardPlan {
                 if !v.tensor.isScalar { isScalarChain = false }
             }
         }
-        // The walk's list grew by doubling; the pass keeps an exact copy of what is kept (W2: 640 KB, not 1 MB).
+        // The walk's list grew by doubling; the pass keeps an exact copy of what is kept, not the slack.
         order = [Unmanaged<Value>](unsafeUninitializedCapacity: kept) { buffer, initialized in
             postOrder.withUnsafeBufferPointer { all in _ = buffer.initialize(from: all[..<kept]) }
             initialized = kept
@@ -362,7 +362,7 @@ struct BackwardPlan {
 /// A pass's cotangents by slot. A slot holds a position in a small pool: a long graph's pass (W2: 80,000
 /// slots) keeps 4 bytes a slot, and only the few cotangents alive at once in full.
 // NOTE: buffers kept by hand, not arrays: each step of a pass takes and puts a few cotangents, and each
-// write to an array checked that the array was not shared (W2: 300,000 checks).
+// write to an array checked that the array was not shared (measurements: docs/DECISIONS.md, "Measurements behind the code").
 final class CotangentStore<C> {
     private let positions: UnsafeMutablePointer<Int32>
     private var pool: UnsafeMutablePointer<C?>

@@ -61,3 +61,10 @@ void tapebook_cleanup_remove_file(int slot) {
 }
 
 void tapebook_cleanup_set_child_group(int group) { cleanup_child_group = group; }
+
+#include <malloc.h>
+
+size_t tapebook_heap_bytes_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}

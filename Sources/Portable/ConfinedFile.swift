@@ -112,6 +112,9 @@ public enum ConfinedFile {
     }
 }
 
+/// Bytes the heap has handed out and not taken back: all memory the process allocated, counted or not.
+public func heapBytesInUse() -> Int { Int(tapebook_heap_bytes_in_use()) }
+
 /// What a signal that ends the process cleans up first: atomic saves' temporary files and a running
 /// child's process group (see `tapebook_cleanup_install`).
 public enum SignalCleanup {

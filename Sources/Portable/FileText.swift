@@ -59,6 +59,15 @@ public enum FileText {
         }
     }
 
+    /// Whether `path` is a regular file (following links), found without reading it or waiting on a pipe.
+    public static func isRegularFile(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
     /// The text of the file at `path` as UTF-8 (a leading byte-order mark dropped), or nil when it cannot
     /// be read or is not valid UTF-8 — what `String(contentsOfFile:encoding: .utf8)` answered, without
     /// Foundation's first-use costs on the way to a session's first statement.

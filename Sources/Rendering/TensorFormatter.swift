@@ -276,7 +276,9 @@ private struct TensorLayout {
         self.options = options
         let summarize = tensor.count > options.threshold
         let edge = max(1, options.edgeItems)
+        // NOTE: a tensor with no elements shows none, whatever its other axes' lengths (`[0, 1e8, 1e8]`).
         let indices: [[Int?]] = tensor.shape.map { size in
+            if tensor.count == 0 { return [] }
             if summarize && size > 2 * edge {
                 return Array(0..<edge).map { Optional($0) } + [nil] + Array(size - edge..<size).map { Optional($0) }
             }

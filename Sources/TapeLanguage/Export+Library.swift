@@ -337,7 +337,7 @@ extension PythonWriter {
         out.append("")
         out.append("# The session's statements")
         out.append(contentsOf: lines)
-        return out.joined(separator: "\n") + "\n"
+        return out.map(PythonWriter.escapingControls).joined(separator: "\n") + "\n"
     }
 
     func preludeHelpers() -> [String] {

@@ -73,7 +73,7 @@ struct PythonWriter {
     }
 
     mutating func emit(_ line: String) {
-        lines.append(String(repeating: "    ", count: indent) + line)
+        lines.append(String(repeating: "    ", count: indent) + PythonWriter.escapingControls(line))
     }
 
     mutating func comment(_ statement: Statement) {
@@ -317,7 +317,33 @@ struct PythonWriter {
     }
 
     func quote(_ s: String) -> String {
-        "\"" + s.replacingText("\\", with: "\\\\").replacingText("\"", with: "\\\"") + "\""
+        "\"" + PythonWriter.escapingControls(s.replacingText("\\", with: "\\\\").replacingText("\"", with: "\\\"")) + "\""
+    }
+
+    /// `text` with every character that could end a Python string or comment, or hide what follows it,
+    /// written as an escape: control characters (`\r`, `\n`, `\x0c`, NUL…), U+0085, the line and paragraph
+    /// separators, and format characters (bidirectional overrides). Inside a string literal the escape
+    /// stands for the character; inside a comment it is plain text. Every line the exporter writes passes
+    /// through here, so nothing from a session can start a statement of its own.
+    static func escapingControls(_ text: String) -> String {
+        func unsafe(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: return true
+            default: return false
+            }
+        }
+        guard text.unicodeScalars.contains(where: unsafe) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if !unsafe(scalar) { out.unicodeScalars.append(scalar); continue }
+            let hex = String(scalar.value, radix: 16)
+            switch scalar.value {
+            case ..<0x100: out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+            case ..<0x10000: out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out += "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+            }
+        }
+        return out
     }
 
     func gradientTargetLabel(_ g: Gradient) -> String {

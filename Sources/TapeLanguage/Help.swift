@@ -522,6 +522,19 @@ public enum Help {
             """,
             example: "x = [1, 2]\nsave x to \"/tmp/tapebook-help-trust.npy\"",
             seeAlso: [":load", "save", ":save"]),
+        "habits": Topic(
+            syntax: ["grad y wrt x          y.backward(), tape.gradient(y, x), autograd.grad(y, x)",
+                     "watch x               tape.watch(x), x.requires_grad_()",
+                     "with tape t < … >     with tf.GradientTape() as t:",
+                     "with stop < … >       with torch.no_grad():, tape.stop_recording()",
+                     "repeat 10 as i < … >  for i in range(10):",
+                     "f(x) = …              def f(x):, lambda x: …",
+                     "shape(x)  sum(x)  x   x.shape, x.sum(), x.numpy(), loss.item()"],
+            text: """
+            tapebook writes TensorFlow's and PyTorch's gradient habits as statements: every statement is             recorded on an implicit tape, grad gives the gradient as a value (nothing is stored on x), and             values have no attributes or methods, only functions and .T. A statement that reads like Python,             TensorFlow or PyTorch gets an error that shows the tapebook way (left above, the habit on the right).
+            """,
+            example: "x = 3\nwatch x\ny = x^2\ngrad y wrt x\nshape(x)",
+            seeAlso: ["grad", "watch", "with", "repeat"]),
         ":quit": Topic(
             syntax: [":quit", "Ctrl-D on an empty line"],
             text: """

@@ -117,7 +117,12 @@ public func jsonString(_ s: String) -> String {
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
-            if scalar.value < 0x20 { out += String(cFormat: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            // C0, DEL, C1 and the line separators as escapes: a terminal showing the JSON acts on none of them.
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                out += String(cFormat: "\\u%04x", scalar.value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
         }
     }
     return out + "\""

@@ -49,7 +49,7 @@ extension Session {
         case "load":
             let (file, rest) = try quotedFileName(argument, span: span, command: ":load")
             guard rest.trimmingWhitespace().isEmpty else { throw EvaluationError("unexpected text after the file name", at: span) }
-            guard let text = FileText.read(path(file)) else {
+            guard FileText.isRegularFile(path(file)), let text = FileText.read(path(file)) else {
                 throw EvaluationError("cannot read \(visibleText(file))", at: span)
             }
             // A loaded file is replayed: its relative names resolve against its folder, and it writes

@@ -104,6 +104,36 @@ public func visibleText(_ text: String) -> String {
     return out
 }
 
+/// Output text as it may reach a terminal or a transcript: control characters from the session (a file's
+/// narration, statements, file names, error texts) become visible escapes, so none can move the cursor,
+/// clear the screen or set the title. Line breaks and tabs stay; with `keepingColors`, so do the colour
+/// sequences tapebook writes itself (`ESC [ digits ; m`), which change nothing but colour.
+public func terminalText(_ text: String, keepingColors: Bool) -> String {
+    guard text.unicodeScalars.contains(where: { isInvisibleControl($0) && $0 != "\n" && $0 != "\t" }) else { return text }
+    var out = ""
+    let scalars = Array(text.unicodeScalars)
+    var i = 0
+    while i < scalars.count {
+        let scalar = scalars[i]
+        if scalar == "\u{1B}", keepingColors, i + 1 < scalars.count, scalars[i + 1] == "[" {
+            var j = i + 2
+            while j < scalars.count, ("0"..."9").contains(scalars[j]) || scalars[j] == ";" { j += 1 }
+            if j < scalars.count, scalars[j] == "m" {
+                for k in i...j { out.unicodeScalars.append(scalars[k]) }
+                i = j + 1
+                continue
+            }
+        }
+        if scalar == "\n" || scalar == "\t" || !isInvisibleControl(scalar) {
+            out.unicodeScalars.append(scalar)
+        } else {
+            out += visibleText(String(scalar))
+        }
+        i += 1
+    }
+    return out
+}
+
 /// C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
 func isInvisibleControl(_ scalar: Unicode.Scalar) -> Bool {
     let v = scalar.value

@@ -34,9 +34,34 @@ public struct Parser {
 
     /// `source` starts at `firstColumn` of line `firstLine`; offsets count from its start.
     public init(source: String, firstLine: Int = 1, firstColumn: Int = 1) {
-        lexer = Lexer(source: source, firstLine: firstLine, firstColumn: firstColumn)
+        // NOTE: the lexer holds 16 bytes a character and a tensor literal a node a number: a 100 MB line would
+        // take gigabytes. The input is read up to the first line longer than the limit, which is an error.
+        var text = source
+        var line = firstLine, lineStart = 0, offset = 0
+        for byte in source.utf8 {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                lineStart = offset + 1
+            } else if offset - lineStart >= Parser.maximumLineBytes {
+                let utf8 = Array(source.utf8)
+                var end = lineStart
+                while end < utf8.count && utf8[end] != UInt8(ascii: "\n") { end += 1 }
+                text = String(decoding: utf8[..<lineStart], as: UTF8.self)
+                let location = SourceLocation(offset: lineStart, line: line, column: 1)
+                oversizedLine = SyntaxError(message: SyntaxMessage.lineTooLong(bytes: end - lineStart),
+                                            span: SourceSpan(start: location, end: location))
+                break
+            }
+            offset += 1
+        }
+        lexer = Lexer(source: text, firstLine: firstLine, firstColumn: firstColumn)
         lastEnd = lexer.cursor.location
     }
+
+    /// The longest line read, in bytes: data that large belongs in a `.npy` or `.csv` file.
+    public static let maximumLineBytes = 4 << 20
+    /// The error for the first line past `maximumLineBytes`, given once the lines before it are parsed.
+    var oversizedLine: SyntaxError?
 
     /// Parses the next statement, or returns nil at the end of the input.
     public mutating func nextStatement() throws -> Statement? {
@@ -48,7 +73,13 @@ public struct Parser {
                 try advance()
             }
             let first = try peek()
-            if first.kind == .end { return nil }
+            if first.kind == .end {
+                if let error = oversizedLine {
+                    oversizedLine = nil
+                    throw error
+                }
+                return nil
+            }
             statementStart = first.start
             var statement = try parseStatement()
             try finish(&statement, insideBlock: false)
@@ -56,6 +87,11 @@ public struct Parser {
             return statement
         } catch var error as SyntaxError {
             if error.statementStart == nil { error.statementStart = statementStart?.location }
+            // A statement written as in Python, TensorFlow or PyTorch gets the tapebook way instead.
+            if !error.isIncomplete, let start = statementStart,
+               let hint = ForeignHabit.hint(for: String(lexer.characters[start.index...].prefix { !Lexer.isLineBreak($0) })) {
+                error.message = hint
+            }
             pendingError = error
             throw error
         }

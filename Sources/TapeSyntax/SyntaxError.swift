@@ -23,6 +23,10 @@ public struct SyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
 public enum SyntaxMessage {
     public static let nestedTooDeeply = "expression is nested too deeply (more than \(Parser.maximumNestingDepth) levels)"
     public static let expressionTooTall = "expression is too long: more than \(Parser.maximumExpressionHeight) operations inside one another; split it into several statements"
+    public static func lineTooLong(bytes: Int) -> String {
+        "this line is \(bytes >> 20) MiB long, more than tapebook reads (\(Parser.maximumLineBytes >> 20) MiB): " +
+            "put data in a .npy or .csv file and load it; nothing after this line was read"
+    }
     public static let unterminatedString = "unterminated string: expected '\"' before the end of the line"
     public static let positionalAfterKeyword = "a positional argument cannot follow a keyword argument"
     public static let onlyNamesCanBeCalled = "only a function name can be called"

@@ -55,9 +55,9 @@ public enum BLAS {
 
     /// When to start the opening: at the second matrix that a product would hand to OpenBLAS.
     // NOTE: not at the first. One matrix is most often multiplied by vectors (a jacobian, a Hessian-vector
-    // product: W4, W5, W7), which the matrix-vector loops do without the library; there the opening only
-    // competed with the work for the machine (W4 took 8.7 ms instead of 6.4 on two cores) and took 2.5 MiB.
-    // A product of two matrices needs two, and the second is rarely far behind the first (W6: A, then B).
+    // product), which the matrix-vector loops do without the library; there the opening only competed with
+    // the work for the machine and took 2.5 MiB (measurements: docs/DECISIONS.md, "Measurements behind the code").
+    // A product of two matrices needs two, and the second is rarely far behind the first.
     struct OpeningTrigger {
         private var matrices = 0
         private(set) var started = false

@@ -10,15 +10,11 @@ public enum Memory {
     /// Sets up the process heap for tensors; the executable calls it once at start-up.
     ///
     /// - Tensors up to 64 MiB come from the heap and go back to it, instead of each being a fresh `mmap`
-    ///   whose pages fault in zeroed: a training step frees and allocates the same sizes again (W3 ran 30%
-    ///   faster). Free memory above 128 MiB at the top of the heap still goes back to the system.
+    ///   whose pages fault in zeroed: a training step frees and allocates the same sizes again. Free memory
+    ///   above 128 MiB at the top of the heap still goes back to the system.
     /// - The heap grows 64 MiB at a time, and past its first MiB it is advised to use transparent huge
-    ///   pages: a long graph (W2 records 80,000 values) then faults in 2 MiB at a time instead of 4 KiB.
-    ///   Faults cost W2 more than their count suggests on a virtual machine. Huge pages from 1 MiB on
-    ///   instead of 4: W2 takes 608 page faults instead of 1,556 (400 from 0 MiB on), and 25.2 ms instead of
-    ///   27.7 (medians of 50 runs, alternating), 33.9 instead of 42.2 right after a process that used 1.6 GB
-    ///   (12 runs). The first MiB keeps small pages, so a small session's memory is what it was (W1: 7.0
-    ///   MiB); peaks of W2–W5 stay within 0.7 MiB of what they were with 4 MiB (W2 19.6, W3 16.9 MiB).
+    ///   pages: a long graph then faults in 2 MiB at a time instead of 4 KiB. The first MiB keeps small
+    ///   pages, so a small session's memory stays small. Measurements: docs/DECISIONS.md, "Measurements behind the code".
     public static func configureProcessHeap() {
         let trimThreshold: Int32 = -1, topPad: Int32 = -2, mmapThreshold: Int32 = -3
         _ = mallopt(mmapThreshold, 64 << 20)
@@ -44,10 +40,8 @@ public enum Memory {
     ///
     /// NOTE: on a virtual machine that hands free 2 MiB blocks back to its host (free page reporting, as
     /// on this project's CI machine), a fresh huge page is one the host must fault in again, 4 KiB at a
-    /// time, while small pages often come from memory the host still backs. Right after another process
-    /// had used and freed 700 MB, W6's gradient took 140–160 ms with huge pages for its 8 MiB results and
-    /// 120–140 with small pages; run again at once, 100–105 and 105–120 (medians of 5 to 8 runs each, on
-    /// a noisy host). A script is usually the first run after other work, so small pages it is.
+    /// time, while small pages often come from memory the host still backs. A script is usually the first
+    /// run after other work, so small pages it is (measurements: docs/DECISIONS.md, "Measurements behind the code").
     static func prepareLargeBuffer(_ buffer: UnsafeMutableBufferPointer<Double>) {
         let bytes = buffer.count * MemoryLayout<Double>.stride
         guard bytes >= largeBufferThreshold, let base = buffer.baseAddress else { return }
@@ -87,6 +81,22 @@ public enum Memory {
     @inlinable
     public static func checkLive(adding words: Int = 0) throws {
         if liveWords &+ words > nextCheck { try checkLiveAgainstLimit(adding: words) }
+        checksSinceHeap &+= 1
+        if checksSinceHeap & heapCheckPeriod == 0 { try checkHeap() }
+    }
+
+    /// Every 16,384th check also measures the whole heap (a few microseconds): memory that the count above
+    /// misses (the bookkeeping of a graph that doubles at each `grad` of a `grad`, a parse tree) is held to
+    /// the same limit, so such a loop fails with "not enough memory" instead of being killed by the kernel.
+    @usableFromInline nonisolated(unsafe) static var checksSinceHeap = 0
+    @usableFromInline static let heapCheckPeriod = (1 << 14) - 1
+
+    @usableFromInline static func checkHeap() throws {
+        let limit = liveLimitBytes > 0 ? liveLimitBytes : machineMemory / 2
+        let used = heapBytesInUse()
+        guard used > limit else { return }
+        let whose = liveLimitBytes > 0 ? "the limit set with :set memory" : "half this machine's memory"
+        throw TensorError("not enough memory: tapebook holds \(describeBytes(used)), more than \(describeBytes(limit)) (\(whose))")
     }
 
     @usableFromInline static func checkLiveAgainstLimit(adding words: Int) throws {
@@ -97,13 +107,51 @@ public enum Memory {
         throw TensorError("not enough memory: the values alive would hold more than \(describeBytes(limit)) (\(whose))")
     }
 
-    /// The machine's memory in bytes, or its control group's limit when lower.
-    static var machineMemory: Int {
+    /// The machine's memory in bytes, or less: the limits of this process's own control groups and its
+    /// address-space limit (`ulimit -v`).
+    /// Read once, when first needed.
+    static let machineMemory: Int = {
         var bytes = max(1, sysconf(Int32(_SC_PHYS_PAGES))) * max(1, sysconf(Int32(_SC_PAGESIZE)))
-        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
-            if let text = FileText.read(file), let limit = Int(text.filter { !$0.isWhitespace }), limit > 0 { bytes = min(bytes, limit) }
+        if let limit = controlGroupLimit(membership: FileText.read("/proc/self/cgroup") ?? "", read: FileText.read) {
+            bytes = min(bytes, limit)
+        }
+        var addressSpace = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur < rlim_t(Int.max) {
+            bytes = min(bytes, Int(addressSpace.rlim_cur))
         }
         return bytes
+    }()
+
+    /// The lowest memory limit on the way from this process's control group up to the root, in cgroup v2
+    /// (`0::/path`, `memory.max`) and v1 (`N:memory:/path`, `memory.limit_in_bytes`), or nil for none.
+    /// `membership` is `/proc/self/cgroup`; `read` reads a file (tests pass a dictionary).
+    static func controlGroupLimit(membership: String, read: (String) -> String?) -> Int? {
+        var lowest: Int?
+        func consider(_ folder: String, _ file: String) {
+            guard let text = read(folder + "/" + file), let limit = Int(text.filter { !$0.isWhitespace }), limit > 0 else { return }
+            lowest = min(lowest ?? limit, limit)
+        }
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let path = String(fields[2])
+            let root: String, file: String
+            if fields[0] == "0" && fields[1].isEmpty {
+                (root, file) = ("/sys/fs/cgroup", "memory.max")
+            } else if fields[1].split(separator: ",").contains("memory") {
+                (root, file) = ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
+            } else {
+                continue
+            }
+            // Every folder from the process's group up to the root: a parent's limit holds for its children.
+            var components = path.split(separator: "/").map(String.init)
+            while true {
+                consider(root + (components.isEmpty ? "" : "/" + components.joined(separator: "/")), file)
+                if components.isEmpty { break }
+                components.removeLast()
+            }
+        }
+        return lowest
     }
 
     /// "512 KiB", "1.5 MiB", "11.7 GiB".

@@ -27,6 +27,7 @@ extension Tensor {
     /// The kind is told by the file's contents (the `.npy` magic string) and else by its
     /// extension (`.csv`, `.txt`). Errors name the file as `path` was given.
     public static func load(path: String) throws -> Tensor {
+        try checkReadable(path)
         if let tensor = NPY.readFloat64(path: path) {
             BLAS.openInBackground(forMatrixOf: tensor.shape)
             return tensor
@@ -52,6 +53,24 @@ extension Tensor {
         }
         BLAS.openInBackground(forMatrixOf: tensor.shape)
         return tensor
+    }
+
+    /// Refuses what is not a regular file (`/dev/zero` would be read forever, a pipe could block) and a
+    /// file whose bytes alone would pass the memory limit, before anything is read.
+    static func checkReadable(_ path: String) throws {
+        // O_NONBLOCK: opening a pipe with no writer must not wait.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: errno))) }
+        if info.st_mode & S_IFMT == S_IFDIR { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: EISDIR))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw TensorError(FileMessages.notRegular(path)) }
+        do {
+            try Memory.checkLive(adding: Int(info.st_size) / 8)
+        } catch let error as TensorError {
+            throw TensorError("\(path): \(Memory.describeBytes(Int(info.st_size))) file: \(error.message)")
+        }
     }
 
     /// Writes the tensor as CSV text when `path` ends in `.csv` (any case), else as a NumPy `.npy` file.
@@ -103,6 +122,10 @@ extension Tensor {
 enum FileMessages {
     static func cannotRead(_ path: String, reason: String) -> String { "\(path): cannot read: \(reason)" }
     static func cannotWrite(_ path: String, reason: String) -> String { "\(path): cannot write: \(reason)" }
+    static func notRegular(_ path: String) -> String { "\(path): cannot read: not a regular file (a device, a pipe or a socket)" }
+    static func headerTooLarge(_ length: Int) -> String {
+        "the .npy header is \(length) bytes, more than NumPy reads (\(NPY.maximumHeaderSize); numpy.load's max_header_size)"
+    }
     static func csvRank(_ path: String, shape: [Int]) -> String {
         "\(path): a CSV file holds a scalar, a vector or a matrix, not a tensor of shape \(Shape.describe(shape)) (save it as .npy)"
     }
@@ -138,6 +161,8 @@ enum FileMessages {
 
 enum NPY {
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
+    /// The longest header read, as `numpy.load` bounds it (`max_header_size`, NumPy 1.24 and later).
+    static let maximumHeaderSize = 10000
 
     /// The element types we read, with their size in bytes.
     enum Kind { case float, signed, unsigned, bool }
@@ -178,6 +203,7 @@ enum NPY {
         default:
             throw fail("unsupported .npy format version \(major).\(minor)")
         }
+        guard headerLength <= maximumHeaderSize else { throw fail(FileMessages.headerTooLarge(headerLength)) }
         guard raw.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
         let headerBytes = UnsafeRawBufferPointer(rebasing: raw[headerStart..<headerStart + headerLength])
         // Versions 1 and 2 are latin-1, version 3 UTF-8; the keys and values we read are ASCII either way.
@@ -191,7 +217,8 @@ enum NPY {
             guard case .dict(let d) = try parser.parseTop() else { throw fail("the .npy header is not a dictionary") }
             dict = d
         } catch let error as PyLiteralParser.Failure {
-            throw fail("malformed .npy header (\(error.message)): \(header.trimmingWhitespaceAndNewlines())")
+            let shown = header.trimmingWhitespaceAndNewlines()
+            throw fail("malformed .npy header (\(error.message)): \(shown.count > 120 ? shown.prefix(120) + "…" : shown)")
         }
 
         guard let descrValue = dict["descr"] else { throw fail("the .npy header has no 'descr'") }
@@ -211,6 +238,7 @@ enum NPY {
         }
         do {
             try Shape.checkAllocation(shape)
+            try Memory.checkLive(adding: Shape.count(shape))
         } catch let error as TensorError {
             throw fail(error.message)
         }
@@ -429,6 +457,9 @@ struct PyLiteralParser {
 
     private let chars: [Character]
     private var position = 0
+    /// How deep containers nest; a header nests two deep, and a deeper one must not overflow the stack.
+    private var depth = 0
+    static let maximumDepth = 32
 
     init(_ text: String) { chars = Array(text) }
 
@@ -458,6 +489,11 @@ struct PyLiteralParser {
 
     private mutating func parseValue() throws -> PyValue {
         guard let c = peek() else { throw Failure(message: "unexpected end") }
+        if c == "{" || c == "(" || c == "[" {
+            guard depth < PyLiteralParser.maximumDepth else { throw Failure(message: "nested more than \(PyLiteralParser.maximumDepth) deep") }
+            depth += 1
+        }
+        defer { if c == "{" || c == "(" || c == "[" { depth -= 1 } }
         switch c {
         case "{":
             position += 1

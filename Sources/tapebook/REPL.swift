@@ -50,7 +50,7 @@ struct REPL {
                 session.run(text, firstLine: firstLine, keepGoing: false) { outcome in
                     progress?.clear()
                     let out = OutputFormatter(settings: session.settings).human(outcome, source: source)
-                    if !out.isEmpty { print(out) }
+                    if !out.isEmpty { print(terminalText(out, keepingColors: session.settings.color)) }
                     quit = quit || outcome.quit
                 }
                 progress?.clear()

@@ -2,6 +2,7 @@ import Glibc
 import Portable
 import TapeLanguage
 import TapeSyntax
+import LineEditing
 
 /// Runs statements from a string or a session file and prints what they give.
 struct Runner {
@@ -10,8 +11,10 @@ struct Runner {
     let session: Session
     let output: OutputSettings
 
+    /// Every line of output passes here: control characters from the session are shown as escapes
+    /// (JSON escapes its own).
     func write(_ text: String) {
-        print(text)
+        print(output.json ? text : terminalText(text, keepingColors: session.settings.color))
     }
 
     /// `-e` and stdin: outputs only (or JSON). Returns false when a statement failed.
@@ -47,6 +50,9 @@ struct Runner {
         var statementSeconds = 0.0, lastStatementSeconds = 0.0
         var formatter = OutputFormatter(settings: session.settings, file: name)
         let progress = mode == .transcript ? ProgressReporter.install(on: session) : nil
+        // Ctrl-C stops the running statement and the replay, and what was printed is written out (`finish`).
+        Interrupt.install()
+        session.interruptCheck = { Interrupt.isRequested }
         var prose: [String] = []
         // In Markdown, the file's first comment, when it comes before any statement, is its title.
         var titleAllowed = mode == .markdown
@@ -118,7 +124,9 @@ struct Runner {
                     write("")
                 case .json: break
                 }
-                if quit || (!ok && !keepGoing) { break itemLoop }
+                if quit || (!ok && !keepGoing) || Interrupt.isRequested { break itemLoop }
+                // An output that can no longer be written (a full disk, a closed pipe) ends the replay.
+                if ferror(stdout) != 0 { ok = false; break itemLoop }
             }
         }
         flushProse()

@@ -42,20 +42,22 @@ struct Tapebook: ParsableCommand {
     }
 }
 
+/// `--color`: when output is coloured.
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print one JSON object per statement.")
     var json = false
 
-    @Option(help: "Colour: auto, always or never.")
-    var color: String = "auto"
+    @Option(help: "Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
+    var color: ColorChoice = .auto
 
     @Option(help: "Digits after the point.")
     var precision: Int = 4
 
     func validate() throws {
-        guard ["auto", "always", "never"].contains(color) else {
-            throw ValidationError("--color must be auto, always or never")
-        }
         guard (0...17).contains(precision) else { throw ValidationError("--precision must be from 0 to 17") }
     }
 
@@ -65,11 +67,11 @@ struct OutputOptions: ParsableArguments {
 /// The output options as plain values (ArgumentParser's property wrappers can only be read after parsing).
 struct OutputSettings {
     var json = false
-    var color = "auto"
+    var color = ColorChoice.auto
     var precision = 4
 
     var useColor: Bool {
-        ColorPolicy.resolve(flag: color, isTerminal: isTerminal(1), variable: Environment.value)
+        ColorPolicy.resolve(flag: color.rawValue, isTerminal: isTerminal(1), variable: Environment.value)
     }
 
     func makeSession() -> Session {
@@ -273,24 +275,36 @@ struct Export: ParsableCommand {
     }
 }
 
+/// Ends the process after writing what is still buffered for stdout; an output that could not be written
+/// (a full disk, a closed pipe) is an error with exit status 1, never a silent success.
+func finish(_ status: Int32) -> Never {
+    if fflush(stdout) != 0 || ferror(stdout) != 0 {
+        StandardStreams.writeError("tapebook: cannot write the output: \(systemErrorText(errno))\n")
+        exit(ExitStatus.failure)
+    }
+    exit(status)
+}
+
 Memory.configureProcessHeap()
 SignalCleanup.install()
+// A closed pipe is a write error (EPIPE) that `finish` reports, not a silent death.
+signal(SIGPIPE, SIG_IGN)
 
-if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { exit(status) }
+if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { finish(status) }
 
 // Parse by hand so usage errors exit with 2, as the spec asks.
 do {
     var command = try Tapebook.parseAsRoot()
     try command.run()
 } catch let code as ExitCode {
-    exit(code.rawValue)
+    finish(code.rawValue)
 } catch {
     let exitCode = Tapebook.exitCode(for: error)
     let message = Tapebook.fullMessage(for: error)
     if exitCode == .success {
         print(message)
-        exit(ExitStatus.success)
+        finish(ExitStatus.success)
     }
     StandardStreams.writeError(message + "\n")
-    exit(exitCode == .validationFailure ? ExitStatus.usage : ExitStatus.failure)
+    finish(exitCode == .validationFailure ? ExitStatus.usage : ExitStatus.failure)
 }

@@ -148,6 +148,21 @@ final class HostileFilesTests: XCTestCase {
         XCTAssertEqual(trusted.status, 0, trusted.stderr)
     }
 
+    // MARK: Control characters
+
+    /// Narration, echoed statements, file names and error texts reach the terminal with their control
+    /// characters as visible escapes: ESC cannot clear the screen, OSC set the title, CR overwrite a line.
+    func testControlCharactersAreShownAsEscapes() throws {
+        let r = try replay("# narration \u{1B}[2J cleared\rover\nx = 1 # \u{1B}]0;title\u{07}\nsave x to \"\u{1B}[2J.sh\"\n")
+        XCTAssertFalse(r.stdout.unicodeScalars.contains("\u{1B}"), r.stdout)
+        XCTAssertFalse(r.stdout.unicodeScalars.contains("\u{07}"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("\r"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("# narration \\u{1b}[2J cleared\\rover"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("refused to write \\u{1b}[2J.sh"), r.stdout)
+        let typed = try tapebook(["-e", "load(\"\u{1B}]0;x\u{07}.npy\")"])
+        XCTAssertFalse((typed.stdout + typed.stderr).unicodeScalars.contains("\u{1B}"), typed.stdout)
+    }
+
     // MARK: External programs
 
     /// A fake `dot` first on the PATH records its arguments: no file name ever reaches it.
@@ -179,5 +194,81 @@ final class HostileFilesTests: XCTestCase {
         let state = (try? String(contentsOfFile: "/proc/\(sleeper)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
         XCTAssertTrue(state == nil || state == "Z", "the sleeper is still running: \(state ?? "")")
         XCTAssertFalse(FileManager.default.fileExists(atPath: lesson + "/g.svg"))
+    }
+}
+
+/// Bounded work on hostile input: printing cheap, huge lines refused.
+final class BoundedInputTests: XCTestCase {
+    func run(_ arguments: [String], stdin: String? = nil) throws -> (out: String, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 }
+        let out = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        input.fileHandleForWriting.closeFile()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+    }
+
+    /// A tensor with no elements prints without walking its other axes (this took 4 GB).
+    func testZeroSizeTensorsPrintCheaply() throws {
+        let r = try run(["-e", "zeros([0, 100000000, 100000000])"])
+        XCTAssertEqual(r.out, "0×100000000×100000000 []\n")
+    }
+
+    /// A 100 MB literal line aborted at 4.8 GB; a line past 4 MiB is an error, and what came before it ran.
+    func testHugeLinesAreAnError() throws {
+        let line = "x = [" + String(repeating: "1, ", count: 2_000_000) + "1]"
+        let r = try run([], stdin: "a = 1\n" + line + "\nb = 2\n")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.out.hasPrefix("a = 1\nerror: this line is 5 MiB long, more than tapebook reads (4 MiB): put data in a .npy or .csv file and load it; nothing after this line was read"), String(r.out.prefix(400)))
+    }
+}
+
+/// Output errors end the run with a message and status 1; Ctrl-C during `run` keeps what was printed.
+final class OutputErrorTests: XCTestCase {
+    func testAFullDiskIsAnError() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { throw XCTSkip("no /dev/full here") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["-e", "x = 1"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertEqual(message, "tapebook: cannot write the output: No space left on device\n")
+    }
+
+    /// The replay saves a file when its loop starts (the test waits for it: readiness, not a guess of time),
+    /// then SIGINT stops the loop; the transcript so far, redirected to a file, is complete.
+    func testInterruptingARunKeepsItsTranscript() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tapebook-sigint-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "x = 1\nsave x to \"ready.npy\"; repeat 1000000000 < x = x + 1 >\n".write(toFile: folder + "/long.tape", atomically: false, encoding: .utf8)
+        FileManager.default.createFile(atPath: folder + "/out.txt", contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        process.arguments = ["run", folder + "/long.tape"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 }
+        process.standardOutput = FileHandle(forWritingAtPath: folder + "/out.txt")
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        while !FileManager.default.fileExists(atPath: folder + "/ready.npy") && process.isRunning { usleep(10_000) }
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let transcript = try String(contentsOfFile: folder + "/out.txt", encoding: .utf8)
+        XCTAssertTrue(transcript.hasPrefix(">>> x = 1\nx = 1\n>>> save x to \"ready.npy\"; repeat 1000000000 < x = x + 1 >\n"), transcript)
+        XCTAssertTrue(transcript.contains("error: interrupted"), transcript)
+        XCTAssertEqual(process.terminationStatus, 1)
     }
 }

@@ -47,7 +47,7 @@ final class ErrorTests: XCTestCase {
         assertError("x = 1 2", "unexpected '2'", at: "1:7")
         assertError(")", "unexpected ')'", at: "1:1")
         assertError("x = )", "expected an expression after '='", at: "1:5")
-        assertError("x.shape", "expected 'T' after '.'", at: "1:3")
+        assertError("x.foo", "there are no attributes: only '.T' (the transpose) follows a value", at: "1:3")
     }
 
     func testBadCharacters() {

@@ -18,4 +18,7 @@ void tapebook_cleanup_remove_file(int slot);
 /// The process group of a running child (0: none), killed by the handler.
 void tapebook_cleanup_set_child_group(int group);
 
+/// Bytes the process heap has handed out and not taken back (mallinfo2's in-use blocks, mmapped ones too).
+size_t tapebook_heap_bytes_in_use(void);
+
 #endif
