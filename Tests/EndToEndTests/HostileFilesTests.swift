@@ -222,6 +222,13 @@ final class BoundedInputTests: XCTestCase {
         XCTAssertEqual(r.out, "0×100000000×100000000 []\n")
     }
 
+    /// `:load` reads regular files only: `/dev/zero` was read forever.
+    func testLoadRefusesDevices() throws {
+        let r = try run(["-e", ":load \"/dev/zero\""])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.out.hasPrefix("error: cannot read /dev/zero\n"), r.out)
+    }
+
     /// A 100 MB literal line aborted at 4.8 GB; a line past 4 MiB is an error, and what came before it ran.
     func testHugeLinesAreAnError() throws {
         let line = "x = [" + String(repeating: "1, ", count: 2_000_000) + "1]"
