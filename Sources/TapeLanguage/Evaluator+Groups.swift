@@ -105,15 +105,13 @@ extension Session {
     private func memberwise(_ operands: [Evaluated], spans: [SourceSpan], at span: SourceSpan,
                             _ operation: ([Expr]) -> Expr) throws -> Evaluated {
         var length: Int? = nil
-        var lengthSpan = span
-        for (operand, operandSpan) in zip(operands, spans) {
+        for operand in operands {
             guard case .group(let items) = operand else { continue }
             if let length, length != items.count {
                 throw EvaluationError("groups of \(length) and \(items.count) members cannot be combined", at: span,
                                       note: "two groups combine member by member, so they must have the same length")
             }
             length = items.count
-            lengthSpan = operandSpan
         }
         func member(_ operand: Evaluated, _ i: Int?, _ operandSpan: SourceSpan) throws -> Value {
             switch operand {

@@ -262,7 +262,7 @@ final class OutputErrorTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try "x = 1\nsave x to \"ready.npy\"; repeat 1000000000 < x = x + 1 >\n".write(toFile: folder + "/long.tape", atomically: false, encoding: .utf8)
-        FileManager.default.createFile(atPath: folder + "/out.txt", contents: nil)
+        _ = FileManager.default.createFile(atPath: folder + "/out.txt", contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
         process.arguments = ["run", folder + "/long.tape"]
