@@ -39,7 +39,13 @@ struct CallArguments {
             positional = arguments
             keywords = []
         }
-        let count = positional.count
+        // A declared built-in's parameters may be named: they count, once each.
+        let count = positional.count + (builtin.parameters.isEmpty ? 0 : keywords.count)
+        for k in keywords where !builtin.parameters.isEmpty {
+            if let p = builtin.parameters.firstIndex(where: { $0.name == k.label?.name }), p < positional.count, let label = k.label {
+                throw EvaluationError("'\(label.name)' is given twice, by position and by name", at: label.span)
+            }
+        }
         if count < builtin.minimum || (builtin.maximum.map { count > $0 } ?? false) {
             let expected: String
             if let maximum = builtin.maximum {
@@ -129,10 +135,13 @@ final class Builtin {
     let export: BuiltinExport
     /// The parameters by name, for a declared built-in (`Declaration`); empty for the others.
     let parameters: [BuiltinParameter]
+    /// Whether the result is never tracked (no gradient), for the exporter.
+    let untracked: Bool
 
     init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String,
          run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil,
-         elementwise: UnaryFunction? = nil, export: BuiltinExport = .exporter, parameters: [BuiltinParameter] = []) {
+         elementwise: UnaryFunction? = nil, export: BuiltinExport = .exporter, parameters: [BuiltinParameter] = [],
+         untracked: Bool = false) {
         self.minimum = minimum
         self.maximum = maximum
         self.keywords = keywords
@@ -143,6 +152,7 @@ final class Builtin {
         self.elementwise = elementwise
         self.export = export
         self.parameters = parameters
+        self.untracked = untracked
     }
 }
 

@@ -5,7 +5,7 @@ import TapeSyntax
 
 /// A parameter of a declared built-in, from its signature (`alpha=0.2`): its name and its default.
 struct BuiltinParameter {
-    enum Default { case number(Double), string(String) }
+    enum Default { case number(Double), string(String), absent }
     let name: String
     /// nil: the parameter is required.
     let defaultValue: Default?
@@ -16,7 +16,8 @@ enum BuiltinExport {
     /// Written by the exporter's own code (`Export+Library.swift`): the built-ins that came before declarations.
     case exporter
     /// One template per library: `{x}` is the argument for parameter `x` as a tensor, `{x!}` as written
-    /// (a number or a string), with the parameter's default where the call leaves it out.
+    /// (a number or a string), `{x#}` as whole numbers written in the call (`1`, `(0, 1)`), with the
+    /// parameter's default where the call leaves it out (`None` for an absent one).
     case spelled([ExportTarget: String])
     /// The libraries have no faithful translation, and why.
     case notExported(String)
@@ -33,6 +34,10 @@ struct Declaration {
     let help: String
     let export: BuiltinExport
     let run: (CallArguments) throws -> Value
+    /// Whether the result is never tracked (a function with no gradient).
+    var untracked = false
+    /// For a built-in with several results (`v, i = top_k(x, 2)`): what it computes, instead of `run`.
+    var several: ((CallArguments) throws -> [Value])? = nil
 
     /// `signature` lists the parameters as a call shows them: `leaky_relu(x, alpha=0.2)`,
     /// `pad(x, widths, value=0)`, `conv2d(x, k, stride=1, padding="valid")`.
@@ -45,7 +50,8 @@ struct Declaration {
             let text = String(part).trimmingWhitespace()
             guard let eq = text.firstIndex(of: "=") else { return BuiltinParameter(name: text, defaultValue: nil) }
             let value = String(text[text.index(after: eq)...])
-            let d: BuiltinParameter.Default = value.hasPrefix("\"") ? .string(String(value.dropFirst().dropLast())) : .number(Double(value)!)
+            let d: BuiltinParameter.Default = value == "None" ? .absent
+                : value.hasPrefix("\"") ? .string(String(value.dropFirst().dropLast())) : .number(Double(value)!)
             return BuiltinParameter(name: String(text[..<eq]), defaultValue: d)
         }
         self.help = help
@@ -68,13 +74,29 @@ struct Declaration {
             let inputs = try (0..<arity).map { try args.value(args.parameters[$0].name).tensor }
             return args.ctx.nonDifferentiable(try forward(inputs), operation: name)
         }
+        untracked = true
+    }
+
+    /// A built-in with several results, bound with `a, b = ...`.
+    init(_ signature: String, _ help: String, export: BuiltinExport, several: @escaping (CallArguments) throws -> [Value]) {
+        let single: (CallArguments) throws -> Value = { args in
+            guard let first = try several(args).first else { throw TensorError("no result") }
+            return first
+        }
+        self.init(signature, help, export: export, run: single)
+        self.several = several
     }
 
     var builtin: Builtin {
         let required = parameters.filter { $0.defaultValue == nil }.count
         let run = self.run
+        if let several {
+            return Builtin(minimum: required, maximum: parameters.count, keywords: parameters.map(\.name), usage: usage, summary: help,
+                           run: several, export: export, parameters: parameters, untracked: untracked)
+        }
         return Builtin(minimum: required, maximum: parameters.count, keywords: parameters.map(\.name), usage: usage, summary: help,
-                       run: { [try run($0)] }, single: run, export: export, parameters: parameters)
+                       run: { [try run($0)] }, single: run, export: export, parameters: parameters,
+                       untracked: untracked)
     }
 }
 

@@ -6,7 +6,7 @@ import Autodiff
 /// Adding one is its kernel (TensorCore), its entry here, and its row in the finite-difference table
 /// (`BuiltinGradientTests`); the tests fail for a built-in without a row, help, export or README entry.
 enum Declarations {
-    static let all: [Declaration] = arithmetic + rounding + constructors
+    static let all: [Declaration] = arithmetic + rounding + constructors + activations + statistics + movement + linearAlgebra + lossesAndLayers + convolution + linearAlgebraMore + sorting + eigen + factorizations
 
     static let arithmetic: [Declaration] = [
         Declaration("atan2(y, x)", "the angle of the point (x, y) from the x axis, in (-π, π]",
@@ -47,8 +47,8 @@ enum Declarations {
     /// Constructors whose values are differentiable, as in TensorFlow and JAX.
     static let constructors: [Declaration] = [
         Declaration("fill(shape, value)", "a tensor of one value (differentiable in the value)",
-                    export: .spelled([.torch: "torch.full({shape!}, 1.0, dtype=torch.float64) * {value}", .tf: "tf.fill({shape!}, {value})",
-                                      .jax: "jnp.full({shape!}, {value}, jnp.float64)"])) { args in
+                    export: .spelled([.torch: "torch.full({shape#}, 1.0, dtype=torch.float64) * {value}", .tf: "tf.fill({shape#}, {value})",
+                                      .jax: "jnp.full({shape#}, {value}, jnp.float64)"])) { args in
             let shape = try args.ints("shape", position: 0) ?? []
             try Shape.checkAllocation(shape)
             let value = try args.value("value")

@@ -16,26 +16,43 @@ extension PythonWriter {
             while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
                 out += rest[..<open]
                 var key = String(rest[rest.index(after: open)..<close])
-                let asWritten = key.hasSuffix("!")
-                if asWritten { key.removeLast() }
+                let asWritten = key.hasSuffix("!"), asInts = key.hasSuffix("#")
+                if asWritten || asInts { key.removeLast() }
                 guard let position = builtin.parameters.firstIndex(where: { $0.name == key }) else {
                     throw unsupported("\(name)'s spelling names an unknown parameter '\(key)'")
                 }
                 let given = arguments.first(where: { $0.label?.name == key }) ?? (position < positional.count ? positional[position] : nil)
-                if let given {
+                if let given, asInts {
+                    guard let literal = numericLiteral(given.value) else { throw unsupported("'\(key)' of \(name) must be written as numbers") }
+                    out += literal.hasPrefix("[") ? "(" + literal.dropFirst().dropLast() + (literal.containsText(",") || literal.containsText("[[") ? ")" : ",)") : literal
+                } else if let given {
                     let code = try expression(given.value, env: env, inline: inline)
                     out += asWritten ? code.text : tensor(code)
                 } else {
                     switch builtin.parameters[position].defaultValue {
-                    case .number(let d)?: out += asWritten ? PythonWriter.number(d) : tensor(PyCode(text: PythonWriter.number(d), precedence: PyCode.atom, isNumber: true))
+                    case .number(let d)?: out += asWritten || asInts ? PythonWriter.number(d) : tensor(PyCode(text: PythonWriter.number(d), precedence: PyCode.atom, isNumber: true))
                     case .string(let s)?: out += quote(s)
+                    case .absent?: out += "None"
                     case nil: throw unsupported("\(name) needs '\(key)'")
                     }
                 }
                 rest = rest[rest.index(after: close)...]
             }
             out += rest
-            return PythonWriter.atom(out)
+            // A template that is not one call (`s + (b - s) * t`) is parenthesized, to stay one operand.
+            return PythonWriter.atom(isOneCall(out) ? out : "(\(out))")
         }
+    }
+
+    /// Whether `code` is `name(...)` with the first parenthesis closing at the end.
+    private func isOneCall(_ code: String) -> Bool {
+        guard let open = code.firstIndex(of: "("), code.hasSuffix(")"),
+              code[..<open].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else { return false }
+        var depth = 0
+        for i in code[open...].indices {
+            if code[i] == "(" { depth += 1 } else if code[i] == ")" { depth -= 1 }
+            if depth == 0 { return code.index(after: i) == code.endIndex }
+        }
+        return false
     }
 }

@@ -469,7 +469,7 @@ struct PythonWriter {
         case .index(let a, _): return isTracked(a, env)
         case .tensor(let es), .group(let es): return es.contains { isTracked($0, env) }
         case .call(let name, let args):
-            if PythonWriter.untrackedCalls.contains(name) { return false }
+            if PythonWriter.untrackedCalls.contains(name) || Builtins.table[name]?.untracked == true { return false }
             return args.contains { isTracked($0.value, env) }
         case .gradient(let g):
             return isTracked(g.target, env) || (g.seed.map { isTracked($0, env) } ?? false) || (g.tangent.map { isTracked($0, env) } ?? false)
@@ -477,8 +477,8 @@ struct PythonWriter {
     }
 
     static let untrackedCalls: Set<String> = ["stop_gradient", "argmax", "argmin", "shape", "size", "rank",
-                                              "lt", "gt", "le", "ge", "eq", "ne", "zeros", "ones", "fill", "eye",
-                                              "arange", "linspace", "randn", "rand", "load", "set_seed"]
+                                              "lt", "gt", "le", "ge", "eq", "ne", "zeros", "ones", "eye",
+                                              "arange", "randn", "rand", "load", "set_seed"]
 
     /// Whether binding `id` reaches any of `sources` through recorded operations.
     func depends(_ id: Int, on sources: Set<Int>) -> Bool {
@@ -503,7 +503,7 @@ struct PythonWriter {
         case .index(let a, _): return reaches(a, env, sources)
         case .tensor(let es), .group(let es): return es.contains { reaches($0, env, sources) }
         case .call(let name, let args):
-            if PythonWriter.untrackedCalls.contains(name) { return false }
+            if PythonWriter.untrackedCalls.contains(name) || Builtins.table[name]?.untracked == true { return false }
             return args.contains { reaches($0.value, env, sources) }
         case .gradient(let g):
             return reaches(g.target, env, sources) || g.sources.contains { n in env[n.name].map { sources.contains($0) } ?? false }

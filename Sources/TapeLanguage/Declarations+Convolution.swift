@@ -1,0 +1,121 @@
+import Portable
+import TensorCore
+import Autodiff
+
+/// Convolution and pooling in TensorFlow's layout (NHWC, kernels [kh, kw, in, out]). Each is im2col (a
+/// gather of every window into a row) and then a matrix product or a reduction: the gather's adjoint
+/// (col2im, a scatter-add) and the product's rules give both gradients, to any order, and the product
+/// runs on BLAS.
+extension Declarations {
+    static let convolution: [Declaration] = [
+        Declaration("conv2d(x, k, stride=1, padding=\"valid\")", "2-D convolution (cross-correlation, as TensorFlow): x [batch, height, width, in], k [kh, kw, in, out]",
+                    export: .spelled([.torch: "(lambda X, K, s: torch.nn.functional.conv2d(torch.nn.functional.pad(X.permute(0, 3, 1, 2), [w for n, kk in ((X.shape[2], K.shape[1]), (X.shape[1], K.shape[0])) for t in [max((-(-n // s) - 1) * s + kk - n, 0)] for w in (t // 2, t - t // 2)] if {padding!} == 'same' else [0, 0, 0, 0]), K.permute(3, 2, 0, 1), stride=s).permute(0, 2, 3, 1))({x}, {k}, {stride#})",
+                                      .tf: "tf.nn.conv2d({x}, {k}, strides={stride#}, padding={padding!}.upper())",
+                                      .jax: "jax.lax.conv_general_dilated({x}, {k}, (({stride#} or 1), ({stride#} or 1)), {padding!}.upper(), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))"])) { args in
+            try convolve(args.value("x"), args.value("k"), stride: args.int("stride"), padding: args.word("padding", ["valid", "same"]), oneD: false)
+        },
+        Declaration("conv1d(x, k, stride=1, padding=\"valid\")", "1-D convolution (cross-correlation, as TensorFlow): x [batch, width, in], k [kw, in, out]",
+                    export: .spelled([.torch: "(lambda X, K, s: torch.nn.functional.conv1d(torch.nn.functional.pad(X.permute(0, 2, 1), [w for t in [max((-(-X.shape[1] // s) - 1) * s + K.shape[0] - X.shape[1], 0)] for w in (t // 2, t - t // 2)] if {padding!} == 'same' else [0, 0]), K.permute(2, 1, 0), stride=s).permute(0, 2, 1))({x}, {k}, {stride#})",
+                                      .tf: "tf.nn.conv1d({x}, {k}, stride={stride#}, padding={padding!}.upper())",
+                                      .jax: "jax.lax.conv_general_dilated({x}, {k}, ({stride#},), {padding!}.upper(), dimension_numbers=('NWC', 'WIO', 'NWC'))"])) { args in
+            let x = try args.value("x"), k = try args.value("k")
+            guard x.shape.count == 3, k.shape.count == 3 else {
+                throw TensorError("conv1d needs x of shape [batch, width, in] and k of shape [kw, in, out], got \(Shape.describe(x.shape)) and \(Shape.describe(k.shape))")
+            }
+            let y = try convolve(x.expandDims(axis: 1), k.expandDims(axis: 0), stride: args.int("stride"), padding: args.word("padding", ["valid", "same"]), oneD: true)
+            return try y.squeezed(axes: [1])
+        },
+        pooling("max_pool2d", "the largest value of each size × size window (the gradient goes to the first largest, as TensorFlow's)",
+                torch: "torch.nn.functional.max_pool2d(({x}).permute(0, 3, 1, 2), {size#}, ({stride#} or {size#})).permute(0, 2, 3, 1)",
+                tf: "tf.nn.max_pool2d({x}, {size#}, ({stride#} or {size#}), 'VALID')",
+                jax: "jax.lax.reduce_window({x}, -jnp.inf, jax.lax.max, (1, {size#}, {size#}, 1), (1, ({stride#} or {size#}), ({stride#} or {size#}), 1), 'VALID')"),
+        pooling("avg_pool2d", "the mean of each size × size window",
+                torch: "torch.nn.functional.avg_pool2d(({x}).permute(0, 3, 1, 2), {size#}, ({stride#} or {size#})).permute(0, 2, 3, 1)",
+                tf: "tf.nn.avg_pool2d({x}, {size#}, ({stride#} or {size#}), 'VALID')",
+                jax: "jax.lax.reduce_window({x}, 0.0, jax.lax.add, (1, {size#}, {size#}, 1), (1, ({stride#} or {size#}), ({stride#} or {size#}), 1), 'VALID') / ({size#} * {size#})"),
+    ]
+
+    /// Where every window's elements are in the flattened (padded) image: for output position (i, j) and
+    /// window element (a, b, c), the index of x[i·stride + a, j·stride + b, c].
+    static func windowIndices(height: Int, width: Int, channels: Int, kh: Int, kw: Int, stride: Int) throws -> (indices: [Int], oh: Int, ow: Int) {
+        guard stride >= 1 else { throw TensorError("stride must be at least 1, got \(stride)") }
+        guard height >= kh, width >= kw else { throw TensorError("the window (\(kh)×\(kw)) is larger than the input (\(height)×\(width))") }
+        let oh = (height - kh) / stride + 1, ow = (width - kw) / stride + 1
+        try Shape.checkAllocation([oh * ow, kh * kw * channels])
+        var indices: [Int] = []
+        indices.reserveCapacity(oh * ow * kh * kw * channels)
+        for i in 0..<oh { for j in 0..<ow { for a in 0..<kh { for b in 0..<kw { for c in 0..<channels {
+            indices.append(((i * stride + a) * width + (j * stride + b)) * channels + c)
+        } } } } }
+        return (indices, oh, ow)
+    }
+
+    /// TensorFlow's "same" padding: output size ceil(n / stride), the padding split with the extra one after.
+    static func samePadding(_ n: Int, _ k: Int, _ stride: Int) -> (Int, Int) {
+        let out = (n + stride - 1) / stride
+        let total = max((out - 1) * stride + k - n, 0)
+        return (total / 2, total - total / 2)
+    }
+
+    static func convolve(_ x: Value, _ k: Value, stride: Int, padding: String, oneD: Bool) throws -> Value {
+        let name = oneD ? "conv1d" : "conv2d"
+        guard x.shape.count == 4, k.shape.count == 4 else {
+            throw TensorError("\(name) needs x of shape [batch, height, width, in] and k of shape [kh, kw, in, out], got \(Shape.describe(x.shape)) and \(Shape.describe(k.shape))")
+        }
+        let (kh, kw, cin, cout) = (k.shape[0], k.shape[1], k.shape[2], k.shape[3])
+        guard x.shape[3] == cin else { throw TensorError("\(name): x has \(x.shape[3]) input channels, k expects \(cin)") }
+        guard stride >= 1 else { throw TensorError("\(name): stride must be at least 1, got \(stride)") }
+        var input = x
+        if padding == "same" {
+            let (top, bottom) = samePadding(x.shape[1], kh, stride), (left, right) = samePadding(x.shape[2], kw, stride)
+            input = try padZeros(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
+        }
+        let (batch, height, width) = (input.shape[0], input.shape[1], input.shape[2])
+        let (indices, oh, ow) = try windowIndices(height: height, width: width, channels: cin, kh: kh, kw: kw, stride: stride)
+        try Shape.checkAllocation([batch * oh * ow, kh * kw * cin])
+        let columns = try input.reshaped([batch, height * width * cin]).gather(axis: 1, indices: indices, indexShape: [indices.count])
+        let product = try Value.matmul(columns.reshaped([batch * oh * ow, kh * kw * cin]), k.reshaped([kh * kw * cin, cout]))
+        return try product.reshaped([batch, oh, ow, cout])
+    }
+
+    static func padZeros(_ x: Value, _ pairs: [(Int, Int)]) throws -> Value {
+        var x = x
+        for (axis, (before, after)) in pairs.enumerated() where before > 0 || after > 0 {
+            var shapes = [x.shape, x.shape]
+            shapes[0][axis] = before
+            shapes[1][axis] = after
+            x = try Value.concat([x.context.constant(try Tensor.zeros(shapes[0])), x, x.context.constant(try Tensor.zeros(shapes[1]))], axis: axis)
+        }
+        return x
+    }
+
+    static func pooling(_ name: String, _ help: String, torch: String, tf: String, jax: String) -> Declaration {
+        Declaration("\(name)(x, size, stride=None)", help + "; x [batch, height, width, channels], windows that fit (\"valid\"), stride = size unless given",
+                    export: .spelled([.torch: torch, .tf: tf, .jax: jax])) { args in
+            let x = try args.value("x"), size = try args.int("size")
+            let stride = args.argument(named: "stride") == nil ? size : try args.int("stride")
+            guard x.shape.count == 4 else { throw TensorError("\(name) needs x of shape [batch, height, width, channels], got \(Shape.describe(x.shape))") }
+            guard size >= 1 else { throw TensorError("\(name): size must be at least 1, got \(size)") }
+            let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            let (indices, oh, ow) = try windowIndices(height: height, width: width, channels: channels, kh: size, kw: size, stride: stride)
+            try Shape.checkAllocation([batch, indices.count])
+            // [batch, oh, ow, window, channels]
+            let windows = try x.reshaped([batch, height * width * channels]).gather(axis: 1, indices: indices, indexShape: [indices.count])
+                .reshaped([batch, oh, ow, size * size, channels])
+            if name == "avg_pool2d" { return try windows.mean(axes: [3]) }
+            // NOTE: TensorFlow's MaxPoolGrad sends the gradient to the first largest element of a window only
+            // (a reduce_max would share it among ties): a constant one-hot of that element selects it.
+            let w = windows.tensor, n = size * size
+            var mask = [Double](repeating: 0, count: w.count)
+            let values = w.scalars
+            for outer in 0..<(batch * oh * ow) {
+                for c in 0..<channels {
+                    var best = 0
+                    for e in 1..<max(n, 1) where values[(outer * n + e) * channels + c] > values[(outer * n + best) * channels + c] { best = e }
+                    mask[(outer * n + best) * channels + c] = 1
+                }
+            }
+            return try (windows * x.context.constant(Tensor(shape: w.shape, scalars: mask))).sum(axes: [3])
+        }
+    }
+}
