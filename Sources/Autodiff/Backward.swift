@@ -12,6 +12,8 @@ public enum NoneReason: Equatable {
     case targetNotDifferentiable(String)
     /// The target was computed before the source was watched.
     case targetComputedBeforeWatch
+    /// The path from the target to the source was computed while this scoped tape was stopped (`with stop t`).
+    case computedWhileTapeStopped
     /// Every path from the target to the source goes through `stop_gradient`.
     case cutByStopGradient
     /// The target does not depend on the source through recorded operations.
@@ -353,7 +355,7 @@ struct BackwardPlan {
         if fromSelect && Self.nanWhereCotangentIsZero(g.tensor, dy.tensor) {
             let base = why.map { $0 + ": " } ?? ""
             why = base + "where selected the other branch, but this branch's gradient was NaN (0 × inf); "
-                + "make the unselected branch safe, e.g. where(gt(x, 0), log(where(gt(x, 0), x, 1)), x)"
+                + "make the unselected branch safe, e.g. where(x > 0, log(where(x > 0, x, 1)), x)"
         }
         g.nonFiniteOrigin = NonFiniteOrigin(operation: node.primitive.name, pass: .backward, line: node.line, explanation: why)
     }
@@ -522,10 +524,24 @@ extension GradientContext {
             case .notDifferentiable(let op)?: return .targetNotDifferentiable(op)
             default:
                 if let watched = source.watchedAt, target.serial < watched { return .targetComputedBeforeWatch }
+                if stoppedOnPath(target, source, bit) { return .computedWhileTapeStopped }
                 return .notConnected
             }
         }
+        if stoppedOnPath(target, source, bit) { return .computedWhileTapeStopped }
         return reaches(target, source) ? .cutByStopGradient : .notConnected
+    }
+
+    /// Whether a recorded path from `start` to `source` has a value computed while the tape `bit` was stopped.
+    private func stoppedOnPath(_ start: Value, _ source: Value, _ bit: TapeMask) -> Bool {
+        var pending = [start]
+        var seen = Set<ObjectIdentifier>()
+        while let v = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            if v.stoppedTapes & bit != 0 && reaches(v, source) { return true }
+            if let n = v.node { pending.append(contentsOf: n.inputs) }
+        }
+        return false
     }
 
     /// Whether `source` is reachable from `start` following recorded inputs and stop_gradient cuts.

@@ -217,10 +217,10 @@ public final class GradientContext {
             v.watchedAt = nil
             if !v.isVariable { v.untrackedReason = .noTrackedInputs }
         }
-        for slot in 1..<tapes.count { tapes[slot] = nil }
-        variableWatchers = 1
-        openMask = 1
-        stoppedMask = 0
+        // A scoped tape whose block is open stays, empty, and goes on recording.
+        for slot in 1..<tapes.count where openMask & (1 << TapeMask(slot)) == 0 { tapes[slot] = nil }
+        variableWatchers &= openMask
+        stoppedMask &= openMask
     }
 
     // MARK: Tapes
@@ -236,6 +236,23 @@ public final class GradientContext {
         openMask |= tape.bit
         if watchesVariables { variableWatchers |= tape.bit } else { variableWatchers &= ~tape.bit }
         return tape
+    }
+
+    /// Whether a scoped tape's block is open.
+    public func isOpen(_ tape: Tape) -> Bool { openMask & tape.bit != 0 }
+
+    /// Empties a scoped tape (TensorFlow's `GradientTape.reset()`): it forgets what it recorded and what was
+    /// watched on it, may answer again, and goes on recording if its block is open.
+    public func resetTape(_ tape: Tape, clearingFrom values: [Value]) {
+        var pending = values
+        var seen = Set<ObjectIdentifier>()
+        while let v = pending.popLast() {
+            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
+            v.tapes &= ~tape.bit
+            if let n = v.storedNode { pending.append(contentsOf: n.inputs) }
+            if let d = v.deferred { pending.append(contentsOf: d.values) }
+        }
+        tape.used = false
     }
 
     /// Closes a scoped tape's block; it can still answer `grad ... using t` afterwards.
@@ -307,7 +324,7 @@ public final class GradientContext {
         let output: Tensor
         if case .unary(let f) = primitive { output = a.tensor.map(f) } else { output = try primitive.forward([a.tensor]) }
         let recording = recordingMask
-        return finish(output, primitive, tapes: tapes(of: a, recording) & recording, NodeInputs(a)) { out, reason in
+        return finish(output, primitive, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
             _ = inheritUntracked(out, from: a, &reason)
         }
     }
@@ -318,7 +335,7 @@ public final class GradientContext {
         let output: Tensor
         if case .binary(let f) = primitive { output = try Tensor.zip(a.tensor, b.tensor, f) } else { output = try primitive.forward([a.tensor, b.tensor]) }
         let recording = recordingMask
-        return finish(output, primitive, tapes: (tapes(of: a, recording) | tapes(of: b, recording)) & recording, NodeInputs(a, b)) { out, reason in
+        return finish(output, primitive, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
             if !inheritUntracked(out, from: a, &reason) { _ = inheritUntracked(out, from: b, &reason) }
         }
     }
@@ -327,19 +344,22 @@ public final class GradientContext {
         let recording = recordingMask
         var mask: TapeMask = 0
         inputs.forEach { v in mask |= tapes(of: v, recording) }
-        return finish(output, primitive, tapes: mask & recording, inputs) { out, reason in
+        return finish(output, primitive, tapes: mask, inputs) { out, reason in
             for v in inputs where inheritUntracked(out, from: v, &reason) { break }
         }
     }
 
-    /// The value of an operation on the tapes `mask`: recorded with a node of `inputs` if tracked, else with
-    /// the reason it is not (from `untracked`).
+    /// The value of an operation whose inputs are tracked on the tapes `inputTapes`: recorded with a node of
+    /// `inputs` on those that record, else with the reason it is not (from `untracked`).
     // NOTE: inlined with an autoclosure, so the inputs are retained only when a node keeps them: an untracked
     // result (a backward pass that is not recorded, arithmetic on constants) costs no retain of its inputs.
     @inline(__always)
-    private func finish(_ output: Tensor, _ primitive: Primitive, tapes mask: TapeMask, _ inputs: @autoclosure () -> NodeInputs,
+    private func finish(_ output: Tensor, _ primitive: Primitive, tapes inputTapes: TapeMask, _ inputs: @autoclosure () -> NodeInputs,
                         untracked: (Value, inout UntrackedReason) -> Void) -> Value {
+        let mask = inputTapes & recordingMask
         let out = Value(output, context: self)
+        // A tape that `with stop t` stopped misses this operation: its None reasons say so.
+        if stoppedMask != 0 { out.stoppedTapes = inputTapes & openMask & stoppedMask }
         if detectsAnomalies && out.tensor.hasNonFinite { noteNonFinite(out, primitive, inputs()) }
         if mask != 0 {
             out.tapes = mask

@@ -144,6 +144,18 @@ extension Value {
         return try context.apply(.view(view, .slice), [self])
     }
 
+    /// TensorFlow's `tensor_scatter_nd_update`: this value with the elements at the flat `positions` (distinct)
+    /// replaced by `updates`, one per position in order. The gradient reaches `updates` at those places and
+    /// this value everywhere else.
+    public func scatterUpdate(positions: [Int], updates: Value) throws -> Value {
+        let n = tensor.count
+        var keep = [Double](repeating: 1, count: n)
+        for p in positions { keep[p] = 0 }
+        // NOTE: a select, not `x * keep + placed`: an Inf or NaN replaced in x must not leak into the result.
+        let placed = try context.apply(.scatterAdd(axis: 0, indices: positions, shape: [n]), [try updates.reshaped([-1])])
+        return try Value.select(context.constant(Tensor(shape: shape, scalars: keep)), self, try placed.reshaped(shape))
+    }
+
     /// Index arrays along `axis`.
     public func gather(axis: Int, indices: [Int], indexShape: [Int]) throws -> Value {
         let a = try Shape.axis(axis, rank: shape.count)

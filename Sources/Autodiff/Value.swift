@@ -59,6 +59,7 @@ public final class Value {
         var watchedAt: Int?
         var nonFiniteOrigin: NonFiniteOrigin?
         var deferred: DeferredGradient?
+        var stoppedTapes: TapeMask = 0
     }
 
     /// The backward pass that will record this gradient's node when something needs it.
@@ -89,6 +90,11 @@ public final class Value {
     public internal(set) var watchedAt: Int? {
         get { extras?.watchedAt }
         set { if extras == nil && newValue == nil { return }; withExtras { $0.watchedAt = newValue } }
+    }
+    /// The scoped tapes that tracked an input but were stopped (`with stop t`) when this value was computed.
+    var stoppedTapes: TapeMask {
+        get { extras?.stoppedTapes ?? 0 }
+        set { if extras == nil && newValue == 0 { return }; withExtras { $0.stoppedTapes = newValue } }
     }
     /// Where the first NaN or Inf that this value carries was produced.
     public internal(set) var nonFiniteOrigin: NonFiniteOrigin? {

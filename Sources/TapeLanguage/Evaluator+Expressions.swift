@@ -107,6 +107,8 @@ extension Session {
                 if name == "e" { return context.constant(2.718281828459045) }
                 if name == "inf" { return context.constant(Double.infinity) }
                 if name == "nan" { return context.constant(Double.nan) }
+                if name == "true" { return context.constant(1) }
+                if name == "false" { return context.constant(0) }
                 throw unknownName(name, at: expr.span)
             case .none(let reason)?:
                 throw EvaluationError("\(name) is None (\(reason))", at: expr.span, note: "a None gradient cannot be computed with; use `unconnected zero` to get zeros")
@@ -126,17 +128,19 @@ extension Session {
             let v = try evaluate(operand)
             return op == .plus ? v : try at(expr.span) { try -v }
         case .binary(let op, let lhs, let rhs):
-            let a = try operand(lhs), b = try operand(rhs)
-            return try operatorError(op, lhs, rhs) {
-                switch op {
-                case .add: return try a + b
-                case .subtract: return try a - b
-                case .multiply: return try a * b
-                case .divide: return try a / b
-                case .power: return try a.pow(b)
-                case .matmul: return try Value.numpyMatmul(a, b)
+            if op == .modulo || op == .floorDivide {
+                // NumPy's mod and floor_divide, as the built-ins define them (TensorFlow's gradients).
+                let name = Session.builtinName(of: op)
+                guard let builtin = Builtins.table[name] else { throw EvaluationError("\(op.rawValue) needs the built-in \(name)", at: expr.span) }
+                let args = try CallArguments(session: self, name: name, builtin: builtin,
+                                             arguments: [Argument(label: nil, value: lhs), Argument(label: nil, value: rhs)], span: expr.span)
+                return try operatorError(op, lhs, rhs) {
+                    if let single = builtin.single { return try single(args) }
+                    return try builtin.run(args)[0]
                 }
             }
+            let a = try operand(lhs), b = try operand(rhs)
+            return try operatorError(op, lhs, rhs) { try Session.apply(op, a, b) }
         case .call(let name, let arguments):
             // NOTE: `sin(y)` and its kind, the commonest call in a loop, skip `CallArguments` and the result's
             // wrapping (W2 calls `sin` 20,000 times); what they do and the errors they give are the same.
@@ -206,7 +210,7 @@ extension Session {
     private func operatorError(_ op: BinaryOperator, _ lhs: Expr, _ rhs: Expr, _ body: () throws -> Value) throws -> Value {
         do { return try body() } catch let e as TensorError {
             let location = sourceText.firstNonSpace(after: lhs.span.end, before: rhs.span.start)
-            let width = op == .power && sourceText.text(of: SourceSpan(start: location, end: rhs.span.start)).hasPrefix("**") ? 2 : 1
+            let width = op == .power ? (sourceText.text(of: SourceSpan(start: location, end: rhs.span.start)).hasPrefix("**") ? 2 : 1) : op.rawValue.count
             let end = SourceLocation(offset: location.offset + width, line: location.line, column: location.column + width)
             throw EvaluationError(e.message, at: SourceSpan(start: location, end: end))
         }
@@ -475,7 +479,13 @@ extension Session {
             return "\(target) comes from \(names[op] ?? op), which has no gradient"
         case .targetComputedBeforeWatch: return "\(target) was computed before \(source) was watched"
         case .cutByStopGradient: return "the path from \(target) to \(source) is cut by stop_gradient"
-        case .notConnected: return "\(target) does not depend on \(source)" + (tape.map { " on tape \($0)" } ?? "")
+        case .computedWhileTapeStopped:
+            return "the path from \(target) to \(source) was computed while tape \(tape ?? "") was stopped"
+        case .notConnected:
+            let text = "\(target) does not depend on \(source)" + (tape.map { " on tape \($0)" } ?? "")
+            // TensorFlow's guide, "control flow": a source used only in the branch that did not run gets None.
+            if let line = untakenBranchNames[source] { return text + "; \(source) is used in a branch that did not run (line \(line))" }
+            return text
         }
     }
 }

@@ -97,6 +97,9 @@ extension Session {
 
         case .update(let target, let op, let expr):
             if case .group(let members)? = lookup(target.name) {
+                guard op == .add || op == .subtract else {
+                    throw EvaluationError("a group is updated with += or -=, not \(op.rawValue)", at: target.span)
+                }
                 let updated = try updateGroup(target, members, subtract: op == .subtract, expr)
                 bind(target.name, .group(updated))
                 for case .value(let v) in updated { replaceVariable(v) }
@@ -106,22 +109,93 @@ extension Session {
                 return
             }
             guard case .value(let old)? = lookup(target.name) else { throw unknownOrWrongKind(target, expected: "a tensor or variable to update") }
+            guard old.variable != nil else {
+                // A plain tensor: `x += e` is `x = x + e`, recorded, as TensorFlow, PyTorch and micrograd record it.
+                let next = try at(expr.span) { try Session.apply(op.binary, old, try operand(expr)) }
+                try assign(target, .value(next))
+                outcome.names = [target.name]
+                if show { outcome.result = .tensor(label: target.name, value: next) }
+                emit()
+                return
+            }
             let delta = try evaluate(expr)
             let updated: Tensor
             do {
-                updated = try Tensor.zip(old.tensor, delta.tensor, op == .add ? .add : .subtract)
+                updated = try Tensor.zip(old.tensor, delta.tensor, op.elementwise)
             } catch let e as TensorError { throw EvaluationError(e.message, at: expr.span) }
             guard updated.shape == old.shape else {
                 throw EvaluationError("cannot update \(target.name) of shape \(Shape.describe(old.shape)) with a value of shape \(Shape.describe(delta.shape))",
                                       at: expr.span, note: "an update keeps the shape of \(target.name)")
             }
-            // NOTE: an update is not recorded (TensorFlow's assign_sub); a variable stays the same variable.
+            // NOTE: an update of a variable is not recorded (TensorFlow's assign_sub); it stays the same variable.
             let next = old.variable.map { context.variable(updated, identity: $0) } ?? context.constant(updated)
             bind(target.name, .value(next))
             replaceVariable(next)
             outcome.names = [target.name]
             if show { outcome.result = .tensor(label: target.name, value: next) }
             emit()
+
+        case .indexAssignment(let target, let items, let op, let expr):
+            let next = try assignElements(target, items, op, expr, statement: statement)
+            outcome.names = [target.name]
+            if show { outcome.result = .tensor(label: target.name, value: next) }
+            emit()
+
+        case .conditional(let branches, let otherwise):
+            var taken: [Statement]? = nil
+            var untaken: [(statements: [Statement], line: Int)] = []
+            for branch in branches {
+                if taken == nil, try condition(branch.condition) {
+                    taken = branch.body
+                } else {
+                    untaken.append((branch.body, branch.condition.span.start.line))
+                }
+            }
+            if let otherwise {
+                if taken == nil { taken = otherwise } else { untaken.append((otherwise, otherwise.first?.span.start.line ?? statement.span.start.line)) }
+            }
+            // Only the branch that runs is recorded (TensorFlow's guide, "control flow"); a gradient that is
+            // None because its source appears only in a branch that did not run says so.
+            for (statements, line) in untaken {
+                for name in Session.namesRead(in: statements) { untakenBranchNames[name] = line }
+            }
+            for s in taken ?? [] {
+                for name in Session.namesRead(in: [s]) { untakenBranchNames[name] = nil }
+                try executeStatement(s, printing: show, into: &outcomes)
+            }
+            if !show { emit() }
+
+        case .whileLoop(let conditionExpr, let body):
+            var iterations = 0
+            var silent: [StatementOutcome] = []
+            var health = startGradientHealth()
+            let stopped = try runLoop(total: nil, iterations: &iterations) { i in
+                guard try condition(conditionExpr) else { return false }
+                for s in body {
+                    try executeStatement(s, printing: false, into: &silent)
+                    try checkLoopInterrupt()
+                }
+                observeGradientHealth(&health, step: i + 1)
+                return true
+            }
+            if printing { outcome.notes += gradientHealthReport(health) }
+            if stopped { outcome.notes.append("stopped after \(iterations) iteration\(iterations == 1 ? "" : "s")") }
+            emit()
+
+        case .print(let exprs):
+            var parts: [String] = []
+            for e in exprs {
+                if case .string(let text) = e.kind { parts.append(text); continue }
+                for (label, item) in try evaluateTop(e).items {
+                    switch item {
+                    case .value(let v): parts.append(formatTensor(v.tensor, FormatOptions(precision: settings.precision, lineWidth: settings.lineWidth)))
+                    case .none(let reason): parts.append((label.map { $0 + " = " } ?? "") + "None (\(reason))")
+                    }
+                }
+            }
+            // `print` prints inside loops and after `;`: its line goes out as its own outcome, before the block's.
+            let printed = StatementOutcome(line: line, source: sourceText.text(of: statement.span), result: .text(parts.joined(separator: " ")))
+            if let onPrint { onPrint(printed) } else { printedOutcomes.append(printed) }
 
         case .withStop(let tapeName, let body):
             let mask = try tapeName.map { try tape(named: $0).bit } ?? ~0
@@ -139,15 +213,24 @@ extension Session {
             for s in body { try executeStatement(s, printing: show, into: &outcomes) }
             if !show { emit() }
 
-        case .showTape:
-            if show { outcome.result = .text(tapeListing()) }
+        case .showTape(let tapeName):
+            let scoped = try tapeName.map { try tape(named: $0) }
+            if show { outcome.result = .text(tapeListing(scoped)) }
             emit()
 
-        case .resetTape:
+        case .resetTape(let tapeName?):
+            let scoped = try tape(named: tapeName)
+            let count = recordedNodes(on: scoped).count
+            context.resetTape(scoped, clearingFrom: workspaceValues)
+            if show { outcome.result = .text("tape \(tapeName.name) reset: \(count) recorded operation\(count == 1 ? "" : "s") and its watches forgotten; \(tapeName.name) goes on recording") }
+            emit()
+
+        case .resetTape(nil):
             let count = recordedNodes().count
             context.reset(workspaceValues)
             var tapeNames: [String] = []
-            for (name, b) in workspace { if case .tape = b { workspace[name] = nil; tapeNames.append(name) } }
+            // A tape whose block is open stays bound: it goes on recording (TensorFlow's reset()).
+            for (name, b) in workspace { if case .tape(let t) = b, !context.isOpen(t) { workspace[name] = nil; tapeNames.append(name) } }
             // The scoped tapes go too (their recordings are gone): say so, or `using t` later is a mystery.
             let tapes = tapeNames.isEmpty ? "" : "; scoped tape\(tapeNames.count == 1 ? "" : "s") " + tapeNames.joined(separator: ", ") + " forgotten"
             if show { outcome.result = .text("tape reset: \(count) recorded operation\(count == 1 ? "" : "s") forgotten; every value is untracked, variables stay variables" + tapes) }
@@ -159,13 +242,18 @@ extension Session {
             var silent: [StatementOutcome] = []
             var shownValues: [Double] = []
             var health = startGradientHealth()
+            var iterations = 0
             var history = LoopHistory(start: context.currentSerial)
+            let stopped: Bool
             do {
-                for i in 0..<count {
-                    if let check = interruptCheck, check() { throw GradientError("interrupted") }
+                stopped = try runLoop(total: count, iterations: &iterations) { i in
+                    guard i < count else { return false }
                     history.beginIteration(i, serial: context.currentSerial)
                     if let counter { bind(counter.name, .value(context.constant(Double(i)))) }
-                    for s in body { try executeStatement(s, printing: false, into: &silent) }
+                    for s in body {
+                        try executeStatement(s, printing: false, into: &silent)
+                        try checkLoopInterrupt()
+                    }
                     history.iterations = i + 1
                     var last: Double? = nil
                     if let shown, let v = value(named: shown.name), let s = v.tensor.scalarValue {
@@ -174,11 +262,14 @@ extension Session {
                     }
                     observeGradientHealth(&health, step: i + 1)
                     progress?(i + 1, count, last)
+                    return true
                 }
             } catch {
                 throw withHistoryHint(error, history)
             }
+            if stopped { shownValues = Array(shownValues.prefix(iterations)) }
             if printing { outcome.notes += gradientHealthReport(health) }
+            if stopped { outcome.notes.append("stopped after \(iterations) of \(count) iterations") }
             if printing, let note = loopHistoryNote(history) { outcome.notes.append(note) }
             if let shown, show, !shownValues.isEmpty {
                 outcome.result = .text("\(shown.name): \(formatNumber(shownValues.first!, precision: settings.precision)) → \(formatNumber(shownValues.last!, precision: settings.precision))  \(sparkline(shownValues, width: 40))")
@@ -370,6 +461,18 @@ extension FunctionBody {
         switch self {
         case .expressions(let es): return es.last.map { es[0].span.union($0.span) }
         case .block(let ss): return ss.last.map { ss[0].span.union($0.span) }
+        }
+    }
+}
+
+extension UpdateOperator {
+    /// The tensor operation of a variable's in-place update.
+    var elementwise: BinaryFunction {
+        switch self {
+        case .add: return .add
+        case .subtract: return .subtract
+        case .multiply: return .multiply
+        case .divide: return .divide
         }
     }
 }

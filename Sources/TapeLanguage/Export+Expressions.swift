@@ -90,6 +90,11 @@ extension PythonWriter {
             case .add, .subtract:
                 return PyCode(text: parenthesized(l, above: PyCode.additive) + " \(op.rawValue) " + parenthesized(r, above: PyCode.additive + 1),
                               precedence: PyCode.additive, isNumber: l.isNumber && r.isNumber)
+            case .equal, .notEqual, .less, .greater, .lessEqual, .greaterEqual, .modulo, .floorDivide:
+                // Written as the built-in the operator stands for (`gt`, `mod`, ...), with its library spelling.
+                let names: [BinaryOperator: String] = [.equal: "eq", .notEqual: "ne", .less: "lt", .greater: "gt", .lessEqual: "le",
+                                                       .greaterEqual: "ge", .modulo: "mod", .floorDivide: "floor_divide"]
+                return try call(names[op]!, [Argument(label: nil, value: a), Argument(label: nil, value: b)], env: env, inline: inline)
             }
         case .call(let name, let arguments):
             return try call(name, arguments, env: env, inline: inline)

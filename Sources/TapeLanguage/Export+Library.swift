@@ -372,6 +372,17 @@ extension PythonWriter {
                  "    a = np.asarray(_np(i))",
                  "    return int(a) if a.ndim == 0 else a.astype(np.int64)"])
         }
+        if helpers.contains("print") {
+            add(["def _print(*values):",
+                 "    print(*[v if isinstance(v, str) else np.array2string(_np(v), precision=4) for v in values])"])
+        }
+        if helpers.contains("scatter") {
+            add(["def _scatter_update(x, select, value):",
+                 "    \"\"\"x[select] = value as tf.tensor_scatter_nd_update: the gradient reaches value there and x elsewhere.\"\"\"",
+                 "    places = select(np.arange(int(tf.size(x))).reshape(x.shape))",
+                 "    updates = tf.broadcast_to(T(value), np.shape(places))",
+                 "    return tf.reshape(tf.tensor_scatter_nd_update(tf.reshape(x, [-1]), np.reshape(places, [-1, 1]), tf.reshape(updates, [-1])), x.shape)"])
+        }
         if helpers.contains("ints") {
             add(["def _ints(v):",
                  "    return [int(s) for s in np.atleast_1d(_np(v))]"])

@@ -58,6 +58,8 @@ struct PythonWriter {
     /// The statement being translated, for errors.
     var current: Statement?
     var temporaries = 0
+    /// Names bound to variables (`var w = ...`), which `+=` and element assignment update in place.
+    var variableNames: Set<String> = []
 
     init(target: ExportTarget, source: SourceText) {
         self.target = target
@@ -146,6 +148,7 @@ struct PythonWriter {
                 emit(shows ? "show(\"\", \(code))" : code)
             }
         case .assignment(let name, let value):
+            variableNames.remove(name.name)
             if case .gradient(let g) = value.kind, g.sources.count > 1 {
                 throw unsupported("a group (several results under the one name '\(name.name)') is not exported yet; bind them to several names: "
                                   + g.sources.map { "g\($0.name)" }.joined(separator: ", ") + " = ...")
@@ -155,6 +158,7 @@ struct PythonWriter {
             emit("\(py(name.name)) = \(code)")
             if shows { emit("show(\(quote("\(name.name) =")), \(py(name.name)))") }
         case .multipleAssignment(let names, let value):
+            for n in names { variableNames.remove(n.name) }
             let code = try expression(value).text
             let tracked = recording && isTracked(value, environment)
             let env = environment
@@ -184,6 +188,7 @@ struct PythonWriter {
         case .variableDeclaration(let name, let value):
             let c = try expression(value)
             bind(name.name, .root, tracked: true)
+            variableNames.insert(name.name)
             let n = py(name.name)
             switch target {
             case .torch:
@@ -200,17 +205,59 @@ struct PythonWriter {
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
         case .update(let name, let op, let value):
             guard environment[name.name] != nil else { throw unsupported("'\(name.name)' is not bound") }
+            guard variableNames.contains(name.name) else {
+                // A plain tensor: `x += e` is `x = x + e`, recorded.
+                let sum = Expr(kind: .binary(op.binary, Expr(kind: .name(name.name), span: name.span), value), span: s.span)
+                var assignment = s
+                assignment.kind = .assignment(target: name, value: sum)
+                try statement(assignment)
+                return
+            }
             let c = try expression(value)
             let n = py(name.name)
+            let symbol = String(op.rawValue.dropLast())
             switch target {
             case .torch:
                 emit("with torch.no_grad(): \(n) \(op.rawValue) \(c.text)")
             case .tf:
-                emit("\(n).\(op == .subtract ? "assign_sub" : "assign_add")(\(tensor(c)))")
+                switch op {
+                case .add, .subtract: emit("\(n).\(op == .subtract ? "assign_sub" : "assign_add")(\(tensor(c)))")
+                case .multiply, .divide: emit("\(n).assign(\(n) \(symbol) \(parenthesized(c, above: PyCode.multiplicative + 1)))")
+                }
             case .jax:
-                emit("\(n) = \(n) \(op == .subtract ? "-" : "+") \(parenthesized(c, above: PyCode.additive))")
+                emit("\(n) = \(n) \(symbol) \(parenthesized(c, above: op == .add || op == .subtract ? PyCode.additive + 1 : PyCode.multiplicative + 1))")
             }
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
+        case .indexAssignment(let name, let items, let op, let value):
+            try elementAssignment(name, items, op, value, statement: s)
+            if shows { emit("show(\(quote("\(name.name) =")), \(py(name.name)))") }
+        case .conditional(let branches, let otherwise):
+            if target == .jax { throw unsupported("`if` is not exported to JAX: jax.grad differentiates one function, so write the branch that runs") }
+            let savedPrinting = printing
+            printing = shows
+            defer { printing = savedPrinting }
+            for (i, branch) in branches.enumerated() {
+                emit("\(i == 0 ? "if" : "elif") \(try condition(branch.condition)):")
+                try indented(branch.body)
+            }
+            if let otherwise {
+                emit("else:")
+                try indented(otherwise)
+            }
+        case .whileLoop(let condition, let body):
+            if target == .jax { throw unsupported("`while` is not exported to JAX: jax.grad differentiates one function, so unroll the loop") }
+            let savedPrinting = printing
+            printing = false
+            defer { printing = savedPrinting }
+            emit("while \(try self.condition(condition)):")
+            try indented(body)
+        case .print(let values):
+            helpers.insert("print")
+            let parts = try values.map { e -> String in
+                if case .string(let text) = e.kind { return quote(text) }
+                return try tensor(expression(e))
+            }
+            emit("_print(\(parts.joined(separator: ", ")))")
         case .withStop(let tape, let body):
             // A block followed by `;` shows nothing of its statements.
             let savedRecording = recording, savedStopped = stoppedTapes, savedPrinting = printing
@@ -260,6 +307,8 @@ struct PythonWriter {
             }
         case .showTape, .explain, .graph, .checkGradient, .plot, .plotValues:
             comment(s)
+        case .resetTape(let tape?) where target == .tf:
+            emit("\(py(tape.name)).reset()")
         case .resetTape:
             throw unsupported("`tape reset` makes every value untracked; \(target.library) has no equivalent")
         case .meta:
@@ -508,6 +557,114 @@ struct PythonWriter {
         case .gradient(let g):
             return reaches(g.target, env, sources) || g.sources.contains { n in env[n.name].map { sources.contains($0) } ?? false }
                 || (g.seed.map { reaches($0, env, sources) } ?? false) || (g.tangent.map { reaches($0, env, sources) } ?? false)
+        }
+    }
+}
+
+extension PythonWriter {
+    /// A block of `if` or `while`, indented (`pass` when it writes nothing).
+    mutating func indented(_ body: [Statement]) throws {
+        indent += 1
+        let before = lines.count
+        try block(body)
+        if lines.count == before { emit("pass") }
+        indent -= 1
+    }
+
+    /// A condition of `if` or `while` as Python tests it: a one-element tensor, non-zero is true.
+    mutating func condition(_ e: Expr) throws -> String {
+        let c = try expression(e)
+        return c.isNumber ? c.text : "bool(\(tensor(c)) != 0)"
+    }
+
+    /// The subscript of `x[...] = e` as NumPy, PyTorch and JAX index (not TensorFlow's gather).
+    mutating func subscriptText(_ items: [IndexItem]) throws -> String {
+        var parts: [String] = []
+        for item in items {
+            switch item.kind {
+            case .single(let e):
+                if let literal = numericLiteral(e) {
+                    parts.append(literal.hasPrefix("[") ? (target == .jax ? "jnp.array(\(literal))" : target == .torch ? "torch.tensor(\(literal))" : "np.array(\(literal))") : literal)
+                } else {
+                    helpers.insert("index")
+                    parts.append("_index(\(try expression(e).text))")
+                }
+            case .slice(let start, let stop, let step):
+                func part(_ e: Expr?) throws -> String {
+                    guard let e else { return "" }
+                    if let literal = numericLiteral(e), !literal.hasPrefix("[") { return literal }
+                    return "int(\(try expression(e).text))"
+                }
+                var text = try part(start) + ":" + part(stop)
+                if let step {
+                    let s = try part(step)
+                    if target == .torch && !(Int(s).map { $0 > 0 } ?? false) { throw unsupported("PyTorch slices step forwards only") }
+                    text += ":" + s
+                }
+                parts.append(text)
+            }
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Whether a subscript is one mask: a comparison (`x[x < 0]`), which selects where it is 1.
+    func isMask(_ items: [IndexItem]) -> Bool {
+        guard items.count == 1, case .single(let e) = items[0].kind else { return false }
+        switch e.kind {
+        case .binary(let op, _, _): return op.isComparison
+        case .call(let name, _): return ["lt", "gt", "le", "ge", "eq", "ne"].contains(name)
+        default: return false
+        }
+    }
+
+    /// `x[i] = e`, `x[i] += e`: on a plain tensor a recorded copy (tf.tensor_scatter_nd_update, `.at[].set`,
+    /// a cloned tensor written in place), on a variable an update in place.
+    mutating func elementAssignment(_ name: Identifier, _ items: [IndexItem], _ op: UpdateOperator?, _ value: Expr,
+                                    statement s: Statement) throws {
+        guard let id = environment[name.name] else { throw unsupported("'\(name.name)' is not bound") }
+        let n = py(name.name)
+        var v = try tensor(expression(value))
+        let isVariable = variableNames.contains(name.name)
+        let tracked = recording && (bindings[id].tracked || isTracked(value, environment))
+        if target == .jax && tracked && !isVariable {
+            // NOTE: JAX's gradients re-express a target through its names' definitions; `.at[].set` is not one.
+            throw unsupported("element assignment to a tracked tensor is not exported to JAX; build the tensor with where(...) or concat(...)")
+        }
+        defer { if !isVariable { bind(name.name, .root, tracked: tracked) } }
+        if isMask(items), case .single(let maskExpr) = items[0].kind {
+            // A mask selects where it is 1: where(mask, e, x) has tensor_scatter_nd_update's gradient.
+            let mask = try tensor(expression(maskExpr))
+            if let op { v = "\(n) \(op.rawValue.dropLast()) \(v)" }
+            let selected: String
+            switch target {
+            case .torch: selected = "torch.where(\(mask) != 0, \(v), \(n))"
+            case .tf: selected = "tf.where(\(mask) != 0, \(v), \(n))"
+            case .jax: selected = "jnp.where(\(mask) != 0, \(v), \(n))"
+            }
+            switch (target, isVariable) {
+            case (.torch, true): emit("with torch.no_grad(): \(n).copy_(\(selected))")
+            case (.tf, true): emit("\(n).assign(\(selected))")
+            default: emit("\(n) = \(selected)")
+            }
+            return
+        }
+        let sub = try subscriptText(items)
+        if let op { v = "\(n)[\(sub)] \(op.rawValue.dropLast()) \(v)" }
+        switch target {
+        case .torch:
+            if isVariable {
+                emit("with torch.no_grad(): \(n)[\(sub)] = \(v)")
+            } else {
+                // A copy written in place: autograd records the write (the gradient reaches e there, x elsewhere).
+                emit("\(n) = \(n).clone()")
+                emit("\(n)[\(sub)] = \(v)")
+            }
+        case .jax:
+            emit("\(n) = \(n).at[\(sub)].set(\(v))")
+        case .tf:
+            helpers.insert("scatter")
+            let updated = "_scatter_update(\(n), lambda a: a[\(sub)], \(v))"
+            emit(isVariable ? "\(n).assign(\(updated))" : "\(n) = \(updated)")
         }
     }
 }

@@ -115,10 +115,13 @@ public enum Help {
       stop_gradient(x)           the value of x, cut from the tape
       with stop < ... >          run a block with recording stopped
       with tape t [persistent] [nowatch] < ... >
-      tape, tape reset           list or empty the implicit tape
+      tape [t], tape reset [t]   list or empty the implicit tape, or tape t
       f(x) = x^2 + 1             a function; f(x) = < a = x^2; a + 1 > with a block
       custom f(x) = ... grad(dy) = ...   a function with its own gradient
       repeat N [as i] [show loss] < ... >
+      while (x < 10) < ... >     also if C < ... > elif C < ... > else < ... >
+      print i, loss              prints inside loops too
+      x += 1; x[0] = 5           recorded on a plain tensor; x[x < 0] = 0 masks
       params = (w, b)            a group; gs = grad loss wrt w, b is one too
       opt = adam(0.01)           also sgd, rmsprop, adagrad (Keras's formulas)
       apply opt to w, b with gw, gb   one optimizer step, in place
@@ -149,6 +152,11 @@ public enum Help {
         "to": "save", "reset": "tape", "group": "groups", "optimizer": "apply", "optimizers": "apply",
         "variable": "var", "variables": ":vars", "help": ":help",
         "exit": ":quit", "safe": "trust", "security": "trust", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
+        "elif": "if", "else": "if", "+=": "assignment", "-=": "assignment", "*=": "assignment", "/=": "assignment",
+        "=": "assignment", "==": "comparison", "!=": "comparison", "<": "comparison", ">": "comparison",
+        "<=": "comparison", ">=": "comparison", "true": "comparison", "false": "comparison", "%": "operators",
+        "//": "operators", "+": "operators", "-": "operators", "*": "operators", "/": "operators", "@": "operators",
+        "^": "operators", "**": "operators",
     ]
 
     static let topics: [String: Topic] = [
@@ -307,15 +315,17 @@ public enum Help {
             example: "x = [1, 2, 3]\nwatch x\nwith stop < z = 2 * x >\ngrad z wrt x",
             seeAlso: ["stop_gradient", "with", "grad"]),
         "tape": Topic(
-            syntax: ["tape", "tape reset"],
+            syntax: ["tape", "tape reset", "tape T", "tape reset T"],
             text: """
             The session has one implicit tape, always on and persistent: an operation is recorded when at \
             least one of its inputs is tracked. tape lists the recorded operations still reachable from \
             the workspace (number, operation, inputs, output shape, name, line), the watched values and \
             the memory the tape holds. tape reset empties it: every value becomes untracked, variables \
-            stay variables. Scoped tapes are opened with with tape.
+            stay variables; a scoped tape whose block is open stays bound. Scoped tapes are opened with \
+            with tape: tape T lists what T recorded, and tape reset T empties T and forgets what was \
+            watched on it, and T goes on recording (GradientTape.reset()).
             """,
-            example: "x = [1, 2]\nwatch x\ny = sum(x * x)\ntape\ntape reset",
+            example: "x = [1, 2]\nwatch x\ny = sum(x * x)\ntape\ntape reset\nwith tape t < watch x; z = x * 3; tape t; tape reset t >",
             seeAlso: ["with", "watch", "graph", ":vars"]),
         "stop_gradient": Topic(
             syntax: ["stop_gradient(X)"],
@@ -353,11 +363,78 @@ public enum Help {
             Runs its block N times; as I binds the count I from 0. The statements inside print nothing \
             and the names they bind stay bound after it. show LOSS prints the first and last value of \
             LOSS and a sparkline of it, and on a terminal a block that runs longer than half a second \
-            shows a progress bar. Ctrl-C stops it between iterations and keeps the workspace as it stood \
-            before the statement. Gradients that vanish, explode or converge during the loop are reported.
+            shows a progress bar. Ctrl-C stops it as it stops a Python training loop: the iterations that \
+            finished stay done, the one it interrupted is undone, and the loop says how many ran. Only \
+            print prints inside it. Gradients that vanish, explode or converge during the loop are reported.
             """,
             example: "var w = [1, -2]\nrepeat 50 as i show loss <\n  loss = sum(w^2)\n  w -= 0.1 * grad loss wrt w\n>",
             seeAlso: ["var", ":grads", ":time"]),
+        "while": Topic(
+            syntax: ["while COND < ... >"],
+            text: """
+            Runs its block while COND holds, as Python's while under a GradientTape: each iteration's \
+            operations are recorded, the condition never is. COND is a scalar or a one-element tensor, \
+            non-zero is true; a condition with several elements is an error (use any or all), as is an \
+            empty one or NaN. < and > compare only inside parentheses: while (x < 10) < ... >. The \
+            statements inside print nothing but print; Ctrl-C stops the loop and keeps the iterations \
+            that finished.
+            """,
+            example: "x = 1\nwatch x\ny = x\nwhile (y < 100) < y = y * 3 >\ny\ngrad y wrt x",
+            seeAlso: ["if", "repeat", "print", "comparison"]),
+        "if": Topic(
+            syntax: ["if COND < ... >", "if COND < ... > elif COND < ... > else < ... >"],
+            text: """
+            Runs the first branch whose condition holds, or the else branch, as Python's if under a \
+            GradientTape: only the branch that runs is recorded, so a source used only in another branch \
+            gets None, with that reason (TensorFlow's guide, "control flow"). elif and else follow the \
+            closing > on the same line. COND is a scalar or a one-element tensor, non-zero is true, and is \
+            never recorded; several elements, none, or NaN are errors.
+            """,
+            example: "x = 1\nvar v0 = 2\nvar v1 = 2\nif (x > 0) < result = v0 > else < result = v1^2 >\ngrad result wrt v0, v1",
+            seeAlso: ["while", "comparison", "where"]),
+        "print": Topic(
+            syntax: ["print E1, E2, ..."],
+            text: """
+            Prints its values on one line, separated by spaces, even inside loops and after ; (where \
+            nothing else prints), as micrograd's lecture prints each training step. A quoted string \
+            prints as it is. In run --json each print is an object of its own, written as it runs.
+            """,
+            example: "w = 1\nrepeat 3 as i < w = w * 2; print \"step\", i, w >",
+            seeAlso: ["repeat", "while"]),
+        "assignment": Topic(
+            syntax: ["X = E", "X += E   (-=, *=, /=)", "X[I] = E   (X[1:3] = E, X[[0, 2]] = E, X[X < 0] = 0, X[I] += E)"],
+            text: """
+            On a plain tensor, X += E is X = X + E, recorded as TensorFlow and PyTorch record it; on a \
+            variable it updates the variable in place, unrecorded (assign_add). X[I] = E rebinds X to a \
+            copy with the selected elements replaced, recorded like tf.tensor_scatter_nd_update: the \
+            gradient reaches E at those places and the old X everywhere else. E broadcasts to the \
+            selection; an index list that selects an element twice is an error. On a variable the \
+            assignment is in place and unrecorded. X[I] += E is X[I] = X[I] + E.
+            """,
+            example: "x = [1, 2, 3]\nwatch x\ny = x * 2\ny += 1\ny[0] = 10\ny[y > 6] = 0\ngrad sum(y) wrt x",
+            seeAlso: ["var", "watch"]),
+        "comparison": Topic(
+            syntax: ["A == B   A != B   A <= B   A >= B", "(A < B)   (A > B)   inside parentheses or brackets", "true  false"],
+            text: """
+            Elementwise comparisons with broadcasting give untracked tensors of 0 and 1 (TensorFlow's \
+            comparisons have no gradient). < and > delimit blocks, so they compare only inside parentheses \
+            and brackets, which covers every call and subscript: where(x > 0, log(x), x), x[x < 0], \
+            if (loss < 0.01) < ... >. ==, !=, <= and >= compare anywhere. Comparisons bind more loosely \
+            than arithmetic and do not chain. true and false are 1 and 0. lt gt le ge eq ne are the same \
+            comparisons as functions.
+            """,
+            example: "x = [-1, 0, 2]\nx >= 0\nwhere(x > 0, x, 0)\nx[x < 1]\ntrue + true",
+            seeAlso: ["if", "while", "where"]),
+        "operators": Topic(
+            syntax: ["A + B   A - B   A * B   A / B   A @ B   A % B   A // B   A ^ B (A ** B)   -A"],
+            text: """
+            Elementwise with NumPy's broadcasting; @ is numpy.matmul. % and // are NumPy's mod and \
+            floor_divide (the remainder has the sign of the divisor); % has TensorFlow's floormod \
+            gradient (1 for A, -floor(A / B) for B) and // has none (None). ^ is right-associative and \
+            binds tighter than unary minus: -x^2 is -(x^2). Comparisons bind loosest of all.
+            """,
+            example: "x = [-7, 7]\nx % 3\nx // 3\nwatch x\ngrad sum(x % 3) wrt x",
+            seeAlso: ["comparison", "assignment"]),
         "save": Topic(
             syntax: ["save X to \"FILE.npy\"", "save X to \"FILE.csv\"", "X = load(\"FILE.npy\")"],
             text: """

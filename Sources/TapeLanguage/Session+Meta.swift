@@ -230,14 +230,18 @@ extension Session {
 
     // MARK: The tape
 
-    /// Every recorded operation that a workspace value can still reach, oldest first.
-    func recordedNodes() -> [Value] {
+    /// Every recorded operation that a workspace value can still reach, oldest first; with a scoped tape,
+    /// those that tape recorded.
+    func recordedNodes(on tape: Tape? = nil) -> [Value] {
         var pending = workspaceValues
         var seen = Set<ObjectIdentifier>()
         var found: [Value] = []
         while let v = pending.popLast() {
             guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
-            if let n = v.node { found.append(v); pending.append(contentsOf: n.inputs) }
+            if let n = v.node {
+                if tape.map({ v.isTracked(on: $0) }) ?? true { found.append(v) }
+                pending.append(contentsOf: n.inputs)
+            }
         }
         return found.sorted { $0.serial < $1.serial }
     }
@@ -249,8 +253,9 @@ extension Session {
         return names
     }
 
-    func tapeListing() -> String {
-        let nodes = recordedNodes()
+    /// `tape` (the implicit tape) or `tape t` (a scoped tape).
+    func tapeListing(_ tape: Tape? = nil) -> String {
+        let nodes = recordedNodes(on: tape)
         let names = namesByValue()
         var number: [ObjectIdentifier: Int] = [:]
         var rows: [[String]] = []
@@ -270,9 +275,11 @@ extension Session {
         }
         var watched: [String] = []
         for (name, b) in workspace.sorted(by: { $0.key < $1.key }) {
-            if case .value(let v) = b, v.node == nil, v.isTracked { watched.append(v.isVariable ? "\(name) (variable)" : name) }
+            if case .value(let v) = b, v.node == nil, tape.map({ v.isTracked(on: $0) }) ?? v.isTracked {
+                watched.append(v.isVariable ? "\(name) (variable)" : name)
+            }
         }
-        var text = nodes.isEmpty ? "the tape holds no operations" : renderTable(headers: ["#", "operation", "inputs", "shape", "name", "line"], rows: rows,
+        var text = nodes.isEmpty ? (tape.map { "tape \($0.name) holds no operations" } ?? "the tape holds no operations") : renderTable(headers: ["#", "operation", "inputs", "shape", "name", "line"], rows: rows,
                                                                                 alignments: [.right, .left, .left, .left, .left, .right])
         text += "\nwatched: " + (watched.isEmpty ? "nothing" : watched.joined(separator: ", "))
         text += "\nmemory: \(nodes.count) operation\(nodes.count == 1 ? "" : "s"), \(Session.formatBytes(bytes)) of tensors"

@@ -96,6 +96,15 @@ public final class Session {
     var stack = StackMeter()
     /// How many `:load` and `:time` commands are running inside one another (a file that loads itself).
     var nestedRunDepth = 0
+    /// Loops running inside one another in this statement: Ctrl-C stops the outermost one.
+    var loopDepth = 0
+    /// Names read in a branch of `if` that did not run, with the branch's line, for None reasons.
+    var untakenBranchNames: [String: Int] = [:]
+    /// Lines `print` wrote while a statement ran, given before the statement's own outcome.
+    var printedOutcomes: [StatementOutcome] = []
+    /// Receives each `print` as it runs (a loop's prints as the loop goes); nil collects them into the
+    /// statement's outcomes.
+    public var onPrint: ((StatementOutcome) -> Void)?
     static let maximumNestedRuns = 32
 
     public init() {}
@@ -148,9 +157,16 @@ public final class Session {
         let snapshot = (workspace, random, history.count)
         if callDepth == 0 { stack = StackMeter() }
         context.currentLine = statement.span.start.line
+        let printedBefore = printedOutcomes.count
+        // What `print` wrote comes first, whether the statement succeeds or not.
+        func printed() -> [StatementOutcome] {
+            defer { printedOutcomes.removeSubrange(printedBefore...) }
+            return Array(printedOutcomes[printedBefore...])
+        }
         do {
             var outcomes: [StatementOutcome] = []
             try executeStatement(statement, printing: true, into: &outcomes)
+            outcomes = printed() + outcomes
             if case .meta = statement.kind {} else {
                 // A silenced statement is saved with its `;`, so that a replay prints what this session printed.
                 let text = source.text(of: statement.span) + (statement.silenced ? ";" : "")
@@ -163,7 +179,8 @@ public final class Session {
             history.removeSubrange(snapshot.2...)
             scopes = []
             callDepth = 0
-            return [StatementOutcome(line: statement.span.start.line, source: source.text(of: statement.span),
+            loopDepth = 0
+            return printed() + [StatementOutcome(line: statement.span.start.line, source: source.text(of: statement.span),
                                      result: .error(evaluationError(error, at: statement.span)))]
         }
     }
@@ -304,7 +321,7 @@ extension Session {
     public static let keywords = ["watch", "var", "grad", "jacobian", "batch_jacobian", "hessian", "jvp", "wrt", "along",
                                   "seed", "unconnected", "using", "with", "stop", "tape", "persistent", "nowatch", "on",
                                   "custom", "repeat", "as", "explain", "graph", "check", "plot", "over", "in", "to", "and",
-                                  "save", "show", "reset", "zero", "apply"]
+                                  "save", "show", "reset", "zero", "if", "elif", "else", "while", "print", "true", "false", "apply"]
 
     /// Every built-in function's name.
     public static var builtinNames: [String] { (Builtins.names + Optimizer.Kind.allCases.map(\.rawValue)).sorted() }

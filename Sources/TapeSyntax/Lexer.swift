@@ -146,12 +146,14 @@ struct Lexer {
                           span: SourceSpan(start: start.location, end: cursor.location))
     }
 
-    /// `**`, `+=`, `-=`, `..`, then the one-character symbols. Switches, not sets: nothing to hash.
+    /// The two-character symbols (`**`, `//`, `+=`, `==`, `<=`, `..`, …), then the one-character ones.
+    /// Switches, not sets: nothing to hash.
     private mutating func lexSymbol() -> String? {
         guard let first = character() else { return nil }
         if let second = character(1) {
             switch (first, second) {
-            case ("*", "*"), ("+", "="), ("-", "="), (".", "."):
+            case ("*", "*"), ("/", "/"), ("+", "="), ("-", "="), ("*", "="), ("/", "="), (".", "."),
+                 ("=", "="), ("!", "="), ("<", "="), (">", "="):
                 advanceCharacter()
                 advanceCharacter()
                 return String(first) + String(second)
@@ -159,7 +161,7 @@ struct Lexer {
             }
         }
         switch first {
-        case "+", "-", "*", "/", "@", "^", "=", ",", ";", ":", "(", ")", "[", "]", "<", ">", ".":
+        case "+", "-", "*", "/", "@", "^", "%", "=", ",", ";", ":", "(", ")", "[", "]", "<", ">", ".":
             advanceCharacter()
             return String(first)
         default:

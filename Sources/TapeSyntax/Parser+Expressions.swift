@@ -1,5 +1,6 @@
-/// Expressions, one function per precedence level, lowest first:
-/// `+ -`, `* / @`, unary `- +`, `^ **` (right-associative, right operand may be unary), postfix.
+/// Expressions, one function per precedence level, lowest first: comparisons (`== != <= >=`, and `< >`
+/// inside parentheses and brackets, where no block can open), `+ -`, `* / @ % //`, unary `- +`,
+/// `^ **` (right-associative, right operand may be unary), postfix.
 extension Parser {
     /// Whether `token` can begin an expression (keywords count: the primary then says why not).
     func canStartExpression(_ token: Token) -> Bool {
@@ -17,7 +18,28 @@ extension Parser {
         return try parseExpression()
     }
 
+    /// A comparison, or an additive expression. Comparisons do not chain (`a < b < c` is an error).
     mutating func parseExpression() throws -> Expr {
+        let left = try parseAdditive()
+        guard let op = try comparisonOperator() else { return left }
+        let token = try advance()
+        try link(at: token)
+        defer { chainLinks -= 1 }
+        let right = try parseOperand(after: token) { try $0.parseAdditive() }
+        if let chained = try comparisonOperator() {
+            throw failure(SyntaxMessage.chainedComparison(token.text, chained.rawValue), at: try peek())
+        }
+        return Expr(kind: .binary(op, left, right), span: left.span.union(right.span))
+    }
+
+    /// The comparison the next token spells: `< >` compare only inside parentheses and brackets.
+    private mutating func comparisonOperator() throws -> BinaryOperator? {
+        guard case .symbol(let symbol) = try peek().kind, let op = BinaryOperator(rawValue: symbol), op.isComparison else { return nil }
+        if op == .less || op == .greater { return newlinesAreSpaces.last == true ? op : nil }
+        return op
+    }
+
+    private mutating func parseAdditive() throws -> Expr {
         var left = try parseMultiplicative()
         var links = 0
         defer { chainLinks -= links }
@@ -43,6 +65,8 @@ extension Parser {
             case .symbol("*"): op = .multiply
             case .symbol("/"): op = .divide
             case .symbol("@"): op = .matmul
+            case .symbol("%"): op = .modulo
+            case .symbol("//"): op = .floorDivide
             default: return left
             }
             try advance()

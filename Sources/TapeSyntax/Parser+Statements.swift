@@ -28,6 +28,10 @@ extension Parser {
         case .with: kind = try parseWith()
         case .tape: kind = try parseTape()
         case .repeat: kind = try parseRepeat()
+        case .if: kind = try parseConditional()
+        case .while: kind = try parseWhile()
+        case .print: kind = try parsePrint()
+        case .elif, .else: throw failure(SyntaxMessage.branchWithoutIf(keyword.rawValue), at: first)
         case .save: kind = try parseSave()
         case .explain, .check: kind = try parseExplainOrCheck(keyword: first)
         case .graph: kind = try parseGraph()
@@ -79,12 +83,40 @@ extension Parser {
         return .withTape(name: name, persistent: persistent, nowatch: nowatch, body: try parseBlock(after: "with tape"))
     }
 
-    /// `tape`, `tape reset`
+    /// `tape`, `tape t`, `tape reset`, `tape reset t`
     private mutating func parseTape() throws -> StatementKind {
         try advance()
-        guard try peek().kind == .name("reset") else { return .showTape }
+        let reset = try peek().kind == .name("reset")
+        if reset { try advance() }
+        var name: Identifier?
+        if case .name = try peek().kind { name = try expectName(after: reset ? "reset" : "tape") }
+        return reset ? .resetTape(name) : .showTape(name)
+    }
+
+    /// `if C < … > elif C < … > else < … >`; `elif` and `else` follow a closing `>` on the same line.
+    private mutating func parseConditional() throws -> StatementKind {
         try advance()
-        return .resetTape
+        var branches = [ConditionalBranch(condition: try parseExpression(after: "if"), body: try parseBlock(after: "if"))]
+        while let elif = try consume(keyword: .elif) {
+            branches.append(ConditionalBranch(condition: try parseExpression(after: elif.text), body: try parseBlock(after: "elif")))
+        }
+        let otherwise = try consume(keyword: .else) != nil ? try parseBlock(after: "else") : nil
+        return .conditional(branches: branches, otherwise: otherwise)
+    }
+
+    /// `while C < … >`
+    private mutating func parseWhile() throws -> StatementKind {
+        try advance()
+        let condition = try parseExpression(after: "while")
+        return .whileLoop(condition: condition, body: try parseBlock(after: "while"))
+    }
+
+    /// `print e1, e2, …`
+    private mutating func parsePrint() throws -> StatementKind {
+        let keyword = try advance()
+        var expressions = [try parseExpression(after: keyword.text)]
+        while let comma = try consume(symbol: ",") { expressions.append(try parseExpression(after: comma.text)) }
+        return .print(expressions)
     }
 
     /// `repeat N [as i] [show loss] < … >`, options in any order.
@@ -288,7 +320,7 @@ extension Parser {
                      includeGradient: includeGradient)
     }
 
-    /// `expr`, `x = expr`, `a, b = expr`, `f(x) = body`, `w += expr`, `a, b`.
+    /// `expr`, `x = expr`, `x[i] = expr`, `a, b = expr`, `f(x) = body`, `w += expr`, `x[i] += expr`, `a, b`.
     private mutating func parseExpressionStatement() throws -> Statement {
         let first = try peek()
         guard canStartExpression(first) else { throw failure(SyntaxMessage.unexpected(first.quoted), at: first) }
@@ -301,6 +333,10 @@ extension Parser {
             case .name(let name):
                 kind = .assignment(target: Identifier(name: name, span: expression.span),
                                    value: try parseExpression(after: "="))
+            case .index(let base, let items):
+                guard case .name(let name) = base.kind else { throw SyntaxError(message: SyntaxMessage.cannotAssign, span: expression.span) }
+                kind = .indexAssignment(target: Identifier(name: name, span: base.span), subscript: items, operator: nil,
+                                        value: try parseExpression(after: "="))
             case .call(let name, let arguments):
                 var parameters: [Identifier] = []
                 for argument in arguments {
@@ -318,14 +354,19 @@ extension Parser {
             default:
                 throw SyntaxError(message: SyntaxMessage.cannotAssign, span: expression.span)
             }
-        } else if next.isSymbol("+=") || next.isSymbol("-=") {
-            guard case .name(let name) = expression.kind else {
+        } else if case .symbol(let symbol) = next.kind, let op = UpdateOperator(rawValue: symbol) {
+            try advance()
+            switch expression.kind {
+            case .name(let name):
+                kind = .update(target: Identifier(name: name, span: expression.span), operator: op,
+                               value: try parseExpression(after: next.text))
+            case .index(let base, let items):
+                guard case .name(let name) = base.kind else { throw SyntaxError(message: SyntaxMessage.cannotAssign, span: expression.span) }
+                kind = .indexAssignment(target: Identifier(name: name, span: base.span), subscript: items, operator: op,
+                                        value: try parseExpression(after: next.text))
+            default:
                 throw SyntaxError(message: SyntaxMessage.cannotAssign, span: expression.span)
             }
-            try advance()
-            kind = .update(target: Identifier(name: name, span: expression.span),
-                           operator: next.isSymbol("+=") ? .add : .subtract,
-                           value: try parseExpression(after: next.text))
         } else if next.isSymbol(",") {
             var expressions = [expression]
             while try consume(symbol: ",") != nil { expressions.append(try parseExpression(after: ",")) }

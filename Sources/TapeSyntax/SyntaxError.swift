@@ -45,9 +45,9 @@ public enum SyntaxMessage {
         return "unexpected character \(shown)"
     }
     public static func unexpected(_ token: String) -> String {
-        // NOTE: `<` and `>` delimit blocks; a NumPy user reaching for a comparison needs the function names.
+        // NOTE: `<` and `>` delimit blocks; they compare only where no block can open.
         if token == "'>'" || token == "'<'" {
-            return "unexpected \(token): there are no comparison operators; use gt(a, b), lt, ge, le, eq or ne"
+            return "unexpected \(token): `<` and `>` compare only inside parentheses or brackets, as in (a \(token.dropFirst().dropLast()) b); `<=`, `>=`, `==` and `!=` compare anywhere"
         }
         return "unexpected \(token)"
     }
@@ -72,9 +72,15 @@ public enum SyntaxMessage {
     public static let expectedTransposeAfterDot = "expected 'T' after '.'"
     public static func expectedFileName(after context: String) -> String { "expected a file name in double quotes after '\(context)'" }
     public static func expectedCustomGradient(_ name: String) -> String { "expected 'grad(dy) = …' after the body of custom function '\(name)'" }
-    public static let cannotAssign = "only a name can be assigned to (use 'name = …' or 'f(x) = …')"
+    public static let cannotAssign = "only a name or a subscript of a name can be assigned to (use 'name = …', 'x[i] = …' or 'f(x) = …')"
     public static let expectedParameterName = "expected a parameter name: a function definition takes names, as in 'f(x, y) = …'"
     public static let expectedNamesBeforeEqual = "only names can be assigned to, as in 'a, b = …'"
+    public static func branchWithoutIf(_ keyword: String) -> String {
+        "'\(keyword)' must follow the closing '>' of an 'if' block, on the same line"
+    }
+    public static func chainedComparison(_ first: String, _ second: String) -> String {
+        "comparisons do not chain: '\(first)' then '\(second)'; compare twice and multiply, as in (a < b) * (b < c)"
+    }
     public static func expectedGradAfter(_ keyword: String) -> String { "expected 'grad' after '\(keyword)'" }
     public static let expectedWithGradients = "expected 'with' and the gradients after the variables of 'apply', as in 'apply opt to w, b with gw, gb'"
     public static let expectedDotDot = "expected '..' between the bounds of the plot range, as in 'over x in -1..1'"

@@ -83,8 +83,15 @@ extension Statement: CustomDebugStringConvertible {
         case .withTape(let name, let persistent, let nowatch, let body):
             text = "(with-tape \(name.name)" + (persistent ? " persistent" : "") + (nowatch ? " nowatch" : "")
                 + " \(blockSExpression(body)))"
-        case .showTape: text = "(tape)"
-        case .resetTape: text = "(tape-reset)"
+        case .showTape(let tape): text = "(tape" + (tape.map { " \($0.name)" } ?? "") + ")"
+        case .resetTape(let tape): text = "(tape-reset" + (tape.map { " \($0.name)" } ?? "") + ")"
+        case .indexAssignment(let target, let items, let op, let value):
+            text = "(\(op?.rawValue ?? "=") (index \(target.name) " + items.map(\.sExpression).joined(separator: " ") + ") \(value.sExpression))"
+        case .conditional(let branches, let otherwise):
+            text = "(if " + branches.map { "\($0.condition.sExpression) \(blockSExpression($0.body))" }.joined(separator: " elif ")
+                + (otherwise.map { " else \(blockSExpression($0))" } ?? "") + ")"
+        case .whileLoop(let condition, let body): text = "(while \(condition.sExpression) \(blockSExpression(body)))"
+        case .print(let expressions): text = "(print " + expressions.map(\.sExpression).joined(separator: " ") + ")"
         case .repeatLoop(let count, let counter, let shown, let body):
             text = "(repeat \(count.sExpression)" + (counter.map { " as \($0.name)" } ?? "")
                 + (shown.map { " show \($0.name)" } ?? "") + " \(blockSExpression(body)))"

@@ -40,16 +40,24 @@ public indirect enum StatementKind: Hashable, Sendable {
     case watch(names: [Identifier], tape: Identifier?)
     /// `var w = expr`
     case variableDeclaration(name: Identifier, value: Expr)
-    /// `w += expr`, `w -= expr`
+    /// `w += expr`, `w -= expr`, `x *= expr`, `x /= expr`
     case update(target: Identifier, operator: UpdateOperator, value: Expr)
+    /// `x[i] = expr`, `x[1:3] += expr`, `x[x < 0] = 0`: `operator` is nil for `=`.
+    case indexAssignment(target: Identifier, subscript: [IndexItem], operator: UpdateOperator?, value: Expr)
+    /// `if C < … > elif C < … > else < … >`
+    case conditional(branches: [ConditionalBranch], otherwise: [Statement]?)
+    /// `while C < … >`
+    case whileLoop(condition: Expr, body: [Statement])
+    /// `print e1, e2`
+    case print([Expr])
     /// `with stop < … >` or `with stop t < … >`
     case withStop(tape: Identifier?, body: [Statement])
     /// `with tape t [persistent] [nowatch] < … >`
     case withTape(name: Identifier, persistent: Bool, nowatch: Bool, body: [Statement])
-    /// `tape`
-    case showTape
-    /// `tape reset`
-    case resetTape
+    /// `tape` or `tape t`
+    case showTape(Identifier?)
+    /// `tape reset` or `tape reset t`
+    case resetTape(Identifier?)
     /// `repeat N [as i] [show loss] < … >`
     case repeatLoop(count: Expr, counter: Identifier?, shown: Identifier?, body: [Statement])
     /// `save x to "x.npy"`
@@ -74,6 +82,28 @@ public indirect enum StatementKind: Hashable, Sendable {
 public enum UpdateOperator: String, Hashable, Sendable {
     case add = "+="
     case subtract = "-="
+    case multiply = "*="
+    case divide = "/="
+
+    /// The operator that `x op= e` applies: `x = x op e`.
+    public var binary: BinaryOperator {
+        switch self {
+        case .add: return .add
+        case .subtract: return .subtract
+        case .multiply: return .multiply
+        case .divide: return .divide
+        }
+    }
+}
+
+/// One `if C < … >` or `elif C < … >` of a conditional.
+public struct ConditionalBranch: Hashable, Sendable {
+    public var condition: Expr
+    public var body: [Statement]
+    public init(condition: Expr, body: [Statement]) {
+        self.condition = condition
+        self.body = body
+    }
 }
 
 /// The body of a function or of a custom gradient.
@@ -127,6 +157,24 @@ public enum BinaryOperator: String, Hashable, Sendable {
     case matmul = "@"
     /// `^` or `**`
     case power = "^"
+    /// NumPy's `mod` (Python's `%` on floats: the sign of the divisor).
+    case modulo = "%"
+    /// NumPy's `floor_divide`.
+    case floorDivide = "//"
+    case equal = "=="
+    case notEqual = "!="
+    case less = "<"
+    case greater = ">"
+    case lessEqual = "<="
+    case greaterEqual = ">="
+
+    /// Whether the operator compares (its result is an untracked 0/1 tensor).
+    public var isComparison: Bool {
+        switch self {
+        case .equal, .notEqual, .less, .greater, .lessEqual, .greaterEqual: return true
+        default: return false
+        }
+    }
 }
 
 /// A call argument; `label` is set for keyword arguments (`axis=0`).

@@ -2,7 +2,7 @@
 public enum Keyword: String, CaseIterable, Sendable {
     case watch, `var`, grad, jacobian, batch_jacobian, hessian, jvp, wrt, along, seed, unconnected,
          using, with, stop, tape, persistent, nowatch, on, custom, `repeat`, `as`, explain, graph,
-         check, plot, over, `in`, to, and, save, show, apply
+         check, plot, over, `in`, to, and, save, show, `if`, elif, `else`, `while`, print, apply
 
     /// The keyword spelled `word`, if any.
     // NOTE: a plain switch: `init(rawValue:)` builds a table of every spelling on first use, which cost each
@@ -40,6 +40,11 @@ public enum Keyword: String, CaseIterable, Sendable {
         case "and": return .and
         case "save": return .save
         case "show": return .show
+        case "if": return .if
+        case "elif": return .elif
+        case "else": return .else
+        case "while": return .while
+        case "print": return .print
         case "apply": return .apply
         default: return nil
         }
@@ -51,7 +56,7 @@ enum TokenKind: Equatable {
     case name(String)
     case keyword(Keyword)
     case string(String)
-    /// An operator or punctuation: `+ - * / @ ^ ** = += -= , ; : ( ) [ ] < > . ..`
+    /// An operator or punctuation: `+ - * / @ ^ ** % // = += -= *= /= == != <= >= , ; : ( ) [ ] < > . ..`
     case symbol(String)
     case newline
     case end

@@ -47,6 +47,12 @@ struct REPL {
                 var quit = false
                 session.settings.lineWidth = terminalWidth()
                 progress?.begin(shownName: ProgressReporter.shownName(in: text))
+                // `print` in a loop shows each line as the loop goes.
+                session.onPrint = { outcome in
+                    progress?.clear()
+                    print(OutputFormatter(settings: session.settings).human(outcome, source: source))
+                    StandardStreams.synchronizeOutput()
+                }
                 session.run(text, firstLine: firstLine, keepGoing: false) { outcome in
                     progress?.clear()
                     let out = OutputFormatter(settings: session.settings).human(outcome, source: source)

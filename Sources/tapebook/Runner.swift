@@ -20,8 +20,15 @@ struct Runner {
     /// `-e` and stdin: outputs only (or JSON). Returns false when a statement failed.
     func runPlain(_ text: String) -> Bool {
         let source = SourceText(text, firstLine: 1)
-        let formatter = OutputFormatter(settings: session.settings)
         var ok = true
+        let formatter = OutputFormatter(settings: session.settings)
+        // `print` in a loop writes as the loop goes.
+        session.onPrint = { outcome in
+            write(output.json ? formatter.json(outcome) : OutputFormatter(settings: session.settings).human(outcome, source: source))
+            StandardStreams.synchronizeOutput()
+            fflush(stdout)
+        }
+        defer { session.onPrint = nil }
         session.run(text, keepGoing: false) { outcome in
             if outcome.result.isError { ok = false }
             if output.json {
@@ -102,29 +109,43 @@ struct Runner {
                 // An error that the cell's `#>` lines show is expected (a lesson showing what goes wrong): the
                 // replay goes on past it. Only an unexpected error stops it and fails the run.
                 var unexpectedError = false
+                // Outputs go out as they come (a loop's `print` as it runs); Markdown gathers the cell's.
+                func deliver(_ outcome: StatementOutcome) {
+                    formatter.settings = session.settings
+                    switch mode {
+                    case .json: write(formatter.json(outcome))
+                    case .transcript, .markdown:
+                        let text = formatter.human(outcome, source: file.source)
+                        if text.isEmpty { break }
+                        if mode == .markdown { outputs.append(text) } else { write(text) }
+                    }
+                }
+                session.onPrint = { outcome in
+                    progress?.clear()
+                    deliver(outcome)
+                    StandardStreams.synchronizeOutput()
+                    fflush(stdout)
+                }
+                defer { session.onPrint = nil }
                 let run = session.run(cell, in: file.source, keepGoing: keepGoing || cell.expectsError, willRun: { statement in
                     progress?.begin(shownName: ProgressReporter.shownName(in: file.source.text(of: statement.span)))
                 }, didRun: { progress?.clear() }, report: { outcome in
-                    formatter.settings = session.settings
                     if case .error(let error) = outcome.result, !cell.expects(error) { unexpectedError = true }
-                    if mode == .json {
-                        write(formatter.json(outcome))
-                    } else {
-                        let text = formatter.human(outcome, source: file.source)
-                        if !text.isEmpty { outputs.append(text) }
-                    }
+                    deliver(outcome)
                 })
                 ok = ok && !unexpectedError
                 let quit = run.quit
                 switch mode {
-                case .transcript: for o in outputs { write(o) }
+                case .transcript: break
                 case .markdown:
                     write("```\n" + statementText.joined(separator: "\n") + "\n```")
                     if !outputs.isEmpty { write("```text\n" + outputs.joined(separator: "\n") + "\n```") }
                     write("")
                 case .json: break
                 }
-                if quit || (!ok && !keepGoing) || Interrupt.isRequested { break itemLoop }
+                // A replay that Ctrl-C stopped did not run to its end, even when a loop stopped cleanly.
+                if Interrupt.isRequested { ok = false; break itemLoop }
+                if quit || (!ok && !keepGoing) { break itemLoop }
                 // An output that can no longer be written (a full disk, a closed pipe) ends the replay.
                 if ferror(stdout) != 0 { ok = false; break itemLoop }
             }

@@ -92,10 +92,25 @@ final class REPLEndToEndTests: XCTestCase {
         // The bar shows that the loop runs.
         try terminal.expect("it/s")
         terminal.send("\u{03}")
-        try terminal.expect("interrupted")
+        // The loop stops as a Python training loop does: the finished iterations stay done.
+        try terminal.expect("stopped after")
         try terminal.expectPrompt(Self.prompt)
         let output = try enter("y = x", in: terminal)
         XCTAssertTrue(output.contains("y = [1, 2, 3]"), output)
+    }
+
+    /// Ctrl-C in a `while true` loop, sent once the loop has printed that it runs: the iterations that
+    /// finished are kept and the session goes on.
+    func testCtrlCStopsAWhileLoopAndKeepsItsIterations() throws {
+        let terminal = try startREPL()
+        try enter("n = 0", in: terminal)
+        terminal.send("while true < n += 1; if (n == 1) < print \"ready\", n > >\r")
+        try terminal.expect("ready 1")
+        terminal.send("\u{03}")
+        try terminal.expect("stopped after")
+        try terminal.expectPrompt(Self.prompt)
+        let output = try enter("print \"count\", n >= 1", in: terminal)
+        XCTAssertTrue(output.contains("count 1"), output)
     }
 
     func testCtrlCAtThePromptClearsTheLine() throws {
@@ -194,14 +209,14 @@ final class REPLEndToEndTests: XCTestCase {
         let bar = try terminal.expect("it/s")
         XCTAssertTrue(bar.contains("/1000000000000"), bar)
         try terminal.expect(" y 2")
-        // Stop it rather than wait: the bar is erased before `interrupted` is printed.
+        // Stop it rather than wait: the bar is erased before the loop says how many iterations ran.
         terminal.send("\u{03}")
-        let end = try terminal.expect("interrupted")
+        let end = try terminal.expect("stopped after")
         XCTAssertTrue(end.contains("\r\u{1B}[K"), end.debugDescription)
         try terminal.expectPrompt(Self.prompt)
-        // The workspace is as it was before the statement.
+        // The iterations that finished stay done.
         let output = try enter("y", in: terminal)
-        XCTAssertTrue(output.contains("unknown name 'y'"), output)
+        XCTAssertTrue(output.contains("2"), output)
     }
 
     /// A loop that ends before the delay draws nothing; the delay here is longer than any test runs.

@@ -114,10 +114,13 @@ final class HelpAndVarsTests: XCTestCase {
           stop_gradient(x)           the value of x, cut from the tape
           with stop < ... >          run a block with recording stopped
           with tape t [persistent] [nowatch] < ... >
-          tape, tape reset           list or empty the implicit tape
+          tape [t], tape reset [t]   list or empty the implicit tape, or tape t
           f(x) = x^2 + 1             a function; f(x) = < a = x^2; a + 1 > with a block
           custom f(x) = ... grad(dy) = ...   a function with its own gradient
           repeat N [as i] [show loss] < ... >
+          while (x < 10) < ... >     also if C < ... > elif C < ... > else < ... >
+          print i, loss              prints inside loops too
+          x += 1; x[0] = 5           recorded on a plain tensor; x[x < 0] = 0 masks
           params = (w, b)            a group; gs = grad loss wrt w, b is one too
           opt = adam(0.01)           also sgd, rmsprop, adagrad (Keras's formulas)
           apply opt to w, b with gw, gb   one optimizer step, in place

@@ -43,7 +43,7 @@ final class ErrorTests: XCTestCase {
         assertError(">", SyntaxMessage.unexpected("'>'"), at: "1:1")
         assertError("x = 1 >", SyntaxMessage.unexpected("'>'"), at: "1:7")
         XCTAssertEqual(SyntaxMessage.unexpected("'>'"),
-                       "unexpected '>': there are no comparison operators; use gt(a, b), lt, ge, le, eq or ne")
+                       "unexpected '>': `<` and `>` compare only inside parentheses or brackets, as in (a > b); `<=`, `>=`, `==` and `!=` compare anywhere")
         assertError("x = 1 2", "unexpected '2'", at: "1:7")
         assertError(")", "unexpected ')'", at: "1:1")
         assertError("x = )", "expected an expression after '='", at: "1:5")
@@ -76,7 +76,7 @@ final class ErrorTests: XCTestCase {
 
     func testStatementMistakes() {
         assertError("f(x + 1) = x", "expected a parameter name: a function definition takes names, as in 'f(x, y) = …'", at: "1:3")
-        assertError("x + 1 = 2", "only a name can be assigned to (use 'name = …' or 'f(x) = …')", at: "1:1")
+        assertError("x + 1 = 2", "only a name or a subscript of a name can be assigned to (use 'name = …', 'x[i] = …' or 'f(x) = …')", at: "1:1")
         assertError("a, 2 = f(x)", "only names can be assigned to, as in 'a, b = …'", at: "1:4")
         assertError("f(axis=0, x)", "a positional argument cannot follow a keyword argument", at: "1:11")
         assertError("with x < >", "expected 'stop' or 'tape' after 'with'", at: "1:6")

@@ -1,0 +1,152 @@
+import Foundation
+import XCTest
+@testable import TapeLanguage
+
+/// Export of `if`, `while`, `print`, `+=` and element assignment (issue 18): exact text, and the scripts run
+/// under the real libraries (TAPEBOOK_PYTHON, or bench/.venv, with torch and tensorflow) give tapebook's numbers.
+final class ExportControlFlowTests: XCTestCase {
+    func body(_ program: String, _ target: ExportTarget, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            let script = try Exporter.export(program, to: target, origin: "test.tape")
+            guard let marker = script.range(of: "\n# The session's statements\n") else { return script }
+            return String(script[marker.upperBound...].dropLast())
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    let program = """
+    x = [1, 2, 3, 4]
+    watch x
+    y = x * x;
+    y += 1;
+    y[[0, 2]] = [5, 6];
+    y[1:3] *= 2;
+    y[y > 20] = 0;
+    if (sum(y) > 10) < z = y * 2; > else < z = y >
+    n = 0;
+    while (n < 3) < n += 1; print "n", n >
+    var w = [1, 2]
+    w[0] = 5;
+    w *= 2
+    grad sum(z) wrt x
+    """
+
+    func testTorch() {
+        XCTAssertEqual(body(program, .torch), """
+        x = torch.tensor([1, 2, 3, 4], dtype=torch.float64)
+        show("x =", x)
+        x.requires_grad_()
+        y = x * x
+        y = y + 1
+        y = y.clone()
+        y[torch.tensor([0, 2])] = torch.tensor([5, 6], dtype=torch.float64)
+        y = y.clone()
+        y[1:3] = y[1:3] * T(2)
+        y = torch.where((y > T(20)).double() != 0, T(0), y)
+        if bool((torch.sum(y) > T(10)).double() != 0):
+            z = y * 2
+        else:
+            z = y
+            show("z =", z)
+        n = T(0)
+        while bool((n < T(3)).double() != 0):
+            n = n + 1
+            _print("n", n)
+        w = torch.tensor([1, 2], dtype=torch.float64, requires_grad=True)
+        show("w =", w)
+        with torch.no_grad(): w[0] = T(5)
+        with torch.no_grad(): w *= 2
+        show("w =", w)
+        show("∂sum(z)/∂x =", _grad(torch.sum(z), [x])[0])
+        """)
+    }
+
+    func testTensorFlow() {
+        XCTAssertEqual(body(program, .tf), """
+        with tf.GradientTape(persistent=True) as tape:  # the session's implicit tape
+            x = tf.constant([1, 2, 3, 4], tf.float64)
+            show("x =", x)
+            tape.watch(x)
+            y = x * x
+            y = y + 1
+            y = _scatter_update(y, lambda a: a[np.array([0, 2])], tf.constant([5, 6], tf.float64))
+            y = _scatter_update(y, lambda a: a[1:3], y[1:3] * T(2))
+            y = tf.where(tf.cast(y > T(20), tf.float64) != 0, T(0), y)
+            if bool(tf.cast(tf.reduce_sum(y) > T(10), tf.float64) != 0):
+                z = y * 2
+            else:
+                z = y
+                show("z =", z)
+            n = T(0)
+            while bool(tf.cast(n < T(3), tf.float64) != 0):
+                n = n + 1
+                _print("n", n)
+            w = tf.Variable([1, 2], dtype=tf.float64)
+            show("w =", w)
+            w.assign(_scatter_update(w, lambda a: a[0], T(5)))
+            w.assign(w * 2)
+            show("w =", w)
+            show("∂sum(z)/∂x =", tape.gradient(tf.reduce_sum(z), x))
+        """)
+        let script = (try? Exporter.export(program, to: .tf, origin: "test.tape")) ?? ""
+        XCTAssertTrue(script.contains("def _scatter_update(x, select, value):"), script)
+        XCTAssertTrue(script.contains("def _print(*values):"), script)
+        XCTAssertEqual(body("with tape t < x = 1; tape reset t >", .tf), """
+        with tf.GradientTape(persistent=True) as tape:  # the session's implicit tape
+            with tf.GradientTape() as t:
+                x = T(1)
+                t.reset()
+        """)
+    }
+
+    /// JAX differentiates functions: what it cannot re-express is refused, naming the construct.
+    func testJAXRefusesWhatItCannotDifferentiate() {
+        for (program, message) in [
+            ("x = 1\nif (x > 0) < y = 2 >", "`if` is not exported to JAX: jax.grad differentiates one function, so write the branch that runs"),
+            ("x = 1\nwhile (x < 3) < x += 1 >", "`while` is not exported to JAX: jax.grad differentiates one function, so unroll the loop"),
+            ("x = [1, 2]\nwatch x\ny = x * 2\ny[0] = 5", "element assignment to a tracked tensor is not exported to JAX; build the tensor with where(...) or concat(...)"),
+        ] {
+            XCTAssertThrowsError(try Exporter.export(program, to: .jax, origin: "test.tape")) { error in
+                XCTAssertEqual((error as? ExportError)?.message, message)
+            }
+        }
+        XCTAssertEqual(body("x = [1, 2]\nx[0] = 5\nx += 1\nprint x", .jax), """
+        x = jnp.array([1, 2], jnp.float64)
+        show("x =", x)
+        x = x.at[0].set(T(5))
+        show("x =", x)
+        x = x + 1
+        show("x =", x)
+        _print(x)
+        """)
+    }
+
+    /// The exported scripts print tapebook's numbers (run when TAPEBOOK_PYTHON or bench/.venv has torch and tensorflow).
+    func testExportedScriptsGiveTapebooksNumbers() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let python = environment["TAPEBOOK_PYTHON"] ?? SessionsTests.repositoryRoot.appendingPathComponent("bench/.venv/bin/python").path
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python),
+                          "no Python with torch and tensorflow: set TAPEBOOK_PYTHON, or `make peers` makes bench/.venv")
+        let expected = ["n 1.", "n 2.", "n 3.", "w = [10.  4.]", "∂sum(z)/∂x = [ 0. 16.  0. 16.]"]
+        for target in [ExportTarget.torch, .tf] {
+            let script = try Exporter.export(program, to: target, origin: "test.tape")
+            let file = NSTemporaryDirectory() + "tapebook-control-flow-\(target.rawValue)-\(getpid()).py"
+            try script.write(toFile: file, atomically: true, encoding: .utf8)
+            defer { unlink(file) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [file]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = Pipe()
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, "\(target.library):\n\(text)")
+            let lines = text.split(separator: "\n").map(String.init)
+            for line in expected { XCTAssertTrue(lines.contains(line), "\(target.library) printed no '\(line)':\n\(text)") }
+        }
+    }
+}
