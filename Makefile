@@ -2,8 +2,9 @@
 # Each installs what is missing first, and builds the release binary only when its inputs changed.
 SWIFT ?= swift
 PREFIX ?= $(HOME)/.local
-APT_PACKAGES = libopenblas-dev libedit-dev
+APT_PACKAGES = libopenblas-dev libedit-dev libzmq3-dev libssl-dev graphviz
 BIN = .build/release/tapebook
+KERNEL = .build/release/tapebook-kernel
 
 .PHONY: run test build release deps bench install uninstall peers
 
@@ -44,32 +45,42 @@ STATIC_CXX = $(shell a=$$(clang -print-file-name=libstdc++.a 2>/dev/null || gcc 
 # a busy machine, or after a debug build), and the release link is the slowest step of all.
 INPUTS = $(shell find Sources) Package.swift $(wildcard Package.resolved) tools/link-order.txt Makefile
 
+RELEASE_FLAGS = -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
+
 # The binary is removed first so that it is linked again when only the order or the flags changed.
 $(BIN): $(INPUTS) | deps
 	rm -f $@
-	$(SWIFT) build -c release --product tapebook -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
+	$(SWIFT) build -c release --product tapebook $(RELEASE_FLAGS)
 
-build: $(BIN)
+# The Jupyter kernel is a second executable, which `tapebook kernel` execs: the notebook's own binary links
+# neither ZeroMQ nor libcrypto. Built with the same flags, so the modules they share are compiled once.
+$(KERNEL): $(INPUTS) | deps
+	$(SWIFT) build -c release --product tapebook-kernel $(RELEASE_FLAGS)
+	touch $@
+
+build: $(BIN) $(KERNEL)
 
 run: $(BIN)
 	@$(BIN)
 
 # tools/export-peers makes .peers/ (TensorFlow, JAX, PyTorch for the export fidelity test) once; where it
 # cannot, that test skips with a message, or fails under CI=true.
-test: $(BIN)
+test: $(BIN) $(KERNEL)
 	-tools/export-peers
 	$(SWIFT) build --build-tests
 	TAPEBOOK_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --skip-build --disable-swift-testing
+	TAPEBOOK_BIN=$(CURDIR)/$(BIN) tools/jupyter-tests
 
-# tapebook is one file: installing it is copying it to $(PREFIX)/bin.
-install: $(BIN)
+# tapebook is one file, and its Jupyter kernel another beside it: installing them is copying them to $(PREFIX)/bin.
+install: $(BIN) $(KERNEL)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tapebook
+	install -m 755 $(KERNEL) $(DESTDIR)$(PREFIX)/bin/tapebook-kernel
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
 		*) echo "$(PREFIX)/bin is not on PATH: add it with  export PATH=\"$(PREFIX)/bin:\$$PATH\"";; esac
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tapebook
+	rm -f $(DESTDIR)$(PREFIX)/bin/tapebook $(DESTDIR)$(PREFIX)/bin/tapebook-kernel
 
 # .peers/, the Python environment with TensorFlow, JAX and PyTorch (CPU builds) in which the export
 # fidelity test runs the exported scripts; `make test` makes it too. The benchmarks' bench/.venv is

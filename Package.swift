@@ -15,6 +15,7 @@ let package = Package(
     name: "tapebook",
     products: [
         .executable(name: "tapebook", targets: ["tapebook"]),
+        .executable(name: "tapebook-kernel", targets: ["tapebook-kernel"]),
         .library(name: "TapeLanguage", targets: ["TapeLanguage"]),
     ],
     dependencies: [
@@ -49,6 +50,13 @@ let package = Package(
             "TapeLanguage", "LineEditing", "Rendering", "Portable", "TensorCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // The Jupyter kernel: ZeroMQ for the sockets, libcrypto for HMAC-SHA256 signatures. In a second
+        // executable, which `tapebook kernel` execs, so that the notebook's own start-up loads neither.
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .target(name: "JupyterKernel", dependencies: ["CZMQ", "CCrypto", "TapeLanguage", "Autodiff", "Rendering", "Portable", "TensorCore", "TapeSyntax", "LineEditing"]),
+        .executableTarget(name: "tapebook-kernel", dependencies: ["JupyterKernel"]),
 
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "TensorCore"]),

@@ -294,8 +294,11 @@ extension Session {
         case .graph(let expr, let file):
             // Errors about the file point at `to "…"`, the rest of the statement.
             let fileSpan = SourceSpan(start: sourceText.firstNonSpace(after: expr.span.end, before: statement.span.end), end: statement.span.end)
-            let text = try graph(expr, file: file, fileSpan: fileSpan)
-            if show { outcome.result = .text(text) }
+            let (text, dot) = try graph(expr, file: file, fileSpan: fileSpan)
+            if show {
+                outcome.result = .text(text)
+                if file == nil { outcome.figure = .graph(dot: dot) }
+            }
             emit()
 
         case .checkGradient(let g):
@@ -304,8 +307,19 @@ extension Session {
             emit()
 
         case .plot(let exprs, let variable, let lower, let upper, let includeGradient):
-            let text = try plot(exprs, variable: variable, lower: lower, upper: upper, includeGradient: includeGradient)
-            if show { outcome.result = .text(text) }
+            let (text, figure) = try plot(exprs, variable: variable, lower: lower, upper: upper, includeGradient: includeGradient)
+            if show {
+                outcome.result = .text(text)
+                outcome.figure = figure
+            }
+            emit()
+
+        case .plotValues(let series, let against):
+            let (text, figure) = try plotValues(series, against: against)
+            if show {
+                outcome.result = .text(text)
+                outcome.figure = figure
+            }
             emit()
 
         case .apply(let optimizer, let variables, let gradients):

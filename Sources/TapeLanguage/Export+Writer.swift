@@ -382,7 +382,7 @@ struct PythonWriter {
                 try block(body)
                 scopes.removeLast()
             }
-        case .showTape, .explain, .graph, .checkGradient, .plot:
+        case .showTape, .explain, .graph, .checkGradient, .plot, .plotValues:
             comment(s)
         case .resetTape(let tape?) where target == .tf:
             emit("\(py(tape.name)).reset()")

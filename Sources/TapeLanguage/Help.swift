@@ -130,7 +130,9 @@ public enum Help {
       explain grad y wrt x       the backward pass step by step
       check grad y wrt x         the tape's gradient against finite differences
       graph y [to "g.dot"]       the computation graph
+      graph grad y wrt x         the same, with the gradient of y on every value
       plot f(x) over x in a..b [and grad]
+      plot v [against xs]        a vector against its index, or against xs
     commands
       :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
       :export tf|jax|torch "f.py"
@@ -145,7 +147,8 @@ public enum Help {
         "wrt": "grad", "seed": "grad", "unconnected": "grad", "zero": "grad", "gradient": "grad",
         "along": "jvp", "using": "with", "persistent": "with", "nowatch": "with", "on": "watch",
         "function": "def", "functions": "def", "fn": "def",
-        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot",
+        "as": "repeat", "show": "repeat", "over": "plot", "in": "plot", "and": "plot", "against": "plot",
+        "kernel": "jupyter", "notebook": "jupyter", "ipynb": "jupyter", "convert": "jupyter",
         "to": "save", "reset": "tape", "group": "groups", "optimizer": "apply", "optimizers": "apply",
         "variable": "var", "variables": ":vars", "help": ":help",
         "exit": ":quit", "safe": "trust", "security": "trust", "q": ":quit", "h": ":help", "?": ":help", "health": ":grads",
@@ -455,13 +458,15 @@ public enum Help {
             example: "x = 2\nwatch x\ny = sin(x^2)\nexplain grad y wrt x",
             seeAlso: ["grad", "graph", "check"]),
         "graph": Topic(
-            syntax: ["graph Y", "graph Y to \"FILE.dot\"", "graph Y to \"FILE.svg\""],
+            syntax: ["graph Y", "graph Y to \"FILE.dot\"", "graph Y to \"FILE.svg\"", "graph grad Y wrt X [to \"FILE\"]"],
             text: """
             Draws the computation graph that produced Y: its recorded operations and the watched values \
-            and variables they start from. graph Y to a .dot file writes Graphviz DOT; .svg and .png are \
-            written where Graphviz's dot is installed.
+            and variables they start from, each with its shape and value (the first elements when large). \
+            graph grad Y wrt X also shows on every value the gradient of Y with respect to it, as \
+            micrograd's draw_dot shows data and grad. graph Y to a .dot file writes Graphviz DOT with the \
+            same values and gradients; .svg and .png are written where Graphviz's dot is installed.
             """,
-            example: "x = [1, 2]\nwatch x\ny = sum(exp(x) * x)\ngraph y\ngraph y to \"y.dot\"",
+            example: "x = [1, 2]\nwatch x\ny = sum(exp(x) * x)\ngraph y\ngraph grad y wrt x\ngraph y to \"y.dot\"",
             seeAlso: ["tape", "explain"]),
         "check": Topic(
             syntax: ["check grad Y wrt X"],
@@ -473,14 +478,15 @@ public enum Help {
             example: "x = [0.5, 1]\nwatch x\ncheck grad sum(tanh(x)^2) wrt x",
             seeAlso: ["grad", "custom", "explain"]),
         "plot": Topic(
-            syntax: ["plot EXPR [, EXPR ...] over X in A..B [and grad]"],
+            syntax: ["plot EXPR [, EXPR ...] over X in A..B [and grad]", "plot V [, V ...]", "plot YS [, YS ...] against XS"],
             text: """
             Plots EXPR in the terminal (Unicode braille, or ASCII where Unicode is not available) with X \
             bound to points from A to B. Several expressions are separated by commas and told apart by \
             the legend; and grad adds the derivative of each with respect to X. Points where a curve is \
-            NaN or infinite are left out, and a note says how many.
+            NaN or infinite are left out, and a note says how many. plot V draws a vector against its \
+            index (a loss history); plot YS against XS draws one vector against another of the same length.
             """,
-            example: "plot tanh(x) over x in -3..3 and grad",
+            example: "plot tanh(x) over x in -3..3 and grad\nplot [5, 3, 2, 1.5, 1.2]\nplot [0, 1, 4, 9] against [0, 1, 2, 3]",
             seeAlso: ["grad"]),
         ":help": Topic(
             syntax: [":help", ":help TOPIC"],
@@ -566,6 +572,18 @@ public enum Help {
             """,
             example: "x = [1, 2]\n:reset\n:vars",
             seeAlso: ["tape", ":save"]),
+        "jupyter": Topic(
+            syntax: ["tapebook kernel install [--user] [--prefix P]", "tapebook convert FILE.tape --to ipynb",
+                     "tapebook convert FILE.ipynb --to tape"],
+            text: """
+            tapebook is also a Jupyter kernel: after tapebook kernel install, JupyterLab, VS Code and nbconvert \
+            offer it as "tapebook". A cell runs its statements in one session, as here; graph and plot show \
+            pictures (SVG), matrices show as tables, Tab completes names, Shift-Tab shows this help for the \
+            name under the cursor, and interrupting the kernel stops a cell as Ctrl-C does. tapebook convert \
+            turns a lesson into a notebook (narration into Markdown, #> lines into outputs) and back.
+            """,
+            example: "x = [1, 2]\nwatch x\ngraph grad sum(x * x) wrt x",
+            seeAlso: ["graph", "plot"]),
         "trust": Topic(
             syntax: ["tapebook run|check|export --trust FILE"],
             text: """

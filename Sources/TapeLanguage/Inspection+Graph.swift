@@ -5,6 +5,13 @@ import Autodiff
 import TapeSyntax
 import Rendering
 
+/// Sees the backward pass of `graph grad`.
+private final class GraphStepRecorder: BackwardObserver {
+    var steps: [(output: Value, cotangent: Value, gradients: [Value?])] = []
+    func pulledBack(_ output: Value, cotangent: Value, gradients: [Value?]) { steps.append((output, cotangent, gradients)) }
+    func accumulated(into value: Value) {}
+}
+
 /// The computation graph behind a value: every value it was computed from through recorded
 /// operations, and, for values cut by `stop_gradient`, what they were cut from.
 struct ComputationGraph {
@@ -41,18 +48,27 @@ extension Session {
     static let graphLineLimit = 60
 
     /// `graph Y`: the computation graph drawn in the terminal; `graph Y to "g.dot"` (or `.svg`, `.png`) writes it.
-    func graph(_ expr: Expr, file: String?, fileSpan: SourceSpan) throws -> String {
-        let root = try evaluate(expr)
+    /// `graph grad Y wrt X` also shows, on every node, the gradient of Y with respect to it.
+    /// Returns the text to print and the graph in DOT (for front ends that draw it, such as the Jupyter kernel).
+    func graph(_ expr: Expr, file: String?, fileSpan: SourceSpan) throws -> (text: String, dot: String) {
+        let root: Value
+        var gradients: GraphGradients?
+        if case .gradient(let g) = expr.kind, g.kind == .grad {
+            (root, gradients) = try graphGradients(g)
+        } else {
+            root = try evaluate(expr)
+        }
         let graph = ComputationGraph(root: root)
         let names = ValueNames(session: self, numbering: graph.values.filter { $0.node != nil })
-        guard let file else { return drawGraph(root, graph: graph, names: names) }
-        let dot = graphvizText(root, graph: graph, names: names, title: sourceText.text(of: expr.span))
+        let dot = graphvizText(root, graph: graph, names: names, title: sourceText.text(of: expr.span), gradients: gradients)
+        guard let file else { return (drawGraph(root, graph: graph, names: names, gradients: gradients), dot) }
         let operations = graph.values.filter { $0.node != nil }.count
         let summary = "\(operations) operation\(operations == 1 ? "" : "s")"
+        let what = gradients == nil ? label(of: expr) : sourceText.text(of: expr.span)
         let lower = file.lowercased()
         if lower.hasSuffix(".dot") || lower.hasSuffix(".gv") {
             try writeFile(Array((dot + "\n").utf8), to: file, kind: .graph, span: fileSpan)
-            return "wrote the graph of \(label(of: expr)) (\(summary)) to \(file)"
+            return ("wrote the graph of \(what) (\(summary)) to \(file)", dot)
         }
         guard let format = ["svg", "png", "pdf"].first(where: { lower.hasSuffix("." + $0) }) else {
             throw EvaluationError("graph writes .dot, .svg, .png or .pdf files, not \(file)", at: fileSpan)
@@ -63,7 +79,47 @@ extension Session {
         }
         let image = try runDot(dotProgram, format: format, input: dot, span: fileSpan)
         try writeFile(image, to: file, kind: .graph, span: fileSpan)
-        return "drew the graph of \(label(of: expr)) (\(summary)) to \(file)"
+        return ("drew the graph of \(what) (\(summary)) to \(file)", dot)
+    }
+
+    /// The gradient of a target with respect to each value of its graph, as `graph grad` shows them.
+    struct GraphGradients {
+        /// `y` in `∂y/∂·`.
+        var target: String
+        /// Gradients by value identity; a value the backward pass does not reach has none.
+        var byValue: [ObjectIdentifier: Tensor] = [:]
+    }
+
+    /// Runs the backward pass of `grad Y wrt X` (recording stopped: nothing is left on the tape) and keeps
+    /// the gradient that reached each value: the cotangent of each operation as it is pulled back, the sum of
+    /// what its users sent for each leaf.
+    private func graphGradients(_ g: TapeSyntax.Gradient) throws -> (Value, GraphGradients) {
+        let (target, sources, tape, seed) = try gradientOperands(g, command: "graph")
+        let recorder = GraphStepRecorder()
+        _ = try at(g.target.span) {
+            try context.withRecordingStopped {
+                try context.gradient(of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: g.unconnectedZero, observer: recorder)
+            }
+        }
+        // NOTE: a pullback may compute a gradient for an input that needs none (add's constant term); only
+        // values on a path to a source are shown with one, as the pass delivers them.
+        let recorded = RecordedGraph(target: target, sources: sources, tape: tape)
+        var result = GraphGradients(target: label(of: g.target))
+        let start = try seed.map { $0.tensor.shape == target.shape ? $0.tensor : try $0.tensor.broadcast(to: target.shape) }
+            ?? (try Tensor(shape: target.shape, repeating: 1))
+        result.byValue[ObjectIdentifier(target)] = start
+        for step in recorder.steps {
+            let output = step.output
+            result.byValue[ObjectIdentifier(output)] = output.shape == step.cotangent.shape ? step.cotangent.tensor : step.cotangent.tensor.sumToShape(output.shape)
+            guard let node = output.node else { continue }
+            for (i, input) in node.inputs.enumerated() where input.node == nil && i < step.gradients.count && recorded.needsGradient(input) {
+                guard let sent = step.gradients[i] else { continue }
+                let value = sent.shape == input.shape ? sent.tensor : sent.tensor.sumToShape(input.shape)
+                let key = ObjectIdentifier(input)
+                result.byValue[key] = try result.byValue[key].map { try $0 + value } ?? value
+            }
+        }
+        return (target, result)
     }
 
     // MARK: Terminal
@@ -84,7 +140,7 @@ extension Session {
         }
     }
 
-    func drawGraph(_ root: Value, graph: ComputationGraph, names: ValueNames) -> String {
+    func drawGraph(_ root: Value, graph: ComputationGraph, names: ValueNames, gradients: GraphGradients? = nil) -> String {
         let unicode = settings.unicode
         var rows: [(left: String, columns: [String])] = []
         var shown = Set<ObjectIdentifier>()
@@ -108,7 +164,9 @@ extension Session {
                 more += 1
             } else {
                 let (label, kind) = describe(v)
-                rows.append((prefix + connector + label, [kind, Shape.describe(v.shape), preview(v.tensor)]))
+                var columns = [kind, Shape.describe(v.shape), preview(v.tensor)]
+                if let gradients { columns.append(gradients.byValue[ObjectIdentifier(v)].map { "grad " + preview($0) } ?? (unicode ? "grad —" : "grad -")) }
+                rows.append((prefix + connector + label, columns))
             }
             guard let node = v.node else { continue }
             let children = node.inputs.filter(ComputationGraph.isDrawn)
@@ -126,8 +184,14 @@ extension Session {
                 stack.append((child, childPrefix, mark, childPrefix + (last ? "   " : (unicode ? "│  " : "|  "))))
             }
         }
-        var text = renderTable(headers: [], rows: rows.map { [$0.left] + $0.columns }, alignments: [.left, .left, .left, .left])
+        var text = renderTable(headers: [], rows: rows.map { [$0.left] + $0.columns }, alignments: [.left, .left, .left, .left, .left])
         if more > 0 { text += "\n… \(more) more line\(more == 1 ? "" : "s")" }
+        if let gradients {
+            text += "\ngrad: the gradient of \(gradients.target) with respect to each value"
+            if rows.contains(where: { $0.columns.last == (unicode ? "grad —" : "grad -") }) {
+                text += (unicode ? "; —" : "; -") + " where the backward pass does not reach it"
+            }
+        }
         if anyPath { text += "\n" + (unicode ? "━" : "=") + " path to a watched value: gradients flow back along it" }
         return text
     }
@@ -137,7 +201,8 @@ extension Session {
     /// The graph in Graphviz's DOT language: values as boxes with their operation and shape, edges
     /// from inputs to outputs labelled with the local derivative, the path to watched values drawn bold,
     /// what `stop_gradient` or `with stop` cut off in grey.
-    func graphvizText(_ root: Value, graph: ComputationGraph, names: ValueNames, title: String) -> String {
+    /// Each box also shows the value (its first elements) and, for `graph grad`, the gradient.
+    func graphvizText(_ root: Value, graph: ComputationGraph, names: ValueNames, title: String, gradients: GraphGradients? = nil) -> String {
         let drawn = graph.values.filter(ComputationGraph.isDrawn)
         var id: [ObjectIdentifier: String] = [:]
         for (i, v) in drawn.enumerated() { id[ObjectIdentifier(v)] = "v\(i + 1)" }
@@ -155,6 +220,10 @@ extension Session {
             } else {
                 label = names.callName(v) + "\n" + leafKind(v, names: names) + "  " + Shape.describe(v.shape)
                 if v.isTracked { attributes.append("style=bold") }
+            }
+            label += "\nvalue " + preview(v.tensor)
+            if let gradients {
+                label += "\ngrad " + (gradients.byValue[ObjectIdentifier(v)].map(preview) ?? "none: not on a path to the sources")
             }
             let cut = v.untrackedReason == .recordingStopped || v.untrackedReason == .stopGradient
             if cut || graph.cutOff.contains(ObjectIdentifier(v)) { attributes.append(grey) }
@@ -198,7 +267,7 @@ extension Session {
     }
 
     /// The first executable called `name` on the PATH.
-    static func findExecutable(_ name: String) -> String? {
+    public static func findExecutable(_ name: String) -> String? {
         let path = Environment.value("PATH") ?? "/usr/bin:/bin:/usr/local/bin"
         for directory in path.split(separator: ":") {
             let candidate = directory + "/" + name
@@ -231,5 +300,16 @@ extension Session {
             throw EvaluationError("dot failed: " + visibleText(message.trimmingWhitespaceAndNewlines()), at: span)
         }
         return result.output
+    }
+
+    /// A graph's DOT text drawn as SVG by Graphviz (for front ends that show pictures), or nil where `dot`
+    /// is not installed or fails: the terminal drawing then stands alone.
+    public func graphSVG(_ dot: String) -> String? {
+        guard let program = Session.findExecutable("dot"),
+              let image = try? runDot(program, format: "svg", input: dot, span: SourceSpan(at: SourceLocation(offset: 0, line: 1, column: 1))) else { return nil }
+        let svg = String(decoding: image, as: UTF8.self)
+        // The XML declaration and DOCTYPE are dropped: the image goes inside a page.
+        guard let start = svg.rangeOfText("<svg") else { return nil }
+        return String(svg[start.lowerBound...])
     }
 }

@@ -33,7 +33,7 @@ extension Session {
 
     /// `plot f(x), g(x) over x in A..B [and grad]`: each expression evaluated with `x` bound to each
     /// sample point; `and grad` adds each one's derivative, read from the tape.
-    func plot(_ exprs: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool) throws -> String {
+    func plot(_ exprs: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool) throws -> (String, Figure) {
         func bound(_ e: Expr) throws -> Double {
             let v = try evaluate(e)
             guard v.tensor.count == 1, let x = v.tensor.scalars.first, x.isFinite else {
@@ -94,7 +94,59 @@ extension Session {
                                           : "note: \(s.label) is NaN or infinite at \(count) of \(samples) points: they are left out")
         }
         let drawing = renderPlot(series: series, width: width, height: Session.plotHeight, unicode: settings.unicode, xRange: (a, b))
-        return ([drawing] + notes).joined(separator: "\n")
+        return (([drawing] + notes).joined(separator: "\n"), .plot(series: series, xRange: (a, b)))
+    }
+
+    /// `plot v`: each vector against its index (0, 1, 2, ...); `plot ys against xs`: against another vector.
+    func plotValues(_ exprs: [Expr], against: Expr?) throws -> (String, Figure) {
+        func vector(_ e: Expr, role: String) throws -> [Double] {
+            let text = sourceText.text(of: e.span)
+            let v: Value
+            do {
+                v = try evaluate(e)
+            } catch var error as EvaluationError where against == nil && error.note == nil && error.message.hasPrefix("unknown name") {
+                error.note = "to plot a function, write plot \(text) over x in A..B"
+                throw error
+            }
+            guard v.tensor.rank <= 1 || v.shape.filter({ $0 != 1 }).count <= 1 else {
+                throw EvaluationError("plot draws vectors, but \(text) has shape \(Shape.describe(v.shape))", at: e.span,
+                                      note: "plot a row or a column, e.g. \(text)[0], or flatten it with reshape(\(text), [-1])")
+            }
+            guard v.tensor.rank > 0 else {
+                throw EvaluationError("plot draws vectors, but \(text) is one number", at: e.span,
+                                      note: against == nil ? "to plot a function, write plot \(text) over x in A..B" : nil)
+            }
+            guard v.tensor.count > 0 else { throw EvaluationError("nothing to draw: \(text) is empty", at: e.span) }
+            return v.tensor.scalars
+        }
+        let xs: [Double]
+        if let against {
+            xs = try vector(against, role: "x")
+        } else {
+            xs = []
+        }
+        var series: [(label: String, xs: [Double], ys: [Double])] = []
+        for e in exprs {
+            let ys = try vector(e, role: "y")
+            if let against, ys.count != xs.count {
+                throw EvaluationError("\(sourceText.text(of: e.span)) has \(ys.count) element\(ys.count == 1 ? "" : "s") but \(sourceText.text(of: against.span)) has \(xs.count)",
+                                      at: e.span.union(against.span), note: "plot ys against xs pairs the elements of two vectors of the same length")
+            }
+            series.append((sourceText.text(of: e.span), against == nil ? ys.indices.map(Double.init) : xs, ys))
+        }
+        let span = exprs.first!.span.union((against ?? exprs.last!).span)
+        let finite = series.map { s in zip(s.xs, s.ys).filter { $0.0.isFinite && $0.1.isFinite }.count }
+        if finite.allSatisfy({ $0 == 0 }) {
+            throw EvaluationError("nothing to draw: " + (series.count == 1 ? "\(series[0].label) has" : "the vectors have") + " no finite point", at: span)
+        }
+        var notes: [String] = []
+        for (s, count) in zip(series, finite) where count < s.ys.count {
+            notes.append(count == 0 ? "note: \(s.label) has no finite point: nothing drawn for it"
+                                    : "note: \(s.ys.count - count) of the \(s.ys.count) points of \(s.label) are NaN or infinite: they are left out")
+        }
+        let width = max(20, min(Session.plotMaximumWidth, settings.lineWidth - 12))
+        let drawing = renderPlot(series: series, width: width, height: Session.plotHeight, unicode: settings.unicode)
+        return (([drawing] + notes).joined(separator: "\n"), .plot(series: series, xRange: nil))
     }
 
     /// The error for a plot with no finite point: `what` is `f(x) is` or `every curve is`.

@@ -34,6 +34,14 @@ public enum StatementResult {
     case error(EvaluationError)
 }
 
+/// A picture of a statement's result, for front ends that draw (the Jupyter kernel); the terminal prints the text.
+public enum Figure {
+    /// A computation graph in Graphviz's DOT language.
+    case graph(dot: String)
+    /// Curves, each with a legend label and its points; `xRange` is the range sampled, when there is one.
+    case plot(series: [(label: String, xs: [Double], ys: [Double])], xRange: (lower: Double, upper: Double)?)
+}
+
 /// One item of a several-result statement.
 public enum ResultItem {
     case value(Value)
@@ -53,6 +61,8 @@ public struct StatementOutcome {
     public var notes: [String] = []
     /// Whether the statement (a meta command) asked to leave.
     public var quit = false
+    /// What a front end that shows pictures draws beside the text (`graph`, `plot`).
+    public var figure: Figure?
 
     public init(line: Int, source: String, result: StatementResult) {
         self.line = line

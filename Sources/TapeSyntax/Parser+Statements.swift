@@ -282,13 +282,23 @@ extension Parser {
         }
     }
 
-    /// `plot e1, e2 over x in A..B [and grad]`
+    /// `plot e1, e2 over x in A..B [and grad]`; `plot v1, v2 [against xs]` for vectors.
     private mutating func parsePlot() throws -> StatementKind {
         try advance()
         var expressions = [try parseExpression(after: "plot")]
         while try consume(symbol: ",") != nil { expressions.append(try parseExpression(after: ",")) }
         let over = try peek()
-        guard over.isKeyword(.over) else { throw failure(SyntaxMessage.expected("over", after: "plot …"), at: over) }
+        // `against` is a word only here, not a keyword: a variable may still be called `against`.
+        if over.kind == .name("against") {
+            try advance()
+            return .plotValues(series: expressions, against: try parseExpression(after: "against"))
+        }
+        guard over.isKeyword(.over) else {
+            if over.kind == .newline || over.kind == .end || over.isSymbol(";") || over.isSymbol(">") {
+                return .plotValues(series: expressions, against: nil)
+            }
+            throw failure(SyntaxMessage.expected("over", after: "plot …"), at: over)
+        }
         try advance()
         let variable = try expectName(after: "over")
         let inToken = try peek()

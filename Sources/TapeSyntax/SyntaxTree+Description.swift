@@ -102,6 +102,8 @@ extension Statement: CustomDebugStringConvertible {
         case .plot(let expressions, let variable, let lower, let upper, let includeGradient):
             text = "(plot (" + expressions.map(\.sExpression).joined(separator: " ")
                 + ") \(variable.name) \(lower.sExpression) \(upper.sExpression)" + (includeGradient ? " and-grad" : "") + ")"
+        case .plotValues(let series, let against):
+            text = "(plot (" + series.map(\.sExpression).joined(separator: " ") + ")" + (against.map { " against " + $0.sExpression } ?? "") + ")"
         case .apply(let optimizer, let variables, let gradients):
             text = "(apply \(optimizer.sExpression) (\(names(variables))) (" + gradients.map(\.sExpression).joined(separator: " ") + "))"
         case .meta(let name, let argument, _): text = "(:\(name) \(quote(argument)))"

@@ -70,6 +70,8 @@ public indirect enum StatementKind: Hashable, Sendable {
     case checkGradient(Gradient)
     /// `plot f(x), g(x) over x in A..B [and grad]`
     case plot(expressions: [Expr], variable: Identifier, lower: Expr, upper: Expr, includeGradient: Bool)
+    /// `plot v` (a vector against its index), `plot ys, zs against xs`
+    case plotValues(series: [Expr], against: Expr?)
     /// `apply opt to w, b with gw, gb` or `apply opt to params with gs`
     case apply(optimizer: Expr, variables: [Identifier], gradients: [Expr])
     /// `:name argument…` — `argument` is the raw rest of the line, trimmed (comments included); it starts

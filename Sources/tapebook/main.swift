@@ -27,7 +27,7 @@ struct Tapebook: ParsableCommand {
         from stdin and their outputs printed.
         """,
         version: "tapebook \(version)",
-        subcommands: [Run.self, Check.self, Export.self])
+        subcommands: [Run.self, Check.self, Export.self, Convert.self, KernelCommand.self])
 
     // NOTE: repeatable, as perl's and sed's `-e`: each one is a line of one program (`-e 'x = 1' -e 'x + 1'`).
     @Option(name: .customShort("e"), parsing: .singleValue,

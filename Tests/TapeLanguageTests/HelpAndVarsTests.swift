@@ -129,7 +129,9 @@ final class HelpAndVarsTests: XCTestCase {
           explain grad y wrt x       the backward pass step by step
           check grad y wrt x         the tape's gradient against finite differences
           graph y [to "g.dot"]       the computation graph
+          graph grad y wrt x         the same, with the gradient of y on every value
           plot f(x) over x in a..b [and grad]
+          plot v [against xs]        a vector against its index, or against xs
         commands
           :help [topic]  :vars  :grads  :save "f.tape" [without custom]  :load "f.tape"
           :export tf|jax|torch "f.py"

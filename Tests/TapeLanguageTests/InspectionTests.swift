@@ -253,15 +253,15 @@ final class InspectionTests: XCTestCase {
           rankdir=BT;
           node [shape=box, fontname="Helvetica", fontsize=11];
           edge [fontname="Helvetica", fontsize=9];
-          v1 [label="x\nwatched  []", style=bold];
-          v2 [label="c\nconstant  [2]"];
-          v3 [label="k\nstopped: computed while recording was stopped  []", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
-          v4 [label="#1 = x * 3\nmultiply  []", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
-          v5 [label="s\nstop_gradient, cut from x * 3  []", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
-          v6 [label="#2 = x * c\nmultiply  [2]"];
-          v7 [label="#3 = #2 + s\nadd  [2]"];
-          v8 [label="#4 = #3 + k\nadd  [2]"];
-          v9 [label="y = sum(#4)\nsum  []", peripheries=2];
+          v1 [label="x\nwatched  []\nvalue 2", style=bold];
+          v2 [label="c\nconstant  [2]\nvalue [1, 2]"];
+          v3 [label="k\nstopped: computed while recording was stopped  []\nvalue 10", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
+          v4 [label="#1 = x * 3\nmultiply  []\nvalue 6", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
+          v5 [label="s\nstop_gradient, cut from x * 3  []\nvalue 6", style=filled, fillcolor=grey92, color=grey60, fontcolor=grey45];
+          v6 [label="#2 = x * c\nmultiply  [2]\nvalue [2, 4]"];
+          v7 [label="#3 = #2 + s\nadd  [2]\nvalue [8, 10]"];
+          v8 [label="#4 = #3 + k\nadd  [2]\nvalue [18, 20]"];
+          v9 [label="y = sum(#4)\nsum  []\nvalue 38", peripheries=2];
           v1 -> v4 [label="3", color=grey60, fontcolor=grey45];
           v4 -> v5 [label="stop_gradient", style=dashed, color=grey60, fontcolor=grey45];
           v1 -> v6 [label="c", penwidth=2];
@@ -274,6 +274,77 @@ final class InspectionTests: XCTestCase {
         }
 
         """#)
+    }
+
+    func testGraphGradInTerminal() {
+        XCTAssertEqual(last("x = [1, 2]\nwatch x\nc = [3, 4]\nk = c * 2\ny = sum(x * x + k) * 3\ngraph grad y wrt x"), """
+        y = #3 * 3           multiply  []   57       grad 1
+        ┕━ #3 = sum(#2)      sum       []   19       grad 3
+           ┕━ #2 = #1 + k    add       [2]  [7, 12]  grad [3, 3]
+              ┝━ #1 = x * x  multiply  [2]  [1, 4]   grad [3, 3]
+              │  ┝━ x        watched   [2]  [1, 2]   grad [6, 12]
+              │  ┕━ x        watched   [2]  [1, 2]   grad [6, 12]
+              └─ k           constant  [2]  [6, 8]   grad —
+        grad: the gradient of y with respect to each value; — where the backward pass does not reach it
+        ━ path to a watched value: gradients flow back along it
+        """)
+    }
+
+    func testGraphGradLeavesNothingOnTheTapeAndNeedsGrad() {
+        let session = Session()
+        session.run("x = 2\nwatch x\ny = x * x")
+        let before = session.recordedNodes().count
+        XCTAssertFalse(session.run("graph grad y wrt x").last!.result.isError)
+        XCTAssertEqual(session.recordedNodes().count, before)
+        XCTAssertTrue(output("x = 2\nwatch x\ngraph grad x wrt y").contains("error: unknown name 'y'"))
+    }
+
+    /// A DOT file of `graph grad` holds each node's value and gradient, and Graphviz draws it.
+    func testGraphGradDOTRendersWithGraphviz() throws {
+        let file = NSTemporaryDirectory() + "tapebook-inspection-grad-\(getpid()).dot"
+        defer { unlink(file) }
+        XCTAssertEqual(last("x = [1.0, 2]\nwatch x\nc = 3\ny = sum(x * x) * c\ngraph grad y wrt x to \"\(file)\""),
+                       "wrote the graph of grad y wrt x (3 operations) to \(file)")
+        let dot = try String(contentsOfFile: file, encoding: .utf8)
+        XCTAssertEqual(dot, #"""
+        digraph "grad y wrt x" {
+          rankdir=BT;
+          node [shape=box, fontname="Helvetica", fontsize=11];
+          edge [fontname="Helvetica", fontsize=9];
+          v1 [label="x\nwatched  [2]\nvalue [1, 2]\ngrad [6, 12]", style=bold];
+          v2 [label="#1 = x * x\nmultiply  [2]\nvalue [1, 4]\ngrad [3, 3]"];
+          v3 [label="#2 = sum(#1)\nsum  []\nvalue 5\ngrad 3"];
+          v4 [label="y = #2 * c\nmultiply  []\nvalue 15\ngrad 1", peripheries=2];
+          v1 -> v2 [label="x", penwidth=2];
+          v1 -> v2 [label="x", penwidth=2];
+          v2 -> v3 [label="g broadcast to the shape of #1", penwidth=2];
+          v3 -> v4 [label="c", penwidth=2];
+        }
+
+        """#)
+        guard let dotProgram = Session.findExecutable("dot") else {
+            throw XCTSkip("Graphviz's dot is not installed (apt-get install graphviz): the DOT text was checked, not its drawing")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: dotProgram)
+        process.arguments = ["-Tsvg", file]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let svg = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        for text in ["value [1, 2]", "grad [6, 12]", "value [1, 4]", "grad [3, 3]", "value 5", "grad 3", "value 15", "grad 1"] {
+            XCTAssertTrue(svg.contains(">\(text)</text>"), text)
+        }
+    }
+
+    func testGraphFigureIsTheDOTText() {
+        let session = Session()
+        let outcome = session.run("x = 2\nwatch x\ngraph grad x * x wrt x").last!
+        guard case .graph(let dot)? = outcome.figure else { return XCTFail("no graph figure") }
+        XCTAssertTrue(dot.hasPrefix("digraph \"grad x * x wrt x\" {"), dot)
+        XCTAssertTrue(dot.contains("grad 4"), dot)
     }
 
     func testGraphRejectsOtherFormats() {
@@ -296,6 +367,51 @@ final class InspectionTests: XCTestCase {
     }
 
     // MARK: plot
+
+    func testPlotVectorAgainstIndexInASCII() {
+        XCTAssertEqual(last("plot [4, 1, 0, 1, 4]", configure: { $0.settings.unicode = false; $0.settings.lineWidth = 32 }), """
+        4 |*                  *
+          | *                *
+          | *                *
+          |  *              *
+          |   *             *
+          |   *            *
+          |    *          *
+          |    *          *
+          |     *        *
+          |      **    **
+          |        ** *
+        0 |          *
+          +--------------------
+          0                   4
+          * [4, 1, 0, 1, 4]
+        """)
+    }
+
+    func testPlotAgainstChecksLengthsAndShapes() {
+        XCTAssertEqual(last("xs = [1, 2, 3]\nplot xs^2 against [1, 2]"), """
+        error: xs^2 has 3 elements but [1, 2] has 2
+         --> 2:6
+          │
+        2 │ plot xs^2 against [1, 2]
+          │      ^^^^^^^^^^^^^^^^^^^
+          = note: plot ys against xs pairs the elements of two vectors of the same length
+        """)
+        XCTAssertTrue(output("plot eye(2)").contains("error: plot draws vectors, but eye(2) has shape [2, 2]"))
+        XCTAssertTrue(output("plot []").contains("error: nothing to draw: [] is empty"))
+        XCTAssertTrue(output("plot [nan, 1/0]").contains("error: nothing to draw: [nan, 1/0] has no finite point"))
+        XCTAssertTrue(output("plot [1, nan, 2]").contains("note: 1 of the 3 points of [1, nan, 2] are NaN or infinite: they are left out"))
+        XCTAssertTrue(output("x = 1\nplot exp(x)").contains("note: to plot a function, write plot exp(x) over x in A..B"))
+    }
+
+    func testPlotFigureCarriesTheSeries() {
+        let outcome = Session().run("plot [3, 1] against [0, 2]").last!
+        guard case .plot(let series, let range)? = outcome.figure else { return XCTFail("no plot figure") }
+        XCTAssertEqual(series.map(\.label), ["[3, 1]"])
+        XCTAssertEqual(series[0].xs, [0, 2])
+        XCTAssertEqual(series[0].ys, [3, 1])
+        XCTAssertNil(range)
+    }
 
     func testPlotInASCIIWithGradient() {
         XCTAssertEqual(last("plot x^2 over x in -1..1 and grad", configure: {
