@@ -258,6 +258,7 @@ extension PythonWriter {
     /// Whether an index is a comparison's result, which tapebook reads as a boolean mask.
     func isMask(_ e: Expr, _ env: [String: Int]) -> Bool {
         switch e.kind {
+        case .binary(let op, _, _): return op.isComparison
         case .call(let name, _): return ["lt", "gt", "le", "ge", "eq", "ne"].contains(name)
         case .name(let n):
             guard let id = env[n], case .expression(let d, let denv) = bindings[id].definition else { return false }
