@@ -23,7 +23,7 @@ enum Declarations {
                     export: .spelled([.torch: "torch.remainder({x}, {y})", .tf: "tf.math.floormod({x}, {y})", .jax: "jnp.mod({x}, {y})"]),
                     primitive: modOperation),
         Declaration("floor_divide(x, y)", "floor(x / y) (NumPy's floor_divide, Python's //); no gradient (None), as TensorFlow",
-                    export: .spelled([.torch: "torch.floor_divide({x}, {y})", .tf: "tf.math.floordiv({x}, {y})", .jax: "jnp.floor_divide({x}, {y})"]),
+                    export: .spelled([.torch: "torch.floor_divide({x}, {y}).detach()", .tf: "tf.math.floordiv({x}, {y})", .jax: "jnp.floor_divide({x}, {y})"]),
                     noGradient: { try Tensor.zipScalars($0[0], $0[1], ScalarKernels.floorDivide) }, arity: 2),
     ]
 

@@ -17,6 +17,9 @@ final class ExportFidelityTests: XCTestCase {
         // The libraries' documented edge-case rules, which the scripts follow (their header says so).
         "lesson 14-edge-cases.tape torch": "sqrt's gradient at 0 times a zero upstream gradient: PyTorch gives NaN, TensorFlow 0",
         "lesson 14-edge-cases.tape jax": "abs's gradient at 0: JAX gives 1, TensorFlow 0",
+        "lesson 63-new-builtins-edge-cases.tape tf": "leaky_relu's alpha is a float32 attribute in TensorFlow: its gradient 0.1 reads 0.10000000149",
+        "lesson 63-new-builtins-edge-cases.tape jax": "selu's gradient at 0: JAX gives scale·alpha (1.7581), TensorFlow scale (1.0507)",
+        "lesson 63-new-builtins-edge-cases.tape torch": "selu's gradient at 0: PyTorch gives scale·alpha (1.7581), TensorFlow scale (1.0507)",
     ]
 
     struct Case {
