@@ -34,6 +34,8 @@ INPUTS = {
 }
 
 WARM_LIMIT_S = 2.0
+# Workloads whose goal is stated against the warm time: it is measured however long the first call took.
+ALWAYS_WARM = {"W8"}
 W2_STEPS = 20000
 W2_X = 0.5
 W3_STEPS = 50
@@ -111,7 +113,7 @@ def main(workloads, to_numpy=np.asarray, jit_supported=False):
     checksum = CHECKSUMS[workload](result)
     print("CHECKSUM " + " ".join(f"{v:.17g}" for v in checksum))
     print(f"TIME_S {elapsed:.6f}")
-    if jit or elapsed < WARM_LIMIT_S:
+    if jit or elapsed < WARM_LIMIT_S or workload in ALWAYS_WARM:
         start = time.perf_counter()
         work()
         print(f"TIME_WARM_S {time.perf_counter() - start:.6f}")
