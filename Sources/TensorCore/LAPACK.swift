@@ -100,29 +100,34 @@ extension Tensor {
         return Tensor(shape: b.shape, scalars: out)
     }
 
-    /// The sign of det(A) and log |det(A)| from an LU factorization (LAPACK's dgetrf, as NumPy's slogdet):
-    /// a sum of logarithms, so a determinant beyond a double's range still has its logarithm. nil when
-    /// LAPACK is not there; a singular matrix gives (0, -inf).
-    public func signAndLogAbsDeterminant() throws -> (sign: Double, logAbs: Double)? {
+    /// The sign of det(A) and log |det(A)| of each matrix of a batch [..., n, n], from an LU factorization
+    /// (LAPACK's dgetrf, as NumPy's slogdet): a sum of logarithms, so a determinant beyond a double's range
+    /// still has its logarithm. A singular matrix gives sign 0 and -inf. nil when LAPACK is not there.
+    public func signAndLogAbsDeterminant() throws -> (sign: Tensor, logAbs: Tensor)? {
         guard let dgetrf = LAPACK.dgetrf else { return nil }
-        guard rank == 2, shape[0] == shape[1] else { throw TensorError("slogdet needs a square matrix, got shape \(Shape.describe(shape))") }
-        let n = shape[0]
-        if n == 0 { return (1, 0) }
+        let (batches, n) = try squareBatch("slogdet")
         try LAPACK.checkFinite(self, "slogdet")
-        // det(Aᵀ) = det(A): the row-major buffer factors as it is.
-        var a = scalars
-        var order = Int32(n), lda = Int32(n), info: Int32 = 0
+        let batchShape = Array(shape.dropLast(2))
+        var signs = [Double](repeating: 1, count: Shape.count(batchShape)), logs = [Double](repeating: 0, count: Shape.count(batchShape))
+        let all = scalars
         var pivots = [Int32](repeating: 0, count: n)
-        dgetrf(&order, &order, &a, &lda, &pivots, &info)
-        guard info >= 0 else { throw TensorError("slogdet: LAPACK's dgetrf refused the matrix (info \(info))") }
-        var sign = 1.0, logAbs = 0.0
-        for i in 0..<n {
-            let d = a[i * n + i]
-            if d == 0 { return (0, -.infinity) }
-            if d < 0 { sign = -sign }
-            if pivots[i] != Int32(i + 1) { sign = -sign }
-            logAbs += Glibc.log(Swift.abs(d))
+        for b in 0..<batches where n > 0 {
+            // det(Aᵀ) = det(A): the row-major buffer factors as it is.
+            var a = Array(all[(b * n * n)..<((b + 1) * n * n)])
+            var order = Int32(n), lda = Int32(n), info: Int32 = 0
+            dgetrf(&order, &order, &a, &lda, &pivots, &info)
+            guard info >= 0 else { throw TensorError("slogdet: LAPACK's dgetrf refused the matrix (info \(info))") }
+            var sign = 1.0, logAbs = 0.0
+            for i in 0..<n {
+                let d = a[i * n + i]
+                if d == 0 { sign = 0; logAbs = -.infinity; break }
+                if d < 0 { sign = -sign }
+                if pivots[i] != Int32(i + 1) { sign = -sign }
+                logAbs += Glibc.log(Swift.abs(d))
+            }
+            signs[b] = sign
+            logs[b] = logAbs
         }
-        return (sign, logAbs)
+        return (Tensor(shape: batchShape, scalars: signs), Tensor(shape: batchShape, scalars: logs))
     }
 }
