@@ -186,9 +186,9 @@ public final class GradientContext {
     }
 
     /// Marks `value` as watched on `tapes` (default: every open tape).
-    public func watch(_ value: Value, on tapes: TapeMask? = nil) {
+    public func watch(_ value: Value, on tapes: TapeMask? = nil) throws {
         // A deferred gradient records what its pass recorded when it ran: before this watch.
-        recordDeferredGradients()
+        try recordDeferredGradients()
         value.tapes |= tapes ?? openMask
         if value.watchedAt == nil { value.watchedAt = nextSerial() }
     }

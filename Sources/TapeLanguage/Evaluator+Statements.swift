@@ -83,7 +83,7 @@ extension Session {
             if let tapeName { mask = try tape(named: tapeName).bit }
             for n in names {
                 guard case .value(let v)? = lookup(n.name) else { throw unknownOrWrongKind(n, expected: "a tensor to watch") }
-                context.watch(v, on: mask)
+                try at(n.span) { try context.watch(v, on: mask) }
             }
             emit()
 
@@ -287,6 +287,9 @@ extension Session {
             emit()
 
         case .explain(let g):
+            // The walks below read recorded nodes: a gradient whose recording was deferred and fails to
+            // record (the memory limit) is an error here, not a constant in the drawing.
+            try at(statement.span) { try context.recordDeferredGradients() }
             let text = try explain(g)
             if show { outcome.result = .text(text) }
             emit()
@@ -294,6 +297,7 @@ extension Session {
         case .graph(let expr, let file):
             // Errors about the file point at `to "…"`, the rest of the statement.
             let fileSpan = SourceSpan(start: sourceText.firstNonSpace(after: expr.span.end, before: statement.span.end), end: statement.span.end)
+            try at(statement.span) { try context.recordDeferredGradients() }
             let (text, dot) = try graph(expr, file: file, fileSpan: fileSpan)
             if show {
                 outcome.result = .text(text)
@@ -302,6 +306,7 @@ extension Session {
             emit()
 
         case .checkGradient(let g):
+            try at(statement.span) { try context.recordDeferredGradients() }
             let text = try checkGradient(g)
             if show { outcome.result = .text(text) }
             emit()
