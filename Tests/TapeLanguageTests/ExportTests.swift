@@ -220,7 +220,7 @@ final class ExportTests: ScratchFolderTestCase {
             show("w =", w)
             with tf.GradientTape(persistent=True) as c:
                 tape.watch(w)
-                try c.watch(w)
+                c.watch(w)
                 with tape.stop_recording(), c.stop_recording():
                     if True:  # with stop: its tapes are already stopped
                         r = tf.reduce_sum(w ** 3)
