@@ -169,17 +169,26 @@ extension Session {
             var iterations = 0
             var silent: [StatementOutcome] = []
             var health = startGradientHealth()
-            let stopped = try runLoop(total: nil, iterations: &iterations) { i in
-                guard try condition(conditionExpr) else { return false }
-                for s in body {
-                    try executeStatement(s, printing: false, into: &silent)
-                    try checkLoopInterrupt()
+            var history = LoopHistory(start: context.currentSerial)
+            let stopped: Bool
+            do {
+                stopped = try runLoop(total: nil, iterations: &iterations) { i in
+                    guard try condition(conditionExpr) else { return false }
+                    history.beginIteration(i, serial: context.currentSerial)
+                    for s in body {
+                        try executeStatement(s, printing: false, into: &silent)
+                        try checkLoopInterrupt()
+                    }
+                    history.iterations = i + 1
+                    observeGradientHealth(&health, step: i + 1)
+                    return true
                 }
-                observeGradientHealth(&health, step: i + 1)
-                return true
+            } catch {
+                throw withHistoryHint(error, history)
             }
             if printing { outcome.notes += gradientHealthReport(health) }
             if stopped { outcome.notes.append("stopped after \(iterations) iteration\(iterations == 1 ? "" : "s")") }
+            if printing, let note = loopHistoryNote(history) { outcome.notes.append(note) }
             emit()
 
         case .print(let exprs):
