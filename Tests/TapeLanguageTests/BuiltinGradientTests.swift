@@ -379,7 +379,7 @@ final class BuiltinGradientTests: ScratchFolderTestCase {
         session.directory = directory
         for ((name, _), t) in zip(row.inputs, inputs) {
             let v = session.context.constant(t)
-            if watch { session.context.watch(v) }
+            if watch { try session.context.watch(v) }
             session.bind(name, .value(v))
         }
         if !row.setup.isEmpty { _ = try results(session, row.setup) }
