@@ -578,9 +578,11 @@ public enum Help {
             text: """
             tapebook is also a Jupyter kernel: after tapebook kernel install, JupyterLab, VS Code and nbconvert \
             offer it as "tapebook". A cell runs its statements in one session, as here; graph and plot show \
-            pictures (SVG), matrices show as tables, Tab completes names, Shift-Tab shows this help for the \
-            name under the cursor, and interrupting the kernel stops a cell as Ctrl-C does. tapebook convert \
-            turns a lesson into a notebook (narration into Markdown, #> lines into outputs) and back.
+            pictures (SVG), matrices show as tables, print writes to the cell's output as the cell runs, Tab \
+            completes names, Shift-Tab shows this help for the name under the cursor, and interrupting the \
+            kernel (by signal or by message) stops a cell as Ctrl-C does: a loop keeps its finished \
+            iterations. tapebook convert turns a lesson into a notebook (narration into Markdown, #> lines \
+            into outputs) and back.
             """,
             example: "x = [1, 2]\nwatch x\ngraph grad sum(x * x) wrt x",
             seeAlso: ["graph", "plot"]),
