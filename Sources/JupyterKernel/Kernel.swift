@@ -4,6 +4,7 @@ import Portable
 import TapeLanguage
 import TapeSyntax
 import LineEditing
+import Rendering
 
 /// A Jupyter kernel (messaging protocol 5.3) around one `Session`, the REPL's.
 /// Shell and control requests are served one at a time on the main thread; heartbeats are echoed on a
@@ -18,6 +19,8 @@ public final class Kernel {
     /// Cells run, for history_request: execution count, code, and the text of its outputs.
     var history: [(count: Int, code: String, output: String)] = []
     var running = true
+    /// The progress output of a long `repeat`, as the terminal's progress bar.
+    let progress = ProgressDisplay()
     /// An interrupt_request arrived while the cell ran (message mode); SIGINT sets `Interrupt` instead.
     var interruptRequested = false
     /// Control requests that arrived while a cell ran and wait for it to end (all but interrupt,
@@ -29,7 +32,9 @@ public final class Kernel {
     /// iteration may take a microsecond.
     static let controlPollInterval: UInt64 = 20_000_000
 
-    public init(connectionFile: String) throws {
+    /// `confined`: the cells write as a replayed file does (spec §12), only inside the kernel's working
+    /// directory (Jupyter starts a kernel in its notebook's folder): for notebooks one did not write.
+    public init(connectionFile: String, confined: Bool = false) throws {
         let bytes: [UInt8]
         switch FileText.readBytes(connectionFile) {
         case .success(let read): bytes = read
@@ -44,7 +49,15 @@ public final class Kernel {
         // As `tapebook check` does: a notebook's random numbers are the same on every run, so its stored
         // outputs can be reproduced (set_seed changes it).
         session.setSeed(0)
+        if confined { session.replayFolder = ConfinedFile.resolvedFolder(".") ?? "/nonexistent-folder" }
         session.interruptCheck = { [unowned self] in Interrupt.isRequested || self.controlWhileRunning() }
+        if let text = Environment.value("TAPEBOOK_PROGRESS_DELAY"), let seconds = Double(text), seconds >= 0 {
+            progress.reporter.delay = seconds
+        }
+        session.progress = { [unowned self] count, total, last in
+            progress.reporter.precision = session.settings.precision
+            progress.reporter.report(count: count, total: total, last: last)
+        }
     }
 
     /// Serves requests until a shutdown request.
@@ -191,6 +204,8 @@ public final class Kernel {
             }
         }
         defer { session.onPrint = nil }
+        if !silent { progress.publish = { [self] type, content in channels.publish(type, content, parent: message) } }
+        progress.begin(shownName: ProgressReporter.shownName(in: code))
         session.run(code, keepGoing: false) { outcome in
             let formatter = OutputFormatter(settings: session.settings)
             let text = formatter.human(outcome, source: source)
@@ -212,6 +227,8 @@ public final class Kernel {
             }
             if outcome.quit { running = false }
         }
+        progress.end()
+        progress.publish = nil
         Interrupt.clear()
         interruptRequested = false
         if storeHistory { history.append((count, code, outputText.joined(separator: "\n"))) }

@@ -7,7 +7,7 @@ public enum KernelSpec {
     /// Where the kernelspec goes: `--prefix P` → P/share/jupyter/kernels/tapebook; `--user` → the user's
     /// Jupyter data directory (JUPYTER_DATA_DIR, else XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter);
     /// otherwise the system's, /usr/local/share/jupyter (where `jupyter kernelspec install` puts it).
-    public static func directory(user: Bool, prefix: String?) -> String {
+    public static func directory(user: Bool, prefix: String?, name: String = "tapebook") -> String {
         let base: String
         if let prefix {
             base = PathText.appending("share/jupyter", to: prefix)
@@ -18,14 +18,18 @@ public enum KernelSpec {
         } else {
             base = "/usr/local/share/jupyter"
         }
-        return PathText.appending("kernels/tapebook", to: base)
+        return PathText.appending("kernels/" + name, to: base)
     }
 
+    /// The kernelspec's name: `tapebook`, or `tapebook-confined` for the kernel whose cells write as a
+    /// replayed file does (`--confined`).
+    public static func name(confined: Bool) -> String { confined ? "tapebook-confined" : "tapebook" }
+
     /// kernel.json: how Jupyter starts the kernel; interrupts come as SIGINT.
-    public static func kernelJSON(command: [String]) -> String {
+    public static func kernelJSON(command: [String], confined: Bool = false) -> String {
         JSON.object([
-            ("argv", .array((command + ["-f", "{connection_file}"]).map { .string($0) })),
-            ("display_name", .string("tapebook")),
+            ("argv", .array((command + ["-f", "{connection_file}"] + (confined ? ["--confined"] : [])).map { .string($0) })),
+            ("display_name", .string(confined ? "tapebook (confined)" : "tapebook")),
             ("language", .string("tape")),
             ("interrupt_mode", .string("signal")),
             ("metadata", .object([])),
@@ -93,16 +97,16 @@ public enum KernelSpec {
     }
 
     /// The files of the kernelspec: kernel.json and the logos (PNG at 32 and 64 pixels, and SVG).
-    public static func files(command: [String]) -> [(name: String, bytes: [UInt8])] {
-        [("kernel.json", Array(kernelJSON(command: command).utf8)), ("logo-svg.svg", Array(logo.utf8))]
+    public static func files(command: [String], confined: Bool = false) -> [(name: String, bytes: [UInt8])] {
+        [("kernel.json", Array(kernelJSON(command: command, confined: confined).utf8)), ("logo-svg.svg", Array(logo.utf8))]
             + [32, 64].map { size in ("logo-\(size)x\(size).png", PNG.encode(width: size, height: size, rgba: logoPixels(size: size))) }
     }
 
     /// Writes kernel.json and the logos; returns the directory, or throws with what failed.
-    public static func install(command: [String], user: Bool, prefix: String?) throws -> String {
-        let directory = directory(user: user, prefix: prefix)
+    public static func install(command: [String], user: Bool, prefix: String?, confined: Bool = false) throws -> String {
+        let directory = directory(user: user, prefix: prefix, name: name(confined: confined))
         try makeDirectories(directory)
-        for (name, bytes) in files(command: command) {
+        for (name, bytes) in files(command: command, confined: confined) {
             let path = PathText.appending(name, to: directory)
             let code = FileText.replace(path, with: bytes)
             if code != 0 { throw KernelError("cannot write \(path): \(systemErrorText(code))") }

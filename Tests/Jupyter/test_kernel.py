@@ -103,6 +103,36 @@ class OutputOrderTests(unittest.TestCase):
             km.shutdown_kernel(now=True)
 
 
+class ProgressTests(unittest.TestCase):
+    """A `repeat` loop's progress: one display_data output with a display_id, updated in place by
+    update_display_data, ending at 100%. The kernel is started with no delay before the bar shows, so the
+    first iteration draws it however fast the machine (the other tests start kernels that never show it)."""
+
+    def test_a_loop_shows_a_progress_output_updated_in_place(self):
+        km, kc = start_new_kernel(kernel_name="tapebook", env={**os.environ, "TAPEBOOK_PROGRESS_DELAY": "0"})
+        try:
+            outputs = []
+            reply = kc.execute_interactive("repeat 5 as k < s = k >\ns", timeout=support.TIMEOUT, output_hook=outputs.append)
+            self.assertEqual(reply["content"]["status"], "ok")
+            progress = [m for m in outputs if m["msg_type"] in ("display_data", "update_display_data")]
+            self.assertEqual(progress[0]["msg_type"], "display_data")
+            self.assertTrue(all(m["msg_type"] == "update_display_data" for m in progress[1:]))
+            self.assertGreaterEqual(len(progress), 2)
+            ids = {m["content"]["transient"]["display_id"] for m in progress}
+            self.assertEqual(len(ids), 1)
+            self.assertTrue(progress[0]["content"]["data"]["text/plain"].startswith("1/5  ["), progress[0]["content"])
+            last = progress[-1]["content"]["data"]["text/plain"]
+            self.assertTrue(last.startswith("5/5  [") and " 100%" in last, last)
+            # The loop's result comes after its progress output.
+            kinds = [m["msg_type"] for m in outputs if m["msg_type"] in ("display_data", "update_display_data", "execute_result")]
+            self.assertEqual(kinds[-1], "execute_result")
+            results = [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"]
+            self.assertEqual(results, ["4"])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
 class InterruptTests(unittest.TestCase):
     """A long loop stopped through the kernel's interrupt, by SIGINT (the kernelspec's interrupt_mode) and
     by an interrupt_request on the control channel (message mode): it keeps its finished iterations, as
@@ -222,6 +252,14 @@ class KernelSpecTests(unittest.TestCase):
         spec = KernelSpecManager().get_kernel_spec("tapebook")
         self.assertEqual(spec.display_name, "tapebook")
         self.assertEqual(spec.language, "tape")
+        self.assertEqual(spec.argv[-2:], ["-f", "{connection_file}"])
+
+    def test_install_confined_writes_a_second_kernelspec(self):
+        directory = os.path.join(os.environ["JUPYTER_PATH"], "kernels", "tapebook-confined")
+        self.assertEqual(sorted(os.listdir(directory)), ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"])
+        spec = KernelSpecManager().get_kernel_spec("tapebook-confined")
+        self.assertEqual(spec.display_name, "tapebook (confined)")
+        self.assertEqual(spec.argv[-3:], ["-f", "{connection_file}", "--confined"])
 
 
 if __name__ == "__main__":
