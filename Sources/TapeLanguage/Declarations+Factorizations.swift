@@ -2,7 +2,7 @@ import Portable
 import TensorCore
 import Autodiff
 
-/// qr (reduced, R with a positive diagonal) and pinv (full rank).
+/// qr (reduced, R with a positive diagonal).
 extension Declarations {
     static let factorizations: [Declaration] = [
         Declaration("qr(A)", "Q with orthonormal columns and upper-triangular R (positive diagonal) with A = Q @ R, for A [m, n], m ≥ n, of full rank; TensorFlow's gradient",
@@ -17,17 +17,6 @@ extension Declarations {
             let packed = try qrOperation(a)
             return [try packed.slice([.range(start: 0, stop: m, step: 1), .all]), try packed.slice([.range(start: m, stop: m + n, step: 1), .all])]
         }),
-        Declaration("pinv(A)", "the pseudo-inverse of a matrix of full rank: inv(AᵀA)·Aᵀ (tall) or Aᵀ·inv(AAᵀ) (wide); an error if the rank is not full",
-                    export: .spelled([.torch: "torch.linalg.pinv({A})", .tf: "tf.linalg.pinv({A})", .jax: "jnp.linalg.pinv({A})"])) { args in
-            let a = try args.value("A")
-            guard a.shape.count == 2 else { throw TensorError("pinv needs a matrix, got shape \(Shape.describe(a.shape))") }
-            do {
-                if a.shape[0] >= a.shape[1] { return try Value.matmul(Value.matmul(a, a, transposeA: true).inverse(), a, transposeB: true) }
-                return try Value.matmul(a, Value.matmul(a, a, transposeB: true).inverse(), transposeA: true)
-            } catch let e as TensorError where e.message.hasPrefix("inv:") {
-                throw TensorError("pinv: the matrix does not have full rank (its pseudo-inverse is not differentiable there)")
-            }
-        },
     ]
 
     /// Packed output [m + n, n]: Q's rows, then R's.

@@ -23,21 +23,18 @@ extension Declarations {
         },
         triangle("triu", "the upper triangle of a matrix (on and above diagonal k), zeros below") { i, j, k in j - i >= k },
         triangle("tril", "the lower triangle of a matrix (on and below diagonal k), zeros above") { i, j, k in j - i <= k },
-        Declaration("solve(A, b)", "x with A @ x = b, for a square A (b a vector or a matrix); an error if A is singular",
+        Declaration("solve(A, b)", "x with A @ x = b, for a square A (b a vector or a matrix), by LU with partial pivoting (LAPACK, as NumPy); an error if A is singular",
                     export: .spelled([.torch: "torch.linalg.solve({A}, {b})", .tf: "tf.reshape(tf.linalg.solve({A}, tf.reshape({b}, [tf.shape({b})[0], -1])), tf.shape({b}))", .jax: "jnp.linalg.solve({A}, {b})"])) { args in
             let a = try args.value("A"), b = try args.value("b")
             guard a.shape.count == 2, a.shape[0] == a.shape[1] else { throw TensorError("solve needs a square matrix A, got shape \(Shape.describe(a.shape))") }
             guard (1...2).contains(b.shape.count), b.shape[0] == a.shape[0] else {
                 throw TensorError("solve: b of shape \(Shape.describe(b.shape)) does not fit A of shape \(Shape.describe(a.shape))")
             }
-            return try Value.numpyMatmul(try renamed("solve") { try a.inverse() }, b)
+            return try solve(a, b)
         },
-        Declaration("logdet(A)", "log |det(A)|, its gradient inv(A)ᵀ (TensorFlow's logdet for positive definite A)",
+        Declaration("logdet(A)", "log |det(A)| from an LU factorization (LAPACK, as NumPy's slogdet: no overflow), its gradient inv(A)ᵀ (TensorFlow's)",
                     export: .spelled([.torch: "torch.linalg.slogdet({A})[1]", .tf: "tf.linalg.slogdet({A})[1]", .jax: "jnp.linalg.slogdet({A})[1]"])) { args in
-            let a = try args.value("A")
-            let det = try a.determinant()
-            if det.tensor.scalars.contains(0) { throw TensorError("logdet: the matrix is singular (det = 0, log|det| = -inf, no gradient)") }
-            return try det.map(.abs).map(.log)
+            try logAbsDeterminant(try args.value("A"), name: "logdet")
         },
     ]
 
@@ -52,6 +49,43 @@ extension Declarations {
             let mask = Tensor(shape: [rows, columns], scalars: (0..<(rows * columns)).map { keep($0 / max(columns, 1), $0 % max(columns, 1), k) ? 1 : 0 })
             return try x * x.context.constant(mask)
         }
+    }
+
+    /// x with A·x = b: LAPACK's dgesv (Gauss–Jordan's inverse times b where LAPACK is missing). Its pullback
+    /// solves with Aᵀ, so every order of derivative is a solve too: b̄ = A⁻ᵀ·ḡ, Ā = -b̄·xᵀ.
+    static func solve(_ a: Value, _ b: Value) throws -> Value {
+        try Operation(name: "solve", arity: 2,
+                      forward: { x in
+                          if let solution = try x[0].solveLinear(x[1]) { return solution }
+                          let inverse = try renamed("solve") { try x[0].inverse() }
+                          let columns = try Tensor.matmul(inverse, x[1].reshaped([x[1].shape[0], -1]))
+                          return try columns.reshaped(x[1].shape)
+                      },
+                      pullback: { x, y, g in
+                          let gb = try solve(x[0].matrixTranspose(), g)
+                          let n = x[0].shape[0]
+                          let ga = try -Value.matmul(gb.reshaped([n, -1]), y.reshaped([n, -1]), transposeB: true)
+                          return [ga, gb]
+                      },
+                      rule: { n in .pullbacks(["-solve(\(n[0])ᵀ, g) @ xᵀ", "solve(\(n[0])ᵀ, g)"], "x = A⁻¹b: b̄ = A⁻ᵀḡ and Ā = -b̄xᵀ") })(a, b)
+    }
+
+    /// log |det(A)| for a square A or a batch of them: LAPACK's LU (a sum of logarithms, which neither
+    /// overflows nor underflows), or det's where LAPACK is missing; TensorFlow's gradient inv(A)ᵀ.
+    static func logAbsDeterminant(_ a: Value, name: String) throws -> Value {
+        try Operation(name: name, arity: 1,
+                      forward: { x in
+                          let logs: Tensor
+                          if let (_, l) = try x[0].signAndLogAbsDeterminant() { logs = l } else { logs = try x[0].determinant().map(.abs).map(.log) }
+                          guard !logs.scalars.contains(-.infinity) else {
+                              throw TensorError("\(name): the matrix is singular (det = 0, log|det| = -inf, no gradient)")
+                          }
+                          return logs
+                      },
+                      pullback: { x, _, g in
+                          [try g.reshaped(g.shape + [1, 1]) * x[0].inverse().matrixTranspose()]
+                      },
+                      rule: { n in .pullbacks(["g · inv(\(n[0]))ᵀ"], "d log|det A| = tr(A⁻¹ dA) (TensorFlow's rule)") })(a)
     }
 
     /// `inv: the matrix is singular` reads as `solve: ...` when `solve` called it.

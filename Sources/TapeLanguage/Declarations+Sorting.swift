@@ -36,12 +36,12 @@ extension Declarations {
                 return try x.slice(subscripts)
             }
         }),
-        Declaration("slogdet(A)", "the sign of det(A) (no gradient) and log |det(A)| (gradient inv(A)ᵀ); an error if A is singular",
+        Declaration("slogdet(A)", "the sign of det(A) (no gradient) and log |det(A)| (gradient inv(A)ᵀ), from an LU factorization (LAPACK, as NumPy: no overflow); an error if A is singular",
                     export: .spelled([.torch: "tuple(torch.linalg.slogdet({A}))", .tf: "tf.linalg.slogdet({A})", .jax: "jnp.linalg.slogdet({A})"]), several: { args in
             let a = try args.value("A")
-            let det = try a.determinant()
-            if det.tensor.scalars.contains(0) { throw TensorError("slogdet: the matrix is singular (det = 0, log|det| = -inf, no gradient)") }
-            return [args.ctx.nonDifferentiable(det.tensor.map(.sign), operation: "slogdet's sign"), try det.map(.abs).map(.log)]
+            let logAbs = try logAbsDeterminant(a, name: "slogdet")
+            let sign = try a.tensor.signAndLogAbsDeterminant()?.sign ?? a.tensor.determinant().map(.sign)
+            return [args.ctx.nonDifferentiable(sign, operation: "slogdet's sign"), logAbs]
         }),
     ]
 

@@ -6,7 +6,7 @@ import Autodiff
 /// Adding one is its kernel (TensorCore), its entry here, and its row in the finite-difference table
 /// (`BuiltinGradientTests`); the tests fail for a built-in without a row, help, export or README entry.
 enum Declarations {
-    static let all: [Declaration] = arithmetic + rounding + constructors + activations + statistics + movement + linearAlgebra + lossesAndLayers + convolution + linearAlgebraMore + sorting + eigen + factorizations
+    static let all: [Declaration] = arithmetic + rounding + constructors + activations + statistics + movement + linearAlgebra + lossesAndLayers + convolution + linearAlgebraMore + sorting + eigen + factorizations + singularValues
 
     static let arithmetic: [Declaration] = [
         Declaration("atan2(y, x)", "the angle of the point (x, y) from the x axis, in (-π, π]",

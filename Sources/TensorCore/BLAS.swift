@@ -15,7 +15,7 @@ public enum BLAS {
     typealias SetThreads = @convention(c) (Int32) -> Void
 
     /// The library's handle, or nil when it cannot be opened (products then use a plain loop).
-    nonisolated(unsafe) private static let handle: UnsafeMutableRawPointer? = {
+    nonisolated(unsafe) static let handle: UnsafeMutableRawPointer? = {
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             // Lazy binding: resolving all of OpenBLAS's symbols up front costs milliseconds.
             if let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) { return handle }

@@ -27,6 +27,21 @@ final class TensorFormatterTests: XCTestCase {
         XCTAssertEqual(formatNumber(0.1 + 0.2), "0.3")
     }
 
+    /// A negative zero keeps its sign, as NumPy prints `-0.` and TensorFlow `-0.0` (docs/DECISIONS.md,
+    /// "Negative zero"): it is a different number to `1 / x` and `atan2`.
+    func testNegativeZeroKeepsItsSign() {
+        XCTAssertEqual(formatTensor(Tensor(-0.0)), "-0")
+        XCTAssertEqual(formatTensor(Tensor(0.0)), "0")
+        // NumPy: [ 0. , -0. ,  1.5]
+        XCTAssertEqual(formatTensor(vector([0, -0.0, 1.5])), "[ 0  , -0  ,  1.5]")
+        // NumPy: [-0., -0.]
+        XCTAssertEqual(formatTensor(vector([-0.0, -0.0])), "[-0, -0]")
+        XCTAssertEqual(formatTensor(Tensor(shape: [2, 2], scalars: [-0.0, 1, 2, -3])), "2×2\n -0   1\n  2  -3")
+        // A small negative number is not a zero: NumPy (precision 4) switches to scientific notation too.
+        XCTAssertEqual(formatTensor(vector([-0.00004, 1.5, 2])), "[-4.0e-05,  1.5e+00,  2.0e+00]")
+        XCTAssertEqual(formatNumber(-0.0), "-0")
+    }
+
     func testIntegralVectors() {
         XCTAssertEqual(formatTensor(vector([1, 2, 3])), "[1, 2, 3]")
         XCTAssertEqual(formatTensor(vector([2, 4, 6])), "[2, 4, 6]")
