@@ -35,13 +35,13 @@ final class ProgressDisplayTests: XCTestCase {
         display.reporter.report(count: 7, total: 10, last: nil)
         XCTAssertEqual(sent.map { $0.type }, ["display_data", "update_display_data"])
         XCTAssertEqual([id(0), id(1)], ["progress-1", "progress-1"])
-        XCTAssertTrue(text(0).hasPrefix(" 5/10 ["), text(0))
-        XCTAssertTrue(text(1).hasPrefix(" 7/10 ["), text(1))
+        XCTAssertTrue(text(0).hasPrefix(" 5/10  ["), text(0))
+        XCTAssertTrue(text(1).hasPrefix(" 7/10  ["), text(1))
         // The last iteration is drawn however soon it comes: the output ends at 100%.
         time = 0.66
         for count in 8...10 { display.reporter.report(count: count, total: 10, last: nil) }
         XCTAssertEqual(sent.map { $0.type }, ["display_data", "update_display_data", "update_display_data"])
-        XCTAssertTrue(text(2).hasPrefix("10/10 [") && text(2).contains("100%"), text(2))
+        XCTAssertTrue(text(2).hasPrefix("10/10  [") && text(2).contains("100%"), text(2))
         display.end()
         XCTAssertEqual(sent.count, 3, "a finished loop's output is left as it is")
     }
@@ -72,7 +72,7 @@ final class ProgressDisplayTests: XCTestCase {
         XCTAssertTrue(text(1).contains("left"), text(1))
         display.end()
         XCTAssertEqual(sent.map { $0.type }, ["display_data", "update_display_data", "update_display_data"])
-        XCTAssertTrue(text(2).hasPrefix("  2/100 [") && !text(2).contains("left") && text(2).contains("loss 0.25"), text(2))
+        XCTAssertTrue(text(2).hasPrefix("  2/100  [") && !text(2).contains("left") && text(2).contains("loss 0.25"), text(2))
     }
 
     func testNothingIsSentForALoopShorterThanTheDelay() {
