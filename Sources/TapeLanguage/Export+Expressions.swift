@@ -116,6 +116,7 @@ extension PythonWriter {
     }
 
     mutating func name(_ n: String, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if let code = renames[n] { return code }
         if functions[n] != nil { return PythonWriter.atom(py(n)) }
         guard let inline, let id = env[n] else { return PythonWriter.atom(py(n)) }
         let b = bindings[id]
@@ -156,6 +157,7 @@ extension PythonWriter {
         switch b.definition {
         case .root: return false
         case .expression(let e, let env), .element(let e, _, let env): return reaches(e, env, sources)
+        case .replay(let k, _): return replayReaches(k, sources)
         }
     }
 
@@ -173,6 +175,9 @@ extension PythonWriter {
             let c = try expression(e, env: definitionEnv, inline: inline)
             let element = "\(parenthesized(c, above: PyCode.atom))[\(i)]"
             return PythonWriter.atom(dependent ? element : "jax.lax.stop_gradient(\(element))")
+        case .replay(let k, let i):
+            let c = try replayed(k, index: i, name: n, inline: inline)
+            return dependent ? c : PythonWriter.atom("jax.lax.stop_gradient(\(c.text))")
         }
     }
 
@@ -299,6 +304,8 @@ extension PythonWriter {
                 switch b.definition {
                 case .root: return
                 case .expression(let d, let denv), .element(let d, _, let denv): try walk(d, denv)
+                case .replay(let k, _):
+                    for p in replays[k].parameters { try walk(Expr(kind: .name(p), span: e.span), replays[k].environment) }
                 }
             case .unary(_, let a), .transpose(let a): try walk(a, env)
             case .binary(_, let a, let b): try walk(a, env); try walk(b, env)

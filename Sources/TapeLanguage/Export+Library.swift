@@ -297,7 +297,10 @@ extension PythonWriter {
                     for n in freeNames[name] ?? [] {
                         guard let id = env[n] ?? environment[n] else { continue }
                         if inline.parameters[id] != nil || depends(id, on: inline.sources) {
-                            throw unsupported("JAX: \(name) reads '\(n)', which this gradient depends on, from outside its parameters; JAX cannot see that dependence")
+                            guard functions[name] == false else {
+                                throw unsupported("JAX: \(name) has a custom gradient and reads '\(n)', which this gradient depends on, from outside its parameters; JAX cannot see that dependence")
+                            }
+                            return try inlinedCall(name, codes, env: env, inline: inline)
                         }
                     }
                 }

@@ -22,6 +22,8 @@ struct ExportBinding {
         case expression(Expr, environment: [String: Int])
         /// The `index`-th result of `a, b = expr`.
         case element(Expr, index: Int, environment: [String: Int])
+        /// The `index`-th result of replay `k` (a loop, a branch, an element assignment; see ExportReplay).
+        case replay(Int, index: Int)
     }
     var name: String
     var definition: Definition
@@ -88,6 +90,18 @@ struct PythonWriter {
     /// graphs that read the old value); a gradient with respect to the variable sums over its versions,
     /// as TensorFlow's gradient with respect to a variable sums over its reads.
     var variables: Set<String> = []
+    /// JAX: the compound statements a gradient may need to replay; true while one is being written (its
+    /// function prints and saves nothing); where their functions go (before the top-level statement
+    /// being written).
+    var replays: [ExportReplay] = []
+    var replaying = false
+    var replayInsertion = 0
+    /// Whether tapebook has `name` bound after the statement being translated (a branch that did not run
+    /// binds nothing).
+    var isBound: (String) -> Bool = { _ in true }
+    /// JAX: a user function's body inlined into a gradient: its parameters' and locals' code.
+    var renames: [String: PyCode] = [:]
+    var functionBodies: [String: (parameters: [String], body: FunctionBody)] = [:]
 
     init(target: ExportTarget, source: SourceText) {
         self.target = target
@@ -171,9 +185,10 @@ struct PythonWriter {
         current = s
         defer { current = saved }
         expectedConnected = nil
-        if target == .jax, printing, indent <= 1 {
+        if saved == nil && !replaying { replayInsertion = lines.count }
+        if target == .jax, printing, saved == nil {
             switch s.kind {
-            case .expression(let e), .assignment(_, let e):
+            case .expression(let e), .assignment(_, let e), .multipleAssignment(_, let e):
                 if case .gradient = e.kind { expectedConnected = connectedResults() }
             default: break
             }
@@ -294,34 +309,61 @@ struct PythonWriter {
                 let keep = "_\(name.name)_\(temporaries)"
                 bindings[previous].python = keep
                 emit("\(keep) = \(n)")
-                emit("\(n) = \(n) \(symbol) \(parenthesized(c, above: op == .add || op == .subtract ? PyCode.additive + 1 : PyCode.multiplicative + 1))")
+                let updated = "\(n) \(symbol) \(parenthesized(c, above: op == .add || op == .subtract ? PyCode.additive + 1 : PyCode.multiplicative + 1))"
+                // Replayed for a gradient: an update is not recorded (the variable's new value is a source of its own).
+                emit("\(n) = " + (replaying ? "jax.lax.stop_gradient(\(updated))" : updated))
                 bind(name.name, .root, tracked: true, variable: bindings[previous].variable ?? previous)
             }
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
         case .indexAssignment(let name, let items, let op, let value):
+            keepRoots(rebound: s)
+            let before = environment, variablesBefore = variables, start = bindings.count
             try elementAssignment(name, items, op, value, statement: s)
+            if target == .jax, !variables.contains(name.name), let id = environment[name.name], bindings[id].tracked {
+                bindReplays(s, before: before, variablesBefore: variablesBefore, start: start)
+            }
             if shows { emit("show(\(quote("\(name.name) =")), \(py(name.name)))") }
         case .conditional(let branches, let otherwise):
-            if target == .jax { throw unsupported("`if` is not exported to JAX: jax.grad differentiates one function, so write the branch that runs") }
             let savedPrinting = printing
             printing = shows
             defer { printing = savedPrinting }
+            // Each branch sees the names as they were before the `if` (JAX: then what it bound is replayed).
+            keepRoots(rebound: s)
+            let before = environment, variablesBefore = variables, start = bindings.count
             for (i, branch) in branches.enumerated() {
+                environment = before
+                variables = variablesBefore
                 emit("\(i == 0 ? "if" : "elif") \(try condition(branch.condition)):")
                 try indented(branch.body)
             }
             if let otherwise {
+                environment = before
+                variables = variablesBefore
                 emit("else:")
                 try indented(otherwise)
             }
+            if target == .jax {
+                var after = before
+                for n in PythonWriter.assignedNames([s]) {
+                    if let id = bindings.lastIndex(where: { $0.name == n && $0.variable == nil }), id >= start { after[n] = id }
+                }
+                environment = after
+                bindReplays(s, before: before, variablesBefore: variablesBefore, start: start)
+            }
         case .whileLoop(let condition, let body):
-            if target == .jax { throw unsupported("`while` is not exported to JAX: jax.grad differentiates one function, so unroll the loop") }
             let savedPrinting = printing
             printing = false
             defer { printing = savedPrinting }
+            keepRoots(rebound: s)
+            let before = environment, variablesBefore = variables, start = bindings.count
             emit("while \(try self.condition(condition)):")
             try indented(body)
+            if target == .jax {
+                markLoopBindings(since: start, pythonBefore: Array(bindings[..<start].map(\.python)))
+                bindReplays(s, before: before, variablesBefore: variablesBefore, start: start)
+            }
         case .print(let values):
+            if replaying { return }
             helpers.insert("print")
             let parts = try values.map { e -> String in
                 if case .string(let text) = e.kind { return quote(text) }
@@ -417,18 +459,23 @@ struct PythonWriter {
             try meta(s, name: name, argument: argument)
         case .repeatLoop(let count, let counter, let shown, let body):
             let n = try integer(count)
+            keepRoots(rebound: s)
             if let counter { bind(counter.name, .root, tracked: false) }
             let savedPrinting = printing
             printing = false
             // Twice through the body, so that what the second iteration sees (names rebound by the
             // first) decides; the two must agree or the loop's gradients change between iterations.
             let savedLines = lines, savedBindings = bindings, savedTemporaries = temporaries
+            let savedReplays = replays, savedInsertion = replayInsertion
+            let namesBefore = environment, variablesBefore = variables
             emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
             indent += 1
             try block(body)
             let first = Array(lines[savedLines.count...])
             lines = savedLines
             temporaries = savedTemporaries
+            replays = savedReplays
+            replayInsertion = savedInsertion
             indent -= 1
             emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
             indent += 1
@@ -442,11 +489,13 @@ struct PythonWriter {
             indent -= 1
             printing = savedPrinting
             markLoopBindings(since: savedBindings.count, pythonBefore: savedBindings.map(\.python))
+            if target == .jax { bindReplays(s, before: namesBefore, variablesBefore: variablesBefore, start: savedBindings.count) }
             // tapebook draws the last value and a sparkline: text, not a value the fidelity test compares.
             if let shown, printing { helpers.insert("note"); emit("_note(\(quote("\(shown.name):")), \(py(shown.name)))") }
         case .apply:
             throw unsupported("`apply` (an optimizer's step) is not exported yet; write the update with `w -= ...` to export it")
         case .save(let value, let path):
+            if replaying { return }
             let c = try expression(value)
             helpers.insert("save")
             emit("_save(\(quote(path)), \(tensor(c)))")
@@ -655,6 +704,7 @@ struct PythonWriter {
     mutating func function(name: String, parameters: [String], body: FunctionBody) throws {
         freeNames[name] = freeNames(body, parameters: parameters)
         functions[name] = false
+        functionBodies[name] = (parameters, body)
         emit("def \(py(name))(\(parameters.map(py).joined(separator: ", "))):")
         indent += 1
         try functionBody(body, parameters: parameters)
@@ -738,6 +788,9 @@ struct PythonWriter {
         case .tensor(let es), .group(let es): return es.contains { isTracked($0, env) }
         case .call(let name, let args):
             if PythonWriter.untrackedCalls.contains(name) || Builtins.table[name]?.untracked == true { return false }
+            if functions[name] != nil, (freeNames[name] ?? []).contains(where: { n in (env[n] ?? environment[n]).map { bindings[$0].tracked } ?? false }) {
+                return true
+            }
             return args.contains { isTracked($0.value, env) }
         case .gradient(let g):
             return isTracked(g.target, env) || (g.seed.map { isTracked($0, env) } ?? false) || (g.tangent.map { isTracked($0, env) } ?? false)
@@ -757,7 +810,13 @@ struct PythonWriter {
         switch b.definition {
         case .root: return false
         case .expression(let e, let env), .element(let e, _, let env): return reaches(e, env, sources)
+        case .replay(let k, _): return replayReaches(k, sources)
         }
+    }
+
+    /// Whether replay `k` reads anything that reaches `sources`.
+    func replayReaches(_ k: Int, _ sources: Set<Int>) -> Bool {
+        replays[k].parameters.contains { p in replays[k].environment[p].map { depends($0, on: sources) } ?? false }
     }
 
     /// Whether an expression reaches any of `sources` through recorded operations.
@@ -773,6 +832,10 @@ struct PythonWriter {
         case .tensor(let es), .group(let es): return es.contains { reaches($0, env, sources) }
         case .call(let name, let args):
             if PythonWriter.untrackedCalls.contains(name) || Builtins.table[name]?.untracked == true { return false }
+            // A function reads the names it does not bind where it is called.
+            if functions[name] != nil, (freeNames[name] ?? []).contains(where: { n in (env[n] ?? environment[n]).map { depends($0, on: sources) } ?? false }) {
+                return true
+            }
             return args.contains { reaches($0.value, env, sources) }
         case .gradient(let g):
             return reaches(g.target, env, sources) || g.sources.contains { n in env[n.name].map { sources.contains($0) } ?? false }
@@ -846,10 +909,6 @@ extension PythonWriter {
         var v = try tensor(expression(value))
         let isVariable = variables.contains(name.name)
         let tracked = recording && (bindings[id].tracked || isTracked(value, environment))
-        if target == .jax && tracked && !isVariable {
-            // NOTE: JAX's gradients re-express a target through its names' definitions; `.at[].set` is not one.
-            throw unsupported("element assignment to a tracked tensor is not exported to JAX; build the tensor with where(...) or concat(...)")
-        }
         defer { if !isVariable { bind(name.name, .root, tracked: tracked) } }
         if isMask(items), case .single(let maskExpr) = items[0].kind {
             // A mask selects where it is 1: where(mask, e, x) has tensor_scatter_nd_update's gradient.

@@ -64,6 +64,7 @@ public enum Exporter {
         session.directory = directory
         if let file { session.beginReplay(of: file, trusted: trusted) }
         writer.directory = session.directory
+        writer.isBound = { session.lookup($0) != nil }
         var parser = Parser(source: source)
         writer.begin()
         while true {

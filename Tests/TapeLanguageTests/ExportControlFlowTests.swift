@@ -101,12 +101,37 @@ final class ExportControlFlowTests: ScratchFolderTestCase {
         """)
     }
 
-    /// JAX differentiates functions: what it cannot re-express is refused, naming the construct.
-    func testJAXRefusesWhatItCannotDifferentiate() {
+    /// JAX differentiates functions: a loop is replayed as a Python function of what it reads, a function
+    /// that reads a source from outside is written in place; what a replay cannot repeat is refused.
+    func testJAXReplaysLoopsAndRefusesWhatItCannotRepeat() {
+        XCTAssertEqual(body("x = 3\nwatch x\ny = x\nrepeat 2 < y = y * x >\nvar w = 2\nf(a) = a * w\ngrad y + f(1) wrt x, w", .jax), """
+        x = T(3)
+        show("x =", x)
+        # watch x: x is a source of the jax.grad calls below
+        y = x
+        show("y =", y)
+        for _ in range(2):
+            y = y * x
+        w = T(2)  # a variable: a source of the jax.grad calls below
+        show("w =", w)
+        def f(a):
+            return a * w
+        def _replay1(y, x):
+            \"\"\"line 4, replayed for jax.grad: repeat 2 < y = y * x >\"\"\"
+            for _ in range(2):
+                y = y * x
+            return y
+        _g2 = jax.grad(lambda _d1_0, _d1_1: jnp.sum(_replay1((x + _d1_0), (x + _d1_0)) + (T(1) * (w + _d1_1))), argnums=(0, 1))(jnp.zeros_like(T(x)), jnp.zeros_like(T(w)))
+        show("∂(y + f(1))/∂x =", _g2[0])
+        show("∂(y + f(1))/∂w =", _g2[1])
+        """)
         for (program, message) in [
-            ("x = 1\nif (x > 0) < y = 2 >", "`if` is not exported to JAX: jax.grad differentiates one function, so write the branch that runs"),
-            ("x = 1\nwhile (x < 3) < x += 1 >", "`while` is not exported to JAX: jax.grad differentiates one function, so unroll the loop"),
-            ("x = [1, 2]\nwatch x\ny = x * 2\ny[0] = 5", "element assignment to a tracked tensor is not exported to JAX; build the tensor with where(...) or concat(...)"),
+            ("x = 3\nwatch x\ny = x\nrepeat 2 < y = y * randn([]) >\ngrad y wrt x",
+             "JAX differentiates 'y' by replaying the statement that computed it (line 4), but it draws random numbers, which a replay would draw anew"),
+            ("var w = 2\ny = w\nrepeat 2 < y = y * w; w *= 2 >\ngrad y wrt w",
+             "JAX: the statement that computed 'y' (line 3) updates the variable 'w', a source of this gradient"),
+            ("x = 3\nwatch x\ny = x\nrepeat 2 < y = y * grad x^2 wrt x >\ngrad y wrt x",
+             "JAX differentiates 'y' by replaying the statement that computed it (line 4), but it takes gradients itself"),
         ] {
             XCTAssertThrowsError(try Exporter.export(program, to: .jax, origin: "test.tape")) { error in
                 XCTAssertEqual((error as? ExportError)?.message, message)
