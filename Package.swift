@@ -18,9 +18,6 @@ let package = Package(
         .executable(name: "tapebook-kernel", targets: ["tapebook-kernel"]),
         .library(name: "TapeLanguage", targets: ["TapeLanguage"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-    ],
     targets: [
         // C APIs: OpenBLAS for matrix products, libedit for line editing.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -48,7 +45,6 @@ let package = Package(
         // The executable: command line, REPL loop, exit codes.
         .executableTarget(name: "tapebook", dependencies: [
             "TapeLanguage", "LineEditing", "Rendering", "Portable", "TensorCore",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // The Jupyter kernel: ZeroMQ for the sockets, libcrypto for HMAC-SHA256 signatures. In a second

@@ -36,6 +36,13 @@ def inputs():
     yield "W7_A", normal(512, 512, scale=1 / np.sqrt(512))
     yield "W7_x", normal(512)
     yield "W7_v", normal(512)
+    # W8 (drawn after the others, so theirs keep their values): MNIST-sized inputs, 10 class indices.
+    yield "W8_X", normal(128, 784)
+    yield "W8_labels", rng.integers(0, 10, 128).astype(np.float64)
+    yield "W8_W1", normal(784, 256, scale=1 / np.sqrt(784))
+    yield "W8_b1", np.zeros(256)
+    yield "W8_W2", normal(256, 10, scale=1 / np.sqrt(256))
+    yield "W8_b2", np.zeros(10)
 
 
 def main():

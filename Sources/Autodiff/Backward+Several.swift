@@ -19,7 +19,7 @@ extension GradientContext {
                 throw GradientError("the seed has shape \(Shape.describe(seed.shape)) but its target has shape \(Shape.describe(target.shape))")
             }
         }
-        let plan = BackwardPlan(targets: targets, sources: sources, tape: tape)
+        let plan = try BackwardPlan(targets: targets, sources: sources, tape: tape)
         let cotangents = try plan.run(seeds: seeds)
         return try sources.map { source in
             let key = source.gradientKey
@@ -39,7 +39,7 @@ extension GradientContext {
     public func jacobians(of target: Value, wrt sources: [Value], tape: Tape? = nil, unconnectedZero: Bool = false) throws -> [Gradient] {
         let tape = tape ?? implicitTape
         try use(tape)
-        let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
+        let plan = try BackwardPlan(targets: [target], sources: sources, tape: tape)
         let keys = sources.map(\.gradientKey)
         let wanted = keys.map { plan.reaches($0) || unconnectedZero }
         var rows: [[Value]] = sources.map { _ in [] }
@@ -75,7 +75,7 @@ extension GradientContext {
             }
         }
         try use(tape)
-        let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
+        let plan = try BackwardPlan(targets: [target], sources: sources, tape: tape)
         let keys = sources.map(\.gradientKey)
         let wanted = keys.map { plan.reaches($0) || unconnectedZero }
         let batch = target.shape[0]
@@ -119,7 +119,7 @@ extension GradientContext {
                 blocks += sources.map { _ in first }
                 continue
             }
-            let plan = BackwardPlan(targets: [g], sources: sources, tape: tape)
+            let plan = try BackwardPlan(targets: [g], sources: sources, tape: tape)
             var rows: [[Value]] = sources.map { _ in [] }
             for i in 0..<g.tensor.count {
                 try checkInterrupt()

@@ -92,7 +92,7 @@ struct BackwardPlan {
     // (inside a custom gradient) cannot confuse this one. A gradient whose recording was deferred is recorded
     // between walks, never during one (its replay builds plans of its own): the walk notes it, and starts
     // again once it is recorded.
-    init(targets: [Value], sources: [Value], tape: Tape) {
+    init(targets: [Value], sources: [Value], tape: Tape) throws {
         self.tape = tape
         self.targets = targets
         self.sources = sources
@@ -105,7 +105,7 @@ struct BackwardPlan {
         while true {
             let deferred = build()
             if deferred.isEmpty { return }
-            for d in deferred { d.materialize() }
+            for d in deferred { try d.materialize() }
             order = []; outputSlots = []; edgeStart = [0]; edges = []; targetSlots = []; hasCustomGradient = false; isScalarChain = true
             slotCount = sourceCount
             reached = [Bool](repeating: false, count: sourceCount)
@@ -456,7 +456,7 @@ extension GradientContext {
         if let seed, (try? Shape.broadcast(seed.shape, target.shape)) != target.shape {
             throw GradientError("the seed has shape \(Shape.describe(seed.shape)) but the target has shape \(Shape.describe(target.shape))")
         }
-        let plan = BackwardPlan(targets: [target], sources: sources, tape: tape)
+        let plan = try BackwardPlan(targets: [target], sources: sources, tape: tape)
         guard defersRecording, storesNodes, observer == nil, tape === implicitTape, recordingMask == implicitTape.bit,
               plan.isLarge else {
             return try computeGradients(plan, of: target, wrt: sources, seed: seed, tape: tape, unconnectedZero: unconnectedZero, observer: observer)
@@ -489,7 +489,7 @@ extension GradientContext {
     /// The backward pass itself, recording as the context's state says.
     func computeGradients(_ plan: BackwardPlan? = nil, of target: Value, wrt sources: [Value], seed: Value?, tape: Tape,
                           unconnectedZero: Bool, observer: BackwardObserver?) throws -> [Gradient] {
-        let plan = plan ?? BackwardPlan(targets: [target], sources: sources, tape: tape)
+        let plan = try plan ?? BackwardPlan(targets: [target], sources: sources, tape: tape)
         let cotangents = try plan.run(seeds: [seed], observer: observer)
         return try sources.map { source in
             let key = source.gradientKey
@@ -564,7 +564,7 @@ extension GradientContext {
     public func jacobian(of target: Value, wrt source: Value, tape: Tape? = nil, unconnectedZero: Bool = false) throws -> Gradient {
         let tape = tape ?? implicitTape
         try use(tape)
-        let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
+        let plan = try BackwardPlan(targets: [target], sources: [source], tape: tape)
         let key = source.gradientKey
         let n = target.tensor.count
         if !plan.reaches(key) && !unconnectedZero {
@@ -597,7 +597,7 @@ extension GradientContext {
             throw GradientError("batch_jacobian: the first dimensions of the target (\(target.shape[0])) and the source (\(source.shape[0])) must match")
         }
         try use(tape)
-        let plan = BackwardPlan(targets: [target], sources: [source], tape: tape)
+        let plan = try BackwardPlan(targets: [target], sources: [source], tape: tape)
         let key = source.gradientKey
         if !plan.reaches(key) && !unconnectedZero {
             return .none(noneReason(target: target, source: source, tape: tape))
@@ -628,7 +628,7 @@ extension GradientContext {
         // The first gradient is recorded on the tape even if it has stopped, so it can be differentiated again.
         let first = try withRecording(tape.bit) { try gradientUnchecked(of: target, wrt: source, tape: tape) }
         guard let g = first.value else { return first }
-        let plan = BackwardPlan(targets: [g], sources: [source], tape: tape)
+        let plan = try BackwardPlan(targets: [g], sources: [source], tape: tape)
         let n = source.tensor.count
         var rows: [Value] = []
         for i in 0..<n {
@@ -656,7 +656,7 @@ extension GradientContext {
         }
         let tape = tape ?? implicitTape
         let u = constant(try Tensor.zeros(target.shape))
-        watch(u, on: tape.bit)
+        try watch(u, on: tape.bit)
         return try withRecording(tape.bit) {
             let vjp = try gradientUnchecked(of: target, wrt: source, seed: u, tape: tape)
             guard let g = vjp.value else { return vjp }

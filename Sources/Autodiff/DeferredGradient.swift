@@ -42,32 +42,34 @@ final class DeferredGradient {
     /// The values the pass reads (for walks that forget tapes).
     var values: [Value] { [target] + sources + (seed.map { [$0] } ?? []) }
 
-    /// Runs the pass again, recorded, and gives each result the node it would have had.
-    func materialize() {
+    /// Runs the pass again, recorded, and gives each result the node it would have had. When the replay
+    /// fails (the memory limit), nothing changes and the error is thrown: the results stay deferred, never
+    /// recorded as constants, so a later gradient through them cannot silently give another number.
+    func materialize() throws {
         guard !isRecorded else { return }
+        try context.record(self)
         isRecorded = true
-        context.record(self)
     }
 }
 
 extension GradientContext {
     /// Records a deferred gradient's pass: replayed with the recording state it ran under (the implicit
     /// tape alone), its serial numbers and its line.
-    func record(_ deferred: DeferredGradient) {
+    func record(_ deferred: DeferredGradient) throws {
         let saved = (lastSerial, currentLine, storesNodes, interruptCheck)
         lastSerial = deferred.firstSerial
         currentLine = deferred.line
         storesNodes = true
         interruptCheck = nil
         defer { (lastSerial, currentLine, storesNodes, interruptCheck) = saved }
-        let replayed = try? withRecordingOnly(implicitTape.bit) {
+        let replayed = try withRecordingOnly(implicitTape.bit) {
             try computeGradients(of: deferred.target, wrt: deferred.sources, seed: deferred.seed, tape: implicitTape,
                                  unconnectedZero: deferred.unconnectedZero, observer: nil)
         }
         for (i, slot) in deferred.results.enumerated() {
             guard let g = slot.value else { continue }
             g.deferred = nil
-            guard let replayed, i < replayed.count, case .value(let fresh) = replayed[i] else { continue }
+            guard i < replayed.count, case .value(let fresh) = replayed[i] else { continue }
             if fresh.serial == g.serial, let node = fresh.storedNode {
                 g.storedNode = node
             } else {
@@ -77,11 +79,17 @@ extension GradientContext {
         }
     }
 
-    /// Records every pending deferred gradient (before a change that would make their passes record differently).
-    func recordDeferredGradients() {
+    /// Records every pending deferred gradient (before a change that would make their passes record
+    /// differently, or before a walk over the tape). Those it could not record stay pending.
+    public func recordDeferredGradients() throws {
         guard !pendingDeferred.isEmpty else { return }
         let pending = pendingDeferred
         pendingDeferred = []
-        for reference in pending { reference.gradient?.materialize() }
+        for (i, reference) in pending.enumerated() {
+            do { try reference.gradient?.materialize() } catch {
+                pendingDeferred = Array(pending[i...].filter { $0.gradient != nil }) + pendingDeferred
+                throw error
+            }
+        }
     }
 }

@@ -186,9 +186,9 @@ public final class GradientContext {
     }
 
     /// Marks `value` as watched on `tapes` (default: every open tape).
-    public func watch(_ value: Value, on tapes: TapeMask? = nil) {
+    public func watch(_ value: Value, on tapes: TapeMask? = nil) throws {
         // A deferred gradient records what its pass recorded when it ran: before this watch.
-        recordDeferredGradients()
+        try recordDeferredGradients()
         value.tapes |= tapes ?? openMask
         if value.watchedAt == nil { value.watchedAt = nextSerial() }
     }
@@ -244,6 +244,12 @@ public final class GradientContext {
     /// Empties a scoped tape (TensorFlow's `GradientTape.reset()`): it forgets what it recorded and what was
     /// watched on it, may answer again, and goes on recording if its block is open.
     public func resetTape(_ tape: Tape, clearingFrom values: [Value]) {
+        clearBit(of: tape, from: values)
+        tape.used = false
+    }
+
+    /// Takes `tape`'s bit off `values` and everything they were recorded from (deferred passes included).
+    private func clearBit(of tape: Tape, from values: [Value]) {
         var pending = values
         var seen = Set<ObjectIdentifier>()
         while let v = pending.popLast() {
@@ -252,7 +258,6 @@ public final class GradientContext {
             if let n = v.storedNode { pending.append(contentsOf: n.inputs) }
             if let d = v.deferred { pending.append(contentsOf: d.values) }
         }
-        tape.used = false
     }
 
     /// Closes a scoped tape's block; it can still answer `grad ... using t` afterwards.
@@ -264,14 +269,7 @@ public final class GradientContext {
     /// `forgetTape` clears it from the values given.
     public func forgetTape(_ tape: Tape, clearingFrom values: [Value]) {
         guard tape.slot != 0, tapes[tape.slot] === tape else { return }
-        var pending = values
-        var seen = Set<ObjectIdentifier>()
-        while let v = pending.popLast() {
-            guard seen.insert(ObjectIdentifier(v)).inserted else { continue }
-            v.tapes &= ~tape.bit
-            if let n = v.storedNode { pending.append(contentsOf: n.inputs) }
-            if let d = v.deferred { pending.append(contentsOf: d.values) }
-        }
+        clearBit(of: tape, from: values)
         openMask &= ~tape.bit
         stoppedMask &= ~tape.bit
         variableWatchers &= ~tape.bit

@@ -19,12 +19,22 @@ public struct DerivativeRule: Equatable {
     public func symbols(expression: String, inputs: [String], shown: [Bool]? = nil) -> String {
         let wrapped = isCall(expression) ? expression : "(\(expression))"
         var parts: [String] = []
+        var counts: [String: Int] = [:]
         for (i, name) in inputs.enumerated() where shown.map({ i < $0.count && $0[i] }) ?? true {
+            let part: String
             if i < partials.count, let p = partials[i] {
-                parts.append("∂\(wrapped)/∂\(name) = \(p)")
+                part = "∂\(wrapped)/∂\(name) = \(p)"
             } else if i < pullbacks.count, let p = pullbacks[i] {
-                parts.append("\(name) gets \(p)")
-            }
+                part = "\(name) gets \(p)"
+            } else { continue }
+            if counts[part] == nil { parts.append(part) }
+            counts[part, default: 0] += 1
+        }
+        // One input in several places (`x * x`): its rule once, with how many places add up, rather than
+        // the same line twice, which reads as if ∂(x * x)/∂x were x.
+        parts = parts.map { part in
+            guard let n = counts[part], n > 1 else { return part }
+            return part + " at each of its \(n) places (they add up)"
         }
         return parts.isEmpty ? "no gradient" : parts.joined(separator: ",  ")
     }

@@ -19,9 +19,11 @@ public final class Value {
         try contextReference._withUnsafeGuaranteedRef(body)
     }
     /// The recorded operation that produced this value, if any. A gradient whose backward pass was not yet
-    /// recorded (see `DeferredGradient`) records it now, on first access.
+    /// recorded (see `DeferredGradient`) records it now, on first access; where that fails (the memory
+    /// limit) it reads as nil and stays deferred. Walks that must not miss it call
+    /// `GradientContext.recordDeferredGradients()` first, which throws.
     public var node: Node? {
-        if storedNode == nil, let deferred = extras?.deferred { deferred.materialize() }
+        if storedNode == nil, let deferred = extras?.deferred { try? deferred.materialize() }
         return storedNode
     }
     /// The node as stored: nil for a gradient whose recording is deferred.

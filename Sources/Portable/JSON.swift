@@ -95,7 +95,9 @@ extension JSON {
         }
     }
 
-    static func quote(_ s: String, into out: inout String) {
+    /// `s` as a JSON string literal, appended to `out`. C0, DEL, C1 and the line separators are escapes:
+    /// a terminal showing the JSON acts on none of them.
+    public static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -105,9 +107,8 @@ extension JSON {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029 {
+                    out += String(cFormat: "\\u%04x", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

@@ -26,13 +26,13 @@ extension Declarations {
             return try y.squeezed(axes: [1])
         },
         pooling("max_pool2d", "the largest value of each size × size window (the gradient goes to the first largest, as TensorFlow's)",
-                torch: "torch.nn.functional.max_pool2d(({x}).permute(0, 3, 1, 2), {size#}, ({stride#} or {size#})).permute(0, 2, 3, 1)",
-                tf: "tf.nn.max_pool2d({x}, {size#}, ({stride#} or {size#}), 'VALID')",
-                jax: "jax.lax.reduce_window({x}, -jnp.inf, jax.lax.max, (1, {size#}, {size#}, 1), (1, ({stride#} or {size#}), ({stride#} or {size#}), 1), 'VALID')"),
-        pooling("avg_pool2d", "the mean of each size × size window",
-                torch: "torch.nn.functional.avg_pool2d(({x}).permute(0, 3, 1, 2), {size#}, ({stride#} or {size#})).permute(0, 2, 3, 1)",
-                tf: "tf.nn.avg_pool2d({x}, {size#}, ({stride#} or {size#}), 'VALID')",
-                jax: "jax.lax.reduce_window({x}, 0.0, jax.lax.add, (1, {size#}, {size#}, 1), (1, ({stride#} or {size#}), ({stride#} or {size#}), 1), 'VALID') / ({size#} * {size#})"),
+                torch: "(lambda X, k, s, p: torch.nn.functional.max_pool2d(torch.nn.functional.pad(X.permute(0, 3, 1, 2), [w for n in (X.shape[2], X.shape[1]) for t in [max((-(-n // s) - 1) * s + k - n, 0)] for w in (t // 2, t - t // 2)] if p == 'same' else [0, 0, 0, 0], value=-float('inf')), k, s).permute(0, 2, 3, 1))({x}, {size#}, ({stride#} or {size#}), {padding!})",
+                tf: "tf.nn.max_pool2d({x}, {size#}, ({stride#} or {size#}), {padding!}.upper())",
+                jax: "jax.lax.reduce_window({x}, -jnp.inf, jax.lax.max, (1, {size#}, {size#}, 1), (1, ({stride#} or {size#}), ({stride#} or {size#}), 1), {padding!}.upper())"),
+        pooling("avg_pool2d", "the mean of each size × size window (with padding \"same\", of its elements inside x, as TensorFlow's)",
+                torch: "(lambda X, k, s, p: (lambda P: torch.nn.functional.avg_pool2d(P(X.permute(0, 3, 1, 2)), k, s) / torch.nn.functional.avg_pool2d(P(torch.ones_like(X.permute(0, 3, 1, 2))), k, s))(lambda T: torch.nn.functional.pad(T, [w for n in (X.shape[2], X.shape[1]) for t in [max((-(-n // s) - 1) * s + k - n, 0)] for w in (t // 2, t - t // 2)] if p == 'same' else [0, 0, 0, 0])).permute(0, 2, 3, 1))({x}, {size#}, ({stride#} or {size#}), {padding!})",
+                tf: "tf.nn.avg_pool2d({x}, {size#}, ({stride#} or {size#}), {padding!}.upper())",
+                jax: "(lambda X, d, s, p: jax.lax.reduce_window(X, 0.0, jax.lax.add, d, s, p) / jax.lax.reduce_window(jnp.ones_like(X), 0.0, jax.lax.add, d, s, p))({x}, (1, {size#}, {size#}, 1), (1, ({stride#} or {size#}), ({stride#} or {size#}), 1), {padding!}.upper())"),
     ]
 
     /// Where every window's elements are in the flattened (padded) image: for output position (i, j) and
@@ -90,29 +90,54 @@ extension Declarations {
     }
 
     static func pooling(_ name: String, _ help: String, torch: String, tf: String, jax: String) -> Declaration {
-        Declaration("\(name)(x, size, stride=None)", help + "; x [batch, height, width, channels], windows that fit (\"valid\"), stride = size unless given",
+        Declaration("\(name)(x, size, stride=None, padding=\"valid\")", help + "; x [batch, height, width, channels], stride = size unless given; padding \"valid\" (the windows that fit) or \"same\" (TensorFlow's: ceil(n / stride) windows, the padding no element of any window)",
                     export: .spelled([.torch: torch, .tf: tf, .jax: jax])) { args in
             let x = try args.value("x"), size = try args.int("size")
             let stride = args.argument(named: "stride") == nil ? size : try args.int("stride")
+            let padding = try args.word("padding", ["valid", "same"])
             guard x.shape.count == 4 else { throw TensorError("\(name) needs x of shape [batch, height, width, channels], got \(Shape.describe(x.shape))") }
             guard size >= 1 else { throw TensorError("\(name): size must be at least 1, got \(size)") }
-            let (batch, height, width, channels) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            guard stride >= 1 else { throw TensorError("\(name): stride must be at least 1, got \(stride)") }
+            var input = x
+            var (top, left) = (0, 0)
+            if padding == "same" {
+                guard x.shape[1] >= 1, x.shape[2] >= 1 else { throw TensorError("\(name): the input has no rows or no columns, got shape \(Shape.describe(x.shape))") }
+                let (t, bottom) = samePadding(x.shape[1], size, stride), (l, right) = samePadding(x.shape[2], size, stride)
+                (top, left) = (t, l)
+                input = try padZeros(x, [(0, 0), (t, bottom), (l, right), (0, 0)])
+            }
+            let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
             let (indices, oh, ow) = try windowIndices(height: height, width: width, channels: channels, kh: size, kw: size, stride: stride)
             try Shape.checkAllocation([batch, indices.count])
+            let n = size * size
+            // Whether element e of window (i, j) is inside x (not padding): pooling leaves the padding out.
+            var inside = [Bool](repeating: true, count: oh * ow * n)
+            if padding == "same" {
+                for i in 0..<oh { for j in 0..<ow { for a in 0..<size { for b in 0..<size {
+                    let r = i * stride + a - top, c = j * stride + b - left
+                    inside[(i * ow + j) * n + a * size + b] = r >= 0 && r < x.shape[1] && c >= 0 && c < x.shape[2]
+                } } } }
+            }
             // [batch, oh, ow, window, channels]
-            let windows = try x.reshaped([batch, height * width * channels]).gather(axis: 1, indices: indices, indexShape: [indices.count])
-                .reshaped([batch, oh, ow, size * size, channels])
-            if name == "avg_pool2d" { return try windows.mean(axes: [3]) }
+            let windows = try input.reshaped([batch, height * width * channels]).gather(axis: 1, indices: indices, indexShape: [indices.count])
+                .reshaped([batch, oh, ow, n, channels])
+            if name == "avg_pool2d" {
+                let counts = (0..<(oh * ow)).map { p in Double((0..<n).filter { inside[p * n + $0] }.count) }
+                return try windows.sum(axes: [3]) / x.context.constant(Tensor(shape: [1, oh, ow, 1], scalars: counts))
+            }
             // NOTE: TensorFlow's MaxPoolGrad sends the gradient to the first largest element of a window only
             // (a reduce_max would share it among ties): a constant one-hot of that element selects it.
-            let w = windows.tensor, n = size * size
+            let w = windows.tensor
             var mask = [Double](repeating: 0, count: w.count)
             let values = w.scalars
             for outer in 0..<(batch * oh * ow) {
+                let position = outer % max(oh * ow, 1)
                 for c in 0..<channels {
-                    var best = 0
-                    for e in 1..<max(n, 1) where values[(outer * n + e) * channels + c] > values[(outer * n + best) * channels + c] { best = e }
-                    mask[(outer * n + best) * channels + c] = 1
+                    var best = -1
+                    for e in 0..<n where inside[position * n + e] {
+                        if best < 0 || values[(outer * n + e) * channels + c] > values[(outer * n + best) * channels + c] { best = e }
+                    }
+                    if best >= 0 { mask[(outer * n + best) * channels + c] = 1 }
                 }
             }
             return try (windows * x.context.constant(Tensor(shape: w.shape, scalars: mask))).sum(axes: [3])

@@ -6,15 +6,15 @@ import TapeSyntax
 /// einsum, kron, matrix_power and cholesky.
 extension Declarations {
     static let linearAlgebraMore: [Declaration] = [
-        Declaration("einsum(subscripts, a, b=None, c=None)", "sums of products named by subscripts: einsum(\"ij,jk->ik\", a, b) is a @ b (one to three operands)",
-                    export: .spelled([.torch: "torch.einsum({subscripts!}, *[o for o in ({a}, {b}, {c}) if o is not None])",
-                                      .tf: "tf.einsum({subscripts!}, *[o for o in ({a}, {b}, {c}) if o is not None])",
-                                      .jax: "jnp.einsum({subscripts!}, *[o for o in ({a}, {b}, {c}) if o is not None])"])) { args in
+        Declaration("einsum(subscripts, a, b=None, c=None, d=None, e=None, f=None, g=None, h=None)", "sums of products named by subscripts, as NumPy's: einsum(\"ij,jk->ik\", a, b) is a @ b; one to eight operands, a repeated letter for a diagonal (\"ii->i\") or a trace (\"ii\"), ... for the remaining axes (\"...ij,...jk->...ik\")",
+                    export: .spelled([.torch: "torch.einsum({subscripts!}, *[o for o in ({a}, {b}, {c}, {d}, {e}, {f}, {g}, {h}) if o is not None])",
+                                      .tf: "tf.einsum({subscripts!}, *[o for o in ({a}, {b}, {c}, {d}, {e}, {f}, {g}, {h}) if o is not None])",
+                                      .jax: "jnp.einsum({subscripts!}, *[o for o in ({a}, {b}, {c}, {d}, {e}, {f}, {g}, {h}) if o is not None])"])) { args in
             guard let s = args.argument(named: "subscripts"), case .string(let subscripts) = s.value.kind else {
                 throw EvaluationError("einsum needs its subscripts in double quotes first: einsum(\"ij,jk->ik\", a, b)", at: args.span)
             }
             var operands: [Value] = []
-            for name in ["a", "b", "c"] where args.argument(named: name) != nil { operands.append(try args.value(name)) }
+            for name in ["a", "b", "c", "d", "e", "f", "g", "h"] where args.argument(named: name) != nil { operands.append(try args.value(name)) }
             do {
                 return try einsum(subscripts, operands)
             } catch let e as TensorError {
@@ -84,54 +84,132 @@ extension Declarations {
         },
         rule: { n in .pullbacks(["sym(L⁻ᵀ·Φ(Lᵀ·g)·L⁻¹), Φ = lower triangle with half diagonal"], "TensorFlow's Cholesky gradient (Murray 2016)") })
 
-    /// einsum as broadcasting: each operand's axes are moved into one order of all the letters (the output's
-    /// first), with size 1 for letters it lacks; the product is summed over the letters not in the output.
+    /// einsum, as NumPy's: each operand's repeated letters first become its diagonal (`ii->i`, trace `ii`),
+    /// then the operands are contracted pairwise from the left, each letter summed as soon as neither the
+    /// output nor a later operand names it; `...` stands for the axes the letters leave, broadcast as NumPy
+    /// broadcasts. Every step is a differentiable product, sum or transposition, so gradients of any order
+    /// come from theirs.
     static func einsum(_ subscripts: String, _ operands: [Value]) throws -> Value {
         let spec = subscripts.filter { $0 != " " }
         let sides = spec.components(separatedBy: "->")
         guard sides.count <= 2 else { throw TensorError("\"\(subscripts)\" has more than one ->") }
-        let inputs = sides[0].split(separator: ",", omittingEmptySubsequences: false).map { Array($0) }
-        guard inputs.count == operands.count else {
-            throw TensorError("\"\(subscripts)\" names \(inputs.count) operand\(inputs.count == 1 ? "" : "s"), got \(operands.count)")
+        let terms = sides[0].components(separatedBy: ",")
+        guard terms.count == operands.count else {
+            throw TensorError("\"\(subscripts)\" names \(terms.count) operand\(terms.count == 1 ? "" : "s"), got \(operands.count)")
         }
-        for letters in inputs {
-            guard letters.allSatisfy({ $0.isASCII && $0.isLetter }) else { throw TensorError("subscripts are letters, got \"\(subscripts)\"") }
-            guard Set(letters).count == letters.count else {
-                throw TensorError("a letter repeated within one operand (a diagonal, \"\(String(letters))\") is not supported; use diag or trace")
+        // The axes `...` stands for get letters of their own (private-use characters, never typed), aligned
+        // on the right as NumPy broadcasts them.
+        func ellipsisLetter(_ i: Int) -> Character { Character(Unicode.Scalar(0xE000 + i)!) }
+        func letters(of term: String, what: String) throws -> (named: [Character], hasEllipsis: Bool) {
+            let pieces = term.components(separatedBy: "...")
+            guard pieces.count <= 2 else { throw TensorError("\(what) \"\(term)\" has more than one ...") }
+            for c in pieces.joined() where !(c.isASCII && c.isLetter) {
+                throw TensorError("subscripts are letters (and one ... per operand), got '\(c)' in \"\(subscripts)\"")
             }
+            return (Array(pieces.joined()), pieces.count == 2)
+        }
+        var inputs: [[Character]] = []
+        var ellipsisRank = 0
+        var parsed: [(named: [Character], hasEllipsis: Bool, term: String)] = []
+        for (term, x) in zip(terms, operands) {
+            let (named, hasEllipsis) = try letters(of: term, what: "the operand")
+            guard hasEllipsis ? named.count <= x.shape.count : named.count == x.shape.count else {
+                throw TensorError("\"\(term)\" names \(named.count) axes for an operand of shape \(Shape.describe(x.shape))")
+            }
+            if hasEllipsis { ellipsisRank = max(ellipsisRank, x.shape.count - named.count) }
+            parsed.append((named, hasEllipsis, term))
+        }
+        let ellipsisLetters = (0..<ellipsisRank).map(ellipsisLetter)
+        for ((named, hasEllipsis, term), x) in zip(parsed, operands) {
+            guard hasEllipsis else { inputs.append(named); continue }
+            let before = term.components(separatedBy: "...")[0].count
+            let covered = x.shape.count - named.count
+            inputs.append(Array(named[..<before]) + ellipsisLetters.suffix(covered) + Array(named[before...]))
         }
         let all = inputs.flatMap { $0 }
-        let output: [Character]
+        var output: [Character]
         if sides.count == 2 {
-            output = Array(sides[1])
-            for c in output where !all.contains(c) { throw TensorError("the output letter \(c) is not in any operand") }
-            guard Set(output).count == output.count else { throw TensorError("the output repeats a letter") }
+            let (named, hasEllipsis) = try letters(of: sides[1], what: "the output")
+            for c in named where !all.contains(c) { throw TensorError("the output letter \(c) is not in any operand") }
+            guard Set(named).count == named.count else { throw TensorError("the output repeats a letter") }
+            let before = sides[1].components(separatedBy: "...")[0].count
+            guard hasEllipsis || ellipsisRank == 0 else {
+                throw TensorError("the output needs ... where the operands' ... stand for axes (NumPy's rule), as in \"...ij->...i\"")
+            }
+            output = hasEllipsis ? Array(named[..<before]) + ellipsisLetters + Array(named[before...]) : named
         } else {
-            output = Set(all).filter { c in all.filter { $0 == c }.count == 1 }.sorted()
+            let named = all.filter { !ellipsisLetters.contains($0) }
+            output = ellipsisLetters + Set(named).filter { c in named.filter { $0 == c }.count == 1 }.sorted()
         }
-        var letters = output
-        for c in all where !letters.contains(c) { letters.append(c) }
+        // Sizes: a letter has one size everywhere; an axis of `...` may also be 1 (broadcast).
         var sizes: [Character: Int] = [:]
-        var total: Value? = nil
-        for (letters0, x) in zip(inputs, operands) {
-            guard letters0.count == x.shape.count else {
-                throw TensorError("\"\(String(letters0))\" names \(letters0.count) axes for an operand of shape \(Shape.describe(x.shape))")
+        for (letters, x) in zip(inputs, operands) {
+            var own: [Character: Int] = [:]
+            for (c, n) in zip(letters, x.shape) {
+                if let m = own[c], m != n { throw TensorError("\(c) names axes of sizes \(m) and \(n) in one operand, so they have no diagonal") }
+                own[c] = n
             }
-            for (c, n) in zip(letters0, x.shape) {
-                if let m = sizes[c], m != n { throw TensorError("\(c) has size \(m) in one operand and \(n) in another") }
-                sizes[c] = n
+            for (c, n) in zip(letters, x.shape) {
+                guard let m = sizes[c], m != n else { sizes[c] = n; continue }
+                if ellipsisLetters.contains(c) {
+                    guard m == 1 || n == 1 else { throw TensorError("the axes of ... do not broadcast: sizes \(m) and \(n)") }
+                    sizes[c] = max(m, n)
+                } else {
+                    throw TensorError("\(c) has size \(m) in one operand and \(n) in another")
+                }
             }
-            let present = letters.filter { letters0.contains($0) }
-            let moved = try x.transposed(present.map { c in letters0.firstIndex(of: c)! })
-            let shape = letters.map { letters0.contains($0) ? sizes[$0]! : 1 }
-            let spread = try moved.reshaped(shape)
-            total = try total.map { try $0 * spread } ?? spread
         }
-        guard var result = total else { throw TensorError("einsum needs an operand") }
-        try Shape.checkAllocation(letters.map { sizes[$0]! })
-        if letters.count > output.count { result = try result.sum(axes: Array(output.count..<letters.count)) }
-        // A letter of the output that no operand... is impossible (checked); broadcast any size-1 leftovers.
+        // Each operand's repeated letters become its diagonal: a product with the identity, summed.
+        var terms2: [(letters: [Character], value: Value)] = []
+        for (letters0, x0) in zip(inputs, operands) {
+            var letters = letters0, x = x0
+            while let (first, second) = repeatedPair(letters) {
+                let n = x.shape[first]
+                guard x.shape[second] == n else {
+                    throw TensorError("\(letters[first]) names axes of sizes \(n) and \(x.shape[second]) in one operand")
+                }
+                var maskShape = [Int](repeating: 1, count: letters.count)
+                maskShape[first] = n
+                maskShape[second] = n
+                let eye = x.context.constant(try Tensor.eye(n).reshaped(maskShape))
+                x = try (x * eye).sum(axes: [second])
+                letters.remove(at: second)
+            }
+            terms2.append((letters, x))
+        }
+        // Pairwise from the left; a letter is summed once nothing after needs it.
+        func needed(after index: Int) -> Set<Character> {
+            Set(output).union(terms2.dropFirst(index + 1).flatMap(\.letters))
+        }
+        func sumUnneeded(_ letters: [Character], _ x: Value, keeping: Set<Character>) throws -> ([Character], Value) {
+            let axes = letters.indices.filter { !keeping.contains(letters[$0]) }
+            guard !axes.isEmpty else { return (letters, x) }
+            return (letters.enumerated().filter { !axes.contains($0.offset) }.map(\.element), try x.sum(axes: axes))
+        }
+        func spread(_ letters: [Character], _ x: Value, into order: [Character]) throws -> Value {
+            let present = order.filter { letters.contains($0) }
+            let moved = try x.transposed(present.map { c in letters.firstIndex(of: c)! })
+            return try moved.reshaped(order.map { c in letters.firstIndex(of: c).map { x.shape[$0] } ?? 1 })
+        }
+        guard let first = terms2.first else { throw TensorError("einsum needs an operand") }
+        var (accLetters, acc) = try sumUnneeded(first.letters, first.value, keeping: needed(after: 0))
+        for index in terms2.indices.dropFirst() {
+            let (letters, x) = try sumUnneeded(terms2[index].letters, terms2[index].value, keeping: needed(after: index).union(accLetters))
+            var order = accLetters
+            for c in letters where !order.contains(c) { order.append(c) }
+            try Shape.checkAllocation(order.map { sizes[$0]! })
+            let product = try spread(accLetters, acc, into: order) * spread(letters, x, into: order)
+            (accLetters, acc) = try sumUnneeded(order, product, keeping: needed(after: index))
+        }
+        // Into the output's order; an axis of `...` that was 1 everywhere stays 1.
+        let result = output.isEmpty ? acc : try acc.transposed(output.map { c in accLetters.firstIndex(of: c)! })
         let outShape = output.map { sizes[$0]! }
         return result.shape == outShape ? result : try result.broadcast(to: outShape)
+    }
+
+    /// The positions of the first letter that appears twice.
+    static func repeatedPair(_ letters: [Character]) -> (Int, Int)? {
+        for i in letters.indices { for j in (i + 1)..<letters.count where letters[i] == letters[j] { return (i, j) } }
+        return nil
     }
 }

@@ -83,7 +83,7 @@ extension Session {
             if let tapeName { mask = try tape(named: tapeName).bit }
             for n in names {
                 guard case .value(let v)? = lookup(n.name) else { throw unknownOrWrongKind(n, expected: "a tensor to watch") }
-                context.watch(v, on: mask)
+                try at(n.span) { try context.watch(v, on: mask) }
             }
             emit()
 
@@ -169,17 +169,26 @@ extension Session {
             var iterations = 0
             var silent: [StatementOutcome] = []
             var health = startGradientHealth()
-            let stopped = try runLoop(total: nil, iterations: &iterations) { i in
-                guard try condition(conditionExpr) else { return false }
-                for s in body {
-                    try executeStatement(s, printing: false, into: &silent)
-                    try checkLoopInterrupt()
+            var history = LoopHistory(start: context.currentSerial)
+            let stopped: Bool
+            do {
+                stopped = try runLoop(total: nil, iterations: &iterations) { i in
+                    guard try condition(conditionExpr) else { return false }
+                    history.beginIteration(i, serial: context.currentSerial)
+                    for s in body {
+                        try executeStatement(s, printing: false, into: &silent)
+                        try checkLoopInterrupt()
+                    }
+                    history.iterations = i + 1
+                    observeGradientHealth(&health, step: i + 1)
+                    return true
                 }
-                observeGradientHealth(&health, step: i + 1)
-                return true
+            } catch {
+                throw withHistoryHint(error, history)
             }
             if printing { outcome.notes += gradientHealthReport(health) }
             if stopped { outcome.notes.append("stopped after \(iterations) iteration\(iterations == 1 ? "" : "s")") }
+            if printing, let note = loopHistoryNote(history) { outcome.notes.append(note) }
             emit()
 
         case .print(let exprs):
@@ -287,6 +296,9 @@ extension Session {
             emit()
 
         case .explain(let g):
+            // The walks below read recorded nodes: a gradient whose recording was deferred and fails to
+            // record (the memory limit) is an error here, not a constant in the drawing.
+            try at(statement.span) { try context.recordDeferredGradients() }
             let text = try explain(g)
             if show { outcome.result = .text(text) }
             emit()
@@ -294,6 +306,7 @@ extension Session {
         case .graph(let expr, let file):
             // Errors about the file point at `to "…"`, the rest of the statement.
             let fileSpan = SourceSpan(start: sourceText.firstNonSpace(after: expr.span.end, before: statement.span.end), end: statement.span.end)
+            try at(statement.span) { try context.recordDeferredGradients() }
             let (text, dot) = try graph(expr, file: file, fileSpan: fileSpan)
             if show {
                 outcome.result = .text(text)
@@ -302,6 +315,7 @@ extension Session {
             emit()
 
         case .checkGradient(let g):
+            try at(statement.span) { try context.recordDeferredGradients() }
             let text = try checkGradient(g)
             if show { outcome.result = .text(text) }
             emit()

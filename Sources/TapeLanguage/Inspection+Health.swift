@@ -17,8 +17,13 @@ enum GradientFlag: String {
     static let explodingNorm = 1e3
 
     init?(_ t: Tensor) {
-        if t.hasNonFinite { self = .nonFinite; return }
-        let norm = t.euclideanNorm
+        self.init(t, norm: t.euclideanNorm)
+    }
+
+    /// The flag of `t`, whose `euclideanNorm` is `norm`. A finite norm has no NaN or Inf under it, so only
+    /// a non-finite one needs a look at the elements.
+    init?(_ t: Tensor, norm: Double) {
+        if !norm.isFinite && t.hasNonFinite { self = .nonFinite; return }
         if norm < GradientFlag.vanishingNorm { self = .vanishing } else if norm > GradientFlag.explodingNorm { self = .exploding } else { return nil }
     }
 }
@@ -69,7 +74,7 @@ struct GradientHealthMonitor {
         for (label, value) in gradients {
             let norm = value.tensor.euclideanNorm
             if startNorms[label] == nil { startNorms[label] = norm }
-            guard var flag = GradientFlag(value.tensor) else { continue }
+            guard var flag = GradientFlag(value.tensor, norm: norm) else { continue }
             let startNorm = startNorms[label]!
             if flag == .vanishing && startNorm >= GradientFlag.vanishingNorm { flag = .converged }
             let key = label + "\u{0}" + flag.rawValue

@@ -60,7 +60,7 @@ extension Session {
             for x in xs {
                 if let check = interruptCheck, check() { throw GradientError("interrupted") }
                 let point = context.constant(x)
-                if includeGradient { context.watch(point, on: context.implicitTape.bit) }
+                if includeGradient { try at(expr.span) { try context.watch(point, on: context.implicitTape.bit) } }
                 let y = try withScope([variable.name: .value(point)]) { try evaluate(expr) }
                 guard y.tensor.count == 1 else {
                     throw EvaluationError("plot needs one number for each \(variable.name), but \(text) has shape \(Shape.describe(y.shape))",

@@ -103,59 +103,77 @@ public struct Optimizer {
         for pair in pairs {
             let key = ObjectIdentifier(pair.variable)
             var w = pair.value.scalars
-            let g = pair.gradient.scalars
             let n = w.count
-            var s = slots[key] ?? Slots(identity: pair.variable, first: [], second: [], third: [])
-            switch kind {
-            case .sgd:
-                let momentum = setting("momentum")
-                if momentum != 0 {
-                    if s.first.isEmpty { s.first = [Double](repeating: 0, count: n) }
-                    for i in 0..<n {
-                        s.first[i] = s.first[i] * momentum - g[i] * lr
-                        w[i] += setting("nesterov") != 0 ? s.first[i] * momentum - g[i] * lr : s.first[i]
-                    }
-                } else {
-                    for i in 0..<n { w[i] -= g[i] * lr }
-                }
-            case .adam:
-                let beta1 = setting("beta1"), beta2 = setting("beta2"), epsilon = setting("epsilon")
-                let amsgrad = setting("amsgrad") != 0
+            var s = slots.removeValue(forKey: key) ?? Slots(identity: pair.variable, first: [], second: [], third: [])
+            if kind == .adam && setting("amsgrad") == 0 {
                 if s.first.isEmpty {
                     s.first = [Double](repeating: 0, count: n)
                     s.second = s.first
-                    if amsgrad { s.third = s.first }
                 }
-                let alpha = lr * (1 - Glibc.pow(beta2, t)).squareRoot() / (1 - Glibc.pow(beta1, t))
-                for i in 0..<n {
-                    s.first[i] += (g[i] - s.first[i]) * (1 - beta1)
-                    s.second[i] += (g[i] * g[i] - s.second[i]) * (1 - beta2)
-                    var v = s.second[i]
-                    if amsgrad { s.third[i] = Swift.max(s.third[i], v); v = s.third[i] }
-                    w[i] -= s.first[i] * alpha / (v.squareRoot() + epsilon)
-                }
-            case .rmsprop:
-                let rho = setting("rho"), momentum = setting("momentum"), epsilon = setting("epsilon")
-                if s.first.isEmpty {
-                    s.first = [Double](repeating: 0, count: n)
-                    if momentum > 0 { s.second = s.first }
-                }
-                for i in 0..<n {
-                    s.first[i] = rho * s.first[i] + (1 - rho) * g[i] * g[i]
-                    let increment = lr * g[i] / (s.first[i] + epsilon).squareRoot()
-                    if momentum > 0 {
-                        s.second[i] = momentum * s.second[i] + increment
-                        w[i] -= s.second[i]
+                let alpha = lr * (1 - Glibc.pow(setting("beta2"), t)).squareRoot() / (1 - Glibc.pow(setting("beta1"), t))
+                let next = Optimizer.adam(w: pair.value, g: pair.gradient, m: s.first, v: s.second, alpha: alpha,
+                                          keep1: 1 - setting("beta1"), keep2: 1 - setting("beta2"), epsilon: setting("epsilon"))
+                s.first = next.m
+                s.second = next.v
+                slots[key] = s
+                results.append(Tensor(shape: pair.value.shape, scalars: next.w))
+                continue
+            }
+            pair.gradient.withUnsafeBufferPointer { g in
+                switch kind {
+                case .sgd:
+                    let momentum = setting("momentum"), nesterov = setting("nesterov") != 0
+                    if momentum != 0 {
+                        if s.first.isEmpty { s.first = [Double](repeating: 0, count: n) }
+                        for i in 0..<n {
+                            s.first[i] = s.first[i] * momentum - g[i] * lr
+                            w[i] += nesterov ? s.first[i] * momentum - g[i] * lr : s.first[i]
+                        }
                     } else {
-                        w[i] -= increment
+                        w.withUnsafeMutableBufferPointer { w in
+                            for i in 0..<n { w[i] -= g[i] * lr }
+                        }
                     }
-                }
-            case .adagrad:
-                let epsilon = setting("epsilon")
-                if s.first.isEmpty { s.first = [Double](repeating: setting("initial_accumulator"), count: n) }
-                for i in 0..<n {
-                    s.first[i] += g[i] * g[i]
-                    w[i] -= lr * g[i] / (s.first[i] + epsilon).squareRoot()
+                case .adam:
+                    let beta1 = setting("beta1"), beta2 = setting("beta2"), epsilon = setting("epsilon")
+                    let amsgrad = setting("amsgrad") != 0
+                    if s.first.isEmpty {
+                        s.first = [Double](repeating: 0, count: n)
+                        s.second = s.first
+                        if amsgrad { s.third = s.first }
+                    }
+                    let alpha = lr * (1 - Glibc.pow(beta2, t)).squareRoot() / (1 - Glibc.pow(beta1, t))
+                    let keep1 = 1 - beta1, keep2 = 1 - beta2
+                    for i in 0..<n {
+                        s.first[i] += (g[i] - s.first[i]) * keep1
+                        s.second[i] += (g[i] * g[i] - s.second[i]) * keep2
+                        var v = s.second[i]
+                        if amsgrad { s.third[i] = Swift.max(s.third[i], v); v = s.third[i] }
+                        w[i] -= s.first[i] * alpha / (v.squareRoot() + epsilon)
+                    }
+                case .rmsprop:
+                    let rho = setting("rho"), momentum = setting("momentum"), epsilon = setting("epsilon")
+                    if s.first.isEmpty {
+                        s.first = [Double](repeating: 0, count: n)
+                        if momentum > 0 { s.second = s.first }
+                    }
+                    for i in 0..<n {
+                        s.first[i] = rho * s.first[i] + (1 - rho) * g[i] * g[i]
+                        let increment = lr * g[i] / (s.first[i] + epsilon).squareRoot()
+                        if momentum > 0 {
+                            s.second[i] = momentum * s.second[i] + increment
+                            w[i] -= s.second[i]
+                        } else {
+                            w[i] -= increment
+                        }
+                    }
+                case .adagrad:
+                    let epsilon = setting("epsilon")
+                    if s.first.isEmpty { s.first = [Double](repeating: setting("initial_accumulator"), count: n) }
+                    for i in 0..<n {
+                        s.first[i] += g[i] * g[i]
+                        w[i] -= lr * g[i] / (s.first[i] + epsilon).squareRoot()
+                    }
                 }
             }
             slots[key] = s
@@ -163,5 +181,57 @@ public struct Optimizer {
         }
         steps += 1
         return results
+    }
+    /// Adam's update (without AMSGrad) in one pass that writes new arrays for w, m and v: a loop's
+    /// snapshot of the workspace shares the old slots, so updating them in place would copy them first.
+    /// Four lanes at a time; each lane computes what the scalar formula does, so the results are the same.
+    static func adam(w: Tensor, g: Tensor, m: [Double], v: [Double], alpha: Double, keep1: Double, keep2: Double,
+                     epsilon: Double) -> (w: [Double], m: [Double], v: [Double]) {
+        let n = m.count
+        var newM: [Double] = [], newV: [Double] = []
+        let newW = w.withUnsafeBufferPointer { w in
+            g.withUnsafeBufferPointer { g in
+                m.withUnsafeBufferPointer { m in
+                    v.withUnsafeBufferPointer { v in
+                        [Double](unsafeUninitializedCapacity: n) { wOut, wCount in
+                            newM = [Double](unsafeUninitializedCapacity: n) { mOut, mCount in
+                                newV = [Double](unsafeUninitializedCapacity: n) { vOut, vCount in
+                                    typealias Lanes = SIMD4<Double>
+                                    func load(_ p: UnsafeBufferPointer<Double>, _ i: Int) -> Lanes {
+                                        UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: Lanes.self)
+                                    }
+                                    func store(_ x: Lanes, _ p: UnsafeMutableBufferPointer<Double>, _ i: Int) {
+                                        UnsafeMutableRawPointer(p.baseAddress! + i).storeBytes(of: x, as: Lanes.self)
+                                    }
+                                    let k1 = Lanes(repeating: keep1), k2 = Lanes(repeating: keep2)
+                                    let a = Lanes(repeating: alpha), e = Lanes(repeating: epsilon)
+                                    var i = 0
+                                    while i + 4 <= n {
+                                        let gi = load(g, i), mi = load(m, i) + (load(g, i) - load(m, i)) * k1
+                                        let vi = load(v, i) + (gi * gi - load(v, i)) * k2
+                                        store(mi, mOut, i)
+                                        store(vi, vOut, i)
+                                        store(load(w, i) - mi * a / (vi.squareRoot() + e), wOut, i)
+                                        i += 4
+                                    }
+                                    while i < n {
+                                        let mi = m[i] + (g[i] - m[i]) * keep1
+                                        let vi = v[i] + (g[i] * g[i] - v[i]) * keep2
+                                        mOut[i] = mi
+                                        vOut[i] = vi
+                                        wOut[i] = w[i] - mi * alpha / (vi.squareRoot() + epsilon)
+                                        i += 1
+                                    }
+                                    vCount = n
+                                }
+                                mCount = n
+                            }
+                            wCount = n
+                        }
+                    }
+                }
+            }
+        }
+        return (newW, newM, newV)
     }
 }

@@ -22,7 +22,8 @@ struct Lexer {
     // NOTE: not `Character.isNewline`, which is also true of a lone "\r", VT, FF, U+0085, U+2028 and
     // U+2029: those would end statements while line numbers, snippets and `#>` lines count only "\n".
     // They are spaces here.
-    static func isLineBreak(_ character: Character) -> Bool { character == "\n" || character == "\r\n" }
+    // `asciiValue` is 10 for both, and only for them (a fast check: comparing Characters is not).
+    static func isLineBreak(_ character: Character) -> Bool { character.asciiValue == 10 }
 
     func character(_ lookahead: Int = 0) -> Character? {
         let index = cursor.index + lookahead
@@ -92,9 +93,16 @@ struct Lexer {
 
     private mutating func skipSpacesAndComments() {
         while let character = character() {
-            if character == "#" {
-                while let next = self.character(), !Lexer.isLineBreak(next) { advanceCharacter() }
-            } else if character.isWhitespace && !Lexer.isLineBreak(character) {
+            if let ascii = character.asciiValue {
+                // ASCII first, without Unicode property look-ups: space, tab, VT, FF and a lone CR are spaces.
+                if ascii == UInt8(ascii: "#") {
+                    while let next = self.character(), !Lexer.isLineBreak(next) { advanceCharacter() }
+                } else if ascii == 32 || (ascii >= 9 && ascii <= 13 && ascii != 10) {
+                    advanceCharacter()
+                } else {
+                    return
+                }
+            } else if character.isWhitespace {
                 advanceCharacter()
             } else {
                 return

@@ -95,16 +95,32 @@ extension Tensor {
     /// The Euclidean norm of the elements, scaled by the largest magnitude first so that no square
     /// overflows or underflows (`[1e300, 1]` has norm 1e300, not inf): NaN if any element is NaN.
     public var euclideanNorm: Double {
-        withUnsafeBufferPointer { values in
-            var largest = 0.0
-            for v in values {
-                if v.isNaN { return .nan }
-                largest = Swift.max(largest, Swift.abs(v))
+        if hasNonFinite {
+            return withUnsafeBufferPointer { $0.contains { $0.isNaN } } ? .nan : .infinity
+        }
+        return withUnsafeBufferPointer { values in
+            // Four lanes, so that neither loop waits on one running maximum or sum (the gradient-health
+            // monitor takes a norm of every gradient at every step of a loop).
+            let n = values.count
+            var l0 = 0.0, l1 = 0.0, l2 = 0.0, l3 = 0.0
+            var i = 0
+            while i + 4 <= n {
+                l0 = Swift.max(l0, Swift.abs(values[i])); l1 = Swift.max(l1, Swift.abs(values[i + 1]))
+                l2 = Swift.max(l2, Swift.abs(values[i + 2])); l3 = Swift.max(l3, Swift.abs(values[i + 3]))
+                i += 4
             }
-            if largest == 0 || largest.isInfinite { return largest }
-            var sum = 0.0
-            for v in values { let scaled = v / largest; sum += scaled * scaled }
-            return largest * sum.squareRoot()
+            while i < n { l0 = Swift.max(l0, Swift.abs(values[i])); i += 1 }
+            let largest = Swift.max(Swift.max(l0, l1), Swift.max(l2, l3))
+            if largest == 0 { return 0 }
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            i = 0
+            while i + 4 <= n {
+                let a = values[i] / largest, b = values[i + 1] / largest, c = values[i + 2] / largest, d = values[i + 3] / largest
+                s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
+                i += 4
+            }
+            while i < n { let a = values[i] / largest; s0 += a * a; i += 1 }
+            return largest * ((s0 + s1) + (s2 + s3)).squareRoot()
         }
     }
 }

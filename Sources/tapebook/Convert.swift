@@ -1,36 +1,15 @@
-import ArgumentParser
 import Portable
 import TapeLanguage
 
-/// `tapebook convert FILE.tape --to ipynb`, `tapebook convert FILE.ipynb --to tape`.
-struct Convert: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Convert a lesson between a session file (.tape) and a Jupyter notebook (.ipynb).",
-        discussion: """
-        Narration becomes Markdown cells, statements code cells, and #> lines the cells' stored outputs; \
-        a notebook made from a .tape file converts back to the same file.
-        """)
-
-    @Option(help: "What to write: ipynb or tape.")
-    var to: String
-
-    @Option(name: .shortAndLong, help: "Where to write (- for standard output); by default FILE with the new extension.")
-    var output: String?
-
-    @Argument(help: "A session file (.tape) or a notebook (.ipynb).")
-    var file: String
-
-    func validate() throws {
-        guard to == "ipynb" || to == "tape" else { throw ValidationError("--to must be ipynb or tape") }
-    }
-
-    func run() throws {
+extension Actions {
+    /// `tapebook convert FILE.tape --to ipynb`, `tapebook convert FILE.ipynb --to tape`.
+    static func convert(_ file: String, to: String, output: String?) -> Int32 {
         let bytes: [UInt8]
         switch FileText.readBytes(file) {
         case .success(let read): bytes = read
         case .failure(let error):
             StandardStreams.writeError("tapebook: cannot read \(file): \(systemErrorText(error.code))\n")
-            throw ExitCode(ExitStatus.failure)
+            return ExitStatus.failure
         }
         let text: String
         if to == "ipynb" {
@@ -40,24 +19,28 @@ struct Convert: ParsableCommand {
                 text = try NotebookConversion.tape(fromNotebook: bytes)
             } catch let e as NotebookError {
                 StandardStreams.writeError("tapebook: \(file): \(e.message)\n")
-                throw ExitCode(ExitStatus.failure)
+                return ExitStatus.failure
+            } catch {
+                StandardStreams.writeError("tapebook: \(file): \(error)\n")
+                return ExitStatus.failure
             }
         }
         let destination = output ?? replacingExtension(of: file, with: to)
         if destination == "-" {
             print(text, terminator: "")
-            return
+            return ExitStatus.success
         }
         if destination == file {
             StandardStreams.writeError("tapebook: \(file) is already a .\(to) file: give another name with --output\n")
-            throw ExitCode(ExitStatus.usage)
+            return ExitStatus.usage
         }
         let code = FileText.replace(destination, with: Array(text.utf8))
         guard code == 0 else {
             StandardStreams.writeError("tapebook: cannot write \(destination): \(systemErrorText(code))\n")
-            throw ExitCode(ExitStatus.failure)
+            return ExitStatus.failure
         }
         print("wrote \(destination)")
+        return ExitStatus.success
     }
 }
 

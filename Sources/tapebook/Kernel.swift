@@ -1,23 +1,11 @@
 import Glibc
-import ArgumentParser
 import Portable
 
 /// `tapebook kernel -f CONNECTION_FILE`, `tapebook kernel install [--user] [--prefix P]`: runs the Jupyter
 /// kernel, a second executable beside this one (`tapebook-kernel`), so that the notebook's own start-up
 /// does not load ZeroMQ and libcrypto. `exec` keeps the process id, to which Jupyter sends interrupts.
-struct KernelCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kernel",
-        abstract: "Run tapebook as a Jupyter kernel, or install its kernelspec.",
-        discussion: """
-        tapebook kernel -f CONNECTION_FILE serves Jupyter (protocol 5.3); tapebook kernel install [--user] \
-        [--prefix P] writes the kernelspec so that JupyterLab, VS Code and nbconvert find it.
-        """)
-
-    @Argument(parsing: .captureForPassthrough, help: "-f CONNECTION_FILE, or install [--user] [--prefix P].")
-    var arguments: [String] = []
-
-    func run() throws {
+extension Actions {
+    static func kernel(_ arguments: [String]) -> Int32 {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let own = count > 0 ? String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
@@ -25,6 +13,6 @@ struct KernelCommand: ParsableCommand {
         let argv = ([kernel] + arguments).map { strdup($0) } + [nil]
         execv(kernel, argv)
         StandardStreams.writeError("tapebook: cannot run \(kernel): \(systemErrorText(errno))\n")
-        throw ExitCode(ExitStatus.failure)
+        return ExitStatus.failure
     }
 }

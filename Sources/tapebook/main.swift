@@ -1,6 +1,5 @@
 import FoundationEssentials
 import Glibc
-import ArgumentParser
 import TapeLanguage
 import LineEditing
 import Portable
@@ -18,57 +17,85 @@ let version = "0.1"
 /// Sessions live until the process exits (see `makeSession`).
 nonisolated(unsafe) var retainedSessions: [Session] = []
 
-struct Tapebook: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "tapebook",
-        abstract: "A terminal notebook for gradients.",
-        discussion: """
-        With no arguments: an interactive notebook when stdin is a terminal; otherwise statements are read \
-        from stdin and their outputs printed.
-        """,
-        version: "tapebook \(version)",
-        subcommands: [Run.self, Check.self, Export.self, Convert.self, KernelCommand.self])
+/// The command line, declared once: `Commands.root.parse` reads it and `help` prints from it.
+enum Commands {
+    static let output: [CommandInterface.Option] = [
+        .init(long: "json", help: "Print one JSON object per statement."),
+        .init(long: "color", value: "WHEN", help: "Colour: on a terminal unless NO_COLOR is set (auto), always or never.",
+              choices: ColorChoice.allCases.map(\.rawValue)),
+        .init(long: "precision", value: "DIGITS", help: "Digits after the point, 0 to 17 (default 4)."),
+    ]
+    static let trust = CommandInterface.Option(long: "trust", help: "Let the files write anywhere, as typed statements do (see `:help trust`).")
+    static let files = CommandInterface.Positional(name: "FILE", help: "Session files (.tape).")
 
-    // NOTE: repeatable, as perl's and sed's `-e`: each one is a line of one program (`-e 'x = 1' -e 'x + 1'`).
-    @Option(name: .customShort("e"), parsing: .singleValue,
-            help: ArgumentHelp("Run STATEMENTS and print their outputs; several -e run in order, as lines of one program.",
-                               valueName: "statements"))
-    var statements: [String] = []
+    static let run = CommandInterface(
+        name: "run", abstract: "Replay session files, printing a transcript of narration, statements and outputs.",
+        options: [
+            .init(long: "keep-going", help: "Go on after a statement fails."),
+            .init(long: "markdown", help: "Print the transcript as Markdown."),
+            .init(long: "step", help: "Wait for Enter before each statement (q stops)."),
+            trust,
+            .init(long: "time", help: "Print the time spent running statements, apart from start-up and reading input files, to stderr as TIME_S <seconds>, and the last statement's share of it as TIME_LAST_S <seconds>."),
+        ] + output,
+        positional: files)
+    static let check = CommandInterface(
+        name: "check", abstract: "Replay session files and compare each statement's output with its #> lines.",
+        options: [.init(long: "update", help: "Rewrite the #> lines from what the statements print."), trust],
+        positional: files)
+    static let export = CommandInterface(
+        name: "export", abstract: "Print a session file as a Python script for PyTorch, TensorFlow or JAX.",
+        options: [
+            .init(long: "to", value: "LIBRARY", help: "The library: tf, jax or torch.", choices: ExportTarget.allCases.map(\.rawValue),
+                  required: true),
+            .init(long: "trust", help: "Let the script save files anywhere the session file names (see `:help trust`)."),
+        ],
+        positional: .init(name: "FILE", help: "A session file (.tape).", most: 1))
+    static let convert = CommandInterface(
+        name: "convert", abstract: "Convert a lesson between a session file (.tape) and a Jupyter notebook (.ipynb).",
+        discussion: "Narration becomes Markdown cells, statements code cells, and #> lines the cells' stored outputs; a notebook made from a .tape file converts back to the same file.",
+        options: [
+            .init(long: "to", value: "FORMAT", help: "What to write: ipynb or tape.", choices: ["ipynb", "tape"], required: true),
+            .init(long: "output", short: "o", value: "PATH", help: "Where to write (- for standard output); by default FILE with the new extension."),
+        ],
+        positional: .init(name: "FILE", help: "A session file (.tape) or a notebook (.ipynb).", most: 1))
+    static let kernel = CommandInterface(
+        name: "kernel", abstract: "Run tapebook as a Jupyter kernel, or install its kernelspec.",
+        discussion: "tapebook kernel -f CONNECTION_FILE serves Jupyter (protocol 5.3); tapebook kernel install [--user] [--prefix P] writes the kernelspec so that JupyterLab, VS Code and nbconvert find it.",
+        positional: .init(name: "-f CONNECTION_FILE | install [--user] [--prefix P]", help: "", least: 0),
+        passesThrough: true)
 
-    @OptionGroup var output: OutputOptions
-
-    func run() throws {
-        throw ExitCode(Actions.notebook(statements: statements.isEmpty ? nil : statements.joined(separator: "\n"), output.settings))
-    }
+    static let root = CommandInterface(
+        name: "tapebook", abstract: "A terminal notebook for gradients.",
+        discussion: "With no arguments: an interactive notebook when stdin is a terminal; otherwise statements are read from stdin and their outputs printed.",
+        options: [.init(long: "e", short: "e", value: "STATEMENTS",
+                        help: "Run STATEMENTS and print their outputs; several -e run in order, as lines of one program.")] + output,
+        subcommands: [run, check, export, convert, kernel])
 }
 
 /// `--color`: when output is coloured.
-enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+enum ColorChoice: String, CaseIterable {
     case auto, always, never
 }
 
-struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print one JSON object per statement.")
-    var json = false
-
-    @Option(help: "Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
-    var color: ColorChoice = .auto
-
-    @Option(help: "Digits after the point.")
-    var precision: Int = 4
-
-    func validate() throws {
-        guard (0...17).contains(precision) else { throw ValidationError("--precision must be from 0 to 17") }
-    }
-
-    var settings: OutputSettings { OutputSettings(json: json, color: color, precision: precision) }
-}
-
-/// The output options as plain values (ArgumentParser's property wrappers can only be read after parsing).
+/// The output options as plain values.
 struct OutputSettings {
     var json = false
     var color = ColorChoice.auto
     var precision = 4
+
+    init() {}
+
+    /// From `--json`, `--color` and `--precision`.
+    init(_ arguments: ParsedArguments) throws {
+        json = arguments.flag("json")
+        if let c = arguments.value("color") { color = ColorChoice(rawValue: c)! }
+        if let p = arguments.value("precision") {
+            guard let n = Int(p), (0...17).contains(n) else {
+                throw UsageError(message: "--precision must be a whole number from 0 to 17, not '\(p)'", path: arguments.path)
+            }
+            precision = n
+        }
+    }
 
     var useColor: Bool {
         ColorPolicy.resolve(flag: color.rawValue, isTerminal: isTerminal(1), variable: Environment.value)
@@ -83,40 +110,6 @@ struct OutputSettings {
         session.settings.lineWidth = isTerminal(1) ? terminalWidth() : 80
         session.settings.unicode = Settings.unicodeSupported(variable: Environment.value)
         return session
-    }
-}
-
-struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Replay session files, printing a transcript of narration, statements and outputs.")
-
-    @Flag(help: "Go on after a statement fails.")
-    var keepGoing = false
-
-    @Flag(help: "Print the transcript as Markdown.")
-    var markdown = false
-
-    @Flag(help: "Wait for Enter before each statement (q stops).")
-    var step = false
-
-    @Flag(help: "Let the files write anywhere, as typed statements do (see `:help trust`).")
-    var trust = false
-
-    @Flag(help: "Print the time spent running statements, apart from start-up and reading input files, to stderr as TIME_S <seconds>, and the last statement's share of it as TIME_LAST_S <seconds>.")
-    var time = false
-
-    @OptionGroup var output: OutputOptions
-
-    @Argument(help: "Session files (.tape).")
-    var files: [String]
-
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one FILE") }
-        if markdown && output.json { throw ValidationError("--markdown and --json cannot be combined") }
-    }
-
-    func run() throws {
-        throw ExitCode(Actions.replay(files, output.settings, keepGoing: keepGoing, markdown: markdown, step: step, time: time, trust: trust))
     }
 }
 
@@ -162,51 +155,11 @@ enum Actions {
         }
         return ok ? ExitStatus.success : ExitStatus.failure
     }
-
-    /// The most common exact invocations, read without building ArgumentParser's command tree, which costs
-    /// a few milliseconds of start-up: `tapebook`, `tapebook -e STATEMENTS`, and
-    /// `tapebook run [--json] [--time] [--keep-going] FILE...`. Anything else (help, errors, other flags) goes
-    /// to ArgumentParser, which defines the interface.
-    static func fastPath(_ arguments: [String]) -> Int32? {
-        if arguments.isEmpty { return notebook(statements: nil, OutputSettings()) }
-        if arguments.count == 2 && arguments[0] == "-e" { return notebook(statements: arguments[1], OutputSettings()) }
-        guard arguments.first == "run" else { return nil }
-        var output = OutputSettings()
-        var keepGoing = false, time = false
-        var files: [String] = []
-        for a in arguments.dropFirst() {
-            switch a {
-            case "--json": output.json = true
-            case "--time": time = true
-            case "--keep-going": keepGoing = true
-            default:
-                if a.hasPrefix("-") { return nil }
-                files.append(a)
-            }
-        }
-        if files.isEmpty { return nil }
-        return replay(files, output, keepGoing: keepGoing, markdown: false, step: false, time: time)
-    }
 }
 
-struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Replay session files and compare each statement's output with its #> lines.")
-
-    @Flag(help: "Rewrite the #> lines from what the statements print.")
-    var update = false
-
-    @Flag(help: "Let the files write anywhere, as typed statements do (see `:help trust`).")
-    var trust = false
-
-    @Argument(help: "Session files (.tape).")
-    var files: [String]
-
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one FILE") }
-    }
-
-    func run() throws {
+extension Actions {
+    /// `tapebook check [--update] [--trust] FILE...`.
+    static func check(_ files: [String], update: Bool, trust: Bool) -> Int32 {
         var ok = true
         for file in files {
             guard let text = FileText.read(file) else {
@@ -240,40 +193,69 @@ struct Check: ParsableCommand {
                 print("\(file): ok (\(result.checked) statement\(result.checked == 1 ? "" : "s"))")
             }
         }
-        throw ExitCode(ok ? ExitStatus.success : ExitStatus.failure)
-    }
-}
-
-struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Print a session file as a Python script for PyTorch, TensorFlow or JAX.")
-
-    @Option(help: "The library: tf, jax or torch.")
-    var to: String
-
-    @Argument(help: "A session file (.tape).")
-    var file: String
-
-    @Flag(help: "Let the script save files anywhere the session file names (see `:help trust`).")
-    var trust = false
-
-    func validate() throws {
-        if ExportTarget(rawValue: to) == nil { throw ValidationError("--to must be tf, jax or torch") }
+        return ok ? ExitStatus.success : ExitStatus.failure
     }
 
-    func run() throws {
+    /// `tapebook export --to LIBRARY FILE`.
+    static func export(_ file: String, to target: ExportTarget, trust: Bool) -> Int32 {
         guard let text = FileText.read(file) else {
             StandardStreams.writeError("tapebook: cannot read \(visibleText(file))\n")
-            throw ExitCode(ExitStatus.failure)
+            return ExitStatus.failure
         }
         do {
             // The file runs as `run` runs it (a replay of the file) so that statements that fail in tapebook
             // become comments.
-            print(try Exporter.export(text, to: ExportTarget(rawValue: to)!, origin: file, replaying: file, trusted: trust),
-                  terminator: "")
+            print(try Exporter.export(text, to: target, origin: file, replaying: file, trusted: trust), terminator: "")
+            return ExitStatus.success
         } catch let e as ExportError {
             StandardStreams.writeError("\(file):\(e.line): cannot export `\(e.statement)`: \(e.message)\n")
-            throw ExitCode(ExitStatus.failure)
+            return ExitStatus.failure
+        } catch {
+            StandardStreams.writeError("\(file): cannot export: \(error)\n")
+            return ExitStatus.failure
+        }
+    }
+
+    /// Runs what the command line asks for; usage errors exit with 2, as the spec asks.
+    static func perform(_ arguments: [String]) -> Int32 {
+        do {
+            switch try Commands.root.parse(arguments) {
+            case .version:
+                print("tapebook \(version)")
+                return ExitStatus.success
+            case .help(let path):
+                print(Commands.root.interface(at: path).help(path: path), terminator: "")
+                return ExitStatus.success
+            case .run(let a):
+                switch a.path.last! {
+                case "run":
+                    let output = try OutputSettings(a)
+                    if a.flag("markdown") && output.json {
+                        throw UsageError(message: "--markdown and --json cannot be combined", path: a.path)
+                    }
+                    return replay(a.positional, output, keepGoing: a.flag("keep-going"), markdown: a.flag("markdown"),
+                                  step: a.flag("step"), time: a.flag("time"), trust: a.flag("trust"))
+                case "check":
+                    return check(a.positional, update: a.flag("update"), trust: a.flag("trust"))
+                case "export":
+                    return export(a.positional[0], to: ExportTarget(rawValue: a.value("to")!)!, trust: a.flag("trust"))
+                case "convert":
+                    return convert(a.positional[0], to: a.value("to")!, output: a.value("output"))
+                case "kernel":
+                    return kernel(a.positional)
+                default:
+                    let statements = a.values("e")
+                    return notebook(statements: statements.isEmpty ? nil : statements.joined(separator: "\n"), try OutputSettings(a))
+                }
+            }
+        } catch let e as UsageError {
+            let interface = Commands.root.interface(at: e.path)
+            let command = e.path.joined(separator: " ")
+            StandardStreams.writeError("tapebook: \(e.message)\nusage: \(interface.usage(path: e.path))\n(see '\(command) --help')\n")
+            return ExitStatus.usage
+        } catch {
+            StandardStreams.writeError("tapebook: \(error)\n")
+            return ExitStatus.failure
         }
     }
 }
@@ -293,21 +275,4 @@ SignalCleanup.install()
 // A closed pipe is a write error (EPIPE) that `finish` reports, not a silent death.
 signal(SIGPIPE, SIG_IGN)
 
-if let status = Actions.fastPath(Array(CommandLine.arguments.dropFirst())) { finish(status) }
-
-// Parse by hand so usage errors exit with 2, as the spec asks.
-do {
-    var command = try Tapebook.parseAsRoot()
-    try command.run()
-} catch let code as ExitCode {
-    finish(code.rawValue)
-} catch {
-    let exitCode = Tapebook.exitCode(for: error)
-    let message = Tapebook.fullMessage(for: error)
-    if exitCode == .success {
-        print(message)
-        finish(ExitStatus.success)
-    }
-    StandardStreams.writeError(message + "\n")
-    finish(exitCode == .validationFailure ? ExitStatus.usage : ExitStatus.failure)
-}
+finish(Actions.perform(Array(CommandLine.arguments.dropFirst())))

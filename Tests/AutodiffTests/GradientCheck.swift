@@ -46,10 +46,10 @@ enum GradientCheck {
     // MARK: Tape evaluations
 
     /// Fresh watched inputs in a fresh context.
-    static func watched(_ inputs: [Tensor]) -> (GradientContext, [Value]) {
+    static func watched(_ inputs: [Tensor]) throws -> (GradientContext, [Value]) {
         let ctx = GradientContext()
         let xs = inputs.map { ctx.constant($0) }
-        for x in xs { ctx.watch(x) }
+        for x in xs { try ctx.watch(x) }
         return (ctx, xs)
     }
 
@@ -68,7 +68,7 @@ enum GradientCheck {
 
     /// The recorded first-order gradients of `sum(f(x) * w)` (a symbolic zero becomes zeros), with their context and inputs.
     static func firstOrderGradients(_ f: Function, _ inputs: [Tensor], weights: Tensor) throws -> (GradientContext, [Value], [Value]) {
-        let (ctx, xs) = watched(inputs)
+        let (ctx, xs) = try watched(inputs)
         let y = try f(xs)
         let loss = try (y * ctx.constant(weights)).sum()
         let grads = try ctx.gradient(of: loss, wrt: xs, unconnectedZero: true).map { g -> Value in

@@ -11,7 +11,7 @@ final class MemoryLimitTests: XCTestCase {
         let before = Memory.liveWords
         var x: Value? = ctx.constant(try Tensor(shape: [100, 10], repeating: 1))
         XCTAssertEqual(Memory.liveWords - before, 1000 + Memory.valueWords)
-        ctx.watch(x!)
+        try ctx.watch(x!)
         var y: Value? = try x!.map(.sin).map(.cos)  // two recorded values; the first is kept by the second's node
         XCTAssertEqual(Memory.liveWords - before, 3 * (1000 + Memory.valueWords))
         x = nil
@@ -23,7 +23,7 @@ final class MemoryLimitTests: XCTestCase {
     func testAnOperationPastTheLimitThrowsAndFreesWhatItMade() throws {
         let ctx = GradientContext()
         let x = ctx.constant(try Tensor(shape: [1000], repeating: 1))
-        ctx.watch(x)
+        try ctx.watch(x)
         let before = Memory.liveWords
         Memory.liveLimitBytes = (before + 10_000) * 8
         func chain() throws -> Value {

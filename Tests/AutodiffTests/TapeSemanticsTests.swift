@@ -13,7 +13,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testBasicGradient() throws {
         let x = value([1, 2, 3])
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x.pow(2).sum()
         XCTAssertEqual(try grad(y, x).value?.tensor.scalars, [2, 4, 6])
     }
@@ -22,7 +22,7 @@ final class TapeSemanticsTests: XCTestCase {
     /// stops soon and a short one still sees it.
     func testInterruptStopsABackwardPass() throws {
         let x = scalar(0.5)
-        ctx.watch(x)
+        try ctx.watch(x)
         var y = x
         for _ in 0..<1000 { y = try y.map(.sin) }
         var checks = 0
@@ -40,7 +40,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testThirdOrderOfCube() throws {
         let x = scalar(3)
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x.pow(3)
         let d1 = try XCTUnwrap(grad(y, x).value)
         let d2 = try XCTUnwrap(grad(d1, x).value)
@@ -58,14 +58,14 @@ final class TapeSemanticsTests: XCTestCase {
     func testComputedBeforeWatch() throws {
         let x = scalar(3)
         let y = try x * x
-        ctx.watch(x)
+        try ctx.watch(x)
         guard case .none(let reason) = try grad(y, x) else { return XCTFail("expected None") }
         XCTAssertEqual(reason, .targetComputedBeforeWatch)
     }
 
     func testStopRecording() throws {
         let x = scalar(3)
-        ctx.watch(x)
+        try ctx.watch(x)
         let z = try ctx.withRecordingStopped { try x * 2 }
         guard case .none(let reason) = try grad(z, x) else { return XCTFail("expected None") }
         XCTAssertEqual(reason, .targetComputedWhileStopped)
@@ -73,7 +73,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testStopGradientCuts() throws {
         let x = scalar(3)
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try ctx.stopGradient(x * x) * 2
         guard case .none(let reason) = try grad(y, x) else { return XCTFail("expected None") }
         XCTAssertEqual(reason, .cutByStopGradient)
@@ -83,7 +83,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testIntermediateSource() throws {
         let x = scalar(3)
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x * x
         let z = try y * y
         XCTAssertEqual(try grad(z, y).value?.tensor.scalars, [18])
@@ -91,14 +91,14 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testRepeatedIndicesAccumulate() throws {
         let x = value([1, 2, 3])
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x.gather(axis: 0, indices: [0, 0, 2], indexShape: [3]).sum()
         XCTAssertEqual(try grad(y, x).value?.tensor.scalars, [2, 0, 1])
     }
 
     func testSeed() throws {
         let x = value([1, 2, 3])
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x * x
         let g = try ctx.gradient(of: y, wrt: [x], seed: value([1, 0, 2]))[0]
         XCTAssertEqual(g.value?.tensor.scalars, [2, 0, 12])
@@ -107,7 +107,7 @@ final class TapeSemanticsTests: XCTestCase {
     func testNonPersistentTapeAnswersOnce() throws {
         let x = scalar(3)
         let t = try ctx.openTape(name: "t", persistent: false, watchesVariables: true)
-        ctx.watch(x, on: t.bit)
+        try ctx.watch(x, on: t.bit)
         let y = try x * x
         ctx.closeTape(t)
         XCTAssertEqual(try grad(y, x, tape: t).value?.tensor.scalars, [6])
@@ -119,9 +119,9 @@ final class TapeSemanticsTests: XCTestCase {
     func testNestedTapesGiveSecondDerivative() throws {
         let x = scalar(3)
         let outer = try ctx.openTape(name: "outer", persistent: false, watchesVariables: true)
-        ctx.watch(x, on: outer.bit)
+        try ctx.watch(x, on: outer.bit)
         let inner = try ctx.openTape(name: "inner", persistent: false, watchesVariables: true)
-        ctx.watch(x, on: inner.bit)
+        try ctx.watch(x, on: inner.bit)
         let y = try x.pow(3)
         ctx.closeTape(inner)
         let dy = try XCTUnwrap(grad(y, x, tape: inner).value)
@@ -150,7 +150,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testWhereTrapGivesNaNWithOrigin() throws {
         let x = scalar(0)
-        ctx.watch(x)
+        try ctx.watch(x)
         let positive = try x.compare(.greater, scalar(0))
         let y = try Value.select(positive, x.map(.log), x)
         XCTAssertEqual(y.tensor.scalars, [0])
@@ -163,7 +163,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testJacobianShapeAndValues() throws {
         let x = value([1, 2, 3])
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x * x
         let j = try XCTUnwrap(ctx.jacobian(of: y, wrt: x).value)
         XCTAssertEqual(j.shape, [3, 3])
@@ -172,7 +172,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testBatchJacobianChecksBatch() throws {
         let x = ctx.constant(Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x * x
         let j = try XCTUnwrap(ctx.batchJacobian(of: y, wrt: x).value)
         XCTAssertEqual(j.shape, [2, 3, 3])
@@ -183,7 +183,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testHessianAndJVP() throws {
         let x = value([1, 2])
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try (x.pow(3)).sum()
         let h = try XCTUnwrap(ctx.hessian(of: y, wrt: x).value)
         XCTAssertEqual(h.tensor.scalars, [6, 0, 0, 12])
@@ -194,7 +194,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testLongChainReleasesWithoutStackOverflow() throws {
         let x = scalar(0.5)
-        ctx.watch(x)
+        try ctx.watch(x)
         var y = x
         for _ in 0..<50_000 { y = try y.map(.sin) * 0.9 + x * 0.1 }
         let g = try XCTUnwrap(grad(y, x).value)
@@ -204,7 +204,7 @@ final class TapeSemanticsTests: XCTestCase {
 
     func testEdgeCases() throws {
         let x = scalar(0)
-        ctx.watch(x)
+        try ctx.watch(x)
         XCTAssertEqual(try grad(x.pow(2), x).value?.tensor.scalars, [0])
         XCTAssertEqual(try grad(x.map(.relu), x).value?.tensor.scalars, [0])
         XCTAssertEqual(try grad(x.map(.abs), x).value?.tensor.scalars, [0])
@@ -212,10 +212,10 @@ final class TapeSemanticsTests: XCTestCase {
         XCTAssertEqual(try grad(x.map(.log), x).value?.tensor.scalars, [.infinity])
         XCTAssertTrue(try grad(x.norm(), x).value!.tensor.scalars[0].isNaN)
         let v = value([1, 3, 3])
-        ctx.watch(v)
+        try ctx.watch(v)
         XCTAssertEqual(try grad(v.reduce(.max), v).value?.tensor.scalars, [0, 0.5, 0.5])
         let a = scalar(2), b = scalar(2)
-        ctx.watch(a); ctx.watch(b)
+        try ctx.watch(a); try ctx.watch(b)
         let m = try a.maximum(b)
         let gs = try ctx.gradient(of: m, wrt: [a, b])
         XCTAssertEqual(gs.map { $0.value?.tensor.scalars }, [[1], [0]])
@@ -225,7 +225,7 @@ final class TapeSemanticsTests: XCTestCase {
     /// the max they shift by used to fail ("max of an empty tensor has no identity").
     func testSoftmaxAndLogSumExpOfEmptyTensors() throws {
         let x = ctx.constant(try Tensor.zeros([0]))
-        ctx.watch(x)
+        try ctx.watch(x)
         XCTAssertEqual(try x.softmax().shape, [0])
         XCTAssertEqual(try x.logSoftmax().shape, [0])
         let lse = try x.logSumExp()
@@ -248,7 +248,7 @@ final class JVPTests: XCTestCase {
     func testJVPOfSqrtIsNotZeroedBySeed() throws {
         let ctx = GradientContext()
         let x = ctx.constant(Tensor(vector: [1, 4]))
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try x.map(.sqrt)
         let jv = try XCTUnwrap(ctx.jvp(of: y, wrt: x, along: ctx.constant(Tensor(vector: [1, 1]))).value)
         XCTAssertEqual(jv.tensor.scalars, [0.5, 0.25])
@@ -301,7 +301,7 @@ final class LayoutTests: XCTestCase {
     func testRecordedValueIsSmall() throws {
         let ctx = GradientContext()
         let x = ctx.constant(Tensor(2))
-        ctx.watch(x, on: ctx.implicitTape.bit)
+        try ctx.watch(x, on: ctx.implicitTape.bit)
         var values: [Value] = []
         for _ in 0..<64 { values.append(try x * x) }
         XCTAssertNotNil(values[0].node)
@@ -332,14 +332,14 @@ func recordedGraph(_ values: [Value]) -> [String] {
 final class DeferredRecordingTests: XCTestCase {
     // Every pass counts as large here, so that small graphs defer.
     override func setUp() { BackwardPlan.largeOperations = 0 }
-    override func tearDown() { BackwardPlan.largeOperations = 256 }
+    override func tearDown() { BackwardPlan.largeOperations = 256; Memory.liveLimitBytes = 0 }
 
     /// Small passes are recorded at once (deferring them would run them twice when differentiated).
     func testSmallPassesRecordAtOnce() throws {
         BackwardPlan.largeOperations = 256
         let ctx = GradientContext()
         let x = ctx.constant(Tensor(vector: [1, 2]))
-        ctx.watch(x)
+        try ctx.watch(x)
         let small = try XCTUnwrap(ctx.gradient(of: try x.map(.sin).sum(), wrt: [x])[0].value)
         XCTAssertNotNil(small.storedNode)
         var y = x
@@ -348,11 +348,30 @@ final class DeferredRecordingTests: XCTestCase {
         XCTAssertNil(long.storedNode)
         XCTAssertNotNil(long.deferred)
         let big = ctx.constant(try Tensor(shape: [200, 200], repeating: 0.5))
-        ctx.watch(big)
+        try ctx.watch(big)
         let wide = try XCTUnwrap(ctx.gradient(of: try big.map(.tanh).sum(), wrt: [big])[0].value)
         XCTAssertNotNil(wide.deferred)
     }
     func graph(_ values: [Value]) -> [String] { recordedGraph(values) }
+
+    /// A deferred gradient whose recording fails (the memory limit) is an error where the recording is
+    /// needed, never a constant: a second-order gradient through it throws, and once memory allows it
+    /// gives the right numbers.
+    func testARecordingThatFailsThrowsInsteadOfCuttingTheGraph() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(vector: [1, 2]))
+        try ctx.watch(x)
+        let g = try XCTUnwrap(ctx.gradient(of: try (x * x * x).sum(), wrt: [x])[0].value)  // 3x², deferred
+        XCTAssertNotNil(g.deferred)
+        let s = try g.sum()
+        Memory.liveLimitBytes = (Memory.liveWords + 1) * 8
+        XCTAssertThrowsError(try ctx.gradient(of: s, wrt: [x])) { error in
+            XCTAssertTrue((error as? TensorError)?.message.hasPrefix("not enough memory") == true, "\(error)")
+        }
+        XCTAssertNil(g.storedNode)
+        Memory.liveLimitBytes = 0
+        XCTAssertEqual(try XCTUnwrap(ctx.gradient(of: s, wrt: [x])[0].value).tensor.scalars, [6, 12])
+    }
 
     /// A session-like script: gradients of a small network, a watch after the first gradient, a second
     /// order through a deferred gradient, and values computed after it. Returns what it printed.
@@ -362,7 +381,7 @@ final class DeferredRecordingTests: XCTestCase {
         ctx.currentLine = 1
         let x = ctx.constant(Tensor(vector: [0.3, -1.2, 2]))
         let c = ctx.constant(Tensor(vector: [1.5, 0.5, -2]))
-        ctx.watch(x)
+        try ctx.watch(x)
         let y = try (x * c).map(.tanh).sum() + (x * x * c).sum()
         ctx.currentLine = 2
         let g = try XCTUnwrap(ctx.gradient(of: y, wrt: [x])[0].value)
@@ -370,7 +389,7 @@ final class DeferredRecordingTests: XCTestCase {
         ctx.currentLine = 3
         let later = try g * 2                       // recorded after the gradient, before it is recorded
         ctx.currentLine = 4
-        ctx.watch(c)                                // records pending passes first
+        try ctx.watch(c)                                // records pending passes first
         ctx.currentLine = 5
         let h = try XCTUnwrap(ctx.gradient(of: try later.sum(), wrt: [x, c]).map(\.value))
         ctx.currentLine = 6
@@ -393,12 +412,12 @@ final class DeferredRecordingTests: XCTestCase {
     func testOnlyTheImplicitTapeAloneDefers() throws {
         let ctx = GradientContext()
         let x = ctx.constant(Tensor(vector: [1, 2]))
-        ctx.watch(x)
+        try ctx.watch(x)
         let linear = try XCTUnwrap(ctx.gradient(of: try (x * 3).sum(), wrt: [x])[0].value)
         XCTAssertEqual(linear.tapes, 0, "the gradient of a linear function is a constant")
         XCTAssertNil(linear.deferred)
         let t = try ctx.openTape(name: "t", persistent: true, watchesVariables: true)
-        ctx.watch(x, on: t.bit)
+        try ctx.watch(x, on: t.bit)
         let y = try (x * x).sum()
         let whileOpen = try XCTUnwrap(ctx.gradient(of: y, wrt: [x])[0].value)
         XCTAssertNotNil(whileOpen.storedNode)
@@ -418,7 +437,7 @@ final class DeferredRecordingTests: XCTestCase {
     func testResetForgetsDeferredPasses() throws {
         let ctx = GradientContext()
         let x = ctx.constant(Tensor(vector: [1, 2]))
-        ctx.watch(x)
+        try ctx.watch(x)
         let g = try XCTUnwrap(ctx.gradient(of: try x.map(.sin).sum(), wrt: [x])[0].value)
         XCTAssertNotNil(g.deferred)
         ctx.reset([g])

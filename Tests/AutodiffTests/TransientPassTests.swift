@@ -73,7 +73,7 @@ final class TransientPassTests: XCTestCase {
         for f in UnaryFunction.allCases {
             let ran = try assertSame("\(f)") { ctx in
                 let x = ctx.constant(Tensor(0.3))
-                ctx.watch(x)
+                try ctx.watch(x)
                 let inner = try x * 0.5 + 0.1
                 return (try inner.map(f) * x, [x], nil)
             }
@@ -86,8 +86,8 @@ final class TransientPassTests: XCTestCase {
                 for alone in [false, true] {
                     let ran = try assertSame("\(f) \(a) \(b) \(alone)") { ctx in
                         let x = ctx.constant(Tensor(a)), w = ctx.constant(Tensor(b))
-                        ctx.watch(x)
-                        ctx.watch(w)
+                        try ctx.watch(x)
+                        try ctx.watch(w)
                         let y = try x.binary(f, w)
                         return (alone ? y : try y * x, [x, w], nil)
                     }
@@ -101,7 +101,7 @@ final class TransientPassTests: XCTestCase {
     func testALongChain() throws {
         let ran = try assertSame("chain") { ctx in
             let x = ctx.constant(Tensor(0.5))
-            ctx.watch(x)
+            try ctx.watch(x)
             var y = x
             for _ in 0..<300 { y = try y.map(.sin) * 0.9 + x * 0.1 }
             return (y, [x], nil)
@@ -114,24 +114,24 @@ final class TransientPassTests: XCTestCase {
     func testUntrackedSharedAndHandedThroughResults() throws {
         XCTAssertTrue(try assertSame("linear") { ctx in
             let x = ctx.constant(Tensor(2))
-            ctx.watch(x)
+            try ctx.watch(x)
             return (try x * 3 + 1, [x], nil)
         })
         XCTAssertTrue(try assertSame("shared") { ctx in
             let a = ctx.constant(Tensor(2)), b = ctx.constant(Tensor(5))
-            ctx.watch(a)
-            ctx.watch(b)
+            try ctx.watch(a)
+            try ctx.watch(b)
             return (try (a + b) * 2, [a, b], nil)
         })
         XCTAssertTrue(try assertSame("unconnected") { ctx in
             let a = ctx.constant(Tensor(2)), b = ctx.constant(Tensor(5))
-            ctx.watch(a)
-            ctx.watch(b)
+            try ctx.watch(a)
+            try ctx.watch(b)
             return (try a.map(.exp), [a, b], nil)
         })
         let handed = try assertSame("seed handed through") { ctx in
             let x = ctx.constant(Tensor(2))
-            ctx.watch(x)
+            try ctx.watch(x)
             return (try x + 1, [x], ctx.constant(Tensor(4)))
         }
         XCTAssertFalse(handed, "the result is the seed itself: only values can give it")
@@ -142,28 +142,28 @@ final class TransientPassTests: XCTestCase {
     func testWhatTransientsCannotCarryRunsOnValues() throws {
         XCTAssertFalse(try assertSame("stop_gradient") { ctx in
             let x = ctx.constant(Tensor(2))
-            ctx.watch(x)
+            try ctx.watch(x)
             let cut = ctx.stopGradient(try x * x)
             return (try cut * 3 + x * cut, [x], nil)
         })
         XCTAssertFalse(try assertSame("NaN") { ctx in
             let x = ctx.constant(Tensor(0))
-            ctx.watch(x)
+            try ctx.watch(x)
             return (try x.map(.sqrt) * 2, [x], nil)
         })
         XCTAssertTrue(try assertSame("NaN without anomaly detection", anomalies: false) { ctx in
             let x = ctx.constant(Tensor(0))
-            ctx.watch(x)
+            try ctx.watch(x)
             return (try x.map(.sqrt) * 2, [x], nil)
         })
         XCTAssertFalse(try assertSame("vector") { ctx in
             let x = ctx.constant(Tensor(vector: [1, 2]))
-            ctx.watch(x)
+            try ctx.watch(x)
             return (try x.map(.sin).sum(), [x], nil)
         })
         XCTAssertFalse(try assertSame("custom") { ctx in
             let x = ctx.constant(Tensor(0.5))
-            ctx.watch(x)
+            try ctx.watch(x)
             let custom = CustomGradient(name: "twice") { _, dy in [try dy * 2] }
             let y = ctx.record(.custom(custom), NodeInputs(x), Tensor(1.0))
             return (try y * x, [x], nil)
@@ -174,7 +174,7 @@ final class TransientPassTests: XCTestCase {
     func testOtherOperationsInAScalarChain() throws {
         XCTAssertTrue(try assertSame("where, reshape, sum") { ctx in
             let x = ctx.constant(Tensor(0.5))
-            ctx.watch(x)
+            try ctx.watch(x)
             let positive = try x.compare(.greater, ctx.constant(Tensor(0)))
             let y = try Value.select(positive, x.map(.sin), x * 2).reshaped([]).sum()
             return (try y * x, [x], nil)

@@ -63,6 +63,53 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try tapebook(["--color", "sometimes", "-e", "1"]).status, 2)
     }
 
+    /// One parser reads the command line: `--name=value`, `-eVALUE`, `--` before a name that looks like an
+    /// option, `help COMMAND`; a usage error names the fault and the command's usage, exit status 2.
+    func testTheCommandLineParser() throws {
+        XCTAssertEqual(try tapebook(["--precision=2", "-e1/3"]).stdout, "0.33\n")
+        let file = try temporaryFile("-dash.tape", "x = 2\n")
+        let folder = (file as NSString).deletingLastPathComponent
+        XCTAssertEqual(try tapebook(["run", "--", "-dash.tape"], in: folder).stdout, ">>> x = 2\nx = 2\n")
+        XCTAssertEqual(try tapebook(["run", "-dash.tape"], in: folder).status, 2)
+        let unknown = try tapebook(["run", "--keepgoing", "a.tape"])
+        XCTAssertEqual(unknown.stderr, """
+        tapebook: unknown option '--keepgoing'
+        usage: tapebook run [--keep-going] [--markdown] [--step] [--trust] [--time]
+                            [--json] [--color WHEN] [--precision DIGITS] FILE ...
+        (see 'tapebook run --help')
+
+        """)
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertEqual(try tapebook(["export", "a.tape"]).stderr, """
+        tapebook: give --to LIBRARY
+        usage: tapebook export --to LIBRARY [--trust] FILE
+        (see 'tapebook export --help')
+
+        """)
+        XCTAssertTrue(try tapebook(["export", "--to", "numpy", "a.tape"]).stderr.hasPrefix("tapebook: --to must be torch, tf or jax, not 'numpy'\n"))
+        XCTAssertTrue(try tapebook(["export", "--to", "tf", "a.tape", "b.tape"]).stderr.hasPrefix("tapebook: give one FILE, not 2: 'b.tape' is one too many\n"))
+        XCTAssertTrue(try tapebook(["--json=yes"]).stderr.hasPrefix("tapebook: --json takes no value\n"))
+        XCTAssertTrue(try tapebook(["-e"]).stderr.hasPrefix("tapebook: -e needs a value (STATEMENTS)\n"))
+        XCTAssertTrue(try tapebook(["--precision", "x", "-e", "1"]).stderr.hasPrefix("tapebook: --precision must be a whole number from 0 to 17, not 'x'\n"))
+        XCTAssertTrue(try tapebook(["frob"]).stderr.hasPrefix("tapebook: unexpected argument 'frob' (the commands are run, check, export, convert or kernel)\n"))
+        let help = try tapebook(["help", "check"])
+        XCTAssertEqual(help.stdout, """
+        tapebook check: Replay session files and compare each statement's output with
+        its #> lines.
+
+        usage: tapebook check [--update] [--trust] FILE ...
+
+        options:
+          FILE        Session files (.tape).
+          --update    Rewrite the #> lines from what the statements print.
+          --trust     Let the files write anywhere, as typed statements do (see `:help
+                      trust`).
+          -h, --help  Show this help.
+
+        """)
+        XCTAssertEqual(try tapebook(["check", "--help"]).stdout, help.stdout)
+    }
+
     /// NumPy at `precision=17`: the shortest digits that read back, at most 17 decimals.
     func testHighestPrecisionPrintsShortestDigits() throws {
         let r = try tapebook(["--precision", "17", "-e", "0.1\n[0.1, 1/3]\n0.1 + 0.2\n[5e-324]"])

@@ -231,6 +231,16 @@ final class BoundedInputTests: XCTestCase {
         XCTAssertTrue(r.out.hasPrefix("error: cannot read /dev/zero\n"), r.out)
     }
 
+    /// Each `grad` of a `grad` doubles the recorded graph, most of it a pass whose recording was deferred:
+    /// this loop grew to 7.7 GB under a limit of 3000 MiB, and once the deferred recording was cut short
+    /// silently. It stops with an error at the limit.
+    func testGradientsOfGradientsStopAtTheMemoryLimit() throws {
+        let r = try run([], stdin: ":set memory 40\nx = [1.0, 2.0]\nwatch x\ny = x * x\nrepeat 40 < y = y * grad y wrt x >\n")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.out.contains("\nerror: not enough memory: "), r.out)
+        XCTAssertTrue(r.out.contains(" 40 MiB (the limit set with :set memory)\n --> 5:21\n"), r.out)
+    }
+
     /// A 100 MB literal line aborted at 4.8 GB; a line past 4 MiB is an error, and what came before it ran.
     func testHugeLinesAreAnError() throws {
         let line = "x = [" + String(repeating: "1, ", count: 2_000_000) + "1]"

@@ -259,12 +259,44 @@ final class BuiltinGradientTests: ScratchFolderTestCase {
             reference: ([0.20000000000000007, 0.55, 0.525, 0.7500000000000001, 0.55, 0.09999999999999998],
                         [[0.25, 0.5, 0.5, 0.25, 0.5, 1.0, 1.0, 0.5, 0.25, 0.5, 0.5, 0.25]]))
         row("avg_pool2d", "sin(avg_pool2d(a, 2))", [("a", image)])
+        // padding "same": TensorFlow's numbers; the padding is no element of a window (max ignores it, as the
+        // all-negative image shows; avg divides by the count of real elements).
+        let negative = Tensor(shape: [1, 3, 4, 1], scalars: [-0.4, -1.3, -0.9, -1.8, -0.5, -2.2, -0.6, -1.0, -1.2, -0.3, -0.7, -1.5])
+        row("max_pool2d", "max_pool2d(a, 2, padding=\"same\")", [("a", image)], reference: ([2.1, 1.7, 1.1, 1.4], [[0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1]]))
+        row("max_pool2d", "max_pool2d(a, 3, stride=2, padding=\"same\")", [("a", image)], reference: ([2.1, 1.7, 2.1, 1.4], [[0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 1]]))
+        row("max_pool2d", "max_pool2d(a, 2, padding=\"same\")", [("a", negative)], reference: ([-0.4, -0.6, -0.3, -0.7], [[1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0]]))
+        row("max_pool2d", "sin(max_pool2d(a, 3, stride=2, padding=\"same\"))", [("a", image)])
+        row("avg_pool2d", "avg_pool2d(a, 2, padding=\"same\")", [("a", image)],
+            reference: ([0.20000000000000007, 0.525, 0.65, 0.39999999999999997], [[0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5]]))
+        row("avg_pool2d", "avg_pool2d(a, 3, stride=1, padding=\"same\")", [("a", image)],
+            reference: ([0.20000000000000007, 0.35000000000000003, 0.5000000000000001, 0.525, 0.3500000000000001, 0.3111111111111111, 0.4444444444444444, 0.48333333333333334, 0.7500000000000001, 0.4833333333333334, 0.45, 0.09999999999999998],
+                        [[0.6944444444444444, 0.9722222222222221, 0.9722222222222222, 0.6944444444444443, 1.1111111111111112, 1.5555555555555556, 1.5555555555555556, 1.111111111111111, 0.6944444444444444, 0.9722222222222221, 0.9722222222222221, 0.6944444444444444]]))
+        row("avg_pool2d", "sin(avg_pool2d(a, 3, stride=2, padding=\"same\"))", [("a", image)])
 
         // einsum, kron, matrix_power (JAX's numbers), cholesky (TensorFlow's).
         row("einsum", "einsum(\"ij,kj->ik\", a, b)", [("a", a23), ("b", b23)], reference: ([0.23000000000000015, 2.35, 1.3400000000000003, 2.59],
             [[0.20000000000000007, -1.1, 1.5, 0.20000000000000007, -1.1, 1.5], [2.0, -1.6, 2.9000000000000004, 2.0, -1.6, 2.9000000000000004]]))
         row("einsum", "sin(einsum(\"ij,j\", a, b))", [("a", a23), ("b", v([0.5, -1, 2]))])
         row("einsum", "einsum(\"ij->\", a)", [("a", a23)])
+        // Any number of operands (contracted pairwise from the left), diagonals, traces and ...: JAX's numbers.
+        row("einsum", "einsum(\"ij,jk,lk,lm->im\", a, b, c, d)", [("a", a23), ("b", well33), ("c", b23), ("d", well22)],
+            reference: ([-2.7264999999999993, 8.362400000000001, 5.8884000000000025, 8.0816],
+                        [[-3.9230000000000005, 1.0019999999999996, 10.019, -3.9230000000000005, 1.0019999999999996, 10.019],
+                         [-1.5199999999999998, -1.0200000000000005, 6.94, 1.2159999999999997, 0.8160000000000003, -5.552, -2.2039999999999997, -1.4790000000000008, 10.063],
+                         [9.85, -5.324999999999999, 15.5, 4.334, -2.343, 6.82], [4.237000000000001, 4.237000000000001, 8.194, 8.194]]))
+        row("einsum", "sin(einsum(\"i,ij,jk,kl,l->\", a, b, c, d, e))", [("a", v([0.5, -1])), ("b", well22), ("c", a23), ("d", well33), ("e", v([1, 2, -0.5]))])
+        row("einsum", "einsum(\"i,ij,jk,kl,l->\", a, b, c, d, e)", [("a", v([0.5, -1])), ("b", well22), ("c", a23), ("d", well33), ("e", v([1, 2, -0.5]))],
+            reference: ([-13.556000000000001], [[-11.024000000000003, 8.043999999999999], [-2.8400000000000003, 1.1299999999999997, 5.680000000000001, -2.2599999999999993],
+                                                 [7.3500000000000005, 8.4875, -2.4499999999999997, -6.720000000000001, -7.760000000000002, 2.2399999999999998],
+                                                 [-2.195, -4.39, 1.0975, -1.46, -2.92, 0.73, -1.9600000000000002, -3.9200000000000004, 0.9800000000000001], [-5.700999999999999, -5.3355, -5.632]]))
+        row("einsum", "einsum(\"ii\", a)", [("a", well33)], reference: ([8.3], [[1, 0, 0, 0, 1, 0, 0, 0, 1]]))
+        row("einsum", "einsum(\"ii->i\", a)", [("a", well33)], reference: ([3, 2.5, 2.8], [[1, 0, 0, 0, 1, 0, 0, 0, 1]]))
+        row("einsum", "sin(einsum(\"ij,jj,kj->ik\", a, b, c))", [("a", a23), ("b", well33), ("c", b23)])
+        let batch = Tensor(shape: [2, 2, 2], scalars: [0.3, -1.2, 0.8, 1.7, -0.4, 2.1, -0.7, 0.5])
+        row("einsum", "einsum(\"...ij,...jk->...ik\", a, b)", [("a", batch), ("b", well22)],
+            reference: ([1.47, -2.04, 0.49000000000000027, 3.38, -2.31, 3.62, -1.8199999999999998, 0.6200000000000001],
+                        [[2.5, 1.1, 2.5, 1.1, 2.5, 1.1, 2.5, 1.1], [0, 0, 3.1, 3.1]]))
+        row("einsum", "sin(einsum(\"bii->b\", a) * einsum(\"...j->...\", b))", [("a", batch), ("b", b23)])
         row("kron", "kron(a, b)", [("a", m([[1, 2], [3, 4]])), ("b", m([[0.5, -1]]))],
             reference: ([0.5, -1.0, 1.0, -2.0, 1.5, -3.0, 2.0, -4.0], [[-0.5, -0.5, -0.5, -0.5], [10.0, 10.0]]))
         row("kron", "sin(kron(a, b))", [("a", v([0.3, -1.2])), ("b", a23)])
@@ -347,7 +379,7 @@ final class BuiltinGradientTests: ScratchFolderTestCase {
         session.directory = directory
         for ((name, _), t) in zip(row.inputs, inputs) {
             let v = session.context.constant(t)
-            if watch { session.context.watch(v) }
+            if watch { try session.context.watch(v) }
             session.bind(name, .value(v))
         }
         if !row.setup.isEmpty { _ = try results(session, row.setup) }

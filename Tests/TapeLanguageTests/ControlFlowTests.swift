@@ -183,7 +183,22 @@ final class ControlFlowTests: XCTestCase {
 
     func testWhileRecordsEachIteration() {
         // TensorFlow: y = 243, dy/dx = 243.
-        XCTAssertEqual(output("x = 1; watch x; y = x\nwhile (y < 100) < y = y * 3 >\ny\ngrad y wrt x"), "y = 1\n243\n∂y/∂x = 243")
+        // The note says y carries the loop's history: here on purpose, to differentiate through the loop.
+        XCTAssertEqual(output("x = 1; watch x; y = x\nwhile (y < 100) < y = y * 3 >\ny\ngrad y wrt x"), """
+        y = 1
+        note: the tape grew with the loop: y carries every iteration's recordings into the next, 1 operation kept per iteration (5 after 5 iterations). Unless y is meant to be differentiated through the whole loop, keep it off the tape: y = stop_gradient(...), a var updated with -= or +=, or an optimizer (apply opt to w with g)
+        243
+        ∂y/∂x = 243
+        """)
+    }
+
+    /// PyTorch's `total_loss += loss` in a `while` loop: the note names total, as after `repeat`; adding
+    /// stop_gradient(loss) keeps the tape flat.
+    func testWhileNamesTheNameThatCarriesItsHistory() {
+        let leak = output("var w = 1.0; total = 0; k = 0\nwhile (k < 4) < loss = (w - 3)^2; total += loss; w -= 0.1 * grad loss wrt w; k += 1 >")
+        XCTAssertTrue(leak.hasSuffix("note: the tape grew with the loop: total carries every iteration's recordings into the next, 3 operations kept per iteration (12 after 4 iterations). Unless total is meant to be differentiated through the whole loop, keep it off the tape: total = stop_gradient(...), a var updated with -= or +=, or an optimizer (apply opt to w with g)"), leak)
+        let cured = output("var w = 1.0; total = 0; k = 0\nwhile (k < 4) < loss = (w - 3)^2; total += stop_gradient(loss); w -= 0.1 * grad loss wrt w; k += 1 >")
+        XCTAssertFalse(cured.contains("note:"), cured)
     }
 
     // MARK: print

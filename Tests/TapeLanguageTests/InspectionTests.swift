@@ -47,7 +47,7 @@ final class InspectionTests: XCTestCase {
            out   x gets g · 2 = 2
 
         3. #1 = x * x   (multiply, line 3)
-           rule  ∂(x * x)/∂x = x,  ∂(x * x)/∂x = x
+           rule  ∂(x * x)/∂x = x at each of its 2 places (they add up)
                  each input gets the gradient times the other input
            in    g = ∂y/∂#1 = 1
            out   x gets g · x = 3   (path 2 into x)

@@ -61,10 +61,36 @@ def w7(inp, jit):
     return work
 
 
+def w8(inp, jit):
+    import numpy as np
+    X, labels = inp["X"], inp["labels"].astype(int)
+    rows = np.arange(len(labels))
+
+    def loss_fn(params):
+        W1, b1, W2, b2 = params
+        z = anp.tanh(X @ W1 + b1) @ W2 + b2
+        shift = anp.max(z, axis=1, keepdims=True)
+        logp = z - shift - anp.log(anp.sum(anp.exp(z - shift), axis=1, keepdims=True))
+        return -anp.mean(logp[rows, labels])
+
+    def work():
+        params = tuple(inp[k] for k in ("W1", "b1", "W2", "b2"))
+        ms = tuple(np.zeros_like(p) for p in params)
+        vs = ms
+        for i in range(1, common.W8_STEPS + 1):  # Keras's Adam
+            loss, grads = value_and_grad(loss_fn)(params)
+            ms = tuple(m + (g - m) * (1 - common.W8_BETA1) for m, g in zip(ms, grads))
+            vs = tuple(v + (g * g - v) * (1 - common.W8_BETA2) for v, g in zip(vs, grads))
+            alpha = common.adam_alpha(i)
+            params = tuple(p - alpha * m / (np.sqrt(v) + common.W8_EPSILON) for p, m, v in zip(params, ms, vs))
+        return [loss, *params]
+    return work
+
+
 if __name__ == "__main__":
     common.main({
         "W1": w1,
         "W2": chain(lambda y, x: anp.sin(y) * 0.9 + x * 0.1),
         "W2b": chain(lambda y, x: anp.tanh(y * 0.9 + x * 0.1)),
-        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7,
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8,
     })

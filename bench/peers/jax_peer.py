@@ -91,11 +91,38 @@ def w7(inp, jit):
     return lambda: ready(hvp(x, v))
 
 
+def w8(inp, jit):
+    X, labels = jnp.asarray(inp["X"]), jnp.asarray(inp["labels"]).astype(jnp.int32)
+
+    def loss_fn(params):
+        W1, b1, W2, b2 = params
+        logp = jax.nn.log_softmax(jnp.tanh(X @ W1 + b1) @ W2 + b2, axis=-1)
+        return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+
+    def step(params, ms, vs, alpha):  # Keras's Adam
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        ms = tuple(m + (g - m) * (1 - common.W8_BETA1) for m, g in zip(ms, grads))
+        vs = tuple(v + (g * g - v) * (1 - common.W8_BETA2) for v, g in zip(vs, grads))
+        params = tuple(p - alpha * m / (jnp.sqrt(v) + common.W8_EPSILON) for p, m, v in zip(params, ms, vs))
+        return loss, params, ms, vs
+
+    step = maybe_jit(step, jit)  # with --jit, one compiled step called 100 times
+
+    def work():
+        params = tuple(jnp.asarray(inp[k]) for k in ("W1", "b1", "W2", "b2"))
+        ms = tuple(jnp.zeros_like(p) for p in params)
+        vs = ms
+        for i in range(1, common.W8_STEPS + 1):
+            loss, params, ms, vs = step(params, ms, vs, jnp.float64(common.adam_alpha(i)))
+        return ready([loss, *params])
+    return work
+
+
 if __name__ == "__main__":
     import numpy as np
     common.main({
         "W1": w1,
         "W2": chain(lambda y, x: jnp.sin(y) * 0.9 + x * 0.1),
         "W2b": chain(lambda y, x: jnp.tanh(y * 0.9 + x * 0.1)),
-        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7,
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8,
     }, to_numpy=np.asarray, jit_supported=True)

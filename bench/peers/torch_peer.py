@@ -73,10 +73,30 @@ def w7(inp, jit):
     return work
 
 
+def w8(inp, jit):
+    X, labels = t(inp["X"]), torch.tensor(inp["labels"], dtype=torch.long)
+    def work():
+        params = [t(inp[k], grad=True) for k in ("W1", "b1", "W2", "b2")]
+        W1, b1, W2, b2 = params
+        ms = [torch.zeros_like(p) for p in params]
+        vs = [torch.zeros_like(p) for p in params]
+        for step in range(1, common.W8_STEPS + 1):
+            loss = torch.nn.functional.cross_entropy(torch.tanh(X @ W1 + b1) @ W2 + b2, labels)
+            grads = torch.autograd.grad(loss, params)
+            alpha = common.adam_alpha(step)
+            with torch.no_grad():  # Keras's Adam, in place (torch.optim.Adam puts epsilon elsewhere)
+                for p, g, m, v in zip(params, grads, ms, vs):
+                    m.add_(g - m, alpha=1 - common.W8_BETA1)
+                    v.add_(g * g - v, alpha=1 - common.W8_BETA2)
+                    p.sub_(alpha * m / (v.sqrt() + common.W8_EPSILON))
+        return [loss.detach()] + [p.detach() for p in params]
+    return work
+
+
 if __name__ == "__main__":
     common.main({
         "W1": w1,
         "W2": chain(lambda y, x: torch.sin(y) * 0.9 + x * 0.1),
         "W2b": chain(lambda y, x: torch.tanh(y * 0.9 + x * 0.1)),
-        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7,
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8,
     }, to_numpy=lambda r: r.detach().numpy())
