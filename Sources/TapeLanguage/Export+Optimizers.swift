@@ -189,6 +189,7 @@ extension PythonWriter {
         switch e.kind {
         case .group: return true
         case .name(let n): return groupCount(n) != nil || staleGroups.contains(n)
+        case .gradient(let g): return expandingGroups(g).sources.count > 1
         default: return false
         }
     }

@@ -302,6 +302,9 @@ struct PythonWriter {
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
         case .update(let name, let op, let value):
             guard environment[name.name] != nil else { throw unsupported("'\(name.name)' is not bound") }
+            if groupCount(name.name) != nil || staleGroups.contains(name.name) {
+                throw unsupported("updating a group (\(name.name) \(op.rawValue) ...) is not exported yet; update each member")
+            }
             guard variables.contains(name.name) else {
                 // A plain tensor: `x += e` is `x = x + e`, recorded.
                 let sum = Expr(kind: .binary(op.binary, Expr(kind: .name(name.name), span: name.span), value), span: s.span)
