@@ -61,7 +61,8 @@ let package = Package(
         .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage", "Portable"]),
         .testTarget(name: "LineEditingTests", dependencies: ["LineEditing", "TestSupport"]),
         .testTarget(name: "PortableTests", dependencies: ["Portable"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "tapebook"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "tapebook", "Rendering"]),
+        .testTarget(name: "JupyterKernelTests", dependencies: ["JupyterKernel", "Portable"]),
         // What the end-to-end tests share: finding and running the binary, a pseudo terminal.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
     ]

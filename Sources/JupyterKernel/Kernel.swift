@@ -4,10 +4,13 @@ import Portable
 import TapeLanguage
 import TapeSyntax
 import LineEditing
+import Rendering
 
 /// A Jupyter kernel (messaging protocol 5.3) around one `Session`, the REPL's.
 /// Shell and control requests are served one at a time on the main thread; heartbeats are echoed on a
-/// thread of their own. Interrupts come as SIGINT (interrupt_mode "signal"), as Ctrl-C at the REPL.
+/// thread of their own. Interrupts come as SIGINT (interrupt_mode "signal"), as Ctrl-C at the REPL, or as
+/// an interrupt_request on the control channel (interrupt_mode "message"), which a running cell looks for
+/// between loop iterations.
 public final class Kernel {
     public static let version = "0.1"
     let channels: Channels
@@ -16,8 +19,22 @@ public final class Kernel {
     /// Cells run, for history_request: execution count, code, and the text of its outputs.
     var history: [(count: Int, code: String, output: String)] = []
     var running = true
+    /// The progress output of a long `repeat`, as the terminal's progress bar.
+    let progress = ProgressDisplay()
+    /// An interrupt_request arrived while the cell ran (message mode); SIGINT sets `Interrupt` instead.
+    var interruptRequested = false
+    /// Control requests that arrived while a cell ran and wait for it to end (all but interrupt,
+    /// kernel_info and shutdown, which are answered at once).
+    var deferredControl: [Message] = []
+    /// When the running cell last looked at the control channel (monotonic nanoseconds).
+    var lastControlPoll: UInt64 = 0
+    /// A running cell looks at the control channel at most this often: a poll is a system call, and a loop
+    /// iteration may take a microsecond.
+    static let controlPollInterval: UInt64 = 20_000_000
 
-    public init(connectionFile: String) throws {
+    /// `confined`: the cells write as a replayed file does (spec §12), only inside the kernel's working
+    /// directory (Jupyter starts a kernel in its notebook's folder): for notebooks one did not write.
+    public init(connectionFile: String, confined: Bool = false) throws {
         let bytes: [UInt8]
         switch FileText.readBytes(connectionFile) {
         case .success(let read): bytes = read
@@ -32,7 +49,15 @@ public final class Kernel {
         // As `tapebook check` does: a notebook's random numbers are the same on every run, so its stored
         // outputs can be reproduced (set_seed changes it).
         session.setSeed(0)
-        session.interruptCheck = { Interrupt.isRequested }
+        if confined { session.replayFolder = ConfinedFile.resolvedFolder(".") ?? "/nonexistent-folder" }
+        session.interruptCheck = { [unowned self] in Interrupt.isRequested || self.controlWhileRunning() }
+        if let text = Environment.value("TAPEBOOK_PROGRESS_DELAY"), let seconds = Double(text), seconds >= 0 {
+            progress.reporter.delay = seconds
+        }
+        session.progress = { [unowned self] count, total, last in
+            progress.reporter.precision = session.settings.precision
+            progress.reporter.report(count: count, total: total, last: last)
+        }
     }
 
     /// Serves requests until a shutdown request.
@@ -46,6 +71,10 @@ public final class Kernel {
         ]
         defer { channels.close() }
         while running {
+            if !deferredControl.isEmpty {
+                handle(deferredControl.removeFirst(), on: channels.control)
+                continue
+            }
             if zmq_poll(&items, 2, -1) < 0 {
                 if zmq_errno() == EINTR { continue }
                 StandardStreams.writeError("tapebook kernel: \(String(cString: zmq_strerror(zmq_errno())))\n")
@@ -81,7 +110,7 @@ public final class Kernel {
         case "comm_info_request":
             reply(message, on: socket, "comm_info_reply", .object([("status", .string("ok")), ("comms", .object([]))]))
         case "interrupt_request":
-            // Signal mode is the kernel's way; a request by message finds nothing running (requests are served in turn).
+            // Between cells there is nothing to stop (a running cell answers it itself: controlWhileRunning).
             Interrupt.clear()
             reply(message, on: socket, "interrupt_reply", .object([("status", .string("ok"))]))
         case "shutdown_request":
@@ -92,6 +121,34 @@ public final class Kernel {
             // Unknown requests (comm_open, a future type) get no reply, as the protocol allows; the log says so.
             StandardStreams.writeError("tapebook kernel: no handler for \(message.type)\n")
         }
+    }
+
+    /// While a cell runs (called between loop iterations): answers the control requests that arrived, and
+    /// says whether one of them asked to interrupt. No busy/idle status goes out for them, so that a front
+    /// end keeps showing the cell as running.
+    func controlWhileRunning() -> Bool {
+        let now = monotonicNanoseconds()
+        guard now &- lastControlPoll >= Kernel.controlPollInterval else { return interruptRequested }
+        lastControlPoll = now
+        var item = zmq_pollitem_t(socket: channels.control.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
+        while zmq_poll(&item, 1, 0) > 0, item.revents & Int16(ZMQ_POLLIN) != 0, let message = channels.read(channels.control) {
+            switch message.type {
+            case "interrupt_request":
+                interruptRequested = true
+                reply(message, on: channels.control, "interrupt_reply", .object([("status", .string("ok"))]))
+            case "kernel_info_request":
+                reply(message, on: channels.control, "kernel_info_reply", kernelInfo())
+            case "shutdown_request":
+                // The cell stops as if interrupted; the reply goes out now, and the kernel ends after the cell.
+                let restart = message.content["restart"]?.bool ?? false
+                reply(message, on: channels.control, "shutdown_reply", .object([("status", .string("ok")), ("restart", .bool(restart))]))
+                interruptRequested = true
+                running = false
+            default:
+                deferredControl.append(message)
+            }
+        }
+        return interruptRequested
     }
 
     func reply(_ message: Message, on socket: Socket, _ type: String, _ content: JSON) {
@@ -132,9 +189,23 @@ public final class Kernel {
         var failure: JSON?
         // NOTE: cleared before execute_input goes out: an interrupt sent once a client has seen it stops this cell.
         Interrupt.clear()
+        interruptRequested = false
+        lastControlPoll = 0
         if !silent {
             channels.publish("execute_input", .object([("code", .string(code)), ("execution_count", .number(Double(count)))]), parent: message)
         }
+        // `print` writes to the cell's standard output as it runs (a loop's lines as the loop goes), as
+        // Python's print does in IPython: stream messages, in order with the results.
+        session.onPrint = { [self] outcome in
+            let text = OutputFormatter(settings: session.settings).human(outcome, source: source)
+            outputText.append(text)
+            if !silent {
+                channels.publish("stream", .object([("name", .string("stdout")), ("text", .string(text + "\n"))]), parent: message)
+            }
+        }
+        defer { session.onPrint = nil }
+        if !silent { progress.publish = { [self] type, content in channels.publish(type, content, parent: message) } }
+        progress.begin(shownName: ProgressReporter.shownName(in: code))
         session.run(code, keepGoing: false) { outcome in
             let formatter = OutputFormatter(settings: session.settings)
             let text = formatter.human(outcome, source: source)
@@ -156,7 +227,10 @@ public final class Kernel {
             }
             if outcome.quit { running = false }
         }
+        progress.end()
+        progress.publish = nil
         Interrupt.clear()
+        interruptRequested = false
         if storeHistory { history.append((count, code, outputText.joined(separator: "\n"))) }
         var reply: [(String, JSON)] = [("execution_count", .number(Double(count)))]
         if let failure, case .object(let members) = failure {

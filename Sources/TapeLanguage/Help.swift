@@ -362,8 +362,8 @@ public enum Help {
             text: """
             Runs its block N times; as I binds the count I from 0. The statements inside print nothing \
             and the names they bind stay bound after it. show LOSS prints the first and last value of \
-            LOSS and a sparkline of it, and on a terminal a block that runs longer than half a second \
-            shows a progress bar. Ctrl-C stops it as it stops a Python training loop: the iterations that \
+            LOSS and a sparkline of it, and on a terminal or in a notebook a block that runs longer than \
+            half a second shows a progress bar. Ctrl-C stops it as it stops a Python training loop: the iterations that \
             finished stay done, the one it interrupted is undone, and the loop says how many ran. Only \
             print prints inside it. Gradients that vanish, explode or converge during the loop are reported.
             """,
@@ -573,14 +573,18 @@ public enum Help {
             example: "x = [1, 2]\n:reset\n:vars",
             seeAlso: ["tape", ":save"]),
         "jupyter": Topic(
-            syntax: ["tapebook kernel install [--user] [--prefix P]", "tapebook convert FILE.tape --to ipynb",
+            syntax: ["tapebook kernel install [--user] [--prefix P] [--confined]", "tapebook convert FILE.tape --to ipynb",
                      "tapebook convert FILE.ipynb --to tape"],
             text: """
             tapebook is also a Jupyter kernel: after tapebook kernel install, JupyterLab, VS Code and nbconvert \
             offer it as "tapebook". A cell runs its statements in one session, as here; graph and plot show \
-            pictures (SVG), matrices show as tables, Tab completes names, Shift-Tab shows this help for the \
-            name under the cursor, and interrupting the kernel stops a cell as Ctrl-C does. tapebook convert \
-            turns a lesson into a notebook (narration into Markdown, #> lines into outputs) and back.
+            pictures (SVG), matrices show as tables, print writes to the cell's output as the cell runs, Tab \
+            completes names, Shift-Tab shows this help for the name under the cursor, and interrupting the \
+            kernel (by signal or by message) stops a cell as Ctrl-C does: a loop keeps its finished \
+            iterations. A cell is trusted, as what you type here; with --confined, install adds the kernel \
+            "tapebook (confined)", whose cells write only as a replayed file does, inside the notebook's \
+            folder (see :help trust): for running a notebook you did not write. tapebook convert turns a \
+            lesson into a notebook (narration into Markdown, #> lines into outputs) and back.
             """,
             example: "x = [1, 2]\nwatch x\ngraph grad sum(x * x) wrt x",
             seeAlso: ["graph", "plot"]),

@@ -1,4 +1,5 @@
 import Portable
+import Rendering
 import TapeLanguage
 import TapeSyntax
 import LineEditing

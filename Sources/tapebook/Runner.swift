@@ -1,5 +1,6 @@
 import Glibc
 import Portable
+import Rendering
 import TapeLanguage
 import TapeSyntax
 import LineEditing

@@ -1,5 +1,5 @@
 import XCTest
-@testable import tapebook
+import Rendering
 
 /// When the `repeat` progress bar is drawn and erased, on a clock the test sets.
 final class ProgressReporterTests: XCTestCase {

@@ -18,7 +18,11 @@ TIMEOUT = 600
 _prefix = tempfile.mkdtemp(prefix="tapebook-kernelspec-")
 atexit.register(shutil.rmtree, _prefix, True)
 subprocess.run([BINARY, "kernel", "install", "--prefix", _prefix], check=True, stdout=subprocess.DEVNULL)
+subprocess.run([BINARY, "kernel", "install", "--prefix", _prefix, "--confined"], check=True, stdout=subprocess.DEVNULL)
 os.environ["JUPYTER_PATH"] = os.path.join(_prefix, "share", "jupyter")
+# Kernels started by the tests never show a progress output (it would come or not with the machine's
+# speed); the test of the progress output starts its kernel with no delay.
+os.environ["TAPEBOOK_PROGRESS_DELAY"] = "1e9"
 # A kernel started by a test must not read or write the user's Jupyter runtime files.
 os.environ.setdefault("JUPYTER_RUNTIME_DIR", os.path.join(_prefix, "runtime"))
 

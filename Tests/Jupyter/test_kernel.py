@@ -1,8 +1,13 @@
 """The tapebook kernel against jupyter_kernel_test, and its interrupt."""
+import os
+import re
+import struct
 import unittest
+import zlib
 
 import support  # installs the kernelspec first
 import jupyter_kernel_test
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import start_new_kernel
 
 
@@ -70,39 +75,191 @@ class TapebookKernelTests(jupyter_kernel_test.KernelTests):
         self.assertIn("grad [2, 4]", svg)
 
 
-class InterruptTests(unittest.TestCase):
-    """A long `repeat` cell stopped through the kernel's interrupt (SIGINT): the kernel lives on."""
+class OutputOrderTests(unittest.TestCase):
+    """`print` writes to the cell's standard output (stream messages), in order with the results, as
+    Python's print does in IPython."""
 
-    def test_interrupt_stops_a_long_loop_and_the_kernel_goes_on(self):
+    def test_print_is_a_stream_in_order_with_the_results(self):
         km, kc = start_new_kernel(kernel_name="tapebook")
         try:
-            kc.execute_interactive("count = 0", timeout=support.TIMEOUT)
-            msg_id = kc.execute("repeat 1000000000 < count = count + 1 >")
-            # The kernel clears its interrupt flag before it announces the cell: an interrupt sent after
-            # execute_input stops this cell, whenever it arrives.
-            while True:
-                msg = kc.get_iopub_msg(timeout=support.TIMEOUT)
-                if msg["msg_type"] == "execute_input" and msg["parent_header"].get("msg_id") == msg_id:
-                    break
-            km.interrupt_kernel()
-            reply = kc.get_shell_msg(timeout=support.TIMEOUT)
-            while reply["parent_header"].get("msg_id") != msg_id:
-                reply = kc.get_shell_msg(timeout=support.TIMEOUT)
-            # A loop stopped by Ctrl-C keeps its finished iterations and ends with a note (status ok); an
-            # interrupt that lands before the loop starts is an error that says so.
-            if reply["content"]["status"] == "error":
-                self.assertIn("interrupted", reply["content"]["evalue"])
-            else:
-                self.assertEqual(reply["content"]["status"], "ok")
-            self.assertTrue(km.is_alive())
             outputs = []
-            reply = kc.execute_interactive("ge(count, 0)", timeout=support.TIMEOUT, output_hook=outputs.append)
+            reply = kc.execute_interactive('x = 2\nprint "first", x\nx + 1\nrepeat 3 as k < print "step", k >\nx * 10',
+                                           timeout=support.TIMEOUT, output_hook=outputs.append)
             self.assertEqual(reply["content"]["status"], "ok")
-            results = [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"]
-            self.assertEqual(results, ["1"])
+            shown = [(m["msg_type"], m["content"].get("name"), m["content"]["text"] if m["msg_type"] == "stream"
+                      else m["content"]["data"]["text/plain"])
+                     for m in outputs if m["msg_type"] in ("stream", "execute_result", "display_data")]
+            self.assertEqual(shown, [
+                ("execute_result", None, "x = 2"),
+                ("stream", "stdout", "first 2\n"),
+                ("execute_result", None, "3"),
+                ("stream", "stdout", "step 0\n"),
+                ("stream", "stdout", "step 1\n"),
+                ("stream", "stdout", "step 2\n"),
+                ("execute_result", None, "20"),
+            ])
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+class ProgressTests(unittest.TestCase):
+    """A `repeat` loop's progress: one display_data output with a display_id, updated in place by
+    update_display_data, ending at 100%. The kernel is started with no delay before the bar shows, so the
+    first iteration draws it however fast the machine (the other tests start kernels that never show it)."""
+
+    def test_a_loop_shows_a_progress_output_updated_in_place(self):
+        km, kc = start_new_kernel(kernel_name="tapebook", env={**os.environ, "TAPEBOOK_PROGRESS_DELAY": "0"})
+        try:
+            outputs = []
+            reply = kc.execute_interactive("repeat 5 as k < s = k >\ns", timeout=support.TIMEOUT, output_hook=outputs.append)
+            self.assertEqual(reply["content"]["status"], "ok")
+            progress = [m for m in outputs if m["msg_type"] in ("display_data", "update_display_data")]
+            self.assertEqual(progress[0]["msg_type"], "display_data")
+            self.assertTrue(all(m["msg_type"] == "update_display_data" for m in progress[1:]))
+            self.assertGreaterEqual(len(progress), 2)
+            ids = {m["content"]["transient"]["display_id"] for m in progress}
+            self.assertEqual(len(ids), 1)
+            self.assertTrue(progress[0]["content"]["data"]["text/plain"].startswith("1/5  ["), progress[0]["content"])
+            last = progress[-1]["content"]["data"]["text/plain"]
+            self.assertTrue(last.startswith("5/5  [") and " 100%" in last, last)
+            # The loop's result comes after its progress output.
+            kinds = [m["msg_type"] for m in outputs if m["msg_type"] in ("display_data", "update_display_data", "execute_result")]
+            self.assertEqual(kinds[-1], "execute_result")
+            results = [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"]
+            self.assertEqual(results, ["4"])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
+class InterruptTests(unittest.TestCase):
+    """A long loop stopped through the kernel's interrupt, by SIGINT (the kernelspec's interrupt_mode) and
+    by an interrupt_request on the control channel (message mode): it keeps its finished iterations, as
+    Ctrl-C at the REPL does, and the kernel goes on. The interrupt is sent once the loop has printed a
+    marker, so it lands mid-loop, however fast the machine."""
+
+    LOOP = 'repeat 1000000000 < count = count + 1; if (count == 100) < print "running" > >'
+
+    def interrupted_loop(self, interrupt):
+        km, kc = start_new_kernel(kernel_name="tapebook")
+        try:
+            reply = kc.execute_interactive("count = 0", timeout=support.TIMEOUT, output_hook=lambda msg: None)
+            self.assertEqual(reply["content"]["status"], "ok")
+            msg_id = kc.execute(self.LOOP)
+            outputs = []
+            while True:
+                msg = kc.get_iopub_msg(timeout=support.TIMEOUT)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                outputs.append(msg)
+                if msg["msg_type"] == "stream":
+                    break
+            self.assertEqual(msg["content"]["text"], "running\n")
+            interrupt(km, kc)
+            reply = kc.get_shell_msg(timeout=support.TIMEOUT)
+            while reply["parent_header"].get("msg_id") != msg_id:
+                reply = kc.get_shell_msg(timeout=support.TIMEOUT)
+            self.assertEqual(reply["content"]["status"], "ok")
+            while not (msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"):
+                msg = kc.get_iopub_msg(timeout=support.TIMEOUT)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    msg = {"msg_type": None}
+                    continue
+                outputs.append(msg)
+            results = [m["content"]["data"]["text/plain"] for m in outputs if m["msg_type"] == "execute_result"]
+            self.assertEqual(len(results), 1, results)
+            match = re.fullmatch(r"note: stopped after (\d+) of 1000000000 iterations", results[0])
+            self.assertTrue(match, results[0])
+            finished = int(match.group(1))
+            # The iteration that printed may be the one stopped, and is then undone: 99 finished at least.
+            self.assertGreaterEqual(finished, 99)
+            self.assertTrue(km.is_alive())
+            # The variable holds the last finished iteration's value: one more for each.
+            shown = []
+            reply = kc.execute_interactive("count", timeout=support.TIMEOUT, output_hook=shown.append)
+            self.assertEqual(reply["content"]["status"], "ok")
+            self.assertEqual([m["content"]["data"]["text/plain"] for m in shown if m["msg_type"] == "execute_result"],
+                             [str(finished)])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+    def test_interrupt_by_signal_keeps_the_finished_iterations(self):
+        self.assertEqual(KernelSpecManager().get_kernel_spec("tapebook").interrupt_mode, "signal")
+        self.interrupted_loop(lambda km, kc: km.interrupt_kernel())
+
+    def test_interrupt_by_message_keeps_the_finished_iterations(self):
+        def by_message(km, kc):
+            request = kc.session.msg("interrupt_request", {})
+            kc.control_channel.send(request)
+            reply = kc.get_control_msg(timeout=support.TIMEOUT)
+            self.assertEqual(reply["parent_header"]["msg_id"], request["header"]["msg_id"])
+            self.assertEqual(reply["msg_type"], "interrupt_reply")
+            self.assertEqual(reply["content"]["status"], "ok")
+        self.interrupted_loop(by_message)
+
+    def test_an_interrupt_request_between_cells_is_answered_and_stops_nothing(self):
+        km, kc = start_new_kernel(kernel_name="tapebook")
+        try:
+            request = kc.session.msg("interrupt_request", {})
+            kc.control_channel.send(request)
+            reply = kc.get_control_msg(timeout=support.TIMEOUT)
+            self.assertEqual(reply["content"]["status"], "ok")
+            shown = []
+            reply = kc.execute_interactive("repeat 5 < s = 1 >\ns", timeout=support.TIMEOUT, output_hook=shown.append)
+            self.assertEqual(reply["content"]["status"], "ok")
+            self.assertEqual([m["content"]["data"]["text/plain"] for m in shown if m["msg_type"] == "execute_result"], ["1"])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
+class KernelSpecTests(unittest.TestCase):
+    """`tapebook kernel install` writes kernel.json and the logos, PNG files of the sizes their names say."""
+
+    def png_size(self, path):
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+        chunks, at = [], 8
+        while at < len(data):
+            length, kind = struct.unpack(">I4s", data[at:at + 8])
+            body = data[at + 8:at + 8 + length]
+            (crc,) = struct.unpack(">I", data[at + 8 + length:at + 12 + length])
+            self.assertEqual(crc, zlib.crc32(kind + body), kind)
+            chunks.append((kind, body))
+            at += 12 + length
+        self.assertEqual([k for k, _ in chunks], [b"IHDR", b"IDAT", b"IEND"])
+        width, height, depth, colour = struct.unpack(">IIBB", chunks[0][1][:10])
+        self.assertEqual((depth, colour), (8, 6))
+        # zlib checks the Adler-32 sum; every row is its filter byte and 4 bytes a pixel.
+        pixels = zlib.decompress(b"".join(body for k, body in chunks if k == b"IDAT"))
+        self.assertEqual(len(pixels), height * (1 + 4 * width))
+        rows = [pixels[r * (1 + 4 * width):(r + 1) * (1 + 4 * width)] for r in range(height)]
+        self.assertEqual({row[0] for row in rows}, {0})
+        # Opaque blue in the middle of the left edge, transparent in the corner, white on the glyph's bowl.
+        middle = rows[height // 2]
+        self.assertEqual(tuple(middle[1 + 4 * 1:1 + 4 * 2]), (0x00, 0x72, 0xB2, 255))
+        self.assertEqual(rows[0][1 + 3], 0)
+        return width, height
+
+    def test_install_writes_kernel_json_and_png_logos_of_their_sizes(self):
+        directory = os.path.join(os.environ["JUPYTER_PATH"], "kernels", "tapebook")
+        self.assertEqual(sorted(os.listdir(directory)), ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"])
+        self.assertEqual(self.png_size(os.path.join(directory, "logo-32x32.png")), (32, 32))
+        self.assertEqual(self.png_size(os.path.join(directory, "logo-64x64.png")), (64, 64))
+        spec = KernelSpecManager().get_kernel_spec("tapebook")
+        self.assertEqual(spec.display_name, "tapebook")
+        self.assertEqual(spec.language, "tape")
+        self.assertEqual(spec.argv[-2:], ["-f", "{connection_file}"])
+
+    def test_install_confined_writes_a_second_kernelspec(self):
+        directory = os.path.join(os.environ["JUPYTER_PATH"], "kernels", "tapebook-confined")
+        self.assertEqual(sorted(os.listdir(directory)), ["kernel.json", "logo-32x32.png", "logo-64x64.png", "logo-svg.svg"])
+        spec = KernelSpecManager().get_kernel_spec("tapebook-confined")
+        self.assertEqual(spec.display_name, "tapebook (confined)")
+        self.assertEqual(spec.argv[-3:], ["-f", "{connection_file}", "--confined"])
 
 
 if __name__ == "__main__":
