@@ -43,6 +43,15 @@ def inputs():
     yield "W8_b1", np.zeros(256)
     yield "W8_W2", normal(256, 10, scale=1 / np.sqrt(256))
     yield "W8_b2", np.zeros(10)
+    # W9 (after W8, so earlier inputs keep their values): a batch of 28x28 images, NHWC, and a small CNN.
+    yield "W9_X", normal(32, 28, 28, 1)
+    yield "W9_labels", rng.integers(0, 10, 32).astype(np.float64)
+    yield "W9_K1", normal(3, 3, 1, 16, scale=1 / 3)
+    yield "W9_c1", np.zeros(16)
+    yield "W9_K2", normal(3, 3, 16, 32, scale=1 / 12)
+    yield "W9_c2", np.zeros(32)
+    yield "W9_W", normal(800, 10, scale=1 / np.sqrt(800))
+    yield "W9_b", np.zeros(10)
 
 
 def main():

@@ -64,9 +64,13 @@ extension PythonWriter {
         case .name(let n):
             return try name(n, env: env, inline: inline)
         case .unary(let op, let a):
+            if isGroupExpression(a) { throw unsupported("memberwise arithmetic on a group is not exported yet; write it for each member") }
             let c = try expression(a, env: env, inline: inline)
             return PyCode(text: op.rawValue + parenthesized(c, above: PyCode.unary), precedence: PyCode.unary, isNumber: c.isNumber)
         case .binary(let op, let a, let b):
+            if isGroupExpression(a) || isGroupExpression(b) {
+                throw unsupported("memberwise arithmetic on a group is not exported yet; write it for each member")
+            }
             let l = try expression(a, env: env, inline: inline), r = try expression(b, env: env, inline: inline)
             switch op {
             case .power:
@@ -109,7 +113,7 @@ extension PythonWriter {
             let stack = target == .jax ? "jnp.stack" : "\(lib).stack"
             return PythonWriter.atom("\(stack)([\(parts.joined(separator: ", "))])")
         case .gradient(let g):
-            return try gradient(g, env: env, inline: inline)
+            return try gradient(checkedGroups(g), env: env, inline: inline)
         case .group:
             throw unsupported("groups ((a, b)) are not exported yet")
         }
@@ -117,6 +121,15 @@ extension PythonWriter {
 
     mutating func name(_ n: String, env: [String: Int], inline: InlineContext?) throws -> PyCode {
         if let code = renames[n] { return code }
+        if staleGroups.contains(n) {
+            throw unsupported("the group '\(n)' holds a variable whose name was bound again since; the export names variables by their names")
+        }
+        if let members = groupMembers[n] {
+            return PythonWriter.atom("[" + (try members.map { try tensor(name($0, env: env, inline: inline)) }).joined(separator: ", ") + "]")
+        }
+        if (n == "true" || n == "false") && env[n] == nil && environment[n] == nil {
+            return PyCode(text: n == "true" ? "1" : "0", precedence: PyCode.atom, isNumber: true)
+        }
         if functions[n] != nil { return PythonWriter.atom(py(n)) }
         guard let inline, let id = env[n] else { return PythonWriter.atom(py(n)) }
         let b = bindings[id]
@@ -289,6 +302,22 @@ extension PythonWriter {
             let isVariable = bindings[id].variable != nil
             watched.append((isVariable && !nowatchScopes.contains(tape)) || !(watchedOn[tape] ?? []).isDisjoint(with: versions))
         }
+        // A source from which tape t recorded no path gives None, as in TensorFlow: every value on the way
+        // was computed while t did not record (before its block, under `with stop`), or the target's own
+        // operations were (a target written after the block). Where tapebook showed this gradient, it
+        // must agree.
+        let recordsTarget = scopes.contains(tape) && !stoppedScopes.contains(tape)
+        let onTape = g.sources.indices.map { i -> Bool? in
+            guard watched[i], let id = env[g.sources[i].name] else { return false }
+            let versions = bindings[id].variable.map { v in Set(bindings.indices.filter { bindings[$0].variable == v }) } ?? [id]
+            return tapePath(g.target, env, versions, tape: tape, top: true, recordsTarget: recordsTarget)
+        }
+        if onTape.allSatisfy({ $0 == false }) {
+            if topGradient == g, let expected = expectedConnected, expected.contains(true) {
+                throw unsupported("\(target.library) records on one graph: tapebook finds a path on tape \(tape) that the export cannot see")
+            }
+            return g.sources.map { _ in false }
+        }
         if !scopes.contains(tape), case .name = g.target.kind {} else if !scopes.contains(tape) {
             throw unsupported("\(target.library) records on one graph: the target of a gradient from tape \(tape) must be a name bound in its block")
         }
@@ -321,6 +350,43 @@ extension PythonWriter {
         }
         try walk(g.target, env)
         return watched
+    }
+
+    /// Whether tape `tape` recorded a path from `versions` (a source's values) to `e`: nil when not known.
+    func tapePath(_ e: Expr, _ env: [String: Int], _ versions: Set<Int>, tape: String, top: Bool, recordsTarget: Bool) -> Bool? {
+        func any(_ results: [Bool?]) -> Bool? {
+            if results.contains(true) { return true }
+            return results.contains(where: { $0 == nil }) ? nil : false
+        }
+        if top && !recordsTarget {
+            // The target's own operations were not recorded on the tape: only a name bound on it can lead back.
+            guard case .name = e.kind else { return false }
+        }
+        switch e.kind {
+        case .number, .string: return false
+        case .name(let n):
+            guard let id = env[n] else { return false }
+            if versions.contains(id) { return top ? nil : true }
+            let b = bindings[id]
+            if !b.tracked || !b.tapes.contains(tape) { return false }
+            if b.opaque { return nil }
+            switch b.definition {
+            case .root: return false
+            case .expression(let d, let denv), .element(let d, _, let denv):
+                return tapePath(d, denv, versions, tape: tape, top: false, recordsTarget: true)
+            case .replay: return nil
+            }
+        case .unary(_, let a), .transpose(let a): return tapePath(a, env, versions, tape: tape, top: false, recordsTarget: true)
+        case .binary(_, let a, let b):
+            return any([a, b].map { tapePath($0, env, versions, tape: tape, top: false, recordsTarget: true) })
+        case .index(let a, _): return tapePath(a, env, versions, tape: tape, top: false, recordsTarget: true)
+        case .tensor(let es): return any(es.map { tapePath($0, env, versions, tape: tape, top: false, recordsTarget: true) })
+        case .call(let name, let args):
+            if PythonWriter.untrackedCalls.contains(name) || Builtins.table[name]?.untracked == true { return false }
+            if functions[name] != nil && !(freeNames[name] ?? []).isEmpty { return nil }
+            return any(args.map { tapePath($0.value, env, versions, tape: tape, top: false, recordsTarget: true) })
+        case .gradient, .group: return nil
+        }
     }
 
     mutating func gradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {

@@ -6,7 +6,21 @@ extension PythonWriter {
 
     mutating func call(_ name: String, _ arguments: [Argument], env: [String: Int], inline: InlineContext?) throws -> PyCode {
         if functions[name] == nil, Optimizer.Kind(rawValue: name) != nil {
-            throw unsupported("optimizers (\(name)(...)) are not exported yet; write the update with `w -= ...` to export it")
+            return try optimizer(name, arguments, env: env)
+        }
+        if ["global_norm", "clip_by_global_norm"].contains(name), arguments.contains(where: { a in
+            if case .name(let n) = a.value.kind { return groupCount(n) != nil } else { return false } }) {
+            // A group's members, as tapebook passes them.
+            let expanded = arguments.flatMap { a -> [Argument] in
+                guard a.label == nil, case .name(let n) = a.value.kind, let count = groupCount(n) else { return [a] }
+                return (0..<count).map { i in
+                    Argument(label: nil, value: Expr(kind: .index(a.value, [IndexItem(kind: .single(Expr(kind: .number(Double(i)), span: a.value.span)), span: a.value.span)]), span: a.value.span))
+                }
+            }
+            return try call(name, expanded, env: env, inline: inline)
+        }
+        if let group = arguments.first(where: { isGroupExpression($0.value) }) {
+            throw unsupported("\(name) of a group (\(source.text(of: group.value.span))) is not exported yet; write it for each member")
         }
         if let declared = try declaredCall(name, arguments, env: env, inline: inline) { return declared }
         let positional = arguments.filter { $0.label == nil }
@@ -409,6 +423,9 @@ extension PythonWriter {
         }
         if helpers.contains("random") {
             add(PythonWriter.randomHelper)
+        }
+        if helpers.contains("optimizer") {
+            add(optimizerHelper())
         }
         if helpers.contains("fit") {
             let broadcast: String

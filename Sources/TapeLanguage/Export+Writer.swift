@@ -76,8 +76,9 @@ struct PythonWriter {
     var programStart = 0
     /// JAX: the nesting of the gradient being written (its perturbations' names).
     var jaxDepth = 0
-    /// JAX: which sources tapebook found connected, for the top-level gradient of this statement.
+    /// Which sources tapebook found connected, for the top-level gradient of this statement (that one).
     var expectedConnected: [Bool]?
+    var topGradient: Gradient?
     /// User functions: the names their bodies read from outside their parameters.
     var freeNames: [String: Set<String>] = [:]
     /// Scoped tapes (`with tape t < ... >`) open now, innermost last; those stopped by `with stop t`;
@@ -102,6 +103,14 @@ struct PythonWriter {
     /// JAX: a user function's body inlined into a gradient: its parameters' and locals' code.
     var renames: [String: PyCode] = [:]
     var functionBodies: [String: (parameters: [String], body: FunctionBody)] = [:]
+    /// Names bound to an optimizer; to a group of variables (its members' names); to a group of gradients
+    /// (how many); groups whose members were declared again (refused).
+    var optimizers: Set<String> = []
+    var groupMembers: [String: [String]] = [:]
+    var gradientGroups: [String: Int] = [:]
+    var staleGroups: Set<String> = []
+    /// Each variable's key for an optimizer's slots (a declaration makes a new variable).
+    var variableKeys: [String: String] = [:]
 
     init(target: ExportTarget, source: SourceText) {
         self.target = target
@@ -185,22 +194,33 @@ struct PythonWriter {
         current = s
         defer { current = saved }
         expectedConnected = nil
+        topGradient = nil
         if saved == nil && !replaying { replayInsertion = lines.count }
-        if target == .jax, printing, saved == nil {
+        if printing, saved == nil {
             switch s.kind {
             case .expression(let e), .assignment(_, let e), .multipleAssignment(_, let e):
-                if case .gradient = e.kind { expectedConnected = connectedResults() }
+                if case .gradient(let g) = e.kind { expectedConnected = connectedResults(); topGradient = g }
             default: break
             }
         }
         let shows = printing && !s.silenced
         switch s.kind {
         case .expression(let e):
+            if case .name(let n) = e.kind, optimizers.contains(n) {
+                if shows { emit("print(\(py(n)))") }
+                return
+            }
+            if case .name(let n) = e.kind, let count = groupCount(n) {
+                let list = groupList(n) ?? py(n)
+                if shows { for i in 0..<count { emit("show(\(quote("\(n)[\(i)] =")), \(list)[\(i)])") } }
+                return
+            }
             if case .call(let name, _) = e.kind, name == "set_seed" {
                 emit(try expression(e).text)
                 return
             }
-            if case .gradient(let g) = e.kind, g.kind == .grad {
+            if case .gradient(let ungrouped) = e.kind, ungrouped.kind == .grad {
+                let g = expandingGroups(ungrouped)
                 let code = try expression(e).text
                 guard shows else { emit(code); return }
                 let target = gradientTargetLabel(g)
@@ -223,17 +243,15 @@ struct PythonWriter {
             }
         case .assignment(let name, let value):
             variables.remove(name.name)
-            if case .gradient(let g) = value.kind, g.sources.count > 1 {
-                throw unsupported("a group (several results under the one name '\(name.name)') is not exported yet; bind them to several names: "
-                                  + g.sources.map { "g\($0.name)" }.joined(separator: ", ") + " = ...")
-            }
+            forgetGroups(of: name.name)
+            if try groupAssignment(name.name, value, shows: shows) { return }
             let code = try tensor(expression(value))
             bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
             variables.remove(name.name)
             emit("\(py(name.name)) = \(code)")
             if shows { emit("show(\(quote("\(name.name) =")), \(py(name.name)))") }
         case .multipleAssignment(let names, let value):
-            for n in names { variables.remove(n.name) }
+            for n in names { variables.remove(n.name); forgetGroups(of: n.name) }
             let code = try expression(value).text
             let tracked = recording && isTracked(value, environment)
             let env = environment
@@ -263,6 +281,8 @@ struct PythonWriter {
             }
         case .variableDeclaration(let name, let value):
             let c = try expression(value)
+            forgetGroups(of: name.name)
+            variableKeys[name.name] = "\(name.name)#\(bindings.count)"
             bind(name.name, .root, tracked: true, variable: bindings.count)
             let n = py(name.name)
             variables.insert(name.name)
@@ -282,6 +302,9 @@ struct PythonWriter {
             if shows { emit("show(\(quote("\(name.name) =")), \(n))") }
         case .update(let name, let op, let value):
             guard environment[name.name] != nil else { throw unsupported("'\(name.name)' is not bound") }
+            if groupCount(name.name) != nil || staleGroups.contains(name.name) {
+                throw unsupported("updating a group (\(name.name) \(op.rawValue) ...) is not exported yet; update each member")
+            }
             guard variables.contains(name.name) else {
                 // A plain tensor: `x += e` is `x = x + e`, recorded.
                 let sum = Expr(kind: .binary(op.binary, Expr(kind: .name(name.name), span: name.span), value), span: s.span)
@@ -295,7 +318,10 @@ struct PythonWriter {
             let symbol = String(op.rawValue.dropLast())
             switch target {
             case .torch:
-                emit("\(n) = _var(\(quote(name.name)), (\(n) \(symbol) \(tensor(c))).detach().requires_grad_())")
+                // The value parenthesized: `m -= 0.1 * m - g` is m - (0.1 * m - g).
+                let operand = parenthesized(PyCode(text: tensor(c), precedence: c.isNumber ? PyCode.atom : c.precedence),
+                                            above: op == .add || op == .subtract ? PyCode.additive + 1 : PyCode.multiplicative + 1)
+                emit("\(n) = _var(\(quote(name.name)), (\(n) \(symbol) \(operand)).detach().requires_grad_())")
             case .tf:
                 switch op {
                 case .add, .subtract: emit("\(n).\(op == .subtract ? "assign_sub" : "assign_add")(\(tensor(c)))")
@@ -492,8 +518,8 @@ struct PythonWriter {
             if target == .jax { bindReplays(s, before: namesBefore, variablesBefore: variablesBefore, start: savedBindings.count) }
             // tapebook draws the last value and a sparkline: text, not a value the fidelity test compares.
             if let shown, printing { helpers.insert("note"); emit("_note(\(quote("\(shown.name):")), \(py(shown.name)))") }
-        case .apply:
-            throw unsupported("`apply` (an optimizer's step) is not exported yet; write the update with `w -= ...` to export it")
+        case .apply(let optimizer, let targets, let gradients):
+            try applyOptimizer(optimizer, targets, gradients, shows: shows)
         case .save(let value, let path):
             if replaying { return }
             let c = try expression(value)
@@ -525,6 +551,10 @@ struct PythonWriter {
             environment = [:]
             functions = [:]
             variables = []
+            optimizers = []
+            groupMembers = [:]
+            gradientGroups = [:]
+            staleGroups = []
             if target == .tf { emit("tape.reset()") }
         case "load":
             let trimmed = argument.trimmingWhitespace()

@@ -85,8 +85,13 @@ final class ExportFidelityTests: XCTestCase {
         let scratch = NSTemporaryDirectory() + "tapebook-fidelity-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let cases = try Self.cases()
-        XCTAssertGreaterThanOrEqual(cases.count, 40)
+        var cases = try Self.cases()
+        // TAPEBOOK_FIDELITY_ONLY=text runs the sessions whose name contains it (while working on one).
+        if let only = ProcessInfo.processInfo.environment["TAPEBOOK_FIDELITY_ONLY"] {
+            cases = cases.filter { $0.name.contains(only) }
+        } else {
+            XCTAssertGreaterThanOrEqual(cases.count, 40)
+        }
         var failures: [String] = []
         var counts: [String] = []
         for target in ExportTarget.allCases {

@@ -265,16 +265,9 @@ final class ExportTests: ScratchFolderTestCase {
 
     func testUnsupportedStatementsNameTheirLine() {
         // A scoped tape's gradient through a value recorded before its block: TensorFlow's tape sees no path,
-        // one graph would (issue 20: PyTorch and JAX gave 36 where tapebook gives None).
+        // one graph would (issue 20: PyTorch and JAX gave 36 where tapebook gives None); now None in all three.
         let scoped = "var v = 2\nu = v * 3\nwith tape t < y = u * u >\ngrad y wrt v using t\n"
-        for target in [ExportTarget.torch, .jax] {
-            XCTAssertThrowsError(try Exporter.export(scoped, to: target, origin: "t.tape")) { error in
-                let e = error as? ExportError
-                XCTAssertEqual(e?.line, 4)
-                XCTAssertEqual(e?.statement, "grad y wrt v using t")
-                XCTAssertTrue("\(error)".contains("line 4: cannot export `grad y wrt v using t`: \(target.library) records on one graph: 'u' reaches the sources outside what tape t recorded"), "\(error)")
-            }
-        }
+        XCTAssertTrue(body(scoped, .jax).contains("show(\"∂y/∂v =\", None)"))
         XCTAssertNoThrow(try Exporter.export(scoped, to: .tf, origin: "t.tape"))
         // Commands and inspections become comments.
         let text = body("x = 1\ntape\n:vars\nplot sin(x) over x in 0..1\n", .torch)

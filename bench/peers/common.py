@@ -31,16 +31,19 @@ INPUTS = {
     "W6": ["W6_A", "W6_B"],
     "W7": ["W7_A", "W7_x", "W7_v"],
     "W8": ["W8_X", "W8_labels", "W8_W1", "W8_b1", "W8_W2", "W8_b2"],
+    "W9": ["W9_X", "W9_labels", "W9_K1", "W9_c1", "W9_K2", "W9_c2", "W9_W", "W9_b"],
 }
 
 WARM_LIMIT_S = 2.0
 # Workloads whose goal is stated against the warm time: it is measured however long the first call took.
-ALWAYS_WARM = {"W8"}
+ALWAYS_WARM = {"W8", "W9"}
 W2_STEPS = 20000
 W2_X = 0.5
 W3_STEPS = 50
 W3_LR = 0.1
 W8_STEPS = 100
+W9_STEPS = 20
+W9_LR = 0.05
 # Keras 3's Adam defaults; the peers write its update as Keras does (epsilon outside the bias correction):
 #   m += (g - m)(1 - b1); v += (g² - v)(1 - b2); w -= lr·sqrt(1 - b2^t)/(1 - b1^t) · m / (sqrt(v) + eps)
 W8_LR, W8_BETA1, W8_BETA2, W8_EPSILON = 1e-3, 0.9, 0.999, 1e-7
@@ -68,6 +71,8 @@ CHECKSUMS = {
     "W6": lambda r: _sums(r[0]) + _sums(r[1]),
     "W7": lambda hv: _sums(hv),
     "W8": lambda r: [float(np.asarray(r[0]))] + _sums(r[1]) + [float(np.sum(r[2]))] + _sums(r[3]) + [float(np.sum(r[4]))],
+    "W9": lambda r: ([float(np.asarray(r[0]))] + _sums(r[1]) + [float(np.sum(r[2]))] + _sums(r[3]) + [float(np.sum(r[4]))]
+                     + _sums(r[5]) + [float(np.sum(np.asarray(r[6]) ** 2))]),  # sum(b) is ~1e-17: its square instead
 }
 
 
@@ -92,7 +97,7 @@ def main(workloads, to_numpy=np.asarray, jit_supported=False):
     jit = "--jit" in args
     names = [a for a in args if not a.startswith("--")]
     if len(names) != 1 or names[0] not in INPUTS:
-        sys.exit(f"usage: {sys.argv[0]} W1|W2|W2b|W3|W4|W5|W6|W7|W8 [--jit]")
+        sys.exit(f"usage: {sys.argv[0]} W1|W2|W2b|W3|W4|W5|W6|W7|W8|W9 [--jit]")
     workload = names[0]
     if jit and not jit_supported:
         skip("no --jit variant for this tool")

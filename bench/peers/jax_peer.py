@@ -118,11 +118,41 @@ def w8(inp, jit):
     return work
 
 
+def w9(inp, jit):
+    X, labels = jnp.asarray(inp["X"]), jnp.asarray(inp["labels"]).astype(jnp.int32)
+
+    def conv(x, k):
+        return jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def pool(x):
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def loss_fn(params):
+        K1, c1, K2, c2, W, b = params
+        h1 = pool(jax.nn.relu(conv(X, K1) + c1))
+        h2 = pool(jax.nn.relu(conv(h1, K2) + c2))
+        logp = jax.nn.log_softmax(h2.reshape(32, 800) @ W + b, axis=-1)
+        return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+
+    def step(params):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return loss, tuple(p - common.W9_LR * g for p, g in zip(params, grads))
+
+    step = maybe_jit(step, jit)  # with --jit, one compiled step called 20 times
+
+    def work():
+        params = tuple(jnp.asarray(inp[k]) for k in ("K1", "c1", "K2", "c2", "W", "b"))
+        for _ in range(common.W9_STEPS):
+            loss, params = step(params)
+        return ready([loss, *params])
+    return work
+
+
 if __name__ == "__main__":
     import numpy as np
     common.main({
         "W1": w1,
         "W2": chain(lambda y, x: jnp.sin(y) * 0.9 + x * 0.1),
         "W2b": chain(lambda y, x: jnp.tanh(y * 0.9 + x * 0.1)),
-        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8,
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8, "W9": w9,
     }, to_numpy=np.asarray, jit_supported=True)

@@ -107,11 +107,30 @@ def w7(inp, jit):
     return maybe_function(work, jit)
 
 
+def w9(inp, jit):
+    X, labels = c(inp["X"]), tf.constant(inp["labels"].astype("int64"))
+    init = [c(inp[k]) for k in ("K1", "c1", "K2", "c2", "W", "b")]
+    def work():
+        params = list(init)  # plain tensors, watched (tf.function allows no new tf.Variable per call)
+        for _ in range(common.W9_STEPS):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                K1, c1, K2, c2, W, b = params
+                h1 = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(X, K1, 1, "VALID") + c1), 2, 2, "VALID")
+                h2 = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h1, K2, 1, "VALID") + c2), 2, 2, "VALID")
+                logits = tf.reshape(h2, [32, 800]) @ W + b
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+            grads = tape.gradient(loss, params)
+            params = [p - common.W9_LR * g for p, g in zip(params, grads)]
+        return [loss] + params
+    return maybe_function(work, jit)
+
 if __name__ == "__main__":
     common.main({
         "W1": w1,
         "W2": chain(lambda y, x: tf.sin(y) * 0.9 + x * 0.1),
         "W2b": chain(lambda y, x: tf.tanh(y * 0.9 + x * 0.1)),
         "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7,
+        "W9": w9,
         "W8": "not written yet: Keras's Adam rounds lr and the betas through float32, so its checksum differs by ~1e-6",
     }, to_numpy=lambda r: r.numpy(), jit_supported=True)

@@ -93,10 +93,32 @@ def w8(inp, jit):
     return work
 
 
+def w9(inp, jit):
+    F = torch.nn.functional
+    X = t(inp["X"]).permute(0, 3, 1, 2).contiguous()  # NCHW, PyTorch's layout
+    labels = torch.tensor(inp["labels"], dtype=torch.long)
+    def work():
+        # Kernels as [out, in, kh, kw]; the flatten goes back to NHWC so W's rows match tapebook's order.
+        K1 = t(inp["K1"].transpose(3, 2, 0, 1), grad=True)
+        K2 = t(inp["K2"].transpose(3, 2, 0, 1), grad=True)
+        params = [K1, t(inp["c1"], grad=True), K2, t(inp["c2"], grad=True), t(inp["W"], grad=True), t(inp["b"], grad=True)]
+        _, c1, _, c2, W, b = params
+        for _ in range(common.W9_STEPS):
+            h1 = F.max_pool2d(torch.relu(F.conv2d(X, K1, c1)), 2)
+            h2 = F.max_pool2d(torch.relu(F.conv2d(h1, K2, c2)), 2)
+            loss = F.cross_entropy(h2.permute(0, 2, 3, 1).reshape(32, 800) @ W + b, labels)
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p.sub_(common.W9_LR * g)
+        return [loss.detach(), K1.detach().permute(2, 3, 1, 0)] + [p.detach() for p in params[1:]]
+    return work
+
+
 if __name__ == "__main__":
     common.main({
         "W1": w1,
         "W2": chain(lambda y, x: torch.sin(y) * 0.9 + x * 0.1),
         "W2b": chain(lambda y, x: torch.tanh(y * 0.9 + x * 0.1)),
-        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8,
+        "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7, "W8": w8, "W9": w9,
     }, to_numpy=lambda r: r.detach().numpy())
