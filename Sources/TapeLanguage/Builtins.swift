@@ -159,6 +159,25 @@ final class Builtin {
 enum Builtins {
     static var names: [String] { table.keys }
 
+    /// The built-in `name`, if there is one. The declared built-ins (`Declarations.all`, over a hundred
+    /// entries with their signatures, help and export templates) are built only when a name is not among
+    /// the ones written here: a session that calls only `sum`, `tanh` and `load` never builds them.
+    static func named(_ name: String) -> Builtin? { written[name] ?? declared[name] }
+
+    /// Every built-in, the declared ones included: for `names`, help, completion and export.
+    static let table: NameTable<Builtin> = {
+        var t = written
+        for (name, builtin) in declared { t[name] = builtin }
+        return t
+    }()
+
+    /// The declared built-ins (no name of theirs is among `written`'s, a test checks).
+    static let declared: NameTable<Builtin> = {
+        var t = NameTable<Builtin>()
+        for d in Declarations.all { t[d.name] = d.builtin }
+        return t
+    }()
+
     private static func one(_ min: Int, _ max: Int?, _ keywords: [String] = [], _ usage: String, _ summary: String,
                             elementwise: UnaryFunction? = nil, _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
         Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary, run: { [try f($0)] }, single: f,
@@ -181,7 +200,8 @@ enum Builtins {
         })
     }
 
-    static let table: NameTable<Builtin> = {
+    /// The built-ins written in this file.
+    static let written: NameTable<Builtin> = {
         var t = NameTable<Builtin>()
         let unaries: [(String, UnaryFunction, String)] = [
             ("sin", .sin, "sine"), ("cos", .cos, "cosine"), ("tan", .tan, "tangent"),
@@ -198,7 +218,6 @@ enum Builtins {
                                  ("ge", .greaterEqual, ">="), ("eq", .equal, "=="), ("ne", .notEqual, "!=")] {
             let (n, b) = compare(name, f, words); t[n] = b
         }
-        for d in Declarations.all { t[d.name] = d.builtin }
         t["pow"] = one(2, 2, [], "pow(x, y)", "x^y") { try $0.value(0).pow($0.value(1)) }
         t["maximum"] = one(2, 2, [], "maximum(a, b)", "elementwise larger; ties send the gradient to a") { try $0.value(0).maximum($0.value(1)) }
         t["minimum"] = one(2, 2, [], "minimum(a, b)", "elementwise smaller; ties send the gradient to a") { try $0.value(0).minimum($0.value(1)) }

@@ -72,7 +72,7 @@ extension Session {
         let binding = lookup(name)
         if case .function(let f)? = binding { return try call(f, arguments, span: span) }
         if binding == nil, let kind = Optimizer.Kind(rawValue: name) { return .optimizer(try makeOptimizer(kind, arguments, span: span)) }
-        if binding == nil, let builtin = Builtins.table[name] {
+        if binding == nil, let builtin = Builtins.named(name) {
             let arguments = Session.takesGroups.contains(name) ? try expandGroupArguments(arguments) : arguments
             let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: span)
             if let single = builtin.single { return .value(try single(args)) }
@@ -90,7 +90,7 @@ extension Session {
 
     /// The elementwise function of the built-in `name`, if it has one and no binding hides it.
     private func elementwiseBuiltin(_ name: String) -> UnaryFunction? {
-        guard let f = Builtins.table[name]?.elementwise, lookup(name) == nil else { return nil }
+        guard lookup(name) == nil, let f = Builtins.named(name)?.elementwise else { return nil }
         return f
     }
 
@@ -131,7 +131,7 @@ extension Session {
             if op == .modulo || op == .floorDivide {
                 // NumPy's mod and floor_divide, as the built-ins define them (TensorFlow's gradients).
                 let name = Session.builtinName(of: op)
-                guard let builtin = Builtins.table[name] else { throw EvaluationError("\(op.rawValue) needs the built-in \(name)", at: expr.span) }
+                guard let builtin = Builtins.named(name) else { throw EvaluationError("\(op.rawValue) needs the built-in \(name)", at: expr.span) }
                 let args = try CallArguments(session: self, name: name, builtin: builtin,
                                              arguments: [Argument(label: nil, value: lhs), Argument(label: nil, value: rhs)], span: expr.span)
                 return try operatorError(op, lhs, rhs) {

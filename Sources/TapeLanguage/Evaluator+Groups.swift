@@ -12,7 +12,7 @@ extension Session {
     /// Built-ins applied member by member when given a group: the elementwise ones, and the few others a
     /// training step applies to every parameter.
     static func isMemberwise(_ name: String) -> Bool {
-        if Builtins.table[name]?.elementwise != nil { return true }
+        if Builtins.named(name)?.elementwise != nil { return true }
         return ["pow", "maximum", "minimum", "where", "clip", "clip_by_value", "clip_by_norm", "stop_gradient", "square",
                 "leaky_relu", "elu", "gelu", "silu", "selu", "mod", "floor_divide"].contains(name)
     }

@@ -439,7 +439,7 @@ extension Session {
 
     /// The error for a name nothing in the session binds; a built-in function's name used as a value says so.
     func unknownName(_ name: String, at span: SourceSpan) -> EvaluationError {
-        if Builtins.table[name] != nil {
+        if Builtins.named(name) != nil {
             return EvaluationError("\(name) is a built-in function; call it as \(name)(...)", at: span)
         }
         var candidates = Array(workspace.keys) + Builtins.names

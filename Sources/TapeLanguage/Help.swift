@@ -41,10 +41,10 @@ public enum Help {
         let name = canonical(raw)
         if let entry = topics[name] {
             // A command that shares its name with a built-in (`:load`, `load("x.npy")`) shows both.
-            if name != raw, let b = Builtins.table[raw] { return .found(render(name: name, entry, width: width) + "\n\n\(b.usage)\n  \(b.summary)") }
+            if name != raw, let b = Builtins.named(raw) { return .found(render(name: name, entry, width: width) + "\n\n\(b.usage)\n  \(b.summary)") }
             return .found(render(name: name, entry, width: width))
         }
-        if let b = Builtins.table[raw] { return .found("\(b.usage)\n  \(b.summary)") }
+        if let b = Builtins.named(raw) { return .found("\(b.usage)\n  \(b.summary)") }
         let suggestion = suggestion(for: raw).map { "did you mean '\($0)'?" } ?? "see :help"
         return .failure("no help on '\(raw)'", note: suggestion)
     }

@@ -548,6 +548,17 @@ final class BuiltinGradientTests: ScratchFolderTestCase {
         for name in covered { XCTAssertNotNil(Builtins.table[name], "a row names \(name), which is not a built-in") }
     }
 
+    /// `Builtins.named` looks among the built-ins written in Builtins.swift first and builds the declared ones
+    /// only on a miss: a declared name that is also a written one would be hidden, so none may be.
+    func testDeclaredAndWrittenBuiltinsAreDisjoint() {
+        let written = Set(Builtins.written.keys), declared = Declarations.all.map(\.name)
+        XCTAssertEqual(Set(declared).count, declared.count, "a name is declared twice")
+        for name in declared { XCTAssertFalse(written.contains(name), "\(name) is both declared and written in Builtins.swift") }
+        XCTAssertEqual(Set(Builtins.names), written.union(declared))
+        for name in Builtins.names { XCTAssertTrue(Builtins.named(name) === Builtins.table[name], name) }
+        XCTAssertNil(Builtins.named("no_such_builtin"))
+    }
+
     func testEveryBuiltinHasHelp() {
         for name in Builtins.names.sorted() {
             let b = Builtins.table[name]!
