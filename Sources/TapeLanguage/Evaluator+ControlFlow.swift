@@ -83,25 +83,8 @@ extension Session {
     static func namesRead(in statements: [Statement]) -> Set<String> {
         var names = Set<String>()
         func visit(_ e: Expr) {
-            switch e.kind {
-            case .name(let n): names.insert(n)
-            case .number, .string: break
-            case .unary(_, let x), .transpose(let x): visit(x)
-            case .binary(_, let a, let b): visit(a); visit(b)
-            case .call(_, let arguments): arguments.forEach { visit($0.value) }
-            case .index(let base, let items):
-                visit(base)
-                for item in items {
-                    switch item.kind {
-                    case .single(let x): visit(x)
-                    case .slice(let a, let b, let c): [a, b, c].compactMap { $0 }.forEach(visit)
-                    }
-                }
-            case .tensor(let elements), .group(let elements): elements.forEach(visit)
-            case .gradient(let g):
-                visit(g.target)
-                [g.seed, g.tangent].compactMap { $0 }.forEach(visit)
-            }
+            if case .name(let n) = e.kind { names.insert(n) }
+            e.subexpressions.forEach(visit)
         }
         for s in statements {
             switch s.kind {

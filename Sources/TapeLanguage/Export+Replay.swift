@@ -48,26 +48,12 @@ extension PythonWriter {
     static func readNames(_ e: Expr, into names: inout [String], calls: inout Set<String>) {
         func walk(_ e: Expr) {
             switch e.kind {
-            case .number, .string: break
             case .name(let n): if !names.contains(n) { names.append(n) }
-            case .unary(_, let a), .transpose(let a): walk(a)
-            case .binary(_, let a, let b): walk(a); walk(b)
-            case .index(let a, let items):
-                walk(a)
-                for i in items {
-                    switch i.kind {
-                    case .single(let x): walk(x)
-                    case .slice(let a, let b, let c): [a, b, c].compactMap { $0 }.forEach(walk)
-                    }
-                }
-            case .tensor(let es), .group(let es): es.forEach(walk)
-            case .call(let name, let args): calls.insert(name); args.forEach { walk($0.value) }
-            case .gradient(let g):
-                walk(g.target)
-                g.seed.map(walk)
-                g.tangent.map(walk)
-                g.sources.forEach { if !names.contains($0.name) { names.append($0.name) } }
+            case .call(let name, _): calls.insert(name)
+            default: break
             }
+            e.subexpressions.forEach(walk)
+            if case .gradient(let g) = e.kind { g.sources.forEach { if !names.contains($0.name) { names.append($0.name) } } }
         }
         walk(e)
     }

@@ -474,7 +474,7 @@ struct PythonWriter {
             case .jax: emit("# tape reset: every value is untracked now")
             }
             for n in names {
-                guard let id = environment[n] else { continue }
+                guard environment[n] != nil else { continue }
                 if variables.contains(n) {
                     bind(n, .root, tracked: true)
                 } else {
@@ -693,27 +693,9 @@ struct PythonWriter {
     func freeNames(_ body: FunctionBody, parameters: [String]) -> Set<String> {
         var bound = Set(parameters), free = Set<String>()
         func walk(_ e: Expr) {
-            switch e.kind {
-            case .number, .string: break
-            case .name(let n): if !bound.contains(n) && functions[n] == nil { free.insert(n) }
-            case .unary(_, let a), .transpose(let a): walk(a)
-            case .binary(_, let a, let b): walk(a); walk(b)
-            case .index(let a, let items):
-                walk(a)
-                for i in items {
-                    switch i.kind {
-                    case .single(let x): walk(x)
-                    case .slice(let a, let b, let c): [a, b, c].compactMap { $0 }.forEach(walk)
-                    }
-                }
-            case .tensor(let es), .group(let es): es.forEach(walk)
-            case .call(_, let args): args.forEach { walk($0.value) }
-            case .gradient(let g):
-                walk(g.target)
-                g.seed.map(walk)
-                g.tangent.map(walk)
-                g.sources.forEach { if !bound.contains($0.name) { free.insert($0.name) } }
-            }
+            if case .name(let n) = e.kind, !bound.contains(n) && functions[n] == nil { free.insert(n) }
+            e.subexpressions.forEach(walk)
+            if case .gradient(let g) = e.kind { g.sources.forEach { if !bound.contains($0.name) { free.insert($0.name) } } }
         }
         switch body {
         case .expressions(let es): es.forEach(walk)

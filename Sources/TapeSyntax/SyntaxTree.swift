@@ -144,6 +144,28 @@ public indirect enum ExprKind: Hashable, Sendable {
     case group([Expr])
 }
 
+extension Expr {
+    /// The expressions directly inside this one, in source order: operands, arguments, indexes and slice
+    /// bounds, elements, a gradient's target, seed and tangent (its sources are names, not expressions).
+    public var subexpressions: [Expr] {
+        switch kind {
+        case .number, .name, .string: return []
+        case .unary(_, let a), .transpose(let a): return [a]
+        case .binary(_, let a, let b): return [a, b]
+        case .call(_, let arguments): return arguments.map(\.value)
+        case .index(let base, let items):
+            return [base] + items.flatMap { item -> [Expr] in
+                switch item.kind {
+                case .single(let x): return [x]
+                case .slice(let a, let b, let c): return [a, b, c].compactMap { $0 }
+                }
+            }
+        case .tensor(let elements), .group(let elements): return elements
+        case .gradient(let g): return [g.target] + [g.seed, g.tangent].compactMap { $0 }
+        }
+    }
+}
+
 public enum UnaryOperator: String, Hashable, Sendable {
     case negate = "-"
     case plus = "+"

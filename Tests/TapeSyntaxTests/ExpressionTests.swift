@@ -125,3 +125,23 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(try parser.nextStatement()?.span.start.line, 11)
     }
 }
+
+/// The expressions directly inside one, in source order: what the walks over the names an expression
+/// reads (a branch's None reason, export's replays and function bodies) go through.
+final class SubexpressionTests: XCTestCase {
+    func children(_ source: String) throws -> [String] {
+        guard case .expression(let e)? = try Parser.parseAll(source).first?.kind else { XCTFail("not an expression"); return [] }
+        return e.subexpressions.map(\.sExpression)
+    }
+
+    func testEachKindListsWhatItHolds() throws {
+        XCTAssertEqual(try children("x"), [])
+        XCTAssertEqual(try children("-x"), ["x"])
+        XCTAssertEqual(try children("a * b"), ["a", "b"])
+        XCTAssertEqual(try children("f(a, axis=b)"), ["a", "b"])
+        XCTAssertEqual(try children("m[i, 1:n:k, ::2]"), ["m", "i", "1", "n", "k", "2"])
+        XCTAssertEqual(try children("[a, b]"), ["a", "b"])
+        XCTAssertEqual(try children("(a, b)"), ["a", "b"])
+        XCTAssertEqual(try children("grad y * 2 wrt x, z seed s"), ["(* y 2)", "s"])
+    }
+}
