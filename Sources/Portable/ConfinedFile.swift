@@ -56,7 +56,9 @@ public enum ConfinedFile {
     /// Checks `name` (resolved against `base`) against the rules for `folder` (already resolved, see
     /// `resolvedFolder`) and the allowed extensions (lower case, without the dot), then writes `bytes`
     /// atomically. Nothing is written when it fails.
-    public static func write(_ bytes: [UInt8], to name: String, base: String, folder: String, extensions: [String]) -> Result<Void, Failure> {
+    /// With `performing` false, only checks: what a write would refuse, nothing written.
+    public static func write(_ bytes: [UInt8], to name: String, base: String, folder: String, extensions: [String],
+                             performing: Bool = true) -> Result<Void, Failure> {
         let path = absolute(name, base: resolvedFolder(base) ?? base)
         let root = absolute(folder, base: "/")
         guard path.count > root.count, Array(path.prefix(root.count)) == root else { return .failure(.refused(.outsideFolder)) }
@@ -95,6 +97,7 @@ public enum ConfinedFile {
         } else if errno != ENOENT {
             return .failure(.system(errno))
         }
+        if !performing { return .success(()) }
         let temporary = FileText.temporaryName()
         let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { return .failure(.system(errno)) }

@@ -407,6 +407,9 @@ enum Builtins {
             let file = try args.string(0)
             let start = monotonicNanoseconds()
             defer { args.session.fileReadingSeconds += Double(monotonicNanoseconds() - start) / 1e9 }
+            if let kept = args.session.keptFiles?[args.session.path(file)] {
+                return args.ctx.constant(try Tensor.load(bytes: kept, name: args.session.path(file)))
+            }
             return args.ctx.constant(try Tensor.load(path: args.session.path(file)))
         }
         return t

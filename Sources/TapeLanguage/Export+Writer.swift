@@ -100,6 +100,8 @@ struct PythonWriter {
     /// Whether tapebook has `name` bound after the statement being translated (a branch that did not run
     /// binds nothing).
     var isBound: (String) -> Bool = { _ in true }
+    /// A file the exported session saved (kept in memory: export writes nothing), by path, for `:load`.
+    var keptText: (String) -> String? = { _ in nil }
     /// JAX: a user function's body inlined into a gradient: its parameters' and locals' code.
     var renames: [String: PyCode] = [:]
     var functionBodies: [String: (parameters: [String], body: FunctionBody)] = [:]
@@ -563,7 +565,7 @@ struct PythonWriter {
             }
             let file = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
             let path = file.hasPrefix("/") || directory == nil ? file : PathText.appending(file, to: directory!)
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw unsupported("cannot read \(file)") }
+            guard let text = keptText(path) ?? (try? String(contentsOfFile: path, encoding: .utf8)) else { throw unsupported("cannot read \(file)") }
             emit("# tapebook: \(PythonWriter.commentText(source.text(of: s.span))): its statements follow")
             try nested(text)
         case "time":

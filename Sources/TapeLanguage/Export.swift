@@ -33,8 +33,8 @@ public struct ExportError: Error, CustomStringConvertible {
 /// Translates a tapebook program (a `.tape` file or a session's history) into a Python script for
 /// PyTorch, TensorFlow or JAX that computes the same values and gradients in float64.
 ///
-/// The program runs in a tapebook session as it is translated (as `run --keep-going` would run it, files
-/// it saves included): a statement that fails in tapebook, a syntax error included, becomes a comment
+/// The program runs in a tapebook session as it is translated (as `run --keep-going` would run it; the
+/// files it saves are kept in memory, not written): a statement that fails in tapebook, a syntax error included, becomes a comment
 /// that says so instead of code, and what tapebook computed (which gradients are None) is known.
 public enum Exporter {
     /// `file`: the session file being exported, which runs as a replay (`run` runs it so): relative names
@@ -62,9 +62,12 @@ public enum Exporter {
         var writer = PythonWriter(target: target, source: text)
         let session = Session()
         session.directory = directory
+        // Export reads: what the session saves is kept in memory (a later `load` finds it), not written.
+        session.keptFiles = [:]
         if let file { session.beginReplay(of: file, trusted: trusted) }
         writer.directory = session.directory
         writer.isBound = { session.lookup($0) != nil }
+        writer.keptText = { name in session.keptFiles?[session.path(name)].map { String(decoding: $0, as: UTF8.self) } }
         var parser = Parser(source: source)
         writer.begin()
         while true {

@@ -49,7 +49,8 @@ extension Session {
         case "load":
             let (file, rest) = try quotedFileName(argument, span: span, command: ":load")
             guard rest.trimmingWhitespace().isEmpty else { throw EvaluationError("unexpected text after the file name", at: span) }
-            guard FileText.isRegularFile(path(file)), let text = FileText.read(path(file)) else {
+            let kept = keptFiles?[path(file)].map { String(decoding: $0, as: UTF8.self) }
+            guard let text = kept ?? (FileText.isRegularFile(path(file)) ? FileText.read(path(file)) : nil) else {
                 throw EvaluationError("cannot read \(visibleText(file))", at: span)
             }
             // A loaded file is replayed: its relative names resolve against its folder, and it writes

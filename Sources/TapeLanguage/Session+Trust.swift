@@ -53,13 +53,18 @@ extension Session {
     /// runs (`replayFolder` is set), the write is confined to its folder (see `ConfinedFile`); what a person
     /// typed, and files run with `--trust`, write anywhere, atomically (see `FileText.replace`).
     func writeFile(_ bytes: [UInt8], to name: String, kind: WrittenFile, span: SourceSpan) throws {
+        // A reader (export): a write the rules allow is kept in memory, where later reads in the session find
+        // it; one they refuse fails as it would in a replay, and nothing is kept.
+        let keeping = keptFiles != nil
         guard let folder = replayFolder else {
+            if keeping { keptFiles?[path(name)] = bytes; return }
             let code = FileText.replace(path(name), with: bytes)
             if code != 0 { throw EvaluationError("cannot write \(visibleText(name)): \(systemErrorText(code))", at: span) }
             return
         }
-        switch ConfinedFile.write(bytes, to: name, base: directory ?? ".", folder: folder, extensions: kind.extensions) {
-        case .success: return
+        switch ConfinedFile.write(bytes, to: name, base: directory ?? ".", folder: folder, extensions: kind.extensions, performing: !keeping) {
+        case .success:
+            if keeping { keptFiles?[path(name)] = bytes }
         case .failure(.refused(let refusal)):
             throw EvaluationError(TrustMessages.refused(name, refusal, kind), at: span, note: TrustMessages.note)
         case .failure(.system(let code)):

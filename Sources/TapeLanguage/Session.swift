@@ -81,6 +81,9 @@ public final class Session {
     public var replayFolder: String?
     /// `--trust`: files this session replays or `:load`s write as freely as typed statements.
     public var trustsFiles = false
+    /// A session that only reads (export replays a file to learn what it computes): the files it writes
+    /// are kept here, by path, instead of written, and its reads find them here first.
+    public var keptFiles: [String: [UInt8]]?
     /// Seconds spent reading input files with `load`, so `run --time` can report the work alone.
     public internal(set) var fileReadingSeconds = 0.0
 

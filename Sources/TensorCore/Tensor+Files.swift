@@ -37,6 +37,11 @@ extension Tensor {
         case .success(let bytes): data = bytes
         case .failure(let error): throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: error.code)))
         }
+        return try load(bytes: data, name: path)
+    }
+
+    /// Reads a tensor from a file's bytes (`name` tells the kind by its extension when the bytes do not).
+    public static func load(bytes data: [UInt8], name path: String) throws -> Tensor {
         let tensor: Tensor
         if data.starts(with: NPY.magic) {
             tensor = try NPY.decode(data, name: path)
