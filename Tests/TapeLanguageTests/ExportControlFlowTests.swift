@@ -148,12 +148,10 @@ final class ExportControlFlowTests: ScratchFolderTestCase {
         """)
     }
 
-    /// The exported scripts print tapebook's numbers (run when TAPEBOOK_PYTHON or bench/.venv has torch and tensorflow).
+    /// The exported scripts print tapebook's numbers, run in the export fidelity test's environment (.peers/,
+    /// which `make test` and `make peers` make; without it the test skips, or fails under CI=true).
     func testExportedScriptsGiveTapebooksNumbers() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let python = environment["TAPEBOOK_PYTHON"] ?? SessionsTests.repositoryRoot.appendingPathComponent("bench/.venv/bin/python").path
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: python),
-                          "no Python with torch and tensorflow: set TAPEBOOK_PYTHON, or `make peers` makes bench/.venv")
+        let python = try ExportFidelityTests.peersPython()
         let expected = ["n 1.", "n 2.", "n 3.", "w = [10.  4.]", "∂sum(z)/∂x = [ 0. 16.  0. 16.]"]
         for target in [ExportTarget.torch, .tf] {
             let script = try Exporter.export(program, to: target, origin: "test.tape")

@@ -41,7 +41,7 @@ final class ExportFidelityTests: XCTestCase {
 
     /// The Python that runs the scripts: TAPEBOOK_PEERS_PYTHON, else .peers/bin/python once it imports
     /// the four libraries.
-    func peersPython() throws -> String {
+    static func peersPython() throws -> String {
         if let python = ProcessInfo.processInfo.environment["TAPEBOOK_PEERS_PYTHON"] { return python }
         let check = Process()
         check.executableURL = Self.root.appendingPathComponent("tools/export-peers")
@@ -81,7 +81,7 @@ final class ExportFidelityTests: XCTestCase {
     }
 
     func testEveryLessonAndCorpusSessionGivesTapebooksNumbersOrIsRefused() throws {
-        let python = try peersPython()
+        let python = try Self.peersPython()
         let scratch = NSTemporaryDirectory() + "tapebook-fidelity-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -16,7 +16,7 @@ class ScratchFolderTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        FileManager.default.changeCurrentDirectoryPath(previous)
+        _ = FileManager.default.changeCurrentDirectoryPath(previous)
         try? FileManager.default.removeItem(atPath: scratch)
         try super.tearDownWithError()
     }
