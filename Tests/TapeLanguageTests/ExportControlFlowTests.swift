@@ -3,19 +3,8 @@ import XCTest
 @testable import TapeLanguage
 
 /// Export of `if`, `while`, `print`, `+=` and element assignment (issue 18): exact text, and the scripts run
-/// under the real libraries (TAPEBOOK_PYTHON, or bench/.venv, with torch and tensorflow) give tapebook's numbers.
-final class ExportControlFlowTests: ScratchFolderTestCase {
-    func body(_ program: String, _ target: ExportTarget, file: StaticString = #filePath, line: UInt = #line) -> String {
-        do {
-            let script = try Exporter.export(program, to: target, origin: "test.tape")
-            guard let marker = script.range(of: "\n# The session's statements\n") else { return script }
-            return String(script[marker.upperBound...].dropLast())
-        } catch {
-            XCTFail("\(error)", file: file, line: line)
-            return ""
-        }
-    }
-
+/// under the real libraries (.peers/, as in the export fidelity test) give tapebook's numbers.
+final class ExportControlFlowTests: ExportTestCase {
     let program = """
     x = [1, 2, 3, 4]
     watch x

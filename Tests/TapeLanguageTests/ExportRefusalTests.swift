@@ -4,7 +4,7 @@ import XCTest
 /// Groups and optimizers in exported scripts: an optimizer is the script's `_Optimizer` (Keras's formulas),
 /// `apply` its step; a group of variables is the list of its members; what is not exported yet (arithmetic
 /// on groups) is refused by name, at its line.
-final class ExportRefusalTests: ScratchFolderTestCase {
+final class ExportRefusalTests: ExportTestCase {
     func refusal(_ text: String, _ target: ExportTarget) -> String {
         do {
             _ = try Exporter.export(text, to: target, origin: "t.tape")
@@ -15,15 +15,9 @@ final class ExportRefusalTests: ScratchFolderTestCase {
         }
     }
 
-    func body(_ program: String, _ target: ExportTarget) throws -> String {
-        let script = try Exporter.export(program, to: target, origin: "test.tape")
-        guard let marker = script.range(of: "\n# The session's statements\n") else { return script }
-        return String(script[marker.upperBound...].dropLast())
-    }
-
     func testOptimizersAndGroupsExport() throws {
         let program = "var w = 1.0\nvar b = 2.0\nparams = (w, b)\nopt = adam(0.1, amsgrad=true)\nloss = w * b\napply opt to params with grad loss wrt params\n"
-        XCTAssertEqual(try body(program, .tf), """
+        XCTAssertEqual(try statements(of: program, .tf), """
         with tf.GradientTape(persistent=True) as tape:  # the session's implicit tape
             w = tf.Variable(1, dtype=tf.float64)
             show("w =", w)
@@ -42,7 +36,7 @@ final class ExportRefusalTests: ScratchFolderTestCase {
             show("w =", w)
             show("b =", b)
         """)
-        XCTAssertEqual(try body(program, .jax).split(separator: "\n").suffix(7).joined(separator: "\n"), """
+        XCTAssertEqual(try statements(of: program, .jax).split(separator: "\n").suffix(7).joined(separator: "\n"), """
         _step1 = opt.apply(["w#0", "b#1"], [w, b], list(jax.grad(lambda _d1_0, _d1_1: jnp.sum((w + _d1_0) * (b + _d1_1)), argnums=(0, 1))(jnp.zeros_like(T(w)), jnp.zeros_like(T(b)))))
         _w_2 = w
         w = _step1[0]

@@ -5,19 +5,7 @@ import TensorCore
 
 /// `:export` and `tapebook export`: exact text of the generated scripts on small programs, and the
 /// exported CSV reader against `load` (ExportFidelityTests runs whole scripts under the libraries).
-final class ExportTests: ScratchFolderTestCase {
-    /// The statements part of a script: everything after the helper functions.
-    func body(_ program: String, _ target: ExportTarget, file: StaticString = #filePath, line: UInt = #line) -> String {
-        do {
-            let script = try Exporter.export(program, to: target, origin: "test.tape")
-            guard let marker = script.range(of: "\n# The session's statements\n") else { return script }
-            return String(script[marker.upperBound...].dropLast())
-        } catch {
-            XCTFail("\(error)", file: file, line: line)
-            return ""
-        }
-    }
-
+final class ExportTests: ExportTestCase {
     let watchGrad = """
     x = [1, 2, 3]
     watch x
