@@ -41,8 +41,8 @@ extension Declarations {
             return try centered / (try variance(x, axes, true) + epsilon).map(.sqrt)
         },
         Declaration("dropout(x, rate)", "x with each element set to 0 with probability rate and the others scaled by 1 / (1 - rate); random, reproducible after set_seed",
-                    export: .spelled([.torch: "torch.nn.functional.dropout({x}, p={rate!})", .tf: "tf.nn.dropout({x}, rate={rate!})",
-                                      .jax: "jnp.where(jax.random.uniform(jax.random.PRNGKey(0), jnp.shape({x})) >= {rate!}, {x} / (1 - {rate!}), 0.0)"])) { args in
+                    // The script's _dropout draws from tapebook's generator (the libraries' own would give other masks).
+                    export: .spelled([.torch: "_dropout({x}, {rate!})", .tf: "_dropout({x}, {rate!})", .jax: "_dropout({x}, {rate!})"])) { args in
             let x = try args.value("x"), rate = try args.number("rate")
             guard rate >= 0, rate < 1 else { throw TensorError("dropout: rate must be in [0, 1), got \(plainNumber(rate))") }
             let u = try args.session.random.tensor(shape: x.shape, normal: false)

@@ -432,6 +432,13 @@ extension PythonWriter {
         if helpers.contains("random") {
             add(PythonWriter.randomHelper)
         }
+        if helpers.contains("dropout") {
+            add(["def _dropout(x, rate):",
+                 "    \"\"\"tapebook's dropout, with its generator: each element kept where a uniform draw >= rate, scaled by 1 / (1 - rate).\"\"\"",
+                 "    x, rate = T(x), float(rate)",
+                 "    u = _rng.tensor(np.shape(_np(x)), False)",
+                 "    return x * T(np.where(u >= rate, 1 / (1 - rate), 0.0))"])
+        }
         if helpers.contains("optimizer") {
             add(optimizerHelper())
         }

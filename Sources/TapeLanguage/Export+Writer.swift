@@ -125,6 +125,8 @@ struct PythonWriter {
     var overwritten: Set<Int> = []
     /// Whether the statement being translated is one of the session's (not inside a block).
     var topLevel = false
+    /// Scoped tapes made persistent (TensorFlow: an empty tape replaces one reset after its block).
+    var persistentTapes: Set<String> = []
 
     init(target: ExportTarget, source: SourceText) {
         self.target = target
@@ -457,6 +459,7 @@ struct PythonWriter {
             recording = savedRecording
             stoppedTapes = savedStopped
         case .withTape(let name, let persistent, let nowatch, let body):
+            if persistent { persistentTapes.insert(name.name) } else { persistentTapes.remove(name.name) }
             let savedPrinting = printing
             printing = shows
             defer { printing = savedPrinting }
@@ -484,9 +487,19 @@ struct PythonWriter {
         case .showTape, .explain, .graph, .checkGradient, .plot, .plotValues:
             comment(s)
         case .resetTape(let tape?) where target == .tf:
-            emit("\(py(tape.name)).reset()")
+            if openTapes.contains(py(tape.name)) {
+                emit("\(py(tape.name)).reset()")
+            } else {
+                // NOTE: reset() on a tape whose block has closed raises "Tape is not recording"; an empty tape
+                // of the same kind answers as the reset one would (None), persistent or not.
+                emit("with tf.GradientTape(\(persistentTapes.contains(tape.name) ? "persistent=True" : "")) as \(py(tape.name)):  # tape reset \(tape.name): empty")
+                emit("    pass")
+            }
         case .resetTape(let tape?):
-            throw unsupported("`tape reset \(tape.name)` is exported to TensorFlow only: \(target.library) has no tape object to reset")
+            // One graph records everything: what t recorded so far is forgotten in the export's account of t
+            // (a gradient from t then finds no path through it, or is refused where a path leaves t's record).
+            emit("# tape reset \(tape.name): what \(tape.name) recorded and watched so far is forgotten; it goes on recording")
+            forgetRecording(of: tape.name)
         case .resetTape:
             // Every value becomes untracked; variables stay sources for what is computed next.
             let names = environment.keys.sorted()
@@ -504,6 +517,8 @@ struct PythonWriter {
                 }
             case .jax: emit("# tape reset: every value is untracked now")
             }
+            // It empties the scoped tapes too (they go on recording).
+            for t in Set(watchedOn.keys).union(scopes) { forgetRecording(of: t) }
             for n in names {
                 guard environment[n] != nil else { continue }
                 if variables.contains(n) {
@@ -557,6 +572,12 @@ struct PythonWriter {
             helpers.insert("save")
             emit("_save(\(quote(path)), \(tensor(c)))")
         }
+    }
+
+    /// `tape reset t` in PyTorch and JAX: no value bound so far was recorded on t, nothing is watched on it.
+    mutating func forgetRecording(of tape: String) {
+        for id in bindings.indices { bindings[id].tapes.remove(tape) }
+        watchedOn[tape] = []
     }
 
     /// After a loop: what a value bound in it depends on is not known statically (it ran many times), nor
