@@ -1,4 +1,3 @@
-import Portable
 import TapeSyntax
 
 extension PythonWriter {
@@ -57,7 +56,6 @@ extension PythonWriter {
                 rest = rest[rest.index(after: close)...]
             }
             out += rest
-            if out.containsText("_dropout(") { helpers.insert("random"); helpers.insert("dropout") }
             // A spelling that is not one call (`torch.full(...) * v`) is parenthesized, so that an operator
             // around it (`fill(...)^2`) applies to all of it.
             return PythonWriter.atom(PythonWriter.isOneCall(out) ? out : "(" + out + ")")

@@ -276,6 +276,12 @@ extension PythonWriter {
             // tapebook's own generator, in Python: the same numbers after the same set_seed.
             helpers.insert("random")
             return A("T(_rng.tensor(\(try shape(0)), \(name == "randn" ? "True" : "False")))")
+        case "dropout":
+            // The mask from tapebook's own generator, as randn's numbers: the libraries' dropout draws others.
+            helpers.insert("random")
+            guard let rateExpr = keywords["rate"] ?? (positional.count > 1 ? positional[1].value : nil) else { throw unsupported("dropout needs a rate") }
+            let rate = try expression(rateExpr, env: env, inline: nil).text
+            return A("(lambda X, r: X * T(np.where(_rng.tensor(tuple(X.shape), False) >= r, 1 / (1 - r), 0.0)))(\(try t(0)), float(\(rate)))")
         case "set_seed":
             helpers.insert("random")
             return A("set_seed(\(try wholeNumber(0)))")
@@ -431,13 +437,6 @@ extension PythonWriter {
         }
         if helpers.contains("random") {
             add(PythonWriter.randomHelper)
-        }
-        if helpers.contains("dropout") {
-            add(["def _dropout(x, rate):",
-                 "    \"\"\"tapebook's dropout, with its generator: each element kept where a uniform draw >= rate, scaled by 1 / (1 - rate).\"\"\"",
-                 "    x, rate = T(x), float(rate)",
-                 "    u = _rng.tensor(np.shape(_np(x)), False)",
-                 "    return x * T(np.where(u >= rate, 1 / (1 - rate), 0.0))"])
         }
         if helpers.contains("optimizer") {
             add(optimizerHelper())
