@@ -1,6 +1,6 @@
 /// A position in the source as the lexer walks it.
 struct Cursor {
-    /// Index into the lexer's `characters`.
+    /// Index into the lexer's characters (`codes`).
     var index: Int
     var location: SourceLocation
 }
@@ -8,7 +8,9 @@ struct Cursor {
 /// Turns source text into tokens, one at a time, so the parser can read a meta command's
 /// raw line without tokenizing it.
 struct Lexer {
-    let characters: [Character]
+    /// The source's characters when it is not ASCII without CR; otherwise empty, each character being its
+    /// byte in `codes` (building an array of `Character`s was a twentieth of a replay's time).
+    private let unicodeCharacters: [Character]
     /// Per character: its ASCII value, `Lexer.crlf` for "\r\n", or `Lexer.nonASCII`. The lexer's tests read
     /// these bytes: comparing `Character`s or reading their properties costs a string comparison or a
     /// Unicode look-up each, and parsing was a sixth of a replay's time.
@@ -19,12 +21,13 @@ struct Lexer {
     static let nonASCII: UInt8 = 0xFF
 
     init(source: String, firstLine: Int, firstColumn: Int = 1) {
-        characters = Array(source)
         if source.utf8.allSatisfy({ $0 < 0x80 && $0 != 13 }) {
             // ASCII without CR: one character per byte.
             codes = Array(source.utf8)
+            unicodeCharacters = []
         } else {
-            codes = characters.map { c in
+            unicodeCharacters = Array(source)
+            codes = unicodeCharacters.map { c in
                 guard let ascii = c.asciiValue else { return Lexer.nonASCII }
                 return ascii == 10 && c.utf8.count == 2 ? Lexer.crlf : ascii
             }
@@ -32,7 +35,20 @@ struct Lexer {
         cursor = Cursor(index: 0, location: SourceLocation(offset: 0, line: firstLine, column: firstColumn))
     }
 
-    var isAtEnd: Bool { cursor.index >= characters.count }
+    var isAtEnd: Bool { cursor.index >= codes.count }
+
+    /// The character at `index` (in `codes`).
+    func character(at index: Int) -> Character {
+        unicodeCharacters.isEmpty ? Character(Unicode.Scalar(codes[index])) : unicodeCharacters[index]
+    }
+
+    /// The text from `index` to the end of its line, not including the line break.
+    func lineText(from index: Int) -> String {
+        var text = ""
+        var i = index
+        while i < codes.count, !Lexer.isLineBreak(code: codes[i]) { text.append(character(at: i)); i += 1 }
+        return text
+    }
 
     /// Lines end with "\n" or "\r\n" (one Character), as files are read (`SessionFile`, `SourceText`).
     // NOTE: not `Character.isNewline`, which is also true of a lone "\r", VT, FF, U+0085, U+2028 and
@@ -44,7 +60,7 @@ struct Lexer {
 
     func character(_ lookahead: Int = 0) -> Character? {
         let index = cursor.index + lookahead
-        return index < characters.count ? characters[index] : nil
+        return index < codes.count ? character(at: index) : nil
     }
 
     /// The code of the character `lookahead` places on (see `codes`), nil at the end.
@@ -59,14 +75,14 @@ struct Lexer {
     /// Whether the character may start a name: a letter or `_`.
     private func startsName(_ index: Int) -> Bool {
         let code = codes[index]
-        if code == Lexer.nonASCII { return characters[index].isLetter }
+        if code == Lexer.nonASCII { return character(at: index).isLetter }
         return code < 0x80 && (Lexer.isASCIILetter(code) || code == 95)
     }
 
     /// Whether the character may continue a name: a letter, a number or `_`.
     private func continuesName(_ index: Int) -> Bool {
         let code = codes[index]
-        if code == Lexer.nonASCII { return characters[index].isLetter || characters[index].isNumber }
+        if code == Lexer.nonASCII { let c = character(at: index); return c.isLetter || c.isNumber }
         return code < 0x80 && (Lexer.isASCIILetter(code) || (code >= 48 && code <= 57) || code == 95)
     }
 
@@ -75,7 +91,7 @@ struct Lexer {
         if code < 0x80 {
             cursor.location.offset += 1
         } else {
-            cursor.location.offset += code == Lexer.crlf ? 2 : characters[cursor.index].utf8.count
+            cursor.location.offset += code == Lexer.crlf ? 2 : character(at: cursor.index).utf8.count
         }
         cursor.index += 1
         if Lexer.isLineBreak(code: code) {
@@ -118,9 +134,9 @@ struct Lexer {
         } else if let symbol = lexSymbol() {
             kind = .symbol(symbol)
         } else {
-            let character = characters[cursor.index]
+            let unexpected = character(at: cursor.index)
             advanceCharacter()
-            throw SyntaxError(message: SyntaxMessage.unexpectedCharacter(character),
+            throw SyntaxError(message: SyntaxMessage.unexpectedCharacter(unexpected),
                               span: SourceSpan(start: start.location, end: cursor.location))
         }
         return Token(kind: kind, span: SourceSpan(start: start.location, end: cursor.location),
@@ -136,7 +152,7 @@ struct Lexer {
             return codes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
         }
         var text = ""
-        for i in range { text.append(characters[i]) }
+        for i in range { text.append(character(at: i)) }
         return text
     }
 
@@ -147,7 +163,7 @@ struct Lexer {
                 while let next = self.code(), !Lexer.isLineBreak(code: next) { advanceCharacter() }
             } else if code == 32 || (code >= 9 && code <= 13 && code != 10) {
                 advanceCharacter()
-            } else if code == Lexer.nonASCII, characters[cursor.index].isWhitespace {
+            } else if code == Lexer.nonASCII, character(at: cursor.index).isWhitespace {
                 advanceCharacter()
             } else {
                 return
