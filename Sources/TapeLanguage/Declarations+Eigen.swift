@@ -5,10 +5,12 @@ import Autodiff
 /// eigh: the eigenvalues (increasing) and eigenvectors (columns) of a symmetric matrix.
 extension Declarations {
     static let eigen: [Declaration] = [
+        // PyTorch and JAX give the symmetric gradient; built from A's lower triangle, theirs is TensorFlow's
+        // (lower-triangular, the off-diagonal doubled), which tapebook's is.
         Declaration("eigh(A)", "the eigenvalues (increasing) and eigenvectors (the columns, each with its largest element positive) of a symmetric A (its lower triangle is read); TensorFlow's gradient, an error at repeated eigenvalues",
-                    export: .spelled([.torch: "(lambda r: (r[0], r[1] * torch.sign(torch.gather(r[1], 0, torch.argmax(torch.abs(r[1]), 0, keepdim=True)))))(torch.linalg.eigh({A}, UPLO='L'))",
+                    export: .spelled([.torch: "(lambda r: (r[0], r[1] * torch.sign(torch.gather(r[1], 0, torch.argmax(torch.abs(r[1]), 0, keepdim=True)))))((lambda A: torch.linalg.eigh(torch.tril(A) + torch.tril(A, -1).mT))({A}))",
                                       .tf: "(lambda r: (r[0], r[1] * tf.sign(tf.gather(tf.transpose(r[1]), tf.argmax(tf.abs(r[1]), 0), batch_dims=1))))(tf.linalg.eigh({A}))",
-                                      .jax: "(lambda r: (r[0], r[1] * jnp.sign(jnp.take_along_axis(r[1], jnp.argmax(jnp.abs(r[1]), 0)[None], 0))))(jnp.linalg.eigh({A}, UPLO='L', symmetrize_input=False))"]), several: { args in
+                                      .jax: "(lambda r: (r[0], r[1] * jnp.sign(jnp.take_along_axis(r[1], jnp.argmax(jnp.abs(r[1]), 0)[None], 0))))((lambda A: jnp.linalg.eigh(jnp.tril(A) + jnp.tril(A, -1).T, symmetrize_input=False))({A}))"]), several: { args in
             let a = try args.value("A")
             guard a.shape.count == 2, a.shape[0] == a.shape[1] else { throw TensorError("eigh needs a square matrix, got shape \(Shape.describe(a.shape))") }
             let n = a.shape[0]

@@ -10,7 +10,7 @@ extension Declarations {
                     "mean of TensorFlow's sigmoid_cross_entropy_with_logits: max(x, 0) - x·z + log(1 + exp(-|x|))",
                     export: .spelled([.torch: "torch.nn.functional.binary_cross_entropy_with_logits({logits}, {labels} + 0 * {logits})",
                                       .tf: "tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels={labels} + 0 * {logits}, logits={logits}))",
-                                      .jax: "jnp.mean(jnp.maximum({logits}, 0) - {logits} * {labels} + jnp.log1p(jnp.exp(-jnp.abs({logits}))))"])) { args in
+                                      .jax: "(lambda x, z: jnp.mean(jnp.where(x >= 0, x, 0.0) - x * z + jnp.log1p(jnp.exp(jnp.where(x >= 0, -x, x)))))({logits}, {labels})"])) { args in
             let x = try args.value("logits"), z = try args.value("labels")
             let zero = x.context.constant(0)
             // TensorFlow's formulation: where(x >= 0, x, 0) - x·z + log1p(exp(where(x >= 0, -x, x))).
@@ -41,8 +41,7 @@ extension Declarations {
             return try centered / (try variance(x, axes, true) + epsilon).map(.sqrt)
         },
         Declaration("dropout(x, rate)", "x with each element set to 0 with probability rate and the others scaled by 1 / (1 - rate); random, reproducible after set_seed",
-                    export: .spelled([.torch: "torch.nn.functional.dropout({x}, p={rate!})", .tf: "tf.nn.dropout({x}, rate={rate!})",
-                                      .jax: "jnp.where(jax.random.uniform(jax.random.PRNGKey(0), jnp.shape({x})) >= {rate!}, {x} / (1 - {rate!}), 0.0)"])) { args in
+                    export: .exporter) { args in
             let x = try args.value("x"), rate = try args.number("rate")
             guard rate >= 0, rate < 1 else { throw TensorError("dropout: rate must be in [0, 1), got \(plainNumber(rate))") }
             let u = try args.session.random.tensor(shape: x.shape, normal: false)

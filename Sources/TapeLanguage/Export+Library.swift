@@ -268,6 +268,12 @@ extension PythonWriter {
             // tapebook's own generator, in Python: the same numbers after the same set_seed.
             helpers.insert("random")
             return A("T(_rng.tensor(\(try shape(0)), \(name == "randn" ? "True" : "False")))")
+        case "dropout":
+            // The mask from tapebook's own generator, as randn's numbers: the libraries' dropout draws others.
+            helpers.insert("random")
+            guard let rateExpr = keywords["rate"] ?? (positional.count > 1 ? positional[1].value : nil) else { throw unsupported("dropout needs a rate") }
+            let rate = try expression(rateExpr, env: env, inline: nil).text
+            return A("(lambda X, r: X * T(np.where(_rng.tensor(tuple(X.shape), False) >= r, 1 / (1 - r), 0.0)))(\(try t(0)), float(\(rate)))")
         case "set_seed":
             helpers.insert("random")
             return A("set_seed(\(try wholeNumber(0)))")

@@ -122,7 +122,7 @@ extension PythonWriter {
     func replayRefusal(_ e: Expr) -> String? {
         var names: [String] = [], calls = Set<String>()
         PythonWriter.readNames(e, into: &names, calls: &calls)
-        if calls.contains("randn") || calls.contains("rand") || calls.contains("set_seed") {
+        if calls.contains("randn") || calls.contains("rand") || calls.contains("set_seed") || calls.contains("dropout") {
             return "it draws random numbers, which a replay would draw anew"
         }
         var found: String?
