@@ -13,23 +13,33 @@ public final class Operation {
     public let arity: Int
     /// The output from the inputs' tensors.
     let forward: ([Tensor]) throws -> Tensor
-    /// (inputs, output, cotangent) → one gradient per input, nil for a symbolic zero. A gradient may have
-    /// the broadcast shape; the backward pass sums it back to its input's shape.
-    let pullback: ([Value], Value, Value) throws -> [Value?]
+    /// (inputs, output, cotangent, which inputs need a gradient) → one gradient per input, nil for a symbolic
+    /// zero. A gradient may have the broadcast shape; the backward pass sums it back to its input's shape.
+    let pullback: ([Value], Value, Value, [Bool]) throws -> [Value?]
     /// The local rule with the inputs named as given.
     let rule: ([String]) -> DerivativeRule
     /// Whether output element i depends only on element i of each broadcast input.
     public let isElementwise: Bool
 
+    public convenience init(name: String, arity: Int, elementwise: Bool = false,
+                            forward: @escaping ([Tensor]) throws -> Tensor,
+                            pullback: @escaping (_ inputs: [Value], _ output: Value, _ cotangent: Value) throws -> [Value?],
+                            rule: @escaping (_ inputs: [String]) -> DerivativeRule) {
+        self.init(name: name, arity: arity, elementwise: elementwise, forward: forward,
+                  pullbackOfNeeded: { x, y, g, _ in try pullback(x, y, g) }, rule: rule)
+    }
+
+    /// `pullbackOfNeeded` is told which inputs need a gradient (`needs[i]`), for a primitive whose gradients
+    /// each cost a kernel as large as its forward (conv2d's), so that it computes only those.
     public init(name: String, arity: Int, elementwise: Bool = false,
                 forward: @escaping ([Tensor]) throws -> Tensor,
-                pullback: @escaping (_ inputs: [Value], _ output: Value, _ cotangent: Value) throws -> [Value?],
+                pullbackOfNeeded: @escaping (_ inputs: [Value], _ output: Value, _ cotangent: Value, _ needs: [Bool]) throws -> [Value?],
                 rule: @escaping (_ inputs: [String]) -> DerivativeRule) {
         self.name = name
         self.arity = arity
         self.isElementwise = elementwise
         self.forward = forward
-        self.pullback = pullback
+        self.pullback = pullbackOfNeeded
         self.rule = rule
     }
 

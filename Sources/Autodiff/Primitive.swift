@@ -197,7 +197,7 @@ public enum Primitive {
             return InputGradients(shaped)
 
         case .operation(let o):
-            let grads = try o.pullback(Array(x), y, dy)
+            let grads = try o.pullback(Array(x), y, dy, x.indices.map { needs[$0] })
             return InputGradients(x.indices.map { needs[$0] && $0 < grads.count ? grads[$0] : nil })
         }
     }

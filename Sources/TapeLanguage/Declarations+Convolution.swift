@@ -2,10 +2,10 @@ import Portable
 import TensorCore
 import Autodiff
 
-/// Convolution and pooling in TensorFlow's layout (NHWC, kernels [kh, kw, in, out]). Each is im2col (a
-/// gather of every window into a row) and then a matrix product or a reduction: the gather's adjoint
-/// (col2im, a scatter-add) and the product's rules give both gradients, to any order, and the product
-/// runs on BLAS.
+/// Convolution and pooling in TensorFlow's layout (NHWC, kernels [kh, kw, in, out]). conv2d is a primitive
+/// (Autodiff's `Value.conv2d`: im2col and `dgemm`, its gradients TensorFlow's Conv2DBackpropInput and
+/// Conv2DBackpropFilter, themselves primitives), and conv1d is conv2d over one row. Pooling is a gather of
+/// every window (im2col) and a reduction: the gather's adjoint (col2im, a scatter-add) gives its gradient.
 extension Declarations {
     static let convolution: [Declaration] = [
         Declaration("conv2d(x, k, stride=1, padding=\"valid\")", "2-D convolution (cross-correlation, as TensorFlow): x [batch, height, width, in], k [kh, kw, in, out]",
@@ -19,10 +19,14 @@ extension Declarations {
                                       .tf: "tf.nn.conv1d({x}, {k}, stride={stride#}, padding={padding!}.upper())",
                                       .jax: "jax.lax.conv_general_dilated({x}, {k}, ({stride#},), {padding!}.upper(), dimension_numbers=('NWC', 'WIO', 'NWC'))"])) { args in
             let x = try args.value("x"), k = try args.value("k")
+            let stride = try args.int("stride"), padding = try args.word("padding", ["valid", "same"])
             guard x.shape.count == 3, k.shape.count == 3 else {
                 throw TensorError("conv1d needs x of shape [batch, width, in] and k of shape [kw, in, out], got \(Shape.describe(x.shape)) and \(Shape.describe(k.shape))")
             }
-            let y = try convolve(x.expandDims(axis: 1), k.expandDims(axis: 0), stride: args.int("stride"), padding: args.word("padding", ["valid", "same"]), oneD: true)
+            guard padding == "same" || x.shape[1] >= k.shape[0] else {
+                throw TensorError("conv1d: the kernel (width \(k.shape[0])) is longer than the input (width \(x.shape[1])): padding \"valid\" has no window; \"same\" pads the input")
+            }
+            let y = try convolve(x.expandDims(axis: 1), k.expandDims(axis: 0), stride: stride, padding: padding, oneD: true)
             return try y.squeezed(axes: [1])
         },
         pooling("max_pool2d", "the largest value of each size × size window (the gradient goes to the first largest, as TensorFlow's)",
@@ -52,30 +56,13 @@ extension Declarations {
 
     /// TensorFlow's "same" padding: output size ceil(n / stride), the padding split with the extra one after.
     static func samePadding(_ n: Int, _ k: Int, _ stride: Int) -> (Int, Int) {
-        let out = (n + stride - 1) / stride
+        let out = n == 0 ? 0 : (n - 1) / stride + 1  // ceil(n / stride), with no overflow for a huge stride
         let total = max((out - 1) * stride + k - n, 0)
         return (total / 2, total - total / 2)
     }
 
     static func convolve(_ x: Value, _ k: Value, stride: Int, padding: String, oneD: Bool) throws -> Value {
-        let name = oneD ? "conv1d" : "conv2d"
-        guard x.shape.count == 4, k.shape.count == 4 else {
-            throw TensorError("\(name) needs x of shape [batch, height, width, in] and k of shape [kh, kw, in, out], got \(Shape.describe(x.shape)) and \(Shape.describe(k.shape))")
-        }
-        let (kh, kw, cin, cout) = (k.shape[0], k.shape[1], k.shape[2], k.shape[3])
-        guard x.shape[3] == cin else { throw TensorError("\(name): x has \(x.shape[3]) input channels, k expects \(cin)") }
-        guard stride >= 1 else { throw TensorError("\(name): stride must be at least 1, got \(stride)") }
-        var input = x
-        if padding == "same" {
-            let (top, bottom) = samePadding(x.shape[1], kh, stride), (left, right) = samePadding(x.shape[2], kw, stride)
-            input = try padZeros(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
-        }
-        let (batch, height, width) = (input.shape[0], input.shape[1], input.shape[2])
-        let (indices, oh, ow) = try windowIndices(height: height, width: width, channels: cin, kh: kh, kw: kw, stride: stride)
-        try Shape.checkAllocation([batch * oh * ow, kh * kw * cin])
-        let columns = try input.reshaped([batch, height * width * cin]).gather(axis: 1, indices: indices, indexShape: [indices.count])
-        let product = try Value.matmul(columns.reshaped([batch * oh * ow, kh * kw * cin]), k.reshaped([kh * kw * cin, cout]))
-        return try product.reshaped([batch, oh, ow, cout])
+        try Value.conv2d(x, k, stride: stride, padding: padding == "same" ? .same : .valid, name: oneD ? "conv1d" : "conv2d")
     }
 
     static func padZeros(_ x: Value, _ pairs: [(Int, Int)]) throws -> Value {

@@ -292,6 +292,36 @@ final class FiniteDifferenceTests: XCTestCase {
         row("expandDims axis -1", .other("expandDims"), [p.normal([3])], thenSin { try $0[0].expandDims(axis: -1) })
         row("squeezed all", .other("squeezed"), [p.normal([1, 3, 1])], thenSin { try $0[0].squeezed() })
         row("squeezed axes [0]", .other("squeezed"), [p.normal([1, 2, 1])], thenSin { try $0[0].squeezed(axes: [0]) })
+
+        // Convolution: TensorFlow's Conv2D and its two gradients, each a primitive whose pullback is the other
+        // two, at stride 1 "valid" and stride 2 "same" (order 2 differentiates each pullback again).
+        row("conv2d valid, 2 channels in", .other("conv2d"), [p.normal([1, 4, 4, 2]), p.normal([2, 2, 2, 3])], thenSin {
+            try Value.conv2d($0[0], $0[1])
+        })
+        row("conv2d stride 2 same, 1 channel in", .other("conv2d"), [p.normal([2, 5, 5, 1]), p.normal([3, 3, 1, 2])], thenSin {
+            try Value.conv2d($0[0], $0[1], stride: 2, padding: .same)
+        })
+        row("conv2d stride 2 same, 2 channels in", .other("conv2d"), [p.normal([1, 4, 5, 2]), p.normal([2, 3, 2, 2])], thenSin {
+            try Value.conv2d($0[0], $0[1], stride: 2, padding: .same)
+        })
+        row("conv2d_backprop_input valid", .other("conv2dBackpropInput"), [p.normal([2, 2, 2, 3]), p.normal([1, 3, 3, 3])], thenSin {
+            try Value.conv2dBackpropInput(inputShape: [1, 4, 4, 2], $0[0], $0[1])
+        })
+        row("conv2d_backprop_input stride 2 same", .other("conv2dBackpropInput"), [p.normal([3, 3, 2, 2]), p.normal([1, 3, 3, 2])], thenSin {
+            try Value.conv2dBackpropInput(inputShape: [1, 5, 5, 2], $0[0], $0[1], stride: 2, padding: .same)
+        })
+        row("conv2d_backprop_input stride 2 same, 1 channel in", .other("conv2dBackpropInput"), [p.normal([3, 3, 1, 2]), p.normal([2, 3, 3, 2])], thenSin {
+            try Value.conv2dBackpropInput(inputShape: [2, 5, 5, 1], $0[0], $0[1], stride: 2, padding: .same)
+        })
+        row("conv2d_backprop_filter valid", .other("conv2dBackpropFilter"), [p.normal([1, 4, 4, 2]), p.normal([1, 3, 3, 3])], thenSin {
+            try Value.conv2dBackpropFilter($0[0], filterShape: [2, 2, 2, 3], $0[1])
+        })
+        row("conv2d_backprop_filter stride 2 same", .other("conv2dBackpropFilter"), [p.normal([1, 5, 5, 2]), p.normal([1, 3, 3, 2])], thenSin {
+            try Value.conv2dBackpropFilter($0[0], filterShape: [3, 3, 2, 2], $0[1], stride: 2, padding: .same)
+        })
+        row("conv2d_backprop_filter stride 2 same, 1 channel in", .other("conv2dBackpropFilter"), [p.normal([2, 5, 5, 1]), p.normal([2, 3, 3, 2])], thenSin {
+            try Value.conv2dBackpropFilter($0[0], filterShape: [3, 3, 1, 2], $0[1], stride: 2, padding: .same)
+        })
         return rows
     }()
 
@@ -300,6 +330,7 @@ final class FiniteDifferenceTests: XCTestCase {
         "select", "reduce sum", "reduce max", "reduce min", "reduce product", "reshape", "transpose", "broadcast",
         "slice", "sumToShape", "scatter slice", "gather", "scatterAdd", "concat", "matmul", "numpyMatmul",
         "inverse", "determinant", "mean", "logSumExp", "softmax", "logSoftmax", "norm", "stack", "expandDims", "squeezed",
+        "conv2d", "conv2dBackpropInput", "conv2dBackpropFilter",
     ]
 
     // MARK: Tests

@@ -41,4 +41,27 @@ final class EinsumAndPoolingTests: XCTestCase {
         // A window larger than the input is fine with "same": ceil(2 / 5) = 1 window, of the real elements only.
         XCTAssertEqual(output("reshape(avg_pool2d(reshape([1, 2, 3, 4], [1, 2, 2, 1]), 5, padding=\"same\"), [-1])"), "[2.5]")
     }
+
+    /// Hostile calls of conv2d and conv1d: a clear error that names the fault, or an empty result where the
+    /// arithmetic has one (TensorFlow's), never a fault of the process.
+    func testConvolutionErrors() {
+        XCTAssertEqual(firstLine("conv2d(ones([1, 2, 2, 1]), ones([3, 3, 1, 1]))"),
+                       "error: conv2d: the kernel (3×3) is larger than the input (2×2): padding \"valid\" has no window; \"same\" pads the input")
+        XCTAssertEqual(firstLine("conv2d(ones([1, 4, 4, 1]), ones([3, 3, 1, 1]), stride=0)"), "error: conv2d: stride must be at least 1, got 0")
+        XCTAssertEqual(firstLine("conv2d(ones([1, 4, 4, 1]), ones([3, 3, 1, 1]), stride=-2, padding=\"same\")"), "error: conv2d: stride must be at least 1, got -2")
+        XCTAssertEqual(firstLine("conv2d(ones([1, 4, 4, 2]), ones([3, 3, 1, 1]))"), "error: conv2d: x has 2 input channels, k expects 1")
+        XCTAssertEqual(firstLine("conv2d(ones([4, 4, 1]), ones([3, 3, 1, 1]))"),
+                       "error: conv2d needs x of shape [batch, height, width, in] and k of shape [kh, kw, in, out], got [4, 4, 1] and [3, 3, 1, 1]")
+        XCTAssertEqual(firstLine("conv2d(ones([1, 100, 100, 1]), ones([1, 1, 1, 20000]))"),
+                       "error: a tensor of shape [1, 100, 100, 20000] has more than 100000000 elements (the limit)")
+        XCTAssertEqual(firstLine("conv1d(ones([1, 2, 1]), ones([3, 1, 1]))"),
+                       "error: conv1d: the kernel (width 3) is longer than the input (width 2): padding \"valid\" has no window; \"same\" pads the input")
+        XCTAssertEqual(firstLine("conv1d(ones([1, 4, 2]), ones([3, 1, 1]))"), "error: conv1d: x has 2 input channels, k expects 1")
+        // A kernel larger than the input is fine with "same"; a stride past the input gives one window per axis.
+        XCTAssertEqual(output("reshape(conv1d(ones([1, 2, 1]), ones([3, 1, 1]), padding=\"same\"), [-1])"), "[2, 2]")
+        XCTAssertEqual(output("shape(conv2d(ones([1, 3, 3, 1]), ones([2, 2, 1, 1]), stride=999999999999999, padding=\"same\"))"), "[1, 1, 1, 1]")
+        // An empty batch gives an empty output and a zero filter gradient.
+        XCTAssertEqual(output("shape(conv2d(zeros([0, 4, 4, 1]), ones([3, 3, 1, 2])))"), "[0, 2, 2, 2]")
+        XCTAssertEqual(output("var k = ones([1, 2, 1, 1]);\nreshape(grad sum(conv2d(zeros([0, 4, 4, 1]), k)) wrt k, [-1])"), "[0, 0]")
+    }
 }

@@ -1,0 +1,119 @@
+import XCTest
+@testable import TensorCore
+
+/// The three convolution kernels (forward, input gradient, filter gradient) against one direct loop over
+/// every output pixel, tap and channel, at strides 1 to 3, padding "valid" and "same", one input channel
+/// and several, and shapes whose im2col runs over several chunks.
+final class ConvolutionTests: XCTestCase {
+    struct Case {
+        var input: [Int], filter: [Int], stride: Int, padding: WindowPadding
+    }
+
+    static let cases: [Case] = [
+        Case(input: [2, 5, 6, 1], filter: [3, 3, 1, 4], stride: 1, padding: .valid),
+        Case(input: [2, 5, 6, 1], filter: [3, 3, 1, 4], stride: 2, padding: .same),
+        Case(input: [1, 7, 7, 1], filter: [2, 3, 1, 1], stride: 2, padding: .valid),
+        Case(input: [1, 4, 5, 1], filter: [5, 5, 1, 2], stride: 1, padding: .same),
+        Case(input: [2, 5, 4, 3], filter: [3, 2, 3, 5], stride: 1, padding: .valid),
+        Case(input: [2, 5, 4, 3], filter: [3, 2, 3, 5], stride: 2, padding: .same),
+        Case(input: [1, 6, 6, 2], filter: [1, 1, 2, 3], stride: 3, padding: .valid),
+        Case(input: [1, 3, 3, 2], filter: [4, 4, 2, 2], stride: 1, padding: .same),
+        Case(input: [1, 8, 8, 2], filter: [3, 3, 2, 2], stride: 3, padding: .same),
+        // More rows than one chunk of the im2col buffer (the product accumulates over chunks).
+        Case(input: [3, 20, 20, 8], filter: [3, 3, 8, 5], stride: 1, padding: .valid),
+        Case(input: [3, 20, 20, 8], filter: [3, 3, 8, 5], stride: 2, padding: .same),
+        Case(input: [4, 40, 40, 1], filter: [3, 3, 1, 6], stride: 1, padding: .same),
+    ]
+
+    /// TensorFlow's "same" padding before the input: half the total, rounded down.
+    static func padBefore(_ n: Int, _ k: Int, _ stride: Int, _ padding: WindowPadding) -> (out: Int, before: Int) {
+        guard padding == .same else { return ((n - k) / stride + 1, 0) }
+        let out = (n + stride - 1) / stride
+        return (out, max((out - 1) * stride + k - n, 0) / 2)
+    }
+
+    /// y, dx and dk for the cotangent dy, by the definition: y[n, i, j, o] = Σ x[n, i·s + a − top, j·s + b − left, c]·k[a, b, c, o].
+    static func direct(_ x: Tensor, _ k: Tensor, _ dy: Tensor, _ c: Case) -> (y: [Double], dx: [Double], dk: [Double]) {
+        let (batch, height, width, cin) = (c.input[0], c.input[1], c.input[2], c.input[3])
+        let (kh, kw, cout) = (c.filter[0], c.filter[1], c.filter[3])
+        let (oh, top) = padBefore(height, kh, c.stride, c.padding), (ow, left) = padBefore(width, kw, c.stride, c.padding)
+        var y = [Double](repeating: 0, count: batch * oh * ow * cout)
+        var dx = [Double](repeating: 0, count: x.count), dk = [Double](repeating: 0, count: k.count)
+        let xs = x.scalars, ks = k.scalars, ds = dy.scalars
+        for n in 0..<batch { for i in 0..<oh { for j in 0..<ow { for a in 0..<kh { for b in 0..<kw { for ci in 0..<cin { for o in 0..<cout {
+            let r = i * c.stride + a - top, col = j * c.stride + b - left
+            guard r >= 0, r < height, col >= 0, col < width else { continue }
+            let xi = ((n * height + r) * width + col) * cin + ci, ki = ((a * kw + b) * cin + ci) * cout + o
+            let yi = ((n * oh + i) * ow + j) * cout + o
+            y[yi] += xs[xi] * ks[ki]
+            dx[xi] += ds[yi] * ks[ki]
+            dk[ki] += xs[xi] * ds[yi]
+        } } } } } } }
+        return (y, dx, dk)
+    }
+
+    func assertClose(_ got: Tensor, _ expected: [Double], _ shape: [Int], _ what: String) {
+        XCTAssertEqual(got.shape, shape, what)
+        XCTAssertEqual(got.count, expected.count, what)
+        for (a, b) in zip(got.scalars, expected) where abs(a - b) > 1e-12 * max(1, abs(b)) {
+            return XCTFail("\(what): \(a) against \(b)")
+        }
+    }
+
+    func testKernelsMatchTheDefinition() throws {
+        var random = RandomGenerator(seed: 11)
+        var chunked = false
+        for c in Self.cases {
+            let g = try Conv2DGeometry(input: c.input, filter: c.filter, stride: c.stride, padding: c.padding)
+            if g.chunkPixels < g.pixels { chunked = true }
+            let x = try random.tensor(shape: c.input, normal: true), k = try random.tensor(shape: c.filter, normal: true)
+            let dy = try random.tensor(shape: g.outputShape, normal: true)
+            let (y, dx, dk) = Self.direct(x, k, dy, c)
+            let what = "\(c.input) * \(c.filter), stride \(c.stride), \(c.padding)"
+            assertClose(try Tensor.conv2d(x, k, g), y, g.outputShape, "conv2d " + what)
+            assertClose(try Tensor.conv2dBackpropInput(k, dy, g), dx, c.input, "backprop input " + what)
+            assertClose(try Tensor.conv2dBackpropFilter(x, dy, g), dk, c.filter, "backprop filter " + what)
+        }
+        XCTAssertTrue(chunked, "a case runs im2col over more than one chunk")
+    }
+
+    /// TensorFlow's output sizes: "valid" floor((n − k) / s) + 1, "same" ceil(n / s), the padding's extra after.
+    func testGeometry() throws {
+        let g = try Conv2DGeometry(input: [1, 4, 5, 1], filter: [2, 4, 1, 1], stride: 2, padding: .same)
+        XCTAssertEqual([g.outHeight, g.outWidth, g.padTop, g.padLeft], [2, 3, 0, 1])
+        let v = try Conv2DGeometry(input: [1, 7, 7, 1], filter: [3, 2, 1, 1], stride: 3, padding: .valid)
+        XCTAssertEqual([v.outHeight, v.outWidth, v.padTop, v.padLeft], [2, 2, 0, 0])
+    }
+
+    /// Empty batches, channels and outputs give empty or zero results, never a fault.
+    func testEmptySizes() throws {
+        for (input, filter, shape) in [([0, 4, 4, 2], [3, 3, 2, 5], [0, 2, 2, 5]), ([2, 4, 4, 0], [3, 3, 0, 5], [2, 2, 2, 5]),
+                                       ([2, 4, 4, 1], [3, 3, 1, 0], [2, 2, 2, 0]), ([1, 3, 3, 1], [0, 2, 1, 2], [1, 4, 2, 2])] {
+            let g = try Conv2DGeometry(input: input, filter: filter, stride: 1, padding: .valid)
+            let x = try Tensor(shape: input, repeating: 1), k = try Tensor(shape: filter, repeating: 1)
+            let y = try Tensor.conv2d(x, k, g)
+            XCTAssertEqual(y.shape, shape)
+            XCTAssertTrue(y.scalars.allSatisfy { $0 == 0 }, "\(input) * \(filter)")
+            let dy = try Tensor(shape: shape, repeating: 1)
+            XCTAssertEqual(try Tensor.conv2dBackpropInput(k, dy, g).shape, input)
+            XCTAssertEqual(try Tensor.conv2dBackpropFilter(x, dy, g).shape, filter)
+        }
+        let same = try Conv2DGeometry(input: [1, 0, 3, 1], filter: [2, 2, 1, 1], stride: 1, padding: .same)
+        XCTAssertEqual(same.outputShape, [1, 0, 3, 1])
+    }
+
+    func testBadShapesAreRefused() {
+        func message(_ input: [Int], _ filter: [Int], stride: Int = 1, _ padding: WindowPadding = .valid) -> String {
+            do { _ = try Conv2DGeometry(input: input, filter: filter, stride: stride, padding: padding); return "no error" } catch {
+                return "\(error)"
+            }
+        }
+        XCTAssertEqual(message([1, 2, 2, 1], [3, 3, 1, 1]), "conv2d: the kernel (3×3) is larger than the input (2×2): padding \"valid\" has no window; \"same\" pads the input")
+        XCTAssertEqual(message([1, 2, 2, 1], [3, 3, 1, 1], .same), "no error")
+        XCTAssertEqual(message([1, 4, 4, 1], [3, 3, 1, 1], stride: 0), "conv2d: stride must be at least 1, got 0")
+        XCTAssertEqual(message([1, 4, 4, 2], [3, 3, 1, 1]), "conv2d: x has 2 input channels, k expects 1")
+        XCTAssertEqual(message([4, 4, 1], [3, 3, 1, 1]), "conv2d needs x of shape [batch, height, width, in] and k of shape [kh, kw, in, out], got [4, 4, 1] and [3, 3, 1, 1]")
+        XCTAssertEqual(message([1, 100_000, 100_000, 1], [1, 1, 1, 100_000]),
+                       "a tensor of shape [1, 100000, 100000, 100000] has more than 100000000 elements (the limit)")
+    }
+}
