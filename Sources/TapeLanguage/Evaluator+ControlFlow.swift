@@ -66,17 +66,30 @@ extension Session {
         let outermost = loopDepth == 0 && callDepth == 0
         loopDepth += 1
         defer { loopDepth -= 1 }
+        // Only an iteration that Ctrl-C can stop, and whose undoing matters, keeps a copy of the workspace as it
+        // began: the copy holds the previous iteration's values (W8 peak memory) and makes the iteration's
+        // first binding copy the name table.
+        let undoes = outermost && interruptCheck != nil && undoesInterruptedIteration
         while true {
-            let snapshot = (workspace, random, untakenBranchNames)
+            let snapshot = undoes ? IterationSnapshot(workspace: workspace, random: random, untakenBranchNames: untakenBranchNames) : nil
             do {
                 try checkLoopInterrupt()
                 guard try iteration(iterations) else { return false }
             } catch where outermost && isInterruption(error) {
-                (workspace, random, untakenBranchNames) = snapshot
+                if let snapshot {
+                    (workspace, random, untakenBranchNames) = (snapshot.workspace, snapshot.random, snapshot.untakenBranchNames)
+                }
                 return true
             }
             iterations += 1
         }
+    }
+
+    /// What an iteration that Ctrl-C may undo restores.
+    private struct IterationSnapshot {
+        let workspace: NameTable<Binding>
+        let random: RandomGenerator
+        let untakenBranchNames: [String: Int]
     }
 
     /// The names an expression or block reads, for the None reason of a branch that did not run.

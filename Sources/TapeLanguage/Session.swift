@@ -72,6 +72,10 @@ public final class Session {
     public var interruptCheck: (() -> Bool)? {
         didSet { context.interruptCheck = interruptCheck }
     }
+    /// Whether Ctrl-C undoes the loop iteration it interrupts (see `runLoop`). A session that goes on after
+    /// it (the REPL, a notebook) needs that; a replay that stops there (`tapebook run`) does not, and then
+    /// keeps no copy of the workspace at each iteration: the copy held the previous iteration's values.
+    public var undoesInterruptedIteration = true
     /// Called while a `repeat` runs, with (iteration, total, last value of the shown name).
     public var progress: ((Int, Int, Double?) -> Void)?
     /// Where relative file names are resolved; nil means the process's directory.

@@ -89,7 +89,7 @@ public struct Parser {
             if error.statementStart == nil { error.statementStart = statementStart?.location }
             // A statement written as in Python, TensorFlow or PyTorch gets the tapebook way instead.
             if !error.isIncomplete, let start = statementStart,
-               let hint = ForeignHabit.hint(for: String(lexer.characters[start.index...].prefix { !Lexer.isLineBreak($0) })) {
+               let hint = ForeignHabit.hint(for: lexer.lineText(from: start.index)) {
                 error.message = hint
             }
             pendingError = error

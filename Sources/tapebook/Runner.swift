@@ -61,6 +61,8 @@ struct Runner {
         // Ctrl-C stops the running statement and the replay, and what was printed is written out (`finish`).
         Interrupt.install()
         session.interruptCheck = { Interrupt.isRequested }
+        // Nothing runs after Ctrl-C stops the replay: no need to undo the loop iteration it interrupted.
+        session.undoesInterruptedIteration = false
         var prose: [String] = []
         // In Markdown, the file's first comment, when it comes before any statement, is its title.
         var titleAllowed = mode == .markdown

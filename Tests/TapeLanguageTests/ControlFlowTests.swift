@@ -254,6 +254,20 @@ final class ControlFlowTests: XCTestCase {
         """)
     }
 
+    /// A replay that ends at Ctrl-C (`tapebook run`) keeps no copy of the workspace at each iteration, so the
+    /// iteration Ctrl-C interrupts is not undone: here `w` and `marker` were updated in it.
+    func testInterruptWithoutUndoKeepsTheInterruptedIteration() {
+        let session = Session()
+        session.undoesInterruptedIteration = false
+        session.interruptCheck = { session.value(named: "marker")?.tensor.firstScalar == 3 }
+        XCTAssertEqual(output("var w = 0; marker = -1\nrepeat 100 as i < w += 1; marker = i; z = 0 >\nw\nmarker", session: session), """
+        marker = -1
+        note: stopped after 3 of 100 iterations
+        4
+        3
+        """)
+    }
+
     // MARK: Scoped tapes
 
     func testScopedTapeListingAndReset() {
