@@ -176,6 +176,7 @@ extension PythonWriter {
             if shows, let count { for i in 0..<count { emit("show(\(quote("\(name.name)[\(i)] =")), \(py(name.name))[\(i)])") } }
             return
         }
+        if target == .jax || (target == .torch && !torchInPlace) { for m in members { try refuseAliases(of: m) } }
         let names = members.map(py)
         let list = "[" + names.joined(separator: ", ") + "]"
         let symbol = op == .subtract ? "-" : "+"
@@ -280,5 +281,19 @@ extension PythonWriter {
         guard let point else { return c }
         if replaying { throw unsupported("JAX: a gradient inside a replayed statement would draw its random numbers again") }
         return PythonWriter.atom("_redraw(\(snapshot(point)), lambda: \(tensor(c)))")
+    }
+}
+
+extension PythonWriter {
+    /// PyTorch (a new leaf per update) and JAX (a new value): a name bound to a variable (`w2 = w`) holds the
+    /// variable in tapebook and follows its updates; the script's name would keep the old value, so the
+    /// update is refused while such a name is bound.
+    func refuseAliases(of variable: String) throws {
+        guard target != .tf, let id = environment[variable], let v = bindings[id].variable ?? Optional(id) else { return }
+        for (other, oid) in environment.sorted(by: { $0.key < $1.key }) where other != variable {
+            guard case .expression(let e, let env) = bindings[oid].definition, case .name(let n) = e.kind,
+                  let nid = env[n], (bindings[nid].variable ?? nid) == v else { continue }
+            throw unsupported("'\(other)' holds the variable \(variable) (\(other) = \(n)) and follows its updates in tapebook, but in \(target.library) it would keep the old value; write \(other) = \(n) after the update, or read \(variable)")
+        }
     }
 }

@@ -61,6 +61,7 @@ extension PythonWriter {
         for n in names where !variables.contains(n) {
             throw unsupported("apply updates variables; '\(n)' is not one here")
         }
+        for n in names { try refuseAliases(of: n) }
         var gradients: String
         if gradientExprs.count == 1, case .name(let g) = gradientExprs[0].kind, let list = groupList(g) {
             gradients = list

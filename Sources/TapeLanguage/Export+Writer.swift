@@ -365,6 +365,7 @@ struct PythonWriter {
                 try statement(assignment)
                 return
             }
+            try refuseAliases(of: name.name)
             let c = try expression(value)
             let n = py(name.name)
             let symbol = String(op.rawValue.dropLast())
@@ -1011,6 +1012,7 @@ extension PythonWriter {
         let n = py(name.name)
         var v = try tensor(expression(value))
         let isVariable = variables.contains(name.name)
+        if isVariable && target == .jax { try refuseAliases(of: name.name) }
         let tracked = recording && (bindings[id].tracked || isTracked(value, environment))
         defer { if !isVariable { bind(name.name, .root, tracked: tracked) } }
         if isMask(items), case .single(let maskExpr) = items[0].kind {

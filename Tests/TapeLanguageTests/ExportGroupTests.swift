@@ -143,6 +143,18 @@ final class ExportGroupTests: ExportTestCase {
         }
     }
 
+    /// `w2 = w` holds the variable in tapebook: an update that a script would not pass on to w2 is refused.
+    func testANameHoldingAVariableRefusesItsUpdate() throws {
+        let program = "var w = 1.0\nw2 = w\nparams = (w,)\nparams -= 1\nw2"
+        XCTAssertThrowsError(try Exporter.export(program, to: .jax, origin: "t.tape")) { error in
+            XCTAssertEqual("\(error)", "line 4: cannot export `params -= 1`: 'w2' holds the variable w (w2 = w) and follows its updates in tapebook, but in JAX it would keep the old value; write w2 = w after the update, or read w")
+        }
+        XCTAssertThrowsError(try Exporter.export("var w = 1.0\nw2 = w\nw -= 1\nw2", to: .torch, origin: "t.tape"))
+        // In place, PyTorch's w2 is w's leaf and follows; TensorFlow's is the tf.Variable.
+        XCTAssertTrue(try Exporter.export(program, to: .torch, origin: "t.tape").contains("_v -= _d"))
+        XCTAssertTrue(try Exporter.export(program, to: .tf, origin: "t.tape").contains("_v.assign_sub("))
+    }
+
     /// Statements that fail in tapebook (groups of different lengths, nested groups, `*=` on a group) are
     /// comments; the rest still exports.
     func testHostileGroupsAreComments() {
