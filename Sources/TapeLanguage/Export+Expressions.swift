@@ -64,13 +64,11 @@ extension PythonWriter {
         case .name(let n):
             return try name(n, env: env, inline: inline)
         case .unary(let op, let a):
-            if isGroupExpression(a) { throw unsupported("memberwise arithmetic on a group is not exported yet; write it for each member") }
+            if isGroupExpression(a) { return try memberwise(e, env: env, inline: inline) }
             let c = try expression(a, env: env, inline: inline)
             return PyCode(text: op.rawValue + parenthesized(c, above: PyCode.unary), precedence: PyCode.unary, isNumber: c.isNumber)
         case .binary(let op, let a, let b):
-            if isGroupExpression(a) || isGroupExpression(b) {
-                throw unsupported("memberwise arithmetic on a group is not exported yet; write it for each member")
-            }
+            if isGroupExpression(a) || isGroupExpression(b) { return try memberwise(e, env: env, inline: inline) }
             let l = try expression(a, env: env, inline: inline), r = try expression(b, env: env, inline: inline)
             switch op {
             case .power:
@@ -101,6 +99,7 @@ extension PythonWriter {
                 return try call(names[op]!, [Argument(label: nil, value: a), Argument(label: nil, value: b)], env: env, inline: inline)
             }
         case .call(let name, let arguments):
+            if isMemberwiseCall(name, arguments) { return try memberwise(e, env: env, inline: inline) }
             return try call(name, arguments, env: env, inline: inline)
         case .index(let a, let items):
             return try index(a, items, env: env, inline: inline)
@@ -115,7 +114,7 @@ extension PythonWriter {
         case .gradient(let g):
             return try gradient(checkedGroups(g), env: env, inline: inline)
         case .group:
-            throw unsupported("groups ((a, b)) are not exported yet")
+            return PythonWriter.atom(try groupCode(e, env: env, inline: inline))
         }
     }
 
@@ -390,6 +389,9 @@ extension PythonWriter {
     }
 
     mutating func gradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
+        if isGroupExpression(g.target), g.kind != .grad || g.seed != nil {
+            throw unsupported("several targets are exported for grad without a seed (the gradient of their sum)")
+        }
         switch target {
         case .torch: return try torchGradient(g, env: env, inline: inline)
         case .tf: return try tfGradient(g, env: env, inline: inline)
@@ -397,8 +399,23 @@ extension PythonWriter {
         }
     }
 
+    /// A gradient's target: several targets (a group) are the sum of their sums (TensorFlow takes the list).
+    mutating func targetCode(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> String {
+        guard isGroupExpression(g.target) else { return try tensor(expression(g.target, env: env, inline: inline)) }
+        let members = try groupCode(g.target, env: env, inline: inline)
+        switch target {
+        case .tf: return members
+        case .torch: return "sum(torch.sum(_t) for _t in \(members))"
+        case .jax: return "sum(jnp.sum(_t) for _t in \(members))"
+        }
+    }
+
     mutating func torchGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
-        let y = try tensor(expression(g.target, env: env, inline: inline))
+        if !overwritten.isEmpty, reaches(g.target, env, overwritten) || (g.seed.map { reaches($0, env, overwritten) } ?? false) {
+            // Its graph read a variable's value that a group update has since changed in place.
+            throw InPlaceConflict()
+        }
+        let y = try targetCode(g, env: env, inline: inline)
         let watched = try scopedSources(g, env: env)
         // A source the scoped tape did not watch: a detached copy, whose gradient is None (or zeros).
         let xs = g.sources.indices.map { i -> String in
@@ -423,8 +440,10 @@ extension PythonWriter {
             return PythonWriter.atom("_batch_diagonal(_jacobian(\(y), \(xs[0])\(zero)), \(py(g.sources[0].name)))")
         case .hessian:
             helpers.insert("jacobian"); helpers.insert("grad")
-            guard xs.count == 1 else { throw unsupported("hessian takes one source") }
-            return PythonWriter.atom("_jacobian(_grad(\(y), [\(xs[0])], zero=True)[0], \(xs[0]))")
+            guard xs.count > 1 else { return PythonWriter.atom("_jacobian(_grad(\(y), [\(xs[0])], zero=True)[0], \(xs[0]))") }
+            // Blocks ∂²/∂xi∂xj in row order, each the jacobian of ∂y/∂xi (None where that is None).
+            let blocks = xs.indices.flatMap { i in xs.indices.map { j in "None if _h[\(i)] is None else _jacobian(_h[\(i)], \(xs[j]), zero=True)" } }
+            return PythonWriter.atom("(lambda _h: [\(blocks.joined(separator: ", "))])(_grad(\(y), [\(xs.joined(separator: ", "))]))")
         case .jvp:
             helpers.insert("jacobian"); helpers.insert("jvp")
             guard xs.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
@@ -434,7 +453,7 @@ extension PythonWriter {
     }
 
     mutating func tfGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
-        let y = try tensor(expression(g.target, env: env, inline: inline))
+        let y = try targetCode(g, env: env, inline: inline)
         let xs = g.sources.map { py($0.name) }
         let sources = xs.count == 1 ? xs[0] : "[" + xs.joined(separator: ", ") + "]"
         let t = g.tape.map { py($0.name) } ?? "tape"
@@ -449,9 +468,12 @@ extension PythonWriter {
         case .batchJacobian:
             return PythonWriter.atom("\(t).batch_jacobian(\(y), \(sources)\(zero))")
         case .hessian:
-            guard xs.count == 1 else { throw unsupported("hessian takes one source") }
             helpers.insert("dense")
-            return PythonWriter.atom("\(t).jacobian(_dense(\(t).gradient(\(y), \(xs[0]))), \(xs[0]))")
+            guard xs.count > 1 else { return PythonWriter.atom("\(t).jacobian(_dense(\(t).gradient(\(y), \(xs[0]))), \(xs[0]))") }
+            // Blocks ∂²/∂xi∂xj in row order, each the jacobian of ∂y/∂xi (None where that is None).
+            let blocks = xs.indices.flatMap { i in xs.indices.map { j in
+                "None if _h[\(i)] is None else \(t).jacobian(_h[\(i)], \(xs[j]), unconnected_gradients=tf.UnconnectedGradients.ZERO)" } }
+            return PythonWriter.atom("(lambda _h: [\(blocks.joined(separator: ", "))])(_dense(\(t).gradient(\(y), \(sources))))")
         case .jvp:
             helpers.insert("jvp")
             guard xs.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
@@ -501,7 +523,7 @@ extension PythonWriter {
                 connected = expected
             }
         }
-        let body = try tensor(expression(g.target, env: env, inline: context))
+        let body = try targetCode(g, env: env, inline: context)
         let arguments = parameters.joined(separator: ", ")
         let zeros = g.sources.map { "jnp.zeros_like(T(\(py($0.name))))" }
         let points = zeros.joined(separator: ", ")
@@ -538,9 +560,15 @@ extension PythonWriter {
             helpers.insert("batch")
             return PythonWriter.atom("_batch_diagonal(jax.jacrev(lambda \(arguments): \(body))(\(points)), \(py(g.sources[0].name)))")
         case .hessian:
-            guard parameters.count == 1 else { throw unsupported("hessian takes one source") }
-            if !connected[0] { return PythonWriter.atom("None") }
-            return PythonWriter.atom("jax.hessian(lambda \(arguments): \(body))(\(points))")
+            guard parameters.count > 1 else {
+                if !connected[0] { return PythonWriter.atom("None") }
+                return PythonWriter.atom("jax.hessian(lambda \(arguments): \(body))(\(points))")
+            }
+            // Blocks ∂²/∂xi∂xj in row order; None where ∂y/∂xi is None (jax.hessian gives zeros there).
+            let n = parameters.count
+            if !connected.contains(true) { return PythonWriter.atom("[" + Array(repeating: "None", count: n * n).joined(separator: ", ") + "]") }
+            let blocks = (0..<n).flatMap { i in (0..<n).map { j in connected[i] ? "_h[\(i)][\(j)]" : "None" } }
+            return PythonWriter.atom("(lambda _h: [\(blocks.joined(separator: ", "))])(jax.hessian(lambda \(arguments): \(body)\(argnums))(\(points)))")
         case .jvp:
             guard parameters.count == 1, let v = g.tangent else { throw unsupported("jvp takes one source and a direction") }
             let vc = try tensor(expression(v, env: env, inline: inline))

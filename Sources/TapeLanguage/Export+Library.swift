@@ -8,19 +8,27 @@ extension PythonWriter {
         if functions[name] == nil, Optimizer.Kind(rawValue: name) != nil {
             return try optimizer(name, arguments, env: env)
         }
-        if ["global_norm", "clip_by_global_norm"].contains(name), arguments.contains(where: { a in
-            if case .name(let n) = a.value.kind { return groupCount(n) != nil } else { return false } }) {
-            // A group's members, as tapebook passes them.
-            let expanded = arguments.flatMap { a -> [Argument] in
-                guard a.label == nil, case .name(let n) = a.value.kind, let count = groupCount(n) else { return [a] }
-                return (0..<count).map { i in
-                    Argument(label: nil, value: Expr(kind: .index(a.value, [IndexItem(kind: .single(Expr(kind: .number(Double(i)), span: a.value.span)), span: a.value.span)]), span: a.value.span))
-                }
+        if ["global_norm", "clip_by_global_norm"].contains(name), arguments.contains(where: { isGroupExpression($0.value) }) {
+            // A group stands for its members, in order (`*gs` in the list tapebook's built-in takes).
+            var parts: [String] = []
+            for a in arguments where a.label == nil {
+                parts.append(isGroupExpression(a.value) ? "*" + (try groupCode(a.value, env: env, inline: inline))
+                                                        : try tensor(expression(a.value, env: env, inline: inline)))
             }
-            return try call(name, expanded, env: env, inline: inline)
+            guard !parts.isEmpty else { throw unsupported("\(name) needs arguments") }
+            if name == "global_norm" {
+                if target == .tf { return PythonWriter.atom("tf.linalg.global_norm([\(parts.joined(separator: ", "))])") }
+                helpers.insert("global_norm")
+                return PythonWriter.atom("_global_norm([\(parts.joined(separator: ", "))])")
+            }
+            guard !parts[0].hasPrefix("*") else { throw unsupported("clip_by_global_norm's first argument is the norm, a tensor") }
+            let members = parts.dropFirst().joined(separator: ", ")
+            if target == .tf { return PythonWriter.atom("tf.clip_by_global_norm([\(members)], \(parts[0]))[0]") }
+            helpers.insert("global_norm")
+            return PythonWriter.atom("_clip_by_global_norm(\(parts[0]), [\(members)])")
         }
         if let group = arguments.first(where: { isGroupExpression($0.value) }) {
-            throw unsupported("\(name) of a group (\(source.text(of: group.value.span))) is not exported yet; write it for each member")
+            throw unsupported("\(name) of a group (\(source.text(of: group.value.span))) is not exported: it is not applied member by member")
         }
         if let declared = try declaredCall(name, arguments, env: env, inline: inline) { return declared }
         let positional = arguments.filter { $0.label == nil }

@@ -64,7 +64,7 @@ extension PythonWriter {
         var gradients: String
         if gradientExprs.count == 1, case .name(let g) = gradientExprs[0].kind, let list = groupList(g) {
             gradients = list
-        } else if gradientExprs.count == 1, case .name(let g) = gradientExprs[0].kind, gradientGroups[g] != nil {
+        } else if gradientExprs.count == 1, case .name(let g) = gradientExprs[0].kind, listGroups[g] != nil {
             gradients = py(g)
         } else if gradientExprs.count == 1, case .gradient(let g) = gradientExprs[0].kind, expandingGroups(g).sources.count > 1 {
             gradients = "list(\(try expression(gradientExprs[0]).text))"
@@ -182,23 +182,14 @@ extension PythonWriter {
 extension PythonWriter {
     /// How many members a group bound to `name` has (nil: not a group).
     func groupCount(_ name: String) -> Int? {
-        groupMembers[name]?.count ?? gradientGroups[name]
-    }
-
-    func isGroupExpression(_ e: Expr) -> Bool {
-        switch e.kind {
-        case .group: return true
-        case .name(let n): return groupCount(n) != nil || staleGroups.contains(n)
-        case .gradient(let g): return expandingGroups(g).sources.count > 1
-        default: return false
-        }
+        groupMembers[name]?.count ?? listGroups[name]
     }
 
     /// A name bound again: the groups that hold it as a member no longer hold what the name holds.
     mutating func forgetGroups(of name: String) {
         optimizers.remove(name)
         groupMembers[name] = nil
-        gradientGroups[name] = nil
+        listGroups[name] = nil
         staleGroups.remove(name)
         for (g, members) in groupMembers where members.contains(name) {
             groupMembers[g] = nil
@@ -224,10 +215,12 @@ extension PythonWriter {
         case .group(let members):
             var names: [String] = []
             for m in members {
-                guard case .name(let v) = m.kind, variables.contains(v) else {
-                    throw unsupported("a group is exported when its members are variables (params = (w, b)); write the others one by one")
-                }
-                names.append(v)
+                if case .name(let v) = m.kind, variables.contains(v) { names.append(v) }
+            }
+            // A group of tensors is a list of their values; one of variables names them (an update updates them).
+            if names.isEmpty { return false }
+            guard names.count == members.count else {
+                throw unsupported("a group of variables and other tensors is not exported; make them all variables, or none")
             }
             groupMembers[name] = names
             emit("\(n) = [\(names.map(py).joined(separator: ", "))]  # a group: the script reads its members by their names")
@@ -240,17 +233,17 @@ extension PythonWriter {
             showMembers(groupMembers[g]!.count)
             bind(name, .root, tracked: false)
             return true
-        case .name(let g) where gradientGroups[g] != nil:
-            gradientGroups[name] = gradientGroups[g]
+        case .name(let g) where listGroups[g] != nil:
+            listGroups[name] = listGroups[g]
             emit("\(n) = list(\(py(g)))")
             bind(name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
-            showMembers(gradientGroups[g]!)
+            showMembers(listGroups[g]!)
             return true
         case .gradient(let g) where expandingGroups(g).sources.count > 1:
             let count = expandingGroups(g).sources.count
             let code = try expression(value).text
             bind(name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
-            gradientGroups[name] = count
+            listGroups[name] = count
             emit("\(n) = list(\(code))")
             showMembers(count)
             return true

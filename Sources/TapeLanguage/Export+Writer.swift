@@ -109,10 +109,24 @@ struct PythonWriter {
     /// (how many); groups whose members were declared again (refused).
     var optimizers: Set<String> = []
     var groupMembers: [String: [String]] = [:]
-    var gradientGroups: [String: Int] = [:]
+    var listGroups: [String: Int] = [:]
     var staleGroups: Set<String> = []
     /// Each variable's key for an optimizer's slots (a declaration makes a new variable).
     var variableKeys: [String: String] = [:]
+    /// How many members tapebook's value of a name has after the statement ran (nil: not a group).
+    var groupSize: (String) -> Int? = { _ in nil }
+    /// Nesting of member-by-member comprehensions (their variables' names); user functions that give
+    /// several results (a group).
+    var memberwiseDepth = 0
+    var severalFunctions: Set<String> = []
+    /// PyTorch: whether a group update changes its variables in place (else a new leaf each, see
+    /// Exporter.export); the bindings of variable values an in-place update has overwritten since.
+    var torchInPlace = true
+    var overwritten: Set<Int> = []
+    /// Whether the statement being translated is one of the session's (not inside a block).
+    var topLevel = false
+    /// Scoped tapes made persistent (TensorFlow: an empty tape replaces one reset after its block).
+    var persistentTapes: Set<String> = []
 
     init(target: ExportTarget, source: SourceText) {
         self.target = target
@@ -192,9 +206,10 @@ struct PythonWriter {
     }
 
     mutating func statement(_ s: Statement) throws {
-        let saved = current
+        let saved = current, savedTopLevel = topLevel
         current = s
-        defer { current = saved }
+        topLevel = saved == nil
+        defer { current = saved; topLevel = savedTopLevel }
         expectedConnected = nil
         topGradient = nil
         if saved == nil && !replaying { replayInsertion = lines.count }
@@ -236,9 +251,20 @@ struct PythonWriter {
                 }
                 return
             }
+            if isGroupExpression(e) {
+                let code = try groupCode(e, env: environment, inline: nil)
+                if shows { showGroup(code, labels: severalLabels()) } else { emit(code) }
+                return
+            }
+            if topLevel, outcomes.contains(where: { if case .several = $0.result { return true } else { return false } }) {
+                throw unsupported("tapebook gives a group here, but the export cannot tell which part of the expression is one")
+            }
             let code = try tensor(expression(e))
             emit(shows ? "show(\"\", \(code))" : code)
         case .expressionList(let es):
+            if let group = es.first(where: isGroupExpression) {
+                throw unsupported("a group (\(source.text(of: group.span))) among several values is not exported; show it on its own")
+            }
             for e in es {
                 let code = try tensor(expression(e))
                 emit(shows ? "show(\"\", \(code))" : code)
@@ -247,6 +273,10 @@ struct PythonWriter {
             variables.remove(name.name)
             forgetGroups(of: name.name)
             if try groupAssignment(name.name, value, shows: shows) { return }
+            if isGroupExpression(value) { try bindGroup(name.name, value, shows: shows); return }
+            if groupSize(name.name) != nil {
+                throw unsupported("tapebook binds a group to '\(name.name)' here, but the export cannot tell which part of the expression is one")
+            }
             let code = try tensor(expression(value))
             bind(name.name, .expression(value, environment: environment), tracked: recording && isTracked(value, environment))
             variables.remove(name.name)
@@ -305,7 +335,8 @@ struct PythonWriter {
         case .update(let name, let op, let value):
             guard environment[name.name] != nil else { throw unsupported("'\(name.name)' is not bound") }
             if groupCount(name.name) != nil || staleGroups.contains(name.name) {
-                throw unsupported("updating a group (\(name.name) \(op.rawValue) ...) is not exported yet; update each member")
+                try groupUpdate(name, op, value, statement: s, shows: shows)
+                return
             }
             guard variables.contains(name.name) else {
                 // A plain tensor: `x += e` is `x = x + e`, recorded.
@@ -428,6 +459,7 @@ struct PythonWriter {
             recording = savedRecording
             stoppedTapes = savedStopped
         case .withTape(let name, let persistent, let nowatch, let body):
+            if persistent { persistentTapes.insert(name.name) } else { persistentTapes.remove(name.name) }
             let savedPrinting = printing
             printing = shows
             defer { printing = savedPrinting }
@@ -455,9 +487,19 @@ struct PythonWriter {
         case .showTape, .explain, .graph, .checkGradient, .plot, .plotValues:
             comment(s)
         case .resetTape(let tape?) where target == .tf:
-            emit("\(py(tape.name)).reset()")
+            if openTapes.contains(py(tape.name)) {
+                emit("\(py(tape.name)).reset()")
+            } else {
+                // NOTE: reset() on a tape whose block has closed raises "Tape is not recording"; an empty tape
+                // of the same kind answers as the reset one would (None), persistent or not.
+                emit("with tf.GradientTape(\(persistentTapes.contains(tape.name) ? "persistent=True" : "")) as \(py(tape.name)):  # tape reset \(tape.name): empty")
+                emit("    pass")
+            }
         case .resetTape(let tape?):
-            throw unsupported("`tape reset \(tape.name)` is exported to TensorFlow only: \(target.library) has no tape object to reset")
+            // One graph records everything: what t recorded so far is forgotten in the export's account of t
+            // (a gradient from t then finds no path through it, or is refused where a path leaves t's record).
+            emit("# tape reset \(tape.name): what \(tape.name) recorded and watched so far is forgotten; it goes on recording")
+            forgetRecording(of: tape.name)
         case .resetTape:
             // Every value becomes untracked; variables stay sources for what is computed next.
             let names = environment.keys.sorted()
@@ -475,6 +517,8 @@ struct PythonWriter {
                 }
             case .jax: emit("# tape reset: every value is untracked now")
             }
+            // It empties the scoped tapes too (they go on recording).
+            for t in Set(watchedOn.keys).union(scopes) { forgetRecording(of: t) }
             for n in names {
                 guard environment[n] != nil else { continue }
                 if variables.contains(n) {
@@ -530,6 +574,12 @@ struct PythonWriter {
         }
     }
 
+    /// `tape reset t` in PyTorch and JAX: no value bound so far was recorded on t, nothing is watched on it.
+    mutating func forgetRecording(of tape: String) {
+        for id in bindings.indices { bindings[id].tapes.remove(tape) }
+        watchedOn[tape] = []
+    }
+
     /// After a loop: what a value bound in it depends on is not known statically (it ran many times), nor
     /// what an earlier value saved in it holds. A variable's value after the loop is known: the variable.
     mutating func markLoopBindings(since start: Int, pythonBefore: [String?]) {
@@ -553,9 +603,11 @@ struct PythonWriter {
             environment = [:]
             functions = [:]
             variables = []
+            overwritten = []
+            severalFunctions = []
             optimizers = []
             groupMembers = [:]
-            gradientGroups = [:]
+            listGroups = [:]
             staleGroups = []
             if target == .tf { emit("tape.reset()") }
         case "load":
@@ -647,7 +699,7 @@ struct PythonWriter {
     func gradientTargetLabel(_ g: Gradient) -> String {
         let text = source.text(of: g.target.span)
         switch g.target.kind {
-        case .name, .number, .call, .index, .tensor: return text
+        case .name, .number, .call, .index, .tensor, .group: return text
         default: return "(\(text))"
         }
     }
@@ -691,6 +743,16 @@ struct PythonWriter {
         }
     }
 
+    /// Whether a function's body ends with several expressions (its value is a group).
+    static func givesSeveral(_ body: FunctionBody) -> Bool {
+        switch body {
+        case .expressions(let es): return es.count > 1
+        case .block(let statements):
+            if case .expressionList(let es)? = statements.last?.kind { return es.count > 1 }
+            return false
+        }
+    }
+
     /// The names a function body reads that are not its parameters nor bound in it.
     func freeNames(_ body: FunctionBody, parameters: [String]) -> Set<String> {
         var bound = Set(parameters), free = Set<String>()
@@ -718,6 +780,7 @@ struct PythonWriter {
     mutating func function(name: String, parameters: [String], body: FunctionBody) throws {
         freeNames[name] = freeNames(body, parameters: parameters)
         functions[name] = false
+        if PythonWriter.givesSeveral(body) { severalFunctions.insert(name) } else { severalFunctions.remove(name) }
         functionBodies[name] = (parameters, body)
         emit("def \(py(name))(\(parameters.map(py).joined(separator: ", "))):")
         indent += 1
@@ -728,6 +791,7 @@ struct PythonWriter {
     mutating func customFunction(name: String, parameters: [String], body: FunctionBody, cotangent: String, gradient: FunctionBody) throws {
         freeNames[name] = freeNames(body, parameters: parameters).union(freeNames(gradient, parameters: parameters + [cotangent]))
         functions[name] = true
+        if PythonWriter.givesSeveral(body) { severalFunctions.insert(name) } else { severalFunctions.remove(name) }
         let ps = parameters.map(py).joined(separator: ", ")
         let n = py(name)
         switch target {
@@ -794,6 +858,7 @@ struct PythonWriter {
         switch e.kind {
         case .number, .string: return false
         case .name(let n):
+            if let members = groupMembers[n] { return members.contains { m in (env[m] ?? environment[m]).map { bindings[$0].tracked } ?? false } }
             if let id = env[n] { return bindings[id].tracked }
             return false
         case .unary(_, let a), .transpose(let a): return isTracked(a, env)
@@ -838,6 +903,7 @@ struct PythonWriter {
         switch e.kind {
         case .number, .string: return false
         case .name(let n):
+            if let members = groupMembers[n] { return members.contains { m in (env[m] ?? environment[m]).map { depends($0, on: sources) } ?? false } }
             guard let id = env[n] else { return false }
             return depends(id, on: sources)
         case .unary(_, let a), .transpose(let a): return reaches(a, env, sources)

@@ -30,6 +30,10 @@ public struct ExportError: Error, CustomStringConvertible {
     public var description: String { "line \(line): cannot export `\(statement)`: \(message)" }
 }
 
+/// PyTorch: a gradient through a graph that read a variable's value which a group update has changed
+/// in place since (torch would refuse it); the export then starts again with a new leaf per update.
+struct InPlaceConflict: Error {}
+
 /// Translates a tapebook program (a `.tape` file or a session's history) into a Python script for
 /// PyTorch, TensorFlow or JAX that computes the same values and gradients in float64.
 ///
@@ -43,6 +47,15 @@ public enum Exporter {
     /// inside the script's folder, no hidden name, `.npy` or `.csv`.
     public static func export(_ source: String, to target: ExportTarget, origin: String, directory: String? = nil,
                               replaying file: String? = nil, trusted: Bool = true) throws -> String {
+        do {
+            return try export(source, to: target, origin: origin, directory: directory, replaying: file, trusted: trusted, torchInPlace: true)
+        } catch is InPlaceConflict {
+            return try export(source, to: target, origin: origin, directory: directory, replaying: file, trusted: trusted, torchInPlace: false)
+        }
+    }
+
+    static func export(_ source: String, to target: ExportTarget, origin: String, directory: String?,
+                       replaying file: String?, trusted: Bool, torchInPlace: Bool) throws -> String {
         let text = SourceText(source, firstLine: 1)
         // A replayed file runs confined (below): a save that tapebook refuses fails there, and becomes a
         // comment. Without a file, the saves are judged by their names.
@@ -67,6 +80,11 @@ public enum Exporter {
         if let file { session.beginReplay(of: file, trusted: trusted) }
         writer.directory = session.directory
         writer.isBound = { session.lookup($0) != nil }
+        writer.groupSize = { name in
+            if case .group(let members)? = session.lookup(name) { return members.count }
+            return nil
+        }
+        writer.torchInPlace = torchInPlace
         writer.keptText = { name in session.keptFiles?[session.path(name)].map { String(decoding: $0, as: UTF8.self) } }
         var parser = Parser(source: source)
         writer.begin()

@@ -552,8 +552,10 @@ public enum Help {
             Writes the statements that succeeded as a Python script for TensorFlow, JAX or PyTorch, in float64, \
             printing what tapebook printed: watch becomes tape.watch or requires_grad_, grad becomes \
             tape.gradient, torch.autograd.grad or jax.grad, custom gradients become tf.custom_gradient, \
-            torch.autograd.Function or jax.custom_vjp. Statements with no counterpart (explain, graph, plot) \
-            become comments; random numbers come from the library's own generator.
+            torch.autograd.Function or jax.custom_vjp. Groups become lists of tensors, their arithmetic a list \
+            comprehension, params -= e assign_sub, an in-place update under torch.no_grad(), or a functional \
+            update in JAX. Statements with no counterpart (explain, graph, plot) become comments; random \
+            numbers come from tapebook's generator, written in Python.
             """,
             example: "x = [1, 2, 3]\nwatch x\ny = sum(x^2)\n:export torch \"/tmp/tapebook-help-export.py\"",
             seeAlso: [":save"]),

@@ -128,6 +128,14 @@ public struct Parser {
                 }
             }
         }
+        // The brackets never balanced (a `<` that compares, a `(` left open): rather than lose the rest of
+        // the input, resume on the line after the fault.
+        scanner.cursor = resumeFrom
+        while let character = scanner.character() {
+            let offset = scanner.cursor.location.offset
+            scanner.advanceCharacter()
+            if Lexer.isLineBreak(character) && offset >= errorOffset { break }
+        }
         lexer.cursor = scanner.cursor
         resetState()
     }

@@ -22,7 +22,7 @@ extension CommandLineTests {
 
     /// Lessons 02 and 15 show deliberate errors; a replay shows all their statements.
     func testLessonsWithExpectedErrorsShowEveryStatement() throws {
-        for (lesson, statements) in [("02-persistent-tape.tape", 18), ("15-errors.tape", 25)] {
+        for (lesson, statements) in [("02-persistent-tape.tape", 18), ("15-errors.tape", 27)] {
             let r = try tapebook(["run", lesson], in: Self.sessionsDirectory)
             XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.hasPrefix(">>> ") }.count, statements, lesson)
             XCTAssertEqual(r.status, 0, lesson)

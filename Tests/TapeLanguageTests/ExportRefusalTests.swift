@@ -2,8 +2,7 @@ import XCTest
 @testable import TapeLanguage
 
 /// Groups and optimizers in exported scripts: an optimizer is the script's `_Optimizer` (Keras's formulas),
-/// `apply` its step; a group of variables is the list of its members; what is not exported yet (arithmetic
-/// on groups) is refused by name, at its line.
+/// `apply` its step; a group of variables is the list of its members (ExportGroupTests has the rest of groups).
 final class ExportRefusalTests: ExportTestCase {
     func refusal(_ text: String, _ target: ExportTarget) -> String {
         do {
@@ -48,16 +47,5 @@ final class ExportRefusalTests: ExportTestCase {
         let script = try Exporter.export(program, to: .torch, origin: "t.tape")
         XCTAssertTrue(script.contains("class _Optimizer:"), script)
         XCTAssertTrue(script.contains("w = _var(\"w\", _step1[0].detach().requires_grad_())"), script)
-    }
-
-    func testGroupArithmeticIsRefusedByName() {
-        for target in [ExportTarget.tf, .torch, .jax] {
-            let arithmetic = refusal("var w = 1.0\nvar b = 2.0\nloss = w * b\ngs = grad loss wrt w, b\ngs * 2\n", target)
-            XCTAssertTrue(arithmetic.contains("line 5") && arithmetic.contains("memberwise arithmetic on a group is not exported yet; write it for each member"), arithmetic)
-            let members = refusal("x = 1\ny = 2\np = (x, y)\n", target)
-            XCTAssertTrue(members.contains("line 3") && members.contains("a group is exported when its members are variables"), members)
-            let stale = refusal("var w = 1.0\nvar b = 2.0\np = (w, b)\nvar w = 3\nloss = 2 * w\ngrad loss wrt p\n", target)
-            XCTAssertTrue(stale.contains("line 6") && stale.contains("the group 'p' holds a variable whose name was bound again since"), stale)
-        }
     }
 }

@@ -27,4 +27,36 @@ final class ExportScopedTapeTests: XCTestCase {
         let connected = "x = [1, 2]\nwith tape p persistent < watch x; q = x^2 >\ngrad q wrt x using p\n"
         XCTAssertTrue(try Exporter.export(connected, to: .jax, origin: "t.tape").contains("jax.grad("))
     }
+
+    /// `tape reset t` (TensorFlow's `t.reset()`): in PyTorch and JAX, which record on one graph, what t
+    /// recorded before is forgotten in the export's account of t: a gradient from t through it is None, a
+    /// value recorded after gives its gradient, and a path that mixes the two is refused.
+    func testTapeResetForgetsWhatTheTapeRecorded() throws {
+        let program = """
+        x = 3
+        with tape t persistent <
+          watch x
+          y = x * x
+          tape reset t
+          watch x
+          z = x * 4
+        >
+        grad y wrt x using t
+        grad z wrt x using t
+        """
+        let torch = try Exporter.export(program, to: .torch, origin: "t.tape")
+        XCTAssertTrue(torch.contains("# tape reset t: what t recorded and watched so far is forgotten; it goes on recording"), torch)
+        XCTAssertTrue(torch.contains("show(\"∂y/∂x =\", _grad(y, [x.detach()])[0])"), torch)
+        XCTAssertTrue(torch.contains("show(\"∂z/∂x =\", _grad(z, [x])[0])"), torch)
+        let jax = try Exporter.export(program, to: .jax, origin: "t.tape")
+        XCTAssertTrue(jax.contains("show(\"∂y/∂x =\", None)"), jax)
+        XCTAssertTrue(jax.contains("show(\"∂z/∂x =\", jax.grad(lambda _d1_0: jnp.sum((x + _d1_0) * 4))(jnp.zeros_like(T(x))))"), jax)
+        // u reads y, which t recorded before its reset: TensorFlow's t sees y as a constant, one graph does not.
+        let mixed = "x = 3\nwith tape t < watch x; y = x * x; tape reset t; watch x; u = y * x >\ngrad u wrt x using t\n"
+        for target in [ExportTarget.torch, .jax] {
+            XCTAssertThrowsError(try Exporter.export(mixed, to: target, origin: "t.tape")) { error in
+                XCTAssertTrue("\(error)".contains("line 3: cannot export `grad u wrt x using t`: \(target.library) records on one graph: 'y' reaches the sources outside what tape t recorded"), "\(error)")
+            }
+        }
+    }
 }

@@ -155,4 +155,19 @@ final class StatementTests: XCTestCase {
         parser.skipToNextLine()
         XCTAssertEqual(try parser.nextStatement()?.sExpression, "(= y 2)")
     }
+
+    /// Brackets that never balance (a `<` that compares outside parentheses, a `(` left open) cannot say
+    /// where the statement ends: the parser goes on at the line after the fault, not at the end of the input.
+    func testSynchronizationAfterBracketsThatNeverBalance() throws {
+        var parser = Parser(source: "y = 3 < 2\nx = 1\nwhile x < 3 < x = x + 1 >\nz = 2\nw = (2 +\nv = 5\nu = 6")
+        XCTAssertThrowsError(try parser.nextStatement())
+        XCTAssertEqual(try parser.nextStatement()?.sExpression, "(= x 1)")
+        XCTAssertThrowsError(try parser.nextStatement())
+        XCTAssertEqual(try parser.nextStatement()?.sExpression, "(= z 2)")
+        XCTAssertThrowsError(try parser.nextStatement()) { error in
+            XCTAssertEqual((error as? SyntaxError)?.span.start.description, "6:3", "the open ( joins the next line")
+        }
+        XCTAssertEqual(try parser.nextStatement()?.sExpression, "(= u 6)")
+        XCTAssertNil(try parser.nextStatement())
+    }
 }
