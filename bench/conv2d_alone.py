@@ -4,7 +4,7 @@
     bench/conv2d_alone.py [--reps N] [--threads T]
 
 Each side runs N repetitions of the forward convolution and both gradients (input and filter, seeded
-with a fixed cotangent) in one process; the figure is the time per repetition, the median over 5
+with a fixed cotangent: PyTorch's grad_outputs, tapebook's `seed`) in one process; the figure is the time per repetition, the median over 5
 processes, both as wall time and as CPU time (user + system, all threads: on a machine shared with other
 builds the wall time mostly measures the neighbours). tapebook's is its in-process `TIME_S` (`run --time`),
 and its process's CPU time, less those of the same file with the convolution taken out, so start-up and
@@ -69,7 +69,9 @@ def main():
             torch_ms, torch_cpu = statistics.median(times) * 1000, statistics.median(cpus) * 1000
 
             def tape(with_conv):
-                body = ("  gx, gk = grad sum(conv2d(x, k) * s) wrt x, k\n" if with_conv else "  gx, gk = grad sum(x * 2) + sum(k * 2) wrt x, k\n")
+                # `seed s` is PyTorch's grad_outputs=S: the same work on both sides (before 2026-12-07 this was
+                # grad sum(conv2d(x, k) * s), which added a product and a sum over the output to tapebook's side).
+                body = ("  gx, gk = grad conv2d(x, k) wrt x, k seed s\n" if with_conv else "  gx, gk = grad sum(x * 2) + sum(k * 2) wrt x, k\n")
                 path = os.path.join(tmp, f"t{int(with_conv)}.tape")
                 with open(path, "w") as f:
                     f.write(f'var x = load("{tmp}/x.npy");\nvar k = load("{tmp}/k.npy");\ns = load("{tmp}/s.npy");\n'

@@ -68,3 +68,29 @@ extension Value {
         return try Convolution.backpropFilter(g)(x, dy)
     }
 }
+
+extension Value {
+    /// TensorFlow's `max_pool2d` over size × size windows of x [batch, height, width, channels]: each
+    /// window's largest element, its gradient to the first largest (MaxPoolGrad), whose own gradient reads
+    /// at the same places (MaxPoolGradGrad). The forward finds the places, then gathers them.
+    public static func maxPool2d(_ x: Value, size: Int, stride: Int, padding: WindowPadding) throws -> Value {
+        guard x.shape.count == 4 else { throw TensorError("max_pool2d needs x of shape [batch, height, width, channels], got \(Shape.describe(x.shape))") }
+        let g = try Conv2DGeometry(input: x.shape, filter: [size, size, x.shape[3], x.shape[3]], stride: stride, padding: padding,
+                                   name: "max_pool2d", window: "window")
+        let operation = Operation(name: "max_pool2d", arity: 1,
+                                  forward: { t in
+                                      let indices = try Tensor.maxPoolArgmax(t[0], g)
+                                      return try t[0].reshaped([-1]).gather(axis: 0, indices: indices, indexShape: [indices.count]).reshaped(g.outputShape)
+                                  },
+                                  pullback: { x, _, dy in
+                                      let indices = try Tensor.maxPoolArgmax(x[0].tensor, g)
+                                      let flat = try dy.context.apply(.scatterAdd(axis: 0, indices: indices, shape: [x[0].tensor.count]), [dy.reshaped([-1])])
+                                      return [try flat.reshaped(x[0].shape)]
+                                  },
+                                  rule: { n in
+                                      .pullbacks(["g at the first largest element of each window of \(n[0]), 0 elsewhere"],
+                                                 "the gradient goes to the first largest element of each window (TensorFlow's MaxPoolGrad: ties do not share it)")
+                                  })
+        return try operation(x)
+    }
+}

@@ -4,8 +4,9 @@ import Autodiff
 
 /// Convolution and pooling in TensorFlow's layout (NHWC, kernels [kh, kw, in, out]). conv2d is a primitive
 /// (Autodiff's `Value.conv2d`: im2col and `dgemm`, its gradients TensorFlow's Conv2DBackpropInput and
-/// Conv2DBackpropFilter, themselves primitives), and conv1d is conv2d over one row. Pooling is a gather of
-/// every window (im2col) and a reduction: the gather's adjoint (col2im, a scatter-add) gives its gradient.
+/// Conv2DBackpropFilter, themselves primitives), and conv1d is conv2d over one row. max_pool2d is a primitive
+/// too (`Value.maxPool2d`: a gather of each window's first largest element); avg_pool2d is a gather of every
+/// window (im2col) and a mean, whose gradient is the gather's adjoint (col2im, a scatter-add).
 extension Declarations {
     static let convolution: [Declaration] = [
         Declaration("conv2d(x, k, stride=1, padding=\"valid\")", "2-D convolution (cross-correlation, as TensorFlow): x [batch, height, width, in], k [kh, kw, in, out]",
@@ -41,9 +42,11 @@ extension Declarations {
 
     /// Where every window's elements are in the flattened (padded) image: for output position (i, j) and
     /// window element (a, b, c), the index of x[i·stride + a, j·stride + b, c].
-    static func windowIndices(height: Int, width: Int, channels: Int, kh: Int, kw: Int, stride: Int) throws -> (indices: [Int], oh: Int, ow: Int) {
-        guard stride >= 1 else { throw TensorError("stride must be at least 1, got \(stride)") }
-        guard height >= kh, width >= kw else { throw TensorError("the window (\(kh)×\(kw)) is larger than the input (\(height)×\(width))") }
+    static func windowIndices(_ name: String, height: Int, width: Int, channels: Int, kh: Int, kw: Int, stride: Int) throws -> (indices: [Int], oh: Int, ow: Int) {
+        guard stride >= 1 else { throw TensorError("\(name): stride must be at least 1, got \(stride)") }
+        guard height >= kh, width >= kw else {
+            throw TensorError("\(name): the window (\(kh)×\(kw)) is larger than the input (\(height)×\(width)): padding \"valid\" has no window; \"same\" pads the input")
+        }
         let oh = (height - kh) / stride + 1, ow = (width - kw) / stride + 1
         try Shape.checkAllocation([oh * ow, kh * kw * channels])
         var indices: [Int] = []
@@ -85,6 +88,7 @@ extension Declarations {
             guard x.shape.count == 4 else { throw TensorError("\(name) needs x of shape [batch, height, width, channels], got \(Shape.describe(x.shape))") }
             guard size >= 1 else { throw TensorError("\(name): size must be at least 1, got \(size)") }
             guard stride >= 1 else { throw TensorError("\(name): stride must be at least 1, got \(stride)") }
+            if name == "max_pool2d" { return try Value.maxPool2d(x, size: size, stride: stride, padding: padding == "same" ? .same : .valid) }
             var input = x
             var (top, left) = (0, 0)
             if padding == "same" {
@@ -94,7 +98,7 @@ extension Declarations {
                 input = try padZeros(x, [(0, 0), (t, bottom), (l, right), (0, 0)])
             }
             let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-            let (indices, oh, ow) = try windowIndices(height: height, width: width, channels: channels, kh: size, kw: size, stride: stride)
+            let (indices, oh, ow) = try windowIndices(name, height: height, width: width, channels: channels, kh: size, kw: size, stride: stride)
             try Shape.checkAllocation([batch, indices.count])
             let n = size * size
             // Whether element e of window (i, j) is inside x (not padding): pooling leaves the padding out.
@@ -108,26 +112,8 @@ extension Declarations {
             // [batch, oh, ow, window, channels]
             let windows = try input.reshaped([batch, height * width * channels]).gather(axis: 1, indices: indices, indexShape: [indices.count])
                 .reshaped([batch, oh, ow, n, channels])
-            if name == "avg_pool2d" {
-                let counts = (0..<(oh * ow)).map { p in Double((0..<n).filter { inside[p * n + $0] }.count) }
-                return try windows.sum(axes: [3]) / x.context.constant(Tensor(shape: [1, oh, ow, 1], scalars: counts))
-            }
-            // NOTE: TensorFlow's MaxPoolGrad sends the gradient to the first largest element of a window only
-            // (a reduce_max would share it among ties): a constant one-hot of that element selects it.
-            let w = windows.tensor
-            var mask = [Double](repeating: 0, count: w.count)
-            let values = w.scalars
-            for outer in 0..<(batch * oh * ow) {
-                let position = outer % max(oh * ow, 1)
-                for c in 0..<channels {
-                    var best = -1
-                    for e in 0..<n where inside[position * n + e] {
-                        if best < 0 || values[(outer * n + e) * channels + c] > values[(outer * n + best) * channels + c] { best = e }
-                    }
-                    if best >= 0 { mask[(outer * n + best) * channels + c] = 1 }
-                }
-            }
-            return try (windows * x.context.constant(Tensor(shape: w.shape, scalars: mask))).sum(axes: [3])
+            let counts = (0..<(oh * ow)).map { p in Double((0..<n).filter { inside[p * n + $0] }.count) }
+            return try windows.sum(axes: [3]) / x.context.constant(Tensor(shape: [1, oh, ow, 1], scalars: counts))
         }
     }
 }

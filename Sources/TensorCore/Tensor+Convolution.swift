@@ -58,9 +58,9 @@ public struct Conv2DGeometry: Equatable, Sendable {
     /// Output pixels: the rows of the im2col matrix.
     var pixels: Int { batch * outHeight * outWidth }
 
-    /// Rows of the im2col matrix built at a time: about 64 Ki elements (512 KiB), so the buffer stays in the
+    /// Rows of the im2col matrix built at a time: about 16 Ki elements (128 KiB), so the buffer stays in the
     /// cache between its writing and the product that reads it, and memory stays bounded whatever the batch.
-    var chunkPixels: Int { max(1, min(pixels, (1 << 16) / max(taps, 1))) }
+    var chunkPixels: Int { max(1, min(pixels, (1 << 14) / max(taps, 1))) }
 
     func check(_ t: Tensor, _ shape: [Int], _ what: String) throws {
         guard t.shape == shape else {
@@ -215,7 +215,9 @@ extension Tensor {
                      _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
                      beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
         if let dgemm = BLAS.dgemm {
-            BLAS.useThreads(forMultiplyAdds: m * n * k)
+            // NOTE: one thread: a chunk's product is at most a few million multiply-adds, which a second thread
+            // barely shortens, and on a busy machine the two wait for each other (docs/DECISIONS.md, "conv2d on BLAS").
+            BLAS.useThreads(forMultiplyAdds: 0)
             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                   Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
             return
@@ -229,3 +231,37 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// For each window of a max pool (the geometry's windows, its filter [size, size, channels, ·]) and each
+    /// channel, the flat index in x of the window's first largest element; padding is no element of a window.
+    // NOTE: the first largest, in the window's row-major order, as TensorFlow's MaxPoolGrad sends the gradient.
+    public static func maxPoolArgmax(_ x: Tensor, _ g: Conv2DGeometry) throws -> [Int] {
+        try g.check(x, g.inputShape, "x")
+        let c = g.inChannels
+        var indices = [Int](repeating: 0, count: g.pixels * c)
+        guard !indices.isEmpty else { return indices }
+        x.withUnsafeBufferPointer { px in
+            indices.withUnsafeMutableBufferPointer { pi in
+                let values = px.baseAddress!
+                g.forEachPixel(from: 0, count: g.pixels) { row, n, top, left, inside in
+                    let best = pi.baseAddress! + row * c
+                    var first = true
+                    for a in 0..<g.kernelHeight where top + a >= 0 && top + a < g.height {
+                        for b in inside {
+                            let base = ((n * g.height + top + a) * g.width + left + b) * c
+                            if first {
+                                for ch in 0..<c { best[ch] = base + ch }
+                                first = false
+                            } else {
+                                for ch in 0..<c where values[base + ch] > values[best[ch]] { best[ch] = base + ch }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return indices
+    }
+}
+

@@ -322,6 +322,15 @@ final class FiniteDifferenceTests: XCTestCase {
         row("conv2d_backprop_filter stride 2 same, 1 channel in", .other("conv2dBackpropFilter"), [p.normal([2, 5, 5, 1]), p.normal([2, 3, 3, 2])], thenSin {
             try Value.conv2dBackpropFilter($0[0], filterShape: [3, 3, 1, 2], $0[1], stride: 2, padding: .same)
         })
+        // max_pool2d: a gather of each window's first largest element, its pullback a scatter-add there.
+        row("max_pool2d 2 stride 1 same", .other("maxPool2d"), [p.normal([2, 3, 4, 2])], thenSin {
+            try Value.maxPool2d($0[0], size: 2, stride: 1, padding: .same)
+        })
+        row("max_pool2d 3 stride 2 valid", .other("maxPool2d"), [p.normal([1, 5, 5, 1])], thenSin {
+            try Value.maxPool2d($0[0], size: 3, stride: 2, padding: .valid)
+        })
+        row("max_pool2d ties go to the first", .other("maxPool2d"), [t([1, 2, 4, 1], [1, 1, 0, 2, 1, 0, 2, 2])],
+            expect: .exact([[1, 0, 0, 1, 0, 0, 0, 0]])) { try Value.maxPool2d($0[0], size: 2, stride: 2, padding: .valid) }
         return rows
     }()
 
@@ -330,7 +339,7 @@ final class FiniteDifferenceTests: XCTestCase {
         "select", "reduce sum", "reduce max", "reduce min", "reduce product", "reshape", "transpose", "broadcast",
         "slice", "sumToShape", "scatter slice", "gather", "scatterAdd", "concat", "matmul", "numpyMatmul",
         "inverse", "determinant", "mean", "logSumExp", "softmax", "logSoftmax", "norm", "stack", "expandDims", "squeezed",
-        "conv2d", "conv2dBackpropInput", "conv2dBackpropFilter",
+        "conv2d", "conv2dBackpropInput", "conv2dBackpropFilter", "maxPool2d",
     ]
 
     // MARK: Tests

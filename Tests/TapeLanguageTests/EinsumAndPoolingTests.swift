@@ -37,7 +37,11 @@ final class EinsumAndPoolingTests: XCTestCase {
         XCTAssertEqual(firstLine("max_pool2d(ones([1, 2, 2, 1]), 2, padding=\"full\")"), "error: 'padding' must be \"valid\" or \"same\", got \"full\"")
         XCTAssertEqual(firstLine("avg_pool2d(ones([1, 0, 2, 1]), 2, padding=\"same\")"), "error: avg_pool2d: the input has no rows or no columns, got shape [1, 0, 2, 1]")
         XCTAssertEqual(firstLine("max_pool2d(ones([1, 2, 2, 1]), 2, stride=0, padding=\"same\")"), "error: max_pool2d: stride must be at least 1, got 0")
-        XCTAssertEqual(firstLine("max_pool2d(ones([1, 2, 2, 1]), 3)"), "error: the window (3×3) is larger than the input (2×2)")
+        XCTAssertEqual(firstLine("max_pool2d(ones([1, 2, 2, 1]), 3)"),
+                       "error: max_pool2d: the window (3×3) is larger than the input (2×2): padding \"valid\" has no window; \"same\" pads the input")
+        XCTAssertEqual(firstLine("avg_pool2d(ones([1, 2, 2, 1]), 3)"),
+                       "error: avg_pool2d: the window (3×3) is larger than the input (2×2): padding \"valid\" has no window; \"same\" pads the input")
+        XCTAssertEqual(firstLine("max_pool2d(ones([1, 2, 2]), 2)"), "error: max_pool2d needs x of shape [batch, height, width, channels], got [1, 2, 2]")
         // A window larger than the input is fine with "same": ceil(2 / 5) = 1 window, of the real elements only.
         XCTAssertEqual(output("reshape(avg_pool2d(reshape([1, 2, 3, 4], [1, 2, 2, 1]), 5, padding=\"same\"), [-1])"), "[2.5]")
     }
