@@ -134,6 +134,10 @@ extension PythonWriter {
         let b = bindings[id]
         // The Python name that holds this value now, if any.
         let held: String? = environment[n] == id ? py(n) : b.python
+        if inline.constants.contains(id), inline.parameters[id] == nil {
+            if let held { return PythonWriter.atom(held) }
+            return try definition(n, id, env: env, inline: inline, dependent: false)
+        }
         if let perturbations = inline.parameters[id] {
             // A source: its value plus its perturbations. An intermediate source (one that other sources of
             // the same gradient reach) is its definition, so that gradients flow through it to them.
@@ -180,11 +184,11 @@ extension PythonWriter {
         case .root:
             throw unsupported("JAX needs '\(n)' as a function of the gradient's sources, but its value cannot be re-expressed (it was watched, a variable, or rebound)")
         case .expression(let e, let definitionEnv):
-            let c = try expression(e, env: definitionEnv, inline: inline)
+            let c = try redrawn(try expression(e, env: definitionEnv, inline: inline), bindings[id].randomPoint)
             if dependent { return c }
             return PythonWriter.atom("jax.lax.stop_gradient(\(tensor(c)))")
         case .element(let e, let i, let definitionEnv):
-            let c = try expression(e, env: definitionEnv, inline: inline)
+            let c = try redrawn(try expression(e, env: definitionEnv, inline: inline), bindings[id].randomPoint)
             let element = "\(parenthesized(c, above: PyCode.atom))[\(i)]"
             return PythonWriter.atom(dependent ? element : "jax.lax.stop_gradient(\(element))")
         case .replay(let k, let i):
@@ -290,7 +294,9 @@ extension PythonWriter {
     /// there when every value on the way from its sources to its target was recorded on `t` and each
     /// source was watched by `t`. Returns, per source, whether `t` watched it (else the gradient is None);
     /// anything else is refused.
-    func scopedSources(_ g: Gradient, env: [String: Int]) throws -> [Bool] {
+    /// `constants`: JAX's top-level gradient, which can hold a value t did not record constant (collected in
+    /// `offTape`, for its InlineContext) where one graph would differentiate through it.
+    func scopedSources(_ g: Gradient, env: [String: Int], constants: Bool = false, offTape: inout Set<Int>) throws -> [Bool] {
         guard let tape = g.tape?.name else { return g.sources.map { _ in true } }
         var all = Set<Int>()
         var watched: [Bool] = []
@@ -326,8 +332,13 @@ extension PythonWriter {
             case .name(let n):
                 guard let id = env[n], !all.contains(id), depends(id, on: all) else { return }
                 let b = bindings[id]
+                if constants, !b.tapes.contains(tape), !b.opaque {
+                    // TensorFlow's t sees this value as a constant: JAX differentiates it as one.
+                    offTape.insert(id)
+                    return
+                }
                 if !b.tapes.contains(tape) || b.opaque {
-                    throw unsupported("\(target.library) records on one graph: '\(n)' reaches the sources outside what tape \(tape) recorded, where TensorFlow's tape would see no path")
+                    throw unsupported("\(target.library) records on one graph: '\(n)' reaches the sources outside what tape \(tape) recorded, where TensorFlow's tape sees a constant or no path")
                 }
                 switch b.definition {
                 case .root: return
@@ -416,7 +427,8 @@ extension PythonWriter {
             throw InPlaceConflict()
         }
         let y = try targetCode(g, env: env, inline: inline)
-        let watched = try scopedSources(g, env: env)
+        var unused = Set<Int>()
+        let watched = try scopedSources(g, env: env, offTape: &unused)
         // A source the scoped tape did not watch: a detached copy, whose gradient is None (or zeros).
         let xs = g.sources.indices.map { i -> String in
             let x = g.sources[i]
@@ -488,7 +500,8 @@ extension PythonWriter {
     /// tapebook found when it ran the statement, where it is known, and must agree with what the
     /// export sees.
     mutating func jaxGradient(_ g: Gradient, env: [String: Int], inline: InlineContext?) throws -> PyCode {
-        let watched = try scopedSources(g, env: env)
+        var offTape = Set<Int>()
+        let watched = try scopedSources(g, env: env, constants: inline == nil, offTape: &offTape)
         var ids: [Int] = []
         for s in g.sources {
             guard let id = env[s.name] else {
@@ -513,6 +526,15 @@ extension PythonWriter {
             return bindings[id].tracked && reaches(g.target, env, versions)
         }
         for i in connected.indices where !watched[i] { connected[i] = false }
+        if let tape = g.tape?.name {
+            // A source the tape recorded no path from (only through values it saw as constants) gives None.
+            let recordsTarget = scopes.contains(tape) && !stoppedScopes.contains(tape)
+            for (i, id) in ids.enumerated() where connected[i] {
+                let versions = bindings[id].variable.map { v in Set(bindings.indices.filter { bindings[$0].variable == v }) } ?? [id]
+                if tapePath(g.target, env, versions, tape: tape, top: true, recordsTarget: recordsTarget) == false { connected[i] = false }
+            }
+        }
+        context.constants.formUnion(offTape)
         if inline == nil, g.kind == .grad, !g.unconnectedZero, let expected = expectedConnected, expected.count == connected.count {
             expectedConnected = nil
             if expected != connected {

@@ -236,3 +236,49 @@ extension PythonWriter {
         if shows { for (i, n) in names.enumerated() { emit("show(\(quote("\(name.name)[\(i)] =")), \(n))") } }
     }
 }
+
+extension PythonWriter {
+    /// The built-ins that draw from the generator (or reseed it).
+    static let randomCalls: Set<String> = ["randn", "rand", "dropout", "set_seed"]
+
+    /// Whether statements draw random numbers (a user function that does included).
+    func draws(_ statements: [Statement]) -> Bool {
+        var names: [String] = [], calls = Set<String>()
+        PythonWriter.readNames(statements, into: &names, calls: &calls)
+        return !calls.isDisjoint(with: PythonWriter.randomCalls.union(drawingFunctions))
+    }
+
+    func draws(_ body: FunctionBody) -> Bool {
+        switch body {
+        case .expressions(let es): return es.contains { e in
+            var names: [String] = [], calls = Set<String>()
+            PythonWriter.readNames(e, into: &names, calls: &calls)
+            return !calls.isDisjoint(with: PythonWriter.randomCalls.union(drawingFunctions))
+        }
+        case .block(let statements): return draws(statements)
+        }
+    }
+
+    /// JAX: the generator's state saved where random point `k`'s statement starts, written there the
+    /// first time a gradient needs it.
+    mutating func snapshot(_ k: Int) -> String {
+        if let name = randomPoints[k].snapshot { return name }
+        temporaries += 1
+        let name = "_rng\(temporaries)"
+        let at = randomPoints[k].line
+        lines.insert(String(repeating: "    ", count: randomPoints[k].indent)
+                     + "\(name) = _rng.copy()  # the generator before line \(randomPoints[k].line1), which jax.grad evaluates again", at: at)
+        for i in randomPoints.indices where i != k && randomPoints[i].line >= at { randomPoints[i].line += 1 }
+        randomPoints[k].line += 1
+        if replayInsertion >= at { replayInsertion += 1 }
+        randomPoints[k].snapshot = name
+        return name
+    }
+
+    /// JAX: code re-evaluated inside a gradient's function, drawing the numbers its statement drew.
+    mutating func redrawn(_ c: PyCode, _ point: Int?) throws -> PyCode {
+        guard let point else { return c }
+        if replaying { throw unsupported("JAX: a gradient inside a replayed statement would draw its random numbers again") }
+        return PythonWriter.atom("_redraw(\(snapshot(point)), lambda: \(tensor(c)))")
+    }
+}

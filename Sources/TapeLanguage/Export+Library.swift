@@ -732,6 +732,11 @@ extension PythonWriter {
         "        self.spare = r * math.sin(2 * math.pi * u2)",
         "        return r * math.cos(2 * math.pi * u2)",
         "",
+        "    def copy(self):",
+        "        other = _TapeRandom(0)",
+        "        other.state, other.spare = list(self.state), self.spare",
+        "        return other",
+        "",
         "    def tensor(self, shape, normal):",
         "        n = int(np.prod(shape))",
         "        return np.array([self.normal() if normal else self.uniform() for _ in range(n)], np.float64).reshape(shape)",
@@ -741,6 +746,15 @@ extension PythonWriter {
         "def set_seed(n):",
         "    global _rng",
         "    _rng = _TapeRandom(n)",
+        "",
+        "def _redraw(state, compute):",
+        "    \"\"\"compute(), drawing the random numbers it drew where `state` was saved (jax.grad evaluates again).\"\"\"",
+        "    global _rng",
+        "    outer, _rng = _rng, state.copy()",
+        "    try:",
+        "        return compute()",
+        "    finally:",
+        "        _rng = outer",
     ]
 
     /// The start of every backend's `_load(path)`: `.npy` through `np.load`; CSV as tapebook reads it, with

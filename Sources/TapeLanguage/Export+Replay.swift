@@ -18,6 +18,8 @@ struct ExportReplay {
     var results: [String]
     /// The Python function, once written at the script's top level.
     var function: String?
+    /// The statement draws random numbers: its point in PythonWriter.randomPoints.
+    var randomPoint: Int?
 }
 
 extension PythonWriter {
@@ -122,14 +124,19 @@ extension PythonWriter {
     func replayRefusal(_ e: Expr) -> String? {
         var names: [String] = [], calls = Set<String>()
         PythonWriter.readNames(e, into: &names, calls: &calls)
-        if calls.contains("randn") || calls.contains("rand") || calls.contains("set_seed") || calls.contains("dropout") {
+        // A replay that draws random numbers draws them again from the generator's state saved where the
+        // statement ran (`_redraw`); a function body written in place of its call (`inlinedCall`) has no
+        // such point, and is refused.
+        if !calls.isDisjoint(with: PythonWriter.randomCalls.union(drawingFunctions)) && randomPoint == nil {
             return "it draws random numbers, which a replay would draw anew"
         }
         var found: String?
         func walk(_ e: Expr) {
             if found != nil { return }
             switch e.kind {
-            case .gradient: found = "it takes gradients itself"
+            // A gradient inside a replay is a jax.grad inside the function jax.grad differentiates (nested, as
+            // TensorFlow's persistent tape records it); a function body written in place cannot hold one.
+            case .gradient: if !checkingReplay { found = "it takes gradients itself" }
             case .group: found = "it makes groups"
             case .unary(_, let a), .transpose(let a): walk(a)
             case .binary(_, let a, let b): walk(a); walk(b)
@@ -165,8 +172,10 @@ extension PythonWriter {
             .reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         let tracked = recording && (parameters.contains { bindings[before[$0]!].tracked }
             || assigned.contains { bindings[environment[$0]!].tracked })
-        replays.append(ExportReplay(statement: s, environment: before, variables: variablesBefore, source: source,
-                                    parameters: parameters, results: assigned))
+        var replay = ExportReplay(statement: s, environment: before, variables: variablesBefore, source: source,
+                                  parameters: parameters, results: assigned)
+        replay.randomPoint = randomPoint
+        replays.append(replay)
         let k = replays.count - 1
         for (i, n) in assigned.enumerated() {
             bind(n, .replay(k, index: i), tracked: tracked)
@@ -176,6 +185,10 @@ extension PythonWriter {
     /// The value of replay `k`'s `index`-th result, as the gradient being written sees it.
     mutating func replayed(_ k: Int, index: Int, name: String, inline: InlineContext) throws -> PyCode {
         let replay = replays[k]
+        let savedPoint = randomPoint
+        randomPoint = replay.randomPoint
+        checkingReplay = true
+        defer { randomPoint = savedPoint; checkingReplay = false }
         if let reason = replayRefusal([replay.statement]) {
             throw unsupported("JAX differentiates '\(name)' by replaying the statement that computed it (line \(replay.statement.span.start.line)), but \(reason)")
         }
@@ -197,7 +210,8 @@ extension PythonWriter {
         }
         let arguments = try replay.parameters.map { try tensor(self.name($0, env: replay.environment, inline: inline)) }
         let function = try replayFunction(k)
-        let call = "\(function)(\(arguments.joined(separator: ", ")))"
+        var call = "\(function)(\(arguments.joined(separator: ", ")))"
+        if let point = replay.randomPoint { call = "_redraw(\(snapshot(point)), lambda: \(call))" }
         return PythonWriter.atom(replay.results.count == 1 ? call : "\(call)[\(index)]")
     }
 
@@ -233,8 +247,10 @@ extension PythonWriter {
         self = saved
         helpers.formUnion(newHelpers)
         temporaries = count
-        lines.insert(contentsOf: written, at: replayInsertion)
+        let at = replayInsertion
+        lines.insert(contentsOf: written, at: at)
         replayInsertion += written.count
+        for i in randomPoints.indices where randomPoints[i].line > at { randomPoints[i].line += written.count }
         replays[k].function = name
         return name
     }

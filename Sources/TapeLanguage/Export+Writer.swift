@@ -28,6 +28,8 @@ struct ExportBinding {
     var name: String
     var definition: Definition
     var tracked: Bool
+    /// JAX: the statement that bound it draws random numbers (see PythonWriter.randomPoints).
+    var randomPoint: Int?
     /// The Python name that holds this value once `name` holds another (a variable's earlier versions).
     var python: String?
     /// For a variable's versions: the binding of its declaration, the same for all of them.
@@ -45,6 +47,8 @@ struct InlineContext {
     var parameters: [Int: [String]]
     /// Every source of this gradient and of the ones around it.
     var sources: Set<Int>
+    /// Values a scoped tape did not record, on a path from the sources: constants for this gradient.
+    var constants: Set<Int> = []
 }
 
 struct PythonWriter {
@@ -125,6 +129,14 @@ struct PythonWriter {
     var overwritten: Set<Int> = []
     /// Whether the statement being translated is one of the session's (not inside a block).
     var topLevel = false
+    /// JAX: where each statement that draws random numbers starts (its line in `lines`, its indentation),
+    /// and the name of the generator's state saved there, once a gradient re-evaluates what it computed
+    /// (`_redraw`); the point of the statement being translated; user functions that draw.
+    var randomPoints: [(line: Int, indent: Int, line1: Int, snapshot: String?)] = []
+    var randomPoint: Int?
+    var drawingFunctions: Set<String> = []
+    /// While a replay is checked (`replayed`): gradients inside it are replayed too.
+    var checkingReplay = false
     /// Scoped tapes made persistent (TensorFlow: an empty tape replaces one reset after its block).
     var persistentTapes: Set<String> = []
 
@@ -206,10 +218,17 @@ struct PythonWriter {
     }
 
     mutating func statement(_ s: Statement) throws {
-        let saved = current, savedTopLevel = topLevel
+        let saved = current, savedTopLevel = topLevel, savedRandomPoint = randomPoint
         current = s
         topLevel = saved == nil
-        defer { current = saved; topLevel = savedTopLevel }
+        defer { current = saved; topLevel = savedTopLevel; randomPoint = savedRandomPoint }
+        if target == .jax, !replaying {
+            randomPoint = nil
+            if draws([s]) {
+                randomPoints.append((lines.count, indent, s.span.start.line, nil))
+                randomPoint = randomPoints.count - 1
+            }
+        }
         expectedConnected = nil
         topGradient = nil
         if saved == nil && !replaying { replayInsertion = lines.count }
@@ -538,7 +557,7 @@ struct PythonWriter {
             // Twice through the body, so that what the second iteration sees (names rebound by the
             // first) decides; the two must agree or the loop's gradients change between iterations.
             let savedLines = lines, savedBindings = bindings, savedTemporaries = temporaries
-            let savedReplays = replays, savedInsertion = replayInsertion
+            let savedReplays = replays, savedInsertion = replayInsertion, savedRandomPoints = randomPoints
             let namesBefore = environment, variablesBefore = variables
             emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
             indent += 1
@@ -548,6 +567,7 @@ struct PythonWriter {
             temporaries = savedTemporaries
             replays = savedReplays
             replayInsertion = savedInsertion
+            randomPoints = savedRandomPoints
             indent -= 1
             emit("for \(counter.map { py($0.name) } ?? "_") in range(\(n)):")
             indent += 1
@@ -655,6 +675,7 @@ struct PythonWriter {
 
     mutating func bind(_ name: String, _ definition: ExportBinding.Definition, tracked: Bool, variable: Int? = nil) {
         var b = ExportBinding(name: name, definition: definition, tracked: tracked, variable: variable)
+        b.randomPoint = randomPoint
         b.tapes = recording ? Set(scopes).subtracting(stoppedScopes) : []
         bindings.append(b)
         environment[name] = bindings.count - 1
@@ -780,6 +801,7 @@ struct PythonWriter {
     mutating func function(name: String, parameters: [String], body: FunctionBody) throws {
         freeNames[name] = freeNames(body, parameters: parameters)
         functions[name] = false
+        if draws(body) { drawingFunctions.insert(name) } else { drawingFunctions.remove(name) }
         if PythonWriter.givesSeveral(body) { severalFunctions.insert(name) } else { severalFunctions.remove(name) }
         functionBodies[name] = (parameters, body)
         emit("def \(py(name))(\(parameters.map(py).joined(separator: ", "))):")
@@ -791,6 +813,7 @@ struct PythonWriter {
     mutating func customFunction(name: String, parameters: [String], body: FunctionBody, cotangent: String, gradient: FunctionBody) throws {
         freeNames[name] = freeNames(body, parameters: parameters).union(freeNames(gradient, parameters: parameters + [cotangent]))
         functions[name] = true
+        if draws(body) || draws(gradient) { drawingFunctions.insert(name) } else { drawingFunctions.remove(name) }
         if PythonWriter.givesSeveral(body) { severalFunctions.insert(name) } else { severalFunctions.remove(name) }
         let ps = parameters.map(py).joined(separator: ", ")
         let n = py(name)

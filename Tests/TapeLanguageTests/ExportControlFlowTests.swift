@@ -115,12 +115,10 @@ final class ExportControlFlowTests: ExportTestCase {
         show("∂(y + f(1))/∂w =", _g2[1])
         """)
         for (program, message) in [
-            ("x = 3\nwatch x\ny = x\nrepeat 2 < y = y * randn([]) >\ngrad y wrt x",
-             "JAX differentiates 'y' by replaying the statement that computed it (line 4), but it draws random numbers, which a replay would draw anew"),
             ("var w = 2\ny = w\nrepeat 2 < y = y * w; w *= 2 >\ngrad y wrt w",
              "JAX: the statement that computed 'y' (line 3) updates the variable 'w', a source of this gradient"),
-            ("x = 3\nwatch x\ny = x\nrepeat 2 < y = y * grad x^2 wrt x >\ngrad y wrt x",
-             "JAX differentiates 'y' by replaying the statement that computed it (line 4), but it takes gradients itself"),
+            ("x = 3\nwatch x\ny = x\nrepeat 2 < y = y * x; g = grad y wrt x >\ngrad g wrt x",
+             "the loop's gradients depend on the iteration; JAX needs one function per gradient"),
         ] {
             XCTAssertThrowsError(try Exporter.export(program, to: .jax, origin: "test.tape")) { error in
                 XCTAssertEqual((error as? ExportError)?.message, message)
@@ -160,5 +158,30 @@ final class ExportControlFlowTests: ExportTestCase {
             let lines = text.split(separator: "\n").map(String.init)
             for line in expected { XCTAssertTrue(lines.contains(line), "\(target.library) printed no '\(line)':\n\(text)") }
         }
+    }
+}
+
+/// JAX evaluates what a gradient reaches again inside jax.grad's function: a statement that drew random
+/// numbers draws them again from the generator's state saved where it ran; a gradient inside a replayed
+/// statement is a jax.grad inside the one that differentiates it.
+final class ExportRandomReplayTests: ExportTestCase {
+    func testRandomNumbersAreDrawnAgainFromTheSavedState() {
+        XCTAssertEqual(body("set_seed(1)\nx = [1.0, 2.0]\nwatch x\ny = x * randn([2]);\ngrad sum(y) wrt x", .jax), """
+        set_seed(1)
+        x = jnp.array([1, 2], jnp.float64)
+        show("x =", x)
+        # watch x: x is a source of the jax.grad calls below
+        _rng1 = _rng.copy()  # the generator before line 4, which jax.grad evaluates again
+        y = x * T(_rng.tensor([2], True))
+        show("∂sum(y)/∂x =", jax.grad(lambda _d1_0: jnp.sum(jnp.sum(_redraw(_rng1, lambda: (x + _d1_0) * T(_rng.tensor([2], True))))))(jnp.zeros_like(T(x))))
+        """)
+        let script = (try? Exporter.export("set_seed(1)\nx = 3\nwatch x\ny = x\nrepeat 2 < y = y * grad x^2 wrt x >\ngrad y wrt x", to: .jax, origin: "t.tape")) ?? ""
+        XCTAssertTrue(script.contains("""
+            def _replay1(y, x):
+                \"\"\"line 5, replayed for jax.grad: repeat 2 < y = y * grad x^2 wrt x >\"\"\"
+                for _ in range(2):
+                    y = y * jax.grad(lambda _d2_0: jnp.sum((x + _d2_0) ** 2))(jnp.zeros_like(T(x)))
+                return y
+            """), script)
     }
 }
