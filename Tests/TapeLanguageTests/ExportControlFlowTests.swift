@@ -138,26 +138,8 @@ final class ExportControlFlowTests: ExportTestCase {
     /// The exported scripts print tapebook's numbers, run in the export fidelity test's environment (.peers/,
     /// which `make test` and `make peers` make; without it the test skips, or fails under CI=true).
     func testExportedScriptsGiveTapebooksNumbers() throws {
-        let python = try ExportFidelityTests.peersPython()
         let expected = ["n 1.", "n 2.", "n 3.", "w = [10.  4.]", "∂sum(z)/∂x = [ 0. 16.  0. 16.]"]
-        for target in [ExportTarget.torch, .tf] {
-            let script = try Exporter.export(program, to: target, origin: "test.tape")
-            let file = NSTemporaryDirectory() + "tapebook-control-flow-\(target.rawValue)-\(getpid()).py"
-            try script.write(toFile: file, atomically: true, encoding: .utf8)
-            defer { unlink(file) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [file]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = Pipe()
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "\(target.library):\n\(text)")
-            let lines = text.split(separator: "\n").map(String.init)
-            for line in expected { XCTAssertTrue(lines.contains(line), "\(target.library) printed no '\(line)':\n\(text)") }
-        }
+        try assertScriptsPrint(expected, for: program, in: [.torch, .tf])
     }
 }
 

@@ -169,25 +169,7 @@ final class ExportGroupTests: ExportTestCase {
 
     /// The scripts print tapebook's numbers under the libraries (.peers/; skipped without it).
     func testExportedScriptsGiveTapebooksNumbers() throws {
-        let python = try ExportFidelityTests.peersPython()
         let expected = ["[0] = [0.9 1.6]", "[1] = -2.", "params[0] = [0.9 1.8]", "params[1] = 0."]
-        for target in ExportTarget.allCases {
-            let script = try Exporter.export(program, to: target, origin: "test.tape")
-            let file = NSTemporaryDirectory() + "tapebook-groups-\(target.rawValue)-\(getpid()).py"
-            try script.write(toFile: file, atomically: true, encoding: .utf8)
-            defer { unlink(file) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [file]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = Pipe()
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, "\(target.library):\n\(text)")
-            let lines = text.split(separator: "\n").map(String.init)
-            for line in expected { XCTAssertTrue(lines.contains(line), "\(target.library) printed no '\(line)':\n\(text)") }
-        }
+        try assertScriptsPrint(expected, for: program)
     }
 }
