@@ -36,7 +36,9 @@ def arg(name, default):
 
 
 def main():
-    reps, threads = arg("--reps", 20), arg("--threads", 0)
+    # 200: PyTorch's side is timed warm (after one call), tapebook's `repeat` includes its first repetition
+    # (OpenBLAS opening, first allocations), which 20 or 30 repetitions do not amortise.
+    reps, threads = arg("--reps", 200), arg("--threads", 0)
     import torch
     if threads:
         torch.set_num_threads(threads)
