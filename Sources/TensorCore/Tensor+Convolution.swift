@@ -147,21 +147,11 @@ extension Tensor {
     public static func conv2d(_ x: Tensor, _ k: Tensor, _ g: Conv2DGeometry) throws -> Tensor {
         try g.check(x, g.inputShape, "x")
         try g.check(k, g.filterShape, "k")
-        var out = [Double](repeating: 0, count: g.pixels * g.outChannels)
-        if g.taps > 0 && g.outChannels > 0 && g.pixels > 0 {
-            try x.withUnsafeBufferPointer { px in
-                try k.withUnsafeBufferPointer { pk in
-                    try out.withUnsafeMutableBufferPointer { py in
-                        try g.forEachChunk { first, count, columns in
-                            g.im2col(px.baseAddress!, first: first, count: count, into: columns)
-                            gemm(false, false, m: count, n: g.outChannels, k: g.taps, columns, lda: g.taps, pk.baseAddress!, ldb: g.outChannels,
-                                 beta: 0, py.baseAddress! + first * g.outChannels, ldc: g.outChannels)
-                        }
-                    }
-                }
-            }
+        return try chunked(x, k, g, into: g.outputShape) { px, pk, py, first, count, columns in
+            g.im2col(px, first: first, count: count, into: columns)
+            gemm(false, false, m: count, n: g.outChannels, k: g.taps, columns, lda: g.taps, pk, ldb: g.outChannels,
+                 beta: 0, py + first * g.outChannels, ldc: g.outChannels)
         }
-        return Tensor(shape: g.outputShape, scalars: out)
     }
 
     /// TensorFlow's Conv2DBackpropInput: the gradient of `conv2d` with respect to x for the output's
@@ -169,22 +159,11 @@ extension Tensor {
     public static func conv2dBackpropInput(_ k: Tensor, _ dy: Tensor, _ g: Conv2DGeometry) throws -> Tensor {
         try g.check(k, g.filterShape, "k")
         try g.check(dy, g.outputShape, "the output's gradient")
-        try Shape.checkAllocation(g.inputShape)
-        var out = [Double](repeating: 0, count: Shape.count(g.inputShape))
-        if g.taps > 0 && g.outChannels > 0 && g.pixels > 0 {
-            try k.withUnsafeBufferPointer { pk in
-                try dy.withUnsafeBufferPointer { pd in
-                    try out.withUnsafeMutableBufferPointer { px in
-                        try g.forEachChunk { first, count, columns in
-                            gemm(false, true, m: count, n: g.taps, k: g.outChannels, pd.baseAddress! + first * g.outChannels, lda: g.outChannels,
-                                 pk.baseAddress!, ldb: g.outChannels, beta: 0, columns, ldc: g.taps)
-                            g.col2im(columns, first: first, count: count, into: px.baseAddress!)
-                        }
-                    }
-                }
-            }
+        return try chunked(k, dy, g, into: g.inputShape) { pk, pd, px, first, count, columns in
+            gemm(false, true, m: count, n: g.taps, k: g.outChannels, pd + first * g.outChannels, lda: g.outChannels,
+                 pk, ldb: g.outChannels, beta: 0, columns, ldc: g.taps)
+            g.col2im(columns, first: first, count: count, into: px)
         }
-        return Tensor(shape: g.inputShape, scalars: out)
     }
 
     /// TensorFlow's Conv2DBackpropFilter: the gradient of `conv2d` with respect to k for the output's
@@ -192,22 +171,33 @@ extension Tensor {
     public static func conv2dBackpropFilter(_ x: Tensor, _ dy: Tensor, _ g: Conv2DGeometry) throws -> Tensor {
         try g.check(x, g.inputShape, "x")
         try g.check(dy, g.outputShape, "the output's gradient")
-        try Shape.checkAllocation(g.filterShape)
-        var out = [Double](repeating: 0, count: Shape.count(g.filterShape))
+        return try chunked(x, dy, g, into: g.filterShape) { px, pd, pk, first, count, columns in
+            g.im2col(px, first: first, count: count, into: columns)
+            gemm(true, false, m: g.taps, n: g.outChannels, k: count, columns, lda: g.taps, pd + first * g.outChannels,
+                 ldb: g.outChannels, beta: first == 0 ? 0 : 1, pk, ldc: g.outChannels)
+        }
+    }
+
+    /// The three kernels' common walk: a result of `shape` (zeros where there are no windows, taps or
+    /// outputs), and `body` for each chunk of output pixels with both inputs', the result's and the im2col
+    /// buffer's storage.
+    private static func chunked(_ a: Tensor, _ b: Tensor, _ g: Conv2DGeometry, into shape: [Int],
+                                _ body: (_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
+                                         _ first: Int, _ count: Int, _ columns: UnsafeMutablePointer<Double>) -> Void) throws -> Tensor {
+        try Shape.checkAllocation(shape)
+        var out = [Double](repeating: 0, count: Shape.count(shape))
         if g.taps > 0 && g.outChannels > 0 && g.pixels > 0 {
-            try x.withUnsafeBufferPointer { px in
-                try dy.withUnsafeBufferPointer { pd in
-                    try out.withUnsafeMutableBufferPointer { pk in
+            try a.withUnsafeBufferPointer { pa in
+                try b.withUnsafeBufferPointer { pb in
+                    try out.withUnsafeMutableBufferPointer { po in
                         try g.forEachChunk { first, count, columns in
-                            g.im2col(px.baseAddress!, first: first, count: count, into: columns)
-                            gemm(true, false, m: g.taps, n: g.outChannels, k: count, columns, lda: g.taps, pd.baseAddress! + first * g.outChannels,
-                                 ldb: g.outChannels, beta: first == 0 ? 0 : 1, pk.baseAddress!, ldc: g.outChannels)
+                            body(pa.baseAddress!, pb.baseAddress!, po.baseAddress!, first, count, columns)
                         }
                     }
                 }
             }
         }
-        return Tensor(shape: g.filterShape, scalars: out)
+        return Tensor(shape: shape, scalars: out)
     }
 
     /// C = op(A)·op(B) + β·C for row-major matrices: one `cblas_dgemm`, or a plain loop where OpenBLAS is missing.
