@@ -24,8 +24,8 @@ struct Lexer {
     static let crlf: UInt8 = 0xFE
     static let nonASCII: UInt8 = 0xFF
 
-    init(source: String, firstLine: Int, firstColumn: Int = 1) {
-        let bytes = Array(source.utf8)
+    /// `bytes` are valid UTF-8 (a `String`'s).
+    init(bytes: [UInt8], firstLine: Int, firstColumn: Int = 1) {
         self.bytes = bytes
         lengths = Lexer.characterLengths(bytes)
         cursor = Cursor(index: 0, location: SourceLocation(offset: 0, line: firstLine, column: firstColumn))

@@ -36,25 +36,29 @@ public struct Parser {
     public init(source: String, firstLine: Int = 1, firstColumn: Int = 1) {
         // NOTE: the lexer holds up to 5 bytes a byte and a tensor literal a node a number: a 100 MB line would
         // take gigabytes. The input is read up to the first line longer than the limit, which is an error.
-        var text = source
-        var line = firstLine, lineStart = 0, offset = 0
-        for byte in source.utf8 {
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                lineStart = offset + 1
-            } else if offset - lineStart >= Parser.maximumLineBytes {
-                let utf8 = Array(source.utf8)
-                var end = lineStart
-                while end < utf8.count && utf8[end] != UInt8(ascii: "\n") { end += 1 }
-                text = String(decoding: utf8[..<lineStart], as: UTF8.self)
-                let location = SourceLocation(offset: lineStart, line: line, column: 1)
-                oversizedLine = SyntaxError(message: SyntaxMessage.lineTooLong(bytes: end - lineStart),
-                                            span: SourceSpan(start: location, end: location))
-                break
+        var bytes = Array(source.utf8)
+        let count = bytes.count
+        let oversized: (line: Int, start: Int, end: Int)? = bytes.withUnsafeBufferPointer { utf8 in
+            var line = firstLine, lineStart = 0
+            for offset in 0..<count {
+                if utf8[offset] == UInt8(ascii: "\n") {
+                    line += 1
+                    lineStart = offset + 1
+                } else if offset - lineStart >= Parser.maximumLineBytes {
+                    var end = offset
+                    while end < count && utf8[end] != UInt8(ascii: "\n") { end += 1 }
+                    return (line, lineStart, end)
+                }
             }
-            offset += 1
+            return nil
         }
-        lexer = Lexer(source: text, firstLine: firstLine, firstColumn: firstColumn)
+        if let (line, lineStart, end) = oversized {
+            bytes.removeSubrange(lineStart...)
+            let location = SourceLocation(offset: lineStart, line: line, column: 1)
+            oversizedLine = SyntaxError(message: SyntaxMessage.lineTooLong(bytes: end - lineStart),
+                                        span: SourceSpan(start: location, end: location))
+        }
+        lexer = Lexer(bytes: bytes, firstLine: firstLine, firstColumn: firstColumn)
         lastEnd = lexer.cursor.location
     }
 
