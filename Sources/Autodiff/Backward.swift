@@ -294,7 +294,7 @@ struct BackwardPlan {
                     let target = Int(edges[e].slot)
                     try (unmanagedInput ?? node.inputs.unmanaged(position))._withUnsafeGuaranteedRef { input in
                         if !g.tensor.hasSameShape(as: input.tensor) { g = try g.sumToShape(input.shape) }
-                        if v.context.detectsAnomalies && g.tensor.hasNonFinite {
+                        if v.context.detectsAnomalies && g.hasNonFinite {
                             if C.self is Transient.Type { throw Transient.Unrepresentable() }
                             noteBackwardNonFinite(try g.value(), node: node, output: v, dy: try dy.value(), fromSelect: fromSelect[slot])
                         }

@@ -320,9 +320,14 @@ public final class GradientContext {
     public func apply(_ primitive: Primitive, _ a: Value) throws -> Value {
         try Memory.checkLive()
         let output: Tensor
-        if case .unary(let f) = primitive { output = a.tensor.map(f) } else { output = try primitive.forward([a.tensor]) }
+        var nonFinite: Bool?
+        if case .unary(let f) = primitive {
+            (output, nonFinite) = a.tensor.mapNotingNonFinite(f)
+        } else {
+            output = try primitive.forward([a.tensor])
+        }
         let recording = recordingMask
-        return finish(output, primitive, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
+        return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
             _ = inheritUntracked(out, from: a, &reason)
         }
     }
@@ -331,9 +336,14 @@ public final class GradientContext {
     public func apply(_ primitive: Primitive, _ a: Value, _ b: Value) throws -> Value {
         try Memory.checkLive()
         let output: Tensor
-        if case .binary(let f) = primitive { output = try Tensor.zip(a.tensor, b.tensor, f) } else { output = try primitive.forward([a.tensor, b.tensor]) }
+        var nonFinite: Bool?
+        if case .binary(let f) = primitive {
+            (output, nonFinite) = try Tensor.zipNotingNonFinite(a.tensor, b.tensor, f)
+        } else {
+            output = try primitive.forward([a.tensor, b.tensor])
+        }
         let recording = recordingMask
-        return finish(output, primitive, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
+        return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
             if !inheritUntracked(out, from: a, &reason) { _ = inheritUntracked(out, from: b, &reason) }
         }
     }
@@ -348,17 +358,21 @@ public final class GradientContext {
     }
 
     /// The value of an operation whose inputs are tracked on the tapes `inputTapes`: recorded with a node of
-    /// `inputs` on those that record, else with the reason it is not (from `untracked`).
+    /// `inputs` on those that record, else with the reason it is not (from `untracked`). `nonFinite` is
+    /// whether the output holds a NaN or Inf when the kernel found out as it wrote it (nil: read it here).
     // NOTE: inlined with an autoclosure, so the inputs are retained only when a node keeps them: an untracked
     // result (a backward pass that is not recorded, arithmetic on constants) costs no retain of its inputs.
     @inline(__always)
-    private func finish(_ output: Tensor, _ primitive: Primitive, tapes inputTapes: TapeMask, _ inputs: @autoclosure () -> NodeInputs,
+    private func finish(_ output: Tensor, _ primitive: Primitive, nonFinite: Bool? = nil, tapes inputTapes: TapeMask,
+                        _ inputs: @autoclosure () -> NodeInputs,
                         untracked: (Value, inout UntrackedReason) -> Void) -> Value {
         let mask = inputTapes & recordingMask
         let out = Value(output, context: self)
         // A tape that `with stop t` stopped misses this operation: its None reasons say so.
         if stoppedMask != 0 { out.stoppedTapes = inputTapes & openMask & stoppedMask }
-        if detectsAnomalies && out.tensor.hasNonFinite { noteNonFinite(out, primitive, inputs()) }
+        if detectsAnomalies {
+            if nonFinite ?? out.tensor.hasNonFinite { noteNonFinite(out, primitive, inputs()) } else { out.isCheckedFinite = true }
+        }
         if mask != 0 {
             out.tapes = mask
             if storesNodes { out.storedNode = Node(primitive, inputs(), line: currentLine) }

@@ -58,6 +58,7 @@ struct Transient {
     }
 
     var tensor: Tensor { Tensor(scalar) }
+    var hasNonFinite: Bool { !scalar.isFinite }
     var serial: Int { Int(serialAndTapes >> UInt64(Value.tapeSlots)) }
     private var tapes: TapeMask { serialAndTapes & Self.tapeBits }
 
@@ -132,6 +133,8 @@ protocol Cotangent: GradientArithmetic {
     static func wrapping(_ value: Value) throws -> Self
     /// A value of the recorded graph (which the pass's targets keep alive).
     static func ofGraph(_ value: Unmanaged<Value>) throws -> Self
+    /// Whether the tensor holds a NaN or Inf (a value's tensor is read only when not checked before).
+    var hasNonFinite: Bool { get }
     /// The value itself, or the one a transient stands for.
     func value() throws -> Value
     /// The value of a result of the pass, given the results before it and the last serial number before the pass.

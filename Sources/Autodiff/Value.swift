@@ -31,9 +31,9 @@ public final class Value {
     /// The backward plan's mark while one is being built (see `BackwardPlan`), `BackwardPlan.unvisited`
     /// at all other times.
     var planSlot: Int32 = BackwardPlan.unvisited
-    /// The serial number in the high 48 bits, the tape mask in the low 16.
+    /// The serial number in bits 16–62, the tape mask in the low 16, and `checkedFiniteBit` on top.
     // NOTE: a recorded value is 88 bytes, an allocation of 96 (a long loop records hundreds of thousands):
-    // the 28-byte node leaves 4 bytes for the plan's mark, and the serial and the tapes share a word. 2^48
+    // the 28-byte node leaves 4 bytes for the plan's mark, and the serial and the tapes share a word. 2^47
     // serial numbers outlast any session; 16 tape slots allow 15 scoped tapes alive at once. The variable
     // is kept with the rare facts. LayoutTests guards the size.
     private var serialAndTapes: UInt64
@@ -46,7 +46,18 @@ public final class Value {
         set { serialAndTapes = serialAndTapes & ~Self.tapeBits | newValue & Self.tapeBits }
     }
     /// Creation order; a topological order of the graph.
-    public var serial: Int { Int(serialAndTapes >> UInt64(Self.tapeSlots)) }
+    public var serial: Int { Int((serialAndTapes & ~Self.checkedFiniteBit) >> UInt64(Self.tapeSlots)) }
+    private static let checkedFiniteBit: UInt64 = 1 << 63
+
+    /// Set when the anomaly check has read the tensor and found no NaN or Inf in it: the backward pass
+    /// then does not read a gradient it made a second time to check it.
+    var isCheckedFinite: Bool {
+        get { serialAndTapes & Self.checkedFiniteBit != 0 }
+        set { serialAndTapes = newValue ? serialAndTapes | Self.checkedFiniteBit : serialAndTapes & ~Self.checkedFiniteBit }
+    }
+
+    /// Whether the tensor holds a NaN or Inf, read only when it was not checked before.
+    var hasNonFinite: Bool { !isCheckedFinite && tensor.hasNonFinite }
     /// How many tape slots a value can be tracked on.
     static let tapeSlots = 16
     private static let tapeBits: UInt64 = (1 << UInt64(tapeSlots)) - 1
@@ -123,7 +134,7 @@ public final class Value {
     /// The context, unretained (for `Transient`s, which carry it without reference counting).
     var unmanagedContext: Unmanaged<GradientContext> { contextReference }
     /// The serial number and the tapes, packed (for `Transient`s, which pack them the same way).
-    var packedSerialAndTapes: UInt64 { serialAndTapes }
+    var packedSerialAndTapes: UInt64 { serialAndTapes & ~Self.checkedFiniteBit }
     /// Whether any rare fact is set (a variable, an untracked reason, a cut, a watch, a NaN origin, a deferral).
     var hasRareFacts: Bool { extras != nil }
 

@@ -18,120 +18,148 @@ public enum BinaryFunction: String, CaseIterable, Sendable {
 
 extension Tensor {
     /// Applies `function` to every element.
-    public func map(_ function: UnaryFunction) -> Tensor {
+    public func map(_ function: UnaryFunction) -> Tensor { mapNotingNonFinite(function).tensor }
+
+    /// `map`, and whether any element of the result is NaN or infinite, found in the same pass (the
+    /// anomaly check of every operation then reads no tensor a second time).
+    public func mapNotingNonFinite(_ function: UnaryFunction) -> (tensor: Tensor, hasNonFinite: Bool) {
         if case .scalar(var x) = storage {
             // Scalars skip the buffer machinery: the interpreter's loops are mostly scalar.
             var out = 0.0
             withUnsafePointer(to: &x) { px in
                 withUnsafeMutablePointer(to: &out) {
-                    Tensor.apply(function, UnsafeBufferPointer(start: px, count: 1), UnsafeMutableBufferPointer(start: $0, count: 1))
+                    _ = Tensor.apply(function, UnsafeBufferPointer(start: px, count: 1), UnsafeMutableBufferPointer(start: $0, count: 1))
                 }
             }
-            return Tensor(out)
+            return (Tensor(out), !out.isFinite)
         }
         // Every kernel writes every element, so the output is not zeroed first.
         let n = count
+        var nonFinite = false
         let out = [Double](unsafeUninitializedCapacity: n) { y, initialized in
             Memory.prepareLargeBuffer(y)
-            withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
+            nonFinite = withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
             initialized = n
         }
-        return Tensor(shape: shape, scalars: out)
+        return (Tensor(shape: shape, scalars: out), nonFinite)
     }
 
+    /// The bits that tell a non-finite element in the same pass that writes it: an exponent of all ones
+    /// (inf or NaN) is the only one that carries into the sign bit when one is added to the exponent. ORed
+    /// over a loop, branch-free, so the loop still vectorizes; `carry >> 63 != 0` then tells.
     @inline(__always)
-    static func loop(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>, _ f: (Double) -> Double) {
-        for i in 0..<x.count { y[i] = f(x[i]) }
+    static func nonFiniteCarry(_ v: Double) -> UInt64 {
+        (v.bitPattern & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000
     }
 
-    static func apply(_ function: UnaryFunction, _ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
+    /// Writes f(x[i]) to y[i]; true when a result is NaN or infinite.
+    @inline(__always)
+    static func loop(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>, _ f: (Double) -> Double) -> Bool {
+        var carry: UInt64 = 0
+        for i in 0..<x.count {
+            let v = f(x[i])
+            y[i] = v
+            carry |= nonFiniteCarry(v)
+        }
+        return carry >> 63 != 0
+    }
+
+    /// Applies `function` from x to y; true when a result is NaN or infinite.
+    static func apply(_ function: UnaryFunction, _ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) -> Bool {
         switch function {
-        case .negate: loop(x, y) { -$0 }
-        case .sin: loop(x, y) { Glibc.sin($0) }
-        case .cos: loop(x, y) { Glibc.cos($0) }
-        case .tan: loop(x, y) { Glibc.tan($0) }
-        case .asin: loop(x, y) { Glibc.asin($0) }
-        case .acos: loop(x, y) { Glibc.acos($0) }
-        case .atan: loop(x, y) { Glibc.atan($0) }
-        case .sinh: loop(x, y) { Glibc.sinh($0) }
-        case .cosh: loop(x, y) { Glibc.cosh($0) }
-        case .tanh: loop(x, y) { Tensor.fastTanh($0) }
-        case .exp: loop(x, y) { Glibc.exp($0) }
-        case .log: loop(x, y) { Glibc.log($0) }
-        case .log1p: loop(x, y) { Glibc.log1p($0) }
-        case .expm1: loop(x, y) { Glibc.expm1($0) }
-        case .sqrt: loop(x, y) { $0.squareRoot() }
-        case .abs: loop(x, y) { Swift.abs($0) }
-        case .sign: loop(x, y) { $0 > 0 ? 1 : ($0 < 0 ? -1 : ($0.isNaN ? .nan : 0)) }
-        case .floor: loop(x, y) { $0.rounded(.down) }
-        case .ceil: loop(x, y) { $0.rounded(.up) }
+        case .negate: return loop(x, y) { -$0 }
+        case .sin: return loop(x, y) { Glibc.sin($0) }
+        case .cos: return loop(x, y) { Glibc.cos($0) }
+        case .tan: return loop(x, y) { Glibc.tan($0) }
+        case .asin: return loop(x, y) { Glibc.asin($0) }
+        case .acos: return loop(x, y) { Glibc.acos($0) }
+        case .atan: return loop(x, y) { Glibc.atan($0) }
+        case .sinh: return loop(x, y) { Glibc.sinh($0) }
+        case .cosh: return loop(x, y) { Glibc.cosh($0) }
+        case .tanh: return loop(x, y) { Tensor.fastTanh($0) }
+        case .exp: return loop(x, y) { Glibc.exp($0) }
+        case .log: return loop(x, y) { Glibc.log($0) }
+        case .log1p: return loop(x, y) { Glibc.log1p($0) }
+        case .expm1: return loop(x, y) { Glibc.expm1($0) }
+        case .sqrt: return loop(x, y) { $0.squareRoot() }
+        case .abs: return loop(x, y) { Swift.abs($0) }
+        case .sign: return loop(x, y) { $0 > 0 ? 1 : ($0 < 0 ? -1 : ($0.isNaN ? .nan : 0)) }
+        case .floor: return loop(x, y) { $0.rounded(.down) }
+        case .ceil: return loop(x, y) { $0.rounded(.up) }
         // NOTE: NumPy and TensorFlow round half to even.
-        case .round: loop(x, y) { $0.rounded(.toNearestOrEven) }
-        case .erf: loop(x, y) { Glibc.erf($0) }
-        case .sigmoid: loop(x, y) { v in v >= 0 ? 1 / (1 + Glibc.exp(-v)) : Glibc.exp(v) / (1 + Glibc.exp(v)) }
-        case .relu: loop(x, y) { $0 > 0 ? $0 : ($0.isNaN ? .nan : 0) }
+        case .round: return loop(x, y) { $0.rounded(.toNearestOrEven) }
+        case .erf: return loop(x, y) { Glibc.erf($0) }
+        case .sigmoid: return loop(x, y) { v in v >= 0 ? 1 / (1 + Glibc.exp(-v)) : Glibc.exp(v) / (1 + Glibc.exp(v)) }
+        case .relu: return loop(x, y) { $0 > 0 ? $0 : ($0.isNaN ? .nan : 0) }
         // Stable softplus: log(1 + e^x) = max(x, 0) + log1p(e^-|x|).
-        case .softplus: loop(x, y) { Swift.max($0, 0) + Glibc.log1p(Glibc.exp(-Swift.abs($0))) }
-        case .reciprocal: loop(x, y) { 1 / $0 }
-        case .square: loop(x, y) { $0 * $0 }
-        case .positiveMask: loop(x, y) { $0 > 0 ? 1 : 0 }
+        case .softplus: return loop(x, y) { Swift.max($0, 0) + Glibc.log1p(Glibc.exp(-Swift.abs($0))) }
+        case .reciprocal: return loop(x, y) { 1 / $0 }
+        case .square: return loop(x, y) { $0 * $0 }
+        case .positiveMask: return loop(x, y) { $0 > 0 ? 1 : 0 }
         }
     }
 
     /// Combines two tensors elementwise with NumPy broadcasting.
     public static func zip(_ a: Tensor, _ b: Tensor, _ function: BinaryFunction) throws -> Tensor {
+        try zipNotingNonFinite(a, b, function).tensor
+    }
+
+    /// `zip`, and whether any element of the result is NaN or infinite, found in the same pass.
+    public static func zipNotingNonFinite(_ a: Tensor, _ b: Tensor, _ function: BinaryFunction) throws -> (tensor: Tensor, hasNonFinite: Bool) {
         if case .scalar(var x) = a.storage, case .scalar(var y) = b.storage {
             var out = 0.0
             withUnsafePointer(to: &x) { pa in
                 withUnsafePointer(to: &y) { pb in
                     withUnsafeMutablePointer(to: &out) {
-                        combine(function, UnsafeBufferPointer(start: pa, count: 1), 1, UnsafeBufferPointer(start: pb, count: 1), 1,
-                                UnsafeMutableBufferPointer(start: $0, count: 1), 1)
+                        _ = combine(function, UnsafeBufferPointer(start: pa, count: 1), 1, UnsafeBufferPointer(start: pb, count: 1), 1,
+                                    UnsafeMutableBufferPointer(start: $0, count: 1), 1)
                     }
                 }
             }
-            return Tensor(out)
+            return (Tensor(out), !out.isFinite)
         }
         let shape = try Shape.broadcast(a.shape, b.shape)
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)
+        var nonFinite = false
         let out = [Double](unsafeUninitializedCapacity: n) { po, initialized in
             Memory.prepareLargeBuffer(po)
             initialized = n
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     if a.shape == b.shape {
-                        combine(function, pa, 1, pb, 1, po, n)
+                        nonFinite = combine(function, pa, 1, pb, 1, po, n)
                     } else if a.count == 1 {
-                        combine(function, pa, 0, pb, 1, po, n)
+                        nonFinite = combine(function, pa, 0, pb, 1, po, n)
                     } else if b.count == 1 {
-                        combine(function, pa, 1, pb, 0, po, n)
+                        nonFinite = combine(function, pa, 1, pb, 0, po, n)
                     } else {
-                        broadcastCombine(function, shape, a.shape, pa, b.shape, pb, po)
+                        nonFinite = broadcastCombine(function, shape, a.shape, pa, b.shape, pb, po)
                     }
                 }
             }
         }
-        return Tensor(shape: shape, scalars: out)
+        return (Tensor(shape: shape, scalars: out), nonFinite)
     }
 
     /// Runs the innermost dimension as a strided loop and walks the outer dimensions with a counter.
     static func broadcastCombine(_ function: BinaryFunction, _ shape: [Int],
                                  _ aShape: [Int], _ pa: UnsafeBufferPointer<Double>,
                                  _ bShape: [Int], _ pb: UnsafeBufferPointer<Double>,
-                                 _ po: UnsafeMutableBufferPointer<Double>) {
+                                 _ po: UnsafeMutableBufferPointer<Double>) -> Bool {
         let rank = shape.count
         let aStrides = Shape.broadcastStrides(aShape, to: shape)
         let bStrides = Shape.broadcastStrides(bShape, to: shape)
         let inner = shape[rank - 1]
-        if inner == 0 || po.count == 0 { return }
+        if inner == 0 || po.count == 0 { return false }
         let outer = po.count / inner
         var index = [Int](repeating: 0, count: rank)
         var aOffset = 0, bOffset = 0
+        var nonFinite = false
         for row in 0..<outer {
-            combine(function, UnsafeBufferPointer(rebasing: pa[aOffset...]), aStrides[rank - 1],
+            nonFinite = combine(function, UnsafeBufferPointer(rebasing: pa[aOffset...]), aStrides[rank - 1],
                     UnsafeBufferPointer(rebasing: pb[bOffset...]), bStrides[rank - 1],
-                    UnsafeMutableBufferPointer(rebasing: po[(row * inner)...]), inner)
+                    UnsafeMutableBufferPointer(rebasing: po[(row * inner)...]), inner) || nonFinite
             // Advance the outer index (all axes but the last).
             var axis = rank - 2
             while axis >= 0 {
@@ -145,42 +173,46 @@ extension Tensor {
                 axis -= 1
             }
         }
+        return nonFinite
     }
 
+    /// Writes f(a[i·sa], b[i·sb]) to o[i]; true when a result is NaN or infinite.
     @inline(__always)
     static func loop2(_ a: UnsafeBufferPointer<Double>, _ sa: Int, _ b: UnsafeBufferPointer<Double>, _ sb: Int,
-                      _ o: UnsafeMutableBufferPointer<Double>, _ n: Int, _ f: (Double, Double) -> Double) {
+                      _ o: UnsafeMutableBufferPointer<Double>, _ n: Int, _ f: (Double, Double) -> Double) -> Bool {
+        var carry: UInt64 = 0
         if sa == 1 && sb == 1 {
-            for i in 0..<n { o[i] = f(a[i], b[i]) }
+            for i in 0..<n { let v = f(a[i], b[i]); o[i] = v; carry |= nonFiniteCarry(v) }
         } else if sa == 0 && sb == 1 {
             let x = a[0]
-            for i in 0..<n { o[i] = f(x, b[i]) }
+            for i in 0..<n { let v = f(x, b[i]); o[i] = v; carry |= nonFiniteCarry(v) }
         } else if sa == 1 && sb == 0 {
             let y = b[0]
-            for i in 0..<n { o[i] = f(a[i], y) }
+            for i in 0..<n { let v = f(a[i], y); o[i] = v; carry |= nonFiniteCarry(v) }
         } else {
-            for i in 0..<n { o[i] = f(a[i * sa], b[i * sb]) }
+            for i in 0..<n { let v = f(a[i * sa], b[i * sb]); o[i] = v; carry |= nonFiniteCarry(v) }
         }
+        return carry >> 63 != 0
     }
 
     static func combine(_ function: BinaryFunction, _ a: UnsafeBufferPointer<Double>, _ sa: Int,
-                        _ b: UnsafeBufferPointer<Double>, _ sb: Int, _ o: UnsafeMutableBufferPointer<Double>, _ n: Int) {
+                        _ b: UnsafeBufferPointer<Double>, _ sb: Int, _ o: UnsafeMutableBufferPointer<Double>, _ n: Int) -> Bool {
         switch function {
-        case .add: loop2(a, sa, b, sb, o, n) { $0 + $1 }
-        case .subtract: loop2(a, sa, b, sb, o, n) { $0 - $1 }
-        case .multiply: loop2(a, sa, b, sb, o, n) { $0 * $1 }
-        case .divide: loop2(a, sa, b, sb, o, n) { $0 / $1 }
-        case .power: loop2(a, sa, b, sb, o, n) { Tensor.power($0, $1) }
-        case .tanhGrad: loop2(a, sa, b, sb, o, n) { $1 * (1 - $0 * $0) }
+        case .add: return loop2(a, sa, b, sb, o, n) { $0 + $1 }
+        case .subtract: return loop2(a, sa, b, sb, o, n) { $0 - $1 }
+        case .multiply: return loop2(a, sa, b, sb, o, n) { $0 * $1 }
+        case .divide: return loop2(a, sa, b, sb, o, n) { $0 / $1 }
+        case .power: return loop2(a, sa, b, sb, o, n) { Tensor.power($0, $1) }
+        case .tanhGrad: return loop2(a, sa, b, sb, o, n) { $1 * (1 - $0 * $0) }
         // NOTE: NaN propagates through maximum and minimum, as in NumPy.
-        case .maximum: loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 >= $1 ? $0 : $1) }
-        case .minimum: loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 <= $1 ? $0 : $1) }
-        case .less: loop2(a, sa, b, sb, o, n) { $0 < $1 ? 1 : 0 }
-        case .greater: loop2(a, sa, b, sb, o, n) { $0 > $1 ? 1 : 0 }
-        case .lessEqual: loop2(a, sa, b, sb, o, n) { $0 <= $1 ? 1 : 0 }
-        case .greaterEqual: loop2(a, sa, b, sb, o, n) { $0 >= $1 ? 1 : 0 }
-        case .equal: loop2(a, sa, b, sb, o, n) { $0 == $1 ? 1 : 0 }
-        case .notEqual: loop2(a, sa, b, sb, o, n) { $0 != $1 ? 1 : 0 }
+        case .maximum: return loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 >= $1 ? $0 : $1) }
+        case .minimum: return loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 <= $1 ? $0 : $1) }
+        case .less: return loop2(a, sa, b, sb, o, n) { $0 < $1 ? 1 : 0 }
+        case .greater: return loop2(a, sa, b, sb, o, n) { $0 > $1 ? 1 : 0 }
+        case .lessEqual: return loop2(a, sa, b, sb, o, n) { $0 <= $1 ? 1 : 0 }
+        case .greaterEqual: return loop2(a, sa, b, sb, o, n) { $0 >= $1 ? 1 : 0 }
+        case .equal: return loop2(a, sa, b, sb, o, n) { $0 == $1 ? 1 : 0 }
+        case .notEqual: return loop2(a, sa, b, sb, o, n) { $0 != $1 ? 1 : 0 }
         }
     }
 

@@ -309,6 +309,32 @@ final class LayoutTests: XCTestCase {
         XCTAssertLessThanOrEqual(smallest, 88)
     }
 
+    /// The anomaly check's mark shares the serial number's word: a checked value keeps its serial number
+    /// and tapes, a value with a NaN is never marked, and the mark is what spares the backward pass a
+    /// second reading of a gradient.
+    func testCheckedFiniteMarkKeepsTheSerialNumberAndTapes() throws {
+        let ctx = GradientContext()
+        let x = ctx.constant(Tensor(shape: [3], scalars: [1, 2, 0]))
+        try ctx.watch(x, on: ctx.implicitTape.bit)
+        let y = try x * x
+        XCTAssertTrue(y.isCheckedFinite)
+        let (serial, tapes) = (y.serial, y.tapes)
+        y.isCheckedFinite = false
+        XCTAssertEqual(y.serial, serial)
+        XCTAssertEqual(y.tapes, tapes)
+        y.isCheckedFinite = true
+        XCTAssertEqual(y.serial, serial)
+        XCTAssertEqual(y.tapes, tapes)
+        XCTAssertEqual(y.packedSerialAndTapes >> UInt64(Value.tapeSlots), UInt64(serial), "transients see no mark")
+        XCTAssertFalse(y.hasNonFinite)
+        let z = try x.map(.log)
+        XCTAssertFalse(z.isCheckedFinite)
+        XCTAssertTrue(z.hasNonFinite)
+        XCTAssertEqual(z.nonFiniteOrigin?.operation, "log")
+        ctx.detectsAnomalies = false
+        XCTAssertFalse(try (x * x).isCheckedFinite, "not read, so not marked, when anomalies are not detected")
+    }
+
     /// A tensor is 16 bytes whether it holds a scalar inline or an array.
     func testTensorIsSmall() {
         XCTAssertEqual(MemoryLayout<Tensor>.size, 16)

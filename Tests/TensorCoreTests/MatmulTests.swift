@@ -35,6 +35,67 @@ final class MatmulTests: XCTestCase {
     }
 }
 
+/// Products with few columns or few terms (`Tensor.thinProduct`): each element one chain of fused
+/// multiply-adds over the terms in order.
+final class ThinProductTests: XCTestCase {
+    /// op(A)·op(B) as a chain of fused multiply-adds per element, in the order of the terms.
+    static func chained(_ a: Tensor, _ b: Tensor, _ tb: Bool) -> Tensor {
+        let (m, k) = (a.shape[0], a.shape[1])
+        let n = tb ? b.shape[0] : b.shape[1]
+        var out = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var s = 0.0
+            for p in 0..<k { s = s.addingProduct(a.scalars[i * k + p], tb ? b.scalars[j * k + p] : b.scalars[p * n + j]) }
+            out[i * n + j] = s
+        } }
+        return Tensor(shape: [m, n], scalars: out)
+    }
+
+    /// Every edge: rows past a multiple of 4, columns past a multiple of 8 and of 4, few terms and many
+    /// columns; the same to the bit as the chain, and within rounding of the plain loop.
+    func testThinProductsAreTheChainOfFusedMultiplyAdds() throws {
+        var random = RandomGenerator(seed: 23)
+        let shapes = [(256, 256, 10), (256, 10, 256), (128, 256, 10), (128, 10, 256), (7, 33, 3), (9, 256, 16), (5, 16, 300),
+                      (4, 1, 2), (6, 200, 12), (11, 3, 65), (64, 100, 5)]
+        for (m, k, n) in shapes {
+            XCTAssertTrue(Tensor.isThin(m: m, n: n, k: k, transposeA: false), "m=\(m) k=\(k) n=\(n)")
+            for tb in [false, true] {
+                let a = try random.tensor(shape: [m, k], normal: true)
+                let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
+                var out = [Double](repeating: .nan, count: m * n)
+                a.withUnsafeBufferPointer { pa in
+                    b.withUnsafeBufferPointer { pb in
+                        out.withUnsafeMutableBufferPointer { po in
+                            Tensor.thinProduct(pa.baseAddress!, k, pb.baseAddress!, tb ? k : n, tb, po.baseAddress!, m, n, k)
+                        }
+                    }
+                }
+                let product = Tensor(shape: [m, n], scalars: out)
+                if m * n * k > 4096 {
+                    XCTAssertEqual(try Tensor.matmul(a, b, transposeB: tb), product, "matmul takes the thin path")
+                }
+                let chain = Self.chained(a, b, tb), plain = MatmulTests.naive(a, b, false, tb)
+                for (index, (x, y)) in zip(product.scalars, chain.scalars).enumerated() {
+                    XCTAssertEqual(x.bitPattern, y.bitPattern, "m=\(m) k=\(k) n=\(n) tb=\(tb) at \(index): \(x) vs \(y)")
+                    XCTAssertEqual(x, plain.scalars[index], accuracy: 1e-12 * Double(k), "m=\(m) k=\(k) n=\(n) tb=\(tb)")
+                }
+            }
+        }
+    }
+
+    /// Only products with A as stored, 4 rows or more, 2 columns or more, and at most 256 terms.
+    func testWhichProductsAreThin() {
+        XCTAssertTrue(Tensor.isThin(m: 256, n: 10, k: 256, transposeA: false))
+        XCTAssertTrue(Tensor.isThin(m: 256, n: 256, k: 10, transposeA: false))
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 10, k: 256, transposeA: true), "Aᵀ·B stays with OpenBLAS")
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 10, k: 257, transposeA: false), "OpenBLAS splits longer sums")
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 64, k: 256, transposeA: false), "neither few columns nor few terms")
+        XCTAssertFalse(Tensor.isThin(m: 3, n: 10, k: 256, transposeA: false))
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 1, k: 256, transposeA: false), "a matrix-vector product")
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 100_000, k: 16, transposeA: false), "op(B) too large to copy")
+    }
+}
+
 /// OpenBLAS opens on a background thread once a second matrix it would multiply appears.
 final class BackgroundOpeningTests: XCTestCase {
     func testOnlyMatricesThatAProductWouldHandToOpenBLASOpenIt() {
@@ -91,6 +152,30 @@ final class ElementwiseAccuracyTests: XCTestCase {
 }
 
 final class NonFiniteScanTests: XCTestCase {
+    /// The elementwise kernels tell a non-finite result in the pass that writes it, as a scan of the result
+    /// would: every function over a mix of values, both broadcast paths, and scalars.
+    func testKernelsTellNonFiniteResultsAsTheScanDoes() throws {
+        let values: [Double] = [0, -0.0, 0.5, -2, 3, 700, -1e308, 1e-310, .infinity, -.infinity, .nan]
+        let finiteValues: [Double] = [0.25, -0.5, 1, 2, -3, 0.625]
+        for inputs in [values, finiteValues] + values.map({ [$0] }) {
+            let x = Tensor(shape: [inputs.count], scalars: inputs)
+            for f in UnaryFunction.allCases {
+                let (y, flag) = x.mapNotingNonFinite(f)
+                XCTAssertEqual(flag, y.hasNonFinite, "\(f) of \(inputs)")
+                XCTAssertEqual(y.scalars.map(\.bitPattern), x.map(f).scalars.map(\.bitPattern))
+            }
+            let column = Tensor(shape: [inputs.count, 1], scalars: inputs)
+            for g in BinaryFunction.allCases {
+                for (a, b) in [(x, x), (x, Tensor(2)), (Tensor(1e308), x), (column, x), (x, column)] {
+                    let (z, flag) = try Tensor.zipNotingNonFinite(a, b, g)
+                    XCTAssertEqual(flag, z.hasNonFinite, "\(g) of \(a.shape) and \(b.shape): \(inputs)")
+                }
+            }
+        }
+        XCTAssertTrue(try Tensor.zipNotingNonFinite(Tensor(1e308), Tensor(1e308), .add).hasNonFinite, "an overflow")
+        XCTAssertFalse(try Tensor.zipNotingNonFinite(Tensor(1), Tensor(2), .divide).hasNonFinite)
+    }
+
     /// The vectorized scan finds a single inf or NaN anywhere, in the first block or a later one, and
     /// nothing in the largest finite values, subnormals or negative zero.
     func testFindsEveryNonFiniteValueAndNothingElse() {
