@@ -83,6 +83,9 @@ struct NumberFormat {
     private let precision: Int
     /// The width every formatted element is padded to.
     let width: Int
+    /// The positional text of each value given to `init`, by its bits: `format` would otherwise find the same
+    /// digits again (a `description` and a few strings a value: 5% of replaying every lesson).
+    private var positionalTexts: [UInt64: String] = [:]
 
     init(values: [Double], precision: Int) {
         let precision = max(0, precision)
@@ -112,6 +115,7 @@ struct NumberFormat {
             var integerWidth = 0
             for v in finite {
                 let text = NumberFormat.positional(v, precision: precision)
+                positionalTexts[v.bitPattern] = text
                 decimals = max(decimals, NumberFormat.decimalCount(text))
                 integerWidth = max(integerWidth, text.prefix { $0 != "." }.count)
             }
@@ -132,7 +136,7 @@ struct NumberFormat {
         } else {
             switch notation {
             case let .positional(decimals, _):
-                let trimmed = NumberFormat.positional(v, precision: precision)
+                let trimmed = positionalTexts[v.bitPattern] ?? NumberFormat.positional(v, precision: precision)
                 let own = NumberFormat.decimalCount(trimmed)
                 let padding = decimals == 0 ? 0 : (own == 0 ? decimals + 1 : decimals - own)
                 text = trimmed + String(repeating: " ", count: padding)

@@ -1,72 +1,131 @@
 /// A position in the source as the lexer walks it.
 struct Cursor {
-    /// Index into the lexer's characters (`codes`).
+    /// Index into the source's UTF-8 bytes (`Lexer.bytes`): always the start of a character.
     var index: Int
     var location: SourceLocation
 }
 
 /// Turns source text into tokens, one at a time, so the parser can read a meta command's
 /// raw line without tokenizing it.
+///
+/// The lexer reads the source's UTF-8 bytes. The language itself is ASCII; other characters appear in
+/// comments, strings and names (a letter of any script), and there each character (grapheme cluster)
+/// is taken whole, so that columns count characters as before.
+// NOTE: building an array of `Character`s (and a code per character) for a source with any non-ASCII
+// text was an eighth of a replay's instructions, and most lessons have some (`∂`, `→`, `│` in comments).
 struct Lexer {
-    /// The source's characters when it is not ASCII without CR; otherwise empty, each character being its
-    /// byte in `codes` (building an array of `Character`s was a twentieth of a replay's time).
-    private let unicodeCharacters: [Character]
-    /// Per character: its ASCII value, `Lexer.crlf` for "\r\n", or `Lexer.nonASCII`. The lexer's tests read
-    /// these bytes: comparing `Character`s or reading their properties costs a string comparison or a
-    /// Unicode look-up each, and parsing was a sixth of a replay's time.
-    let codes: [UInt8]
+    /// The source's UTF-8 bytes.
+    let bytes: [UInt8]
+    /// Per byte, the length in bytes of the character that starts there (0 inside a character); empty when
+    /// the source is ASCII without CR, where every character is one byte.
+    private let lengths: [UInt32]
     var cursor: Cursor
 
     static let crlf: UInt8 = 0xFE
     static let nonASCII: UInt8 = 0xFF
 
-    init(source: String, firstLine: Int, firstColumn: Int = 1) {
-        if source.utf8.allSatisfy({ $0 < 0x80 && $0 != 13 }) {
-            // ASCII without CR: one character per byte.
-            codes = Array(source.utf8)
-            unicodeCharacters = []
-        } else {
-            unicodeCharacters = Array(source)
-            codes = unicodeCharacters.map { c in
-                guard let ascii = c.asciiValue else { return Lexer.nonASCII }
-                return ascii == 10 && c.utf8.count == 2 ? Lexer.crlf : ascii
-            }
-        }
+    /// `bytes` are valid UTF-8 (a `String`'s).
+    init(bytes: [UInt8], firstLine: Int, firstColumn: Int = 1) {
+        self.bytes = bytes
+        lengths = Lexer.characterLengths(bytes)
         cursor = Cursor(index: 0, location: SourceLocation(offset: 0, line: firstLine, column: firstColumn))
     }
 
-    var isAtEnd: Bool { cursor.index >= codes.count }
+    /// The byte length of each character, or nothing when each byte is a character.
+    ///
+    /// Two ASCII bytes always have a character break between them, except CR LF (Unicode's grapheme
+    /// rules: only non-ASCII characters extend, join or prepend). So the bytes are cut at those breaks into
+    /// stretches around each non-ASCII byte or CR, and each stretch is split into characters by `String`
+    /// itself: its first and last breaks are true breaks of the whole source.
+    private static func characterLengths(_ bytes: [UInt8]) -> [UInt32] {
+        let count = bytes.count
+        guard let first = bytes.firstIndex(where: { $0 >= 0x80 || $0 == 13 }) else { return [] }
+        var lengths = [UInt32](repeating: 1, count: count)
+        // Whether a character breaks before `index` for certain: both neighbours ASCII, and not CR LF.
+        func certainBreak(_ index: Int) -> Bool {
+            index == 0 || index == count
+                || (bytes[index - 1] < 0x80 && bytes[index] < 0x80 && !(bytes[index - 1] == 13 && bytes[index] == 10))
+        }
+        var index = first
+        while index < count {
+            let byte = bytes[index]
+            if byte < 0x80 && byte != 13 { index += 1; continue }
+            // The stretch starts at the certain break at or before `index` (at most one ASCII byte back: an
+            // ASCII byte before it may be extended by a combining mark), and ends at the next certain break.
+            var start = index
+            while !certainBreak(start) { start -= 1 }
+            var end = index + 1
+            while !certainBreak(end) { end += 1 }
+            let stretch = String(decoding: bytes[start..<end], as: UTF8.self)
+            var at = start
+            for character in stretch {
+                let length = character.utf8.count
+                lengths[at] = UInt32(length)
+                for inside in (at + 1)..<(at + length) { lengths[inside] = 0 }
+                at += length
+            }
+            index = end
+        }
+        return lengths
+    }
 
-    /// The character at `index` (in `codes`).
+    var isAtEnd: Bool { cursor.index >= bytes.count }
+
+    /// The length in bytes of the character at `index`.
+    func length(at index: Int) -> Int { lengths.isEmpty ? 1 : Int(lengths[index]) }
+
+    /// The code of the character at `index`: its ASCII value, `Lexer.crlf` for "\r\n", `Lexer.nonASCII`
+    /// for any other character of more than one byte (a non-ASCII one, or an ASCII one that a combining
+    /// mark extends: `e` + U+0301 is one character, not the letter e).
+    func code(at index: Int) -> UInt8 {
+        if lengths.isEmpty { return bytes[index] }
+        switch lengths[index] {
+        case 1: return bytes[index] < 0x80 ? bytes[index] : Lexer.nonASCII
+        case 2 where bytes[index] == 13 && bytes[index + 1] == 10: return Lexer.crlf
+        default: return Lexer.nonASCII
+        }
+    }
+
+    /// The character at `index`.
     func character(at index: Int) -> Character {
-        unicodeCharacters.isEmpty ? Character(Unicode.Scalar(codes[index])) : unicodeCharacters[index]
+        let length = length(at: index)
+        if length == 1 && bytes[index] < 0x80 { return Character(Unicode.Scalar(bytes[index])) }
+        return String(decoding: bytes[index..<(index + length)], as: UTF8.self).first!
+    }
+
+    /// The text of the bytes in `range`, which starts and ends at characters.
+    func text(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    }
+
+    /// Where the line that holds `index` ends: the index of its line break, or the end of the source.
+    private func endOfLine(from index: Int) -> Int {
+        var i = index
+        while i < bytes.count, !Lexer.isLineBreak(code: code(at: i)) { i += length(at: i) }
+        return i
     }
 
     /// The text from `index` to the end of its line, not including the line break.
-    func lineText(from index: Int) -> String {
-        var text = ""
-        var i = index
-        while i < codes.count, !Lexer.isLineBreak(code: codes[i]) { text.append(character(at: i)); i += 1 }
-        return text
-    }
+    func lineText(from index: Int) -> String { text(index..<endOfLine(from: index)) }
 
     /// Lines end with "\n" or "\r\n" (one Character), as files are read (`SessionFile`, `SourceText`).
     // NOTE: not `Character.isNewline`, which is also true of a lone "\r", VT, FF, U+0085, U+2028 and
     // U+2029: those would end statements while line numbers, snippets and `#>` lines count only "\n".
     // They are spaces here.
-    // `asciiValue` is 10 for both, and only for them (a fast check: comparing Characters is not).
-    static func isLineBreak(_ character: Character) -> Bool { character.asciiValue == 10 }
     static func isLineBreak(code: UInt8) -> Bool { code == 10 || code == crlf }
 
-    func character(_ lookahead: Int = 0) -> Character? {
-        let index = cursor.index + lookahead
-        return index < codes.count ? character(at: index) : nil
-    }
-
-    /// The code of the character `lookahead` places on (see `codes`), nil at the end.
+    /// The code of the character `lookahead` characters on (see `code(at:)`), nil at the end.
     func code(_ lookahead: Int = 0) -> UInt8? {
-        let index = cursor.index + lookahead
-        return index < codes.count ? codes[index] : nil
+        if lengths.isEmpty {
+            let index = cursor.index + lookahead
+            return index < bytes.count ? bytes[index] : nil
+        }
+        var index = cursor.index
+        for _ in 0..<lookahead {
+            guard index < bytes.count else { return nil }
+            index += length(at: index)
+        }
+        return index < bytes.count ? code(at: index) : nil
     }
 
     private static func isDigit(_ code: UInt8?) -> Bool { code.map { $0 >= 48 && $0 <= 57 } ?? false }
@@ -74,27 +133,25 @@ struct Lexer {
 
     /// Whether the character may start a name: a letter or `_`.
     private func startsName(_ index: Int) -> Bool {
-        let code = codes[index]
+        let code = code(at: index)
         if code == Lexer.nonASCII { return character(at: index).isLetter }
         return code < 0x80 && (Lexer.isASCIILetter(code) || code == 95)
     }
 
     /// Whether the character may continue a name: a letter, a number or `_`.
     private func continuesName(_ index: Int) -> Bool {
-        let code = codes[index]
+        let code = code(at: index)
         if code == Lexer.nonASCII { let c = character(at: index); return c.isLetter || c.isNumber }
         return code < 0x80 && (Lexer.isASCIILetter(code) || (code >= 48 && code <= 57) || code == 95)
     }
 
+    /// Moves past one character.
     mutating func advanceCharacter() {
-        let code = codes[cursor.index]
-        if code < 0x80 {
-            cursor.location.offset += 1
-        } else {
-            cursor.location.offset += code == Lexer.crlf ? 2 : character(at: cursor.index).utf8.count
-        }
-        cursor.index += 1
-        if Lexer.isLineBreak(code: code) {
+        let index = cursor.index
+        let length = length(at: index)
+        cursor.index += length
+        cursor.location.offset += length
+        if bytes[index] == 10 || (length == 2 && bytes[index] == 13 && bytes[index + 1] == 10) {
             cursor.location.line += 1
             cursor.location.column = 1
         } else {
@@ -104,12 +161,22 @@ struct Lexer {
 
     /// The raw text from here to the end of the line, not including the line break.
     mutating func restOfLine() -> String {
-        var text = ""
-        while let character = character(), !Lexer.isLineBreak(character) {
-            text.append(character)
-            advanceCharacter()
+        let start = cursor.index
+        while let code = code(), !Lexer.isLineBreak(code: code) { advanceCharacter() }
+        return text(start..<cursor.index)
+    }
+
+    /// Moves to `end`, a character's start on the same line.
+    private mutating func advanceWithinLine(to end: Int) {
+        let start = cursor.index
+        var characters = end - start
+        if !lengths.isEmpty {
+            characters = 0
+            for i in start..<end where lengths[i] != 0 { characters += 1 }
         }
-        return text
+        cursor.index = end
+        cursor.location.offset += end - start
+        cursor.location.column += characters
     }
 
     mutating func nextToken() throws -> Token {
@@ -126,8 +193,8 @@ struct Lexer {
             kind = try lexNumber(start: start)
         } else if startsName(cursor.index) {
             advanceCharacter()
-            while cursor.index < codes.count, continuesName(cursor.index) { advanceCharacter() }
-            let word = text(from: start)
+            while cursor.index < bytes.count, continuesName(cursor.index) { advanceCharacter() }
+            let word = text(start.index..<cursor.index)
             kind = Keyword.named(word).map(TokenKind.keyword) ?? .name(word)
         } else if first == UInt8(ascii: "\"") {
             kind = .string(try lexString(start: start))
@@ -140,27 +207,19 @@ struct Lexer {
                               span: SourceSpan(start: start.location, end: cursor.location))
         }
         return Token(kind: kind, span: SourceSpan(start: start.location, end: cursor.location),
-                     text: text(from: start), start: start)
-    }
-
-    // NOTE: ASCII text is made from its bytes; other text is appended one character at a time:
-    // String(slice) goes through unspecialized generic code whose first call looks up protocol
-    // conformances at run time, a noticeable share of a short session's time.
-    private func text(from start: Cursor) -> String {
-        let range = start.index..<cursor.index
-        if codes[range].allSatisfy({ $0 < 0x80 }) {
-            return codes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
-        }
-        var text = ""
-        for i in range { text.append(character(at: i)) }
-        return text
+                     text: text(start.index..<cursor.index), start: start)
     }
 
     private mutating func skipSpacesAndComments() {
         while let code = code() {
             // Space, tab, VT, FF and a lone CR are spaces; so is any other Unicode white space.
             if code == UInt8(ascii: "#") {
-                while let next = self.code(), !Lexer.isLineBreak(code: next) { advanceCharacter() }
+                // A comment runs to the line break: LF, or CR LF (always one character).
+                var end = cursor.index + 1
+                while end < bytes.count, bytes[end] != 10, !(bytes[end] == 13 && end + 1 < bytes.count && bytes[end + 1] == 10) {
+                    end += 1
+                }
+                advanceWithinLine(to: end)
             } else if code == 32 || (code >= 9 && code <= 13 && code != 10) {
                 advanceCharacter()
             } else if code == Lexer.nonASCII, character(at: cursor.index).isWhitespace {
@@ -178,7 +237,8 @@ struct Lexer {
         while Lexer.isDigit(code()) { advanceCharacter() }
         // A point followed by a letter is `.T` (`2.T`), unless the letter starts an exponent (`1.e3`).
         let exponentAfterPoint = isE(code(1)) && (Lexer.isDigit(code(2)) || (sign(code(2)) && Lexer.isDigit(code(3))))
-        if code() == point, code(1) != point, exponentAfterPoint || !(cursor.index + 1 < codes.count && startsName(cursor.index + 1)) {
+        // The point is one byte: the character after it starts at the next byte.
+        if code() == point, code(1) != point, exponentAfterPoint || !(cursor.index + 1 < bytes.count && startsName(cursor.index + 1)) {
             advanceCharacter()
             while Lexer.isDigit(code()) { advanceCharacter() }
         }
@@ -189,7 +249,7 @@ struct Lexer {
                 while Lexer.isDigit(code()) { advanceCharacter() }
             }
         }
-        let text = text(from: start)
+        let text = text(start.index..<cursor.index)
         guard let value = Double(text) else {
             throw SyntaxError(message: SyntaxMessage.unexpected("'\(text)'"),
                               span: SourceSpan(start: start.location, end: cursor.location))
@@ -200,16 +260,16 @@ struct Lexer {
     /// A double-quoted string on one line; `\"` and `\\` are escapes, any other backslash is kept.
     private mutating func lexString(start: Cursor) throws -> String {
         advanceCharacter()
-        var value = ""
-        while let character = character() {
-            if Lexer.isLineBreak(character) { break }
+        var value: [UInt8] = []
+        while let code = code(), !Lexer.isLineBreak(code: code) {
+            let index = cursor.index
             advanceCharacter()
-            if character == "\"" { return value }
-            if character == "\\", let escaped = self.character(), escaped == "\"" || escaped == "\\" {
+            if code == UInt8(ascii: "\"") { return String(decoding: value, as: UTF8.self) }
+            if code == UInt8(ascii: "\\"), let escaped = self.code(), escaped == UInt8(ascii: "\"") || escaped == UInt8(ascii: "\\") {
                 advanceCharacter()
                 value.append(escaped)
             } else {
-                value.append(character)
+                value.append(contentsOf: bytes[index..<cursor.index])
             }
         }
         throw SyntaxError(message: SyntaxMessage.unterminatedString,

@@ -34,27 +34,31 @@ public struct Parser {
 
     /// `source` starts at `firstColumn` of line `firstLine`; offsets count from its start.
     public init(source: String, firstLine: Int = 1, firstColumn: Int = 1) {
-        // NOTE: the lexer holds 16 bytes a character and a tensor literal a node a number: a 100 MB line would
+        // NOTE: the lexer holds up to 5 bytes a byte and a tensor literal a node a number: a 100 MB line would
         // take gigabytes. The input is read up to the first line longer than the limit, which is an error.
-        var text = source
-        var line = firstLine, lineStart = 0, offset = 0
-        for byte in source.utf8 {
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                lineStart = offset + 1
-            } else if offset - lineStart >= Parser.maximumLineBytes {
-                let utf8 = Array(source.utf8)
-                var end = lineStart
-                while end < utf8.count && utf8[end] != UInt8(ascii: "\n") { end += 1 }
-                text = String(decoding: utf8[..<lineStart], as: UTF8.self)
-                let location = SourceLocation(offset: lineStart, line: line, column: 1)
-                oversizedLine = SyntaxError(message: SyntaxMessage.lineTooLong(bytes: end - lineStart),
-                                            span: SourceSpan(start: location, end: location))
-                break
+        var bytes = Array(source.utf8)
+        let count = bytes.count
+        let oversized: (line: Int, start: Int, end: Int)? = bytes.withUnsafeBufferPointer { utf8 in
+            var line = firstLine, lineStart = 0
+            for offset in 0..<count {
+                if utf8[offset] == UInt8(ascii: "\n") {
+                    line += 1
+                    lineStart = offset + 1
+                } else if offset - lineStart >= Parser.maximumLineBytes {
+                    var end = offset
+                    while end < count && utf8[end] != UInt8(ascii: "\n") { end += 1 }
+                    return (line, lineStart, end)
+                }
             }
-            offset += 1
+            return nil
         }
-        lexer = Lexer(source: text, firstLine: firstLine, firstColumn: firstColumn)
+        if let (line, lineStart, end) = oversized {
+            bytes.removeSubrange(lineStart...)
+            let location = SourceLocation(offset: lineStart, line: line, column: 1)
+            oversizedLine = SyntaxError(message: SyntaxMessage.lineTooLong(bytes: end - lineStart),
+                                        span: SourceSpan(start: location, end: location))
+        }
+        lexer = Lexer(bytes: bytes, firstLine: firstLine, firstColumn: firstColumn)
         lastEnd = lexer.cursor.location
     }
 
@@ -104,24 +108,26 @@ public struct Parser {
         var scanner = lexer
         scanner.cursor = resumeFrom
         var open = 0
-        while let character = scanner.character() {
+        while let code = scanner.code() {
             let offset = scanner.cursor.location.offset
-            if character == "#" {
+            if code == UInt8(ascii: "#") {
                 _ = scanner.restOfLine()
                 continue
             }
             scanner.advanceCharacter()
-            switch character {
-            case "\"":
-                while let next = scanner.character(), !Lexer.isLineBreak(next) {
+            switch code {
+            case UInt8(ascii: "\""):
+                while let next = scanner.code(), !Lexer.isLineBreak(code: next) {
                     scanner.advanceCharacter()
-                    if next == "\"" { break }
-                    if next == "\\", scanner.character() == "\"" || scanner.character() == "\\" { scanner.advanceCharacter() }
+                    if next == UInt8(ascii: "\"") { break }
+                    if next == UInt8(ascii: "\\"), scanner.code() == UInt8(ascii: "\"") || scanner.code() == UInt8(ascii: "\\") {
+                        scanner.advanceCharacter()
+                    }
                 }
-            case "(", "[", "<": open += 1
-            case ")", "]", ">": open = max(0, open - 1)
+            case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "<"): open += 1
+            case UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: ">"): open = max(0, open - 1)
             default:
-                if Lexer.isLineBreak(character) && open == 0 && offset >= errorOffset {
+                if Lexer.isLineBreak(code: code) && open == 0 && offset >= errorOffset {
                     lexer.cursor = scanner.cursor
                     resetState()
                     return
@@ -131,10 +137,10 @@ public struct Parser {
         // The brackets never balanced (a `<` that compares, a `(` left open): rather than lose the rest of
         // the input, resume on the line after the fault.
         scanner.cursor = resumeFrom
-        while let character = scanner.character() {
+        while let code = scanner.code() {
             let offset = scanner.cursor.location.offset
             scanner.advanceCharacter()
-            if Lexer.isLineBreak(character) && offset >= errorOffset { break }
+            if Lexer.isLineBreak(code: code) && offset >= errorOffset { break }
         }
         lexer.cursor = scanner.cursor
         resetState()

@@ -167,16 +167,18 @@ extension Actions {
                 ok = false
                 continue
             }
-            var result = Checker.check(SessionFile(text: text), file: file, trusted: trust)
+            let result = Checker.check(SessionFile(text: text), file: file, trusted: trust)
             if update {
                 // Outputs may quote line numbers, which move when #> lines are inserted: settle them.
+                var updated = result.updated
                 for _ in 0..<3 {
-                    let again = Checker.check(SessionFile(text: result.updated), file: file, trusted: trust)
-                    if again.updated == result.updated { break }
-                    result = again
+                    let again = Checker.check(SessionFile(text: updated), file: file, trusted: trust)
+                    let againUpdated = again.updated
+                    if againUpdated == updated { break }
+                    updated = againUpdated
                 }
-                if result.updated != text {
-                    let code = FileText.replace(file, with: Array(result.updated.utf8))
+                if updated != text {
+                    let code = FileText.replace(file, with: Array(updated.utf8))
                     if code != 0 {
                         print("\(file): cannot write: \(systemErrorText(code))")
                         ok = false

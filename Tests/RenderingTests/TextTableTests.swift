@@ -28,5 +28,8 @@ final class TextTableTests: XCTestCase {
         XCTAssertEqual(displayWidth("日本"), 4)
         XCTAssertEqual(displayWidth("e\u{301}"), 1)
         XCTAssertEqual(displayWidth("⠤▁"), 2)
+        // Printable ASCII is a column a byte; a control character takes none.
+        XCTAssertEqual(displayWidth("grad loss wrt w, b"), 18)
+        XCTAssertEqual(displayWidth("a\u{7}b\tc"), 3)
     }
 }
