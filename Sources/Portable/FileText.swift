@@ -74,9 +74,8 @@ public enum FileText {
     public static func read(_ path: String) -> String? {
         guard case .success(let bytes) = readBytes(path) else { return nil }
         let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes[3...] : bytes[...]
-        // Decoding repairs invalid UTF-8 with U+FFFD; a text whose bytes changed on the way was not UTF-8.
-        let text = String(decoding: body, as: UTF8.self)
-        return text.utf8.elementsEqual(body) ? text : nil
+        // Not UTF-8: nil (decoding would repair each invalid byte with U+FFFD).
+        return String(validating: body, as: UTF8.self)
     }
 
     /// Makes `bytes` the whole content of the file at `path`; 0, or the `errno` of the step that failed.

@@ -57,6 +57,8 @@ func pad(_ text: String, to width: Int, _ alignment: Alignment) -> String {
 
 /// `line` without trailing spaces, so golden `#>` lines survive editors that strip them.
 func trimmingTrailingSpaces(_ line: String) -> String {
+    // A last character that is a space ends with the byte of one: most lines end otherwise.
+    guard line.utf8.last == UInt8(ascii: " ") else { return line }
     var result = Substring(line)
     while result.last == " " { result.removeLast() }
     return String(result)

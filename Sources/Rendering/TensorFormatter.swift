@@ -173,16 +173,23 @@ struct NumberFormat {
             }
             return text
         }
-        var text = shortest.negative ? "-" : ""
+        // The text in one buffer of bytes (a string for each part cost more than finding the digits).
+        let zero = UInt8(ascii: "0")
+        var text: [UInt8] = []
+        text.reserveCapacity(digits.count + max(0, point - digits.count) + max(0, -point) + 3)
+        if shortest.negative { text.append(UInt8(ascii: "-")) }
         if point <= 0 {
-            text += "0"
+            text.append(zero)
         } else {
-            text += String(decoding: digits.prefix(point), as: UTF8.self) + String(repeating: "0", count: max(0, point - digits.count))
+            text += digits.prefix(point)
+            for _ in 0..<max(0, point - digits.count) { text.append(zero) }
         }
         if decimals > 0 {
-            text += "." + String(repeating: "0", count: max(0, -point)) + String(decoding: digits.suffix(decimals - max(0, -point)), as: UTF8.self)
+            text.append(UInt8(ascii: "."))
+            for _ in 0..<max(0, -point) { text.append(zero) }
+            text += digits.suffix(decimals - max(0, -point))
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// What NumPy's first pass over scientific notation finds for `v`: the decimals its mantissa needs

@@ -40,9 +40,7 @@ public enum Checker {
             var lines: [String] = []
             let run = session.run(cell, in: file.source, keepGoing: true) { outcome in
                 let text = OutputFormatter(settings: session.settings).human(outcome, source: file.source)
-                if !text.isEmpty || isShown(outcome) {
-                    lines += text.split(separator: "\n", omittingEmptySubsequences: false).map { trimTrailing(String($0)) }
-                }
+                if !text.isEmpty || isShown(outcome) { lines += outputLines(text) }
             }
             checked += run.statementsRun
             let quit = run.quit
@@ -75,8 +73,23 @@ public enum Checker {
     }
 
     static func trimTrailing(_ s: String) -> String {
+        // A last character that is a space ends with the byte of one: most lines end otherwise, and
+        // reading characters from the end costs grapheme breaking.
+        guard s.utf8.last == UInt8(ascii: " ") else { return s }
         var s = s
         while s.last == " " { s.removeLast() }
         return s
+    }
+
+    /// The lines of an output, each without trailing spaces: split at each "\n" character (not inside
+    /// "\r\n", which is one character).
+    static func outputLines(_ text: String) -> [String] {
+        let utf8 = text.utf8
+        // NOTE: split by bytes when there is no CR: every LF byte is then a "\n" character (splitting
+        // characters was 4% of replaying every lesson).
+        guard !utf8.contains(13) else {
+            return text.split(separator: "\n", omittingEmptySubsequences: false).map { trimTrailing(String($0)) }
+        }
+        return utf8.split(separator: 10, omittingEmptySubsequences: false).map { trimTrailing(String(Substring($0))) }
     }
 }

@@ -190,4 +190,15 @@ final class SessionsTests: XCTestCase {
         session.run(":save \"\(path)\" without custom")
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "# saved by tapebook\na = 1;\nb = 2\nf(x) = x^2;\nd = 4;\n")
     }
+
+    /// An output's lines as `check` compares them: split at "\n" characters ("\r\n" is one character and
+    /// does not split), trailing spaces dropped.
+    func testOutputLines() {
+        XCTAssertEqual(Checker.outputLines(""), [""])
+        XCTAssertEqual(Checker.outputLines("a\n"), ["a", ""])
+        XCTAssertEqual(Checker.outputLines("a  \nb \n\n θ  "), ["a", "b", "", " θ"])
+        XCTAssertEqual(Checker.outputLines("x\r\ny \nz"), ["x\r\ny", "z"])
+        XCTAssertEqual(Checker.outputLines("e\u{301} \n"), ["e\u{301}", ""])
+        XCTAssertEqual(Checker.trimTrailing(" \u{301}"), " \u{301}", "a space that a mark extends is not a space")
+    }
 }
