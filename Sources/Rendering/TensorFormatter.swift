@@ -117,7 +117,7 @@ struct NumberFormat {
                 let text = NumberFormat.positional(v, precision: precision)
                 positionalTexts[v.bitPattern] = text
                 decimals = max(decimals, NumberFormat.decimalCount(text))
-                integerWidth = max(integerWidth, text.prefix { $0 != "." }.count)
+                integerWidth = max(integerWidth, text.utf8.prefix { $0 != UInt8(ascii: ".") }.count)
             }
             notation = .positional(decimals: decimals, integerWidth: integerWidth)
             finiteWidth = integerWidth + (decimals > 0 ? decimals + 1 : 0)
@@ -167,7 +167,7 @@ struct NumberFormat {
             // until the rounding shows that it is not (0.9999546 is 0.99995 at precision 4, not 1).
             var shown = precision
             var text = trimZeros(String(cFormat: "%.\(shown)f", v))
-            while shown < decimals && !text.containsText(".") {
+            while shown < decimals && !text.utf8.contains(UInt8(ascii: ".")) {
                 shown += 1
                 text = trimZeros(String(cFormat: "%.\(shown)f", v))
             }
@@ -223,16 +223,19 @@ struct NumberFormat {
 
     /// `1.2500` → `1.25`, `2.0000` → `2`.
     static func trimZeros(_ text: String) -> String {
-        guard text.containsText(".") else { return text }
-        var result = Substring(text)
-        while result.last == "0" { result.removeLast() }
-        if result.last == "." { result.removeLast() }
-        return String(result)
+        // `printf`'s digits are ASCII: bytes are characters.
+        var bytes = Array(text.utf8)
+        guard bytes.contains(UInt8(ascii: ".")) else { return text }
+        while bytes.last == UInt8(ascii: "0") { bytes.removeLast() }
+        if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func decimalCount(_ text: String) -> Int {
-        guard let dot = text.firstIndex(of: ".") else { return 0 }
-        return text.distance(from: dot, to: text.endIndex) - 1
+        // The texts are ASCII (digits, sign, point): bytes are characters.
+        let utf8 = text.utf8
+        guard let dot = utf8.firstIndex(of: UInt8(ascii: ".")) else { return 0 }
+        return utf8.distance(from: dot, to: utf8.endIndex) - 1
     }
 }
 

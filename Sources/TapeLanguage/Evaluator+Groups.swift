@@ -211,8 +211,8 @@ extension Session {
             default: return nil
             }
         }
-        for (name, binding) in workspace { if let b = replaced(binding) { workspace[name] = b } }
-        for i in scopes.indices { for (name, binding) in scopes[i] { if let b = replaced(binding) { scopes[i][name] = b } } }
+        workspace.replaceValues(replaced)
+        for i in scopes.indices { scopes[i].replaceValues(replaced) }
     }
 
     /// `params -= e`, `params += e` on a group: each variable member is updated in place, unrecorded

@@ -69,6 +69,15 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         return old
     }
 
+    /// Replaces, in place, each element for which `transform` gives a new one; the names and their order stay.
+    // NOTE: not a loop over the table and a store by name: the iterator boxes each pair and each store hashes
+    // the name again (an optimizer's step did that for every name of the workspace, for each variable).
+    mutating func replaceValues(_ transform: (Element) -> Element?) {
+        for i in values.indices {
+            if let new = transform(values[i]) { values[i] = new }
+        }
+    }
+
     func makeIterator() -> AnyIterator<(key: String, value: Element)> {
         var i = 0
         let keys = keys, values = values
