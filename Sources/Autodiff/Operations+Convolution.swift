@@ -72,18 +72,20 @@ extension Value {
 extension Value {
     /// TensorFlow's `max_pool2d` over size × size windows of x [batch, height, width, channels]: each
     /// window's largest element, its gradient to the first largest (MaxPoolGrad), whose own gradient reads
-    /// at the same places (MaxPoolGradGrad). The forward finds the places, then gathers them.
+    /// at the same places (MaxPoolGradGrad).
     public static func maxPool2d(_ x: Value, size: Int, stride: Int, padding: WindowPadding) throws -> Value {
         guard x.shape.count == 4 else { throw TensorError("max_pool2d needs x of shape [batch, height, width, channels], got \(Shape.describe(x.shape))") }
         let g = try Conv2DGeometry(input: x.shape, filter: [size, size, x.shape[3], x.shape[3]], stride: stride, padding: padding,
                                    name: "max_pool2d", window: "window")
+        let places = MaxPoolPlaces()
         let operation = Operation(name: "max_pool2d", arity: 1,
                                   forward: { t in
-                                      let indices = try Tensor.maxPoolArgmax(t[0], g)
-                                      return try t[0].reshaped([-1]).gather(axis: 0, indices: indices, indexShape: [indices.count]).reshaped(g.outputShape)
+                                      let (values, indices) = try Tensor.maxPool2d(t[0], g)
+                                      places.keep(indices, of: t[0])
+                                      return values
                                   },
                                   pullback: { x, _, dy in
-                                      let indices = try Tensor.maxPoolArgmax(x[0].tensor, g)
+                                      let indices = try places.indices(of: x[0].tensor) ?? Tensor.maxPool2d(x[0].tensor, g).indices
                                       let flat = try dy.context.apply(.scatterAdd(axis: 0, indices: indices, shape: [x[0].tensor.count]), [dy.reshaped([-1])])
                                       return [try flat.reshaped(x[0].shape)]
                                   },
@@ -92,5 +94,25 @@ extension Value {
                                                  "the gradient goes to the first largest element of each window (TensorFlow's MaxPoolGrad: ties do not share it)")
                                   })
         return try operation(x)
+    }
+}
+
+/// The places of the largest elements that max_pool2d's forward found, for its pullback: found again only when
+/// the pullback's input is not the tensor the forward read (`check grad` replays the forward at other inputs).
+final class MaxPoolPlaces {
+    // NOTE: holding the input keeps its storage alive, so no other tensor can come to have the same address,
+    // and shared, so that a change to it would copy it: the same address means the same elements.
+    private var input: Tensor?
+    private var places: [Int] = []
+
+    func keep(_ indices: [Int], of x: Tensor) {
+        input = x
+        places = indices
+    }
+
+    func indices(of x: Tensor) -> [Int]? {
+        guard let input, input.count == x.count else { return nil }
+        let same = input.withUnsafeBufferPointer { a in x.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        return same ? places : nil
     }
 }

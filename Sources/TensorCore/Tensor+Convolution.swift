@@ -141,13 +141,258 @@ public struct Conv2DGeometry: Equatable, Sendable {
     }
 }
 
+/// How the three convolution kernels compute: loops over the windows with the output channels in SIMD lanes,
+/// or im2col and `dgemm`.
+enum Conv2DMethod {
+    case direct, im2col
+}
+
+extension Conv2DGeometry {
+    /// The direct kernels take windows of at most 64 taps (kh·kw·in) and filters of at most 2,048 elements
+    /// (taps · out): there `dgemm`'s inner dimension or its filter is too small for it to gain back what im2col
+    /// copies; past either bound `dgemm` wins (measurements: docs/DECISIONS.md, "conv2d: direct kernels").
+    var method: Conv2DMethod { taps <= 64 && taps * outChannels <= 2048 ? .direct : .im2col }
+
+    /// The rows a of the window of a pixel whose window starts at row `top` that lie inside the input.
+    @inline(__always)
+    func windowRows(top: Int) -> Range<Int> {
+        let lo = max(0, -top), hi = min(kernelHeight, height - top)
+        return lo..<max(lo, hi)
+    }
+
+    /// The pixels j of an output row whose window column b lies inside the input: j·stride + b − left in [0, width).
+    @inline(__always)
+    func pixelsReading(column b: Int) -> Range<Int> {
+        let before = padLeft - b, last = width - 1 + padLeft - b
+        let lo = before <= 0 ? 0 : (before + stride - 1) / stride
+        let hi = last < 0 ? 0 : min(outWidth, last / stride + 1)
+        return lo..<max(lo, hi)
+    }
+
+    /// y[pixel, o] = Σ over the window's taps inside x of x·k[tap, o], sixteen output channels at a time; two
+    /// neighbouring pixels whose windows lie wholly inside x share each read of k.
+    func directForward(x: UnsafePointer<Double>, k: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+        let (cin, cout, run) = (inChannels, outChannels, kernelWidth * inChannels)
+        let whole = pixelsReading(column: 0).lowerBound..<pixelsReading(column: kernelWidth - 1).upperBound
+        for n in 0..<batch {
+            for i in 0..<outHeight {
+                let top = i * stride - padTop
+                let rows = windowRows(top: top)
+                let output = y + (n * outHeight + i) * outWidth * cout
+                @inline(__always)
+                func one<L: ChannelLanes>(_: L.Type, _ j: Int, _ o: Int) {
+                    let left = j * stride - padLeft
+                    let lo = max(0, -left), hi = min(kernelWidth, width - left)
+                    var sum = L.zero
+                    if lo < hi {
+                        for a in rows {
+                            let source = x + ((n * height + top + a) * width + left + lo) * cin
+                            let taps = k + (a * kernelWidth + lo) * cin * cout + o
+                            for e in 0..<((hi - lo) * cin) { sum = sum + L(taps + e * cout) * source[e] }
+                        }
+                    }
+                    sum.store(to: output + j * cout + o)
+                }
+                @inline(__always)
+                func two<L: ChannelLanes>(_: L.Type, _ j: Int, _ o: Int) {
+                    let next = stride * cin
+                    var first = L.zero, second = L.zero
+                    for a in rows {
+                        let source = x + ((n * height + top + a) * width + j * stride - padLeft) * cin
+                        let taps = k + a * run * cout + o
+                        for e in 0..<run {
+                            let tap = L(taps + e * cout)
+                            first = first + tap * source[e]
+                            second = second + tap * source[e + next]
+                        }
+                    }
+                    first.store(to: output + j * cout + o)
+                    second.store(to: output + (j + 1) * cout + o)
+                }
+                var j = 0
+                while j < outWidth {
+                    var o = 0
+                    if j >= whole.lowerBound && j + 1 < whole.upperBound {
+                        while o + 16 <= cout { two(SIMD16<Double>.self, j, o); o += 16 }
+                        while o + 4 <= cout { two(SIMD4<Double>.self, j, o); o += 4 }
+                        while o < cout { two(Double.self, j, o); o += 1 }
+                        j += 2
+                    } else {
+                        while o + 16 <= cout { one(SIMD16<Double>.self, j, o); o += 16 }
+                        while o + 4 <= cout { one(SIMD4<Double>.self, j, o); o += 4 }
+                        while o < cout { one(Double.self, j, o); o += 1 }
+                        j += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// dk[tap, o] = Σ over the pixels whose window reads inside x at that tap of x·dy[pixel, o]: for each row of
+    /// output pixels and each tap, one pass along the row, sixteen output channels at a time; two neighbouring
+    /// taps read by the same pixels share each read of dy.
+    func directBackpropFilter(x: UnsafePointer<Double>, dy: UnsafePointer<Double>, dk: UnsafeMutablePointer<Double>) {
+        let (cin, cout, step) = (inChannels, outChannels, stride * inChannels)
+        for n in 0..<batch {
+            for i in 0..<outHeight {
+                let top = i * stride - padTop
+                let gradients = dy + (n * outHeight + i) * outWidth * cout
+                for a in windowRows(top: top) {
+                    let input = x + (n * height + top + a) * width * cin
+                    var b = 0
+                    while b < kernelWidth {
+                        let pixels = pixelsReading(column: b)
+                        let paired = b + 1 < kernelWidth && pixelsReading(column: b + 1) == pixels
+                        for c in 0..<cin where !pixels.isEmpty {
+                            let source = input + (pixels.lowerBound * stride + b - padLeft) * cin + c
+                            let tap = dk + ((a * kernelWidth + b) * cin + c) * cout
+                            @inline(__always)
+                            func one<L: ChannelLanes>(_: L.Type, _ o: Int) {
+                                var sum = L.zero
+                                var read = gradients + pixels.lowerBound * cout + o
+                                for j in 0..<pixels.count {
+                                    sum = sum + L(read) * source[j * step]
+                                    read += cout
+                                }
+                                (L(tap + o) + sum).store(to: tap + o)
+                            }
+                            @inline(__always)
+                            func two<L: ChannelLanes>(_: L.Type, _ o: Int) {
+                                var first = L.zero, second = L.zero
+                                var read = gradients + pixels.lowerBound * cout + o
+                                for j in 0..<pixels.count {
+                                    let gradient = L(read)
+                                    first = first + gradient * source[j * step]
+                                    second = second + gradient * source[j * step + cin]
+                                    read += cout
+                                }
+                                (L(tap + o) + first).store(to: tap + o)
+                                (L(tap + cin * cout + o) + second).store(to: tap + cin * cout + o)
+                            }
+                            var o = 0
+                            if paired {
+                                while o + 16 <= cout { two(SIMD16<Double>.self, o); o += 16 }
+                                while o + 4 <= cout { two(SIMD4<Double>.self, o); o += 4 }
+                                while o < cout { two(Double.self, o); o += 1 }
+                            } else {
+                                while o + 16 <= cout { one(SIMD16<Double>.self, o); o += 16 }
+                                while o + 4 <= cout { one(SIMD4<Double>.self, o); o += 4 }
+                                while o < cout { one(Double.self, o); o += 1 }
+                            }
+                        }
+                        b += paired ? 2 : 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx: for each row of output pixels, Z[j, tap] = Σ_o dy[j, o]·k[tap, o] into a small buffer (the taps in
+    /// SIMD lanes, from a transposed copy of k; two pixels share each read of it), then each tap's column of Z
+    /// added along the input row it read, one pass per tap. No col2im buffer: its per-pixel walk spent its time
+    /// on runs as short as one window row (3 elements with one channel).
+    func directBackpropInput(k: UnsafePointer<Double>, dy: UnsafePointer<Double>, dx: UnsafeMutablePointer<Double>) throws {
+        let (cin, cout, step) = (inChannels, outChannels, stride * inChannels)
+        // The taps padded to four lanes, or to sixteen past four: 9 taps in three blocks of four summed one after
+        // another waited on each block's additions; in one block of sixteen they run side by side.
+        let lanes = taps <= 4 ? 4 : (taps + 15) / 16 * 16
+        try Shape.checkAllocation([cout, lanes])
+        try Shape.checkAllocation([outWidth, lanes])
+        // kᵀ, [out, lanes], zero past the last tap.
+        let transposed = UnsafeMutablePointer<Double>.allocate(capacity: cout * lanes)
+        defer { transposed.deallocate() }
+        transposed.initialize(repeating: 0, count: cout * lanes)
+        for t in 0..<taps { for o in 0..<cout { transposed[o * lanes + t] = k[t * cout + o] } }
+        let z = UnsafeMutablePointer<Double>.allocate(capacity: outWidth * lanes)
+        defer { z.deallocate() }
+        for n in 0..<batch {
+            for i in 0..<outHeight {
+                let gradients = dy + (n * outHeight + i) * outWidth * cout
+                @inline(__always)
+                func one<L: ChannelLanes>(_: L.Type, _ j: Int, _ t: Int) {
+                    var sum = L.zero
+                    for o in 0..<cout { sum = sum + L(transposed + o * lanes + t) * gradients[j * cout + o] }
+                    sum.store(to: z + j * lanes + t)
+                }
+                @inline(__always)
+                func two<L: ChannelLanes>(_: L.Type, _ j: Int, _ t: Int) {
+                    var first = L.zero, second = L.zero
+                    for o in 0..<cout {
+                        let tap = L(transposed + o * lanes + t)
+                        first = first + tap * gradients[j * cout + o]
+                        second = second + tap * gradients[(j + 1) * cout + o]
+                    }
+                    first.store(to: z + j * lanes + t)
+                    second.store(to: z + (j + 1) * lanes + t)
+                }
+                var j = 0
+                while j + 1 < outWidth {
+                    var t = 0
+                    while t + 16 <= lanes { two(SIMD16<Double>.self, j, t); t += 16 }
+                    while t < lanes { two(SIMD4<Double>.self, j, t); t += 4 }
+                    j += 2
+                }
+                if j < outWidth {
+                    var t = 0
+                    while t + 16 <= lanes { one(SIMD16<Double>.self, j, t); t += 16 }
+                    while t < lanes { one(SIMD4<Double>.self, j, t); t += 4 }
+                }
+                let top = i * stride - padTop
+                for a in windowRows(top: top) {
+                    let target = dx + (n * height + top + a) * width * cin
+                    for b in 0..<kernelWidth {
+                        let pixels = pixelsReading(column: b)
+                        for c in 0..<cin where !pixels.isEmpty {
+                            let into = target + (pixels.lowerBound * stride + b - padLeft) * cin + c
+                            let from = z + pixels.lowerBound * lanes + (a * kernelWidth + b) * cin + c
+                            for j in 0..<pixels.count { into[j * step] += from[j * lanes] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Output channels computed together in the direct kernels: sixteen (four AVX2 registers), four, or one.
+protocol ChannelLanes {
+    static var zero: Self { get }
+    init(_ from: UnsafePointer<Double>)
+    func store(to: UnsafeMutablePointer<Double>)
+    static func + (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Double) -> Self
+}
+
+extension SIMD16: ChannelLanes where Scalar == Double {
+    @inline(__always) init(_ from: UnsafePointer<Double>) { self = UnsafeRawPointer(from).loadUnaligned(as: Self.self) }
+    @inline(__always) func store(to: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(to).storeBytes(of: self, as: Self.self) }
+}
+
+extension SIMD4: ChannelLanes where Scalar == Double {
+    @inline(__always) init(_ from: UnsafePointer<Double>) { self = UnsafeRawPointer(from).loadUnaligned(as: Self.self) }
+    @inline(__always) func store(to: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(to).storeBytes(of: self, as: Self.self) }
+}
+
+extension Double: ChannelLanes {
+    @inline(__always) init(_ from: UnsafePointer<Double>) { self = from.pointee }
+    @inline(__always) func store(to: UnsafeMutablePointer<Double>) { to.pointee = self }
+}
+
 extension Tensor {
     /// TensorFlow's Conv2D (a cross-correlation): y[n, i, j, o] = Σ_{a, b, c} x[n, i·s + a − top, j·s + b − left, c]·k[a, b, c, o],
-    /// zero outside x. Each chunk of output pixels is im2col into one buffer and one `dgemm` by the filter.
+    /// zero outside x. Few taps: the direct kernel; otherwise each chunk of output pixels is im2col into one
+    /// buffer and one `dgemm` by the filter.
     public static func conv2d(_ x: Tensor, _ k: Tensor, _ g: Conv2DGeometry) throws -> Tensor {
+        try conv2d(x, k, g, method: g.method)
+    }
+
+    static func conv2d(_ x: Tensor, _ k: Tensor, _ g: Conv2DGeometry, method: Conv2DMethod) throws -> Tensor {
         try g.check(x, g.inputShape, "x")
         try g.check(k, g.filterShape, "k")
-        return try chunked(x, k, g, into: g.outputShape) { px, pk, py, first, count, columns in
+        if method == .direct {
+            return try direct(x, k, g, into: g.outputShape, writesEveryElement: true) { g.directForward(x: $0, k: $1, y: $2) }
+        }
+        return try chunked(x, k, g, into: g.outputShape, writesEveryElement: true) { px, pk, py, first, count, columns in
             g.im2col(px, first: first, count: count, into: columns)
             gemm(false, false, m: count, n: g.outChannels, k: g.taps, columns, lda: g.taps, pk, ldb: g.outChannels,
                  beta: 0, py + first * g.outChannels, ldc: g.outChannels)
@@ -155,10 +400,18 @@ extension Tensor {
     }
 
     /// TensorFlow's Conv2DBackpropInput: the gradient of `conv2d` with respect to x for the output's
-    /// cotangent dy, dx = col2im(dy·Kᵀ), the product per chunk and the columns added back where they were read.
+    /// cotangent dy. Few taps: the direct kernel; otherwise dx = col2im(dy·Kᵀ), the product per chunk and the
+    /// columns added back where they were read.
     public static func conv2dBackpropInput(_ k: Tensor, _ dy: Tensor, _ g: Conv2DGeometry) throws -> Tensor {
+        try conv2dBackpropInput(k, dy, g, method: g.method)
+    }
+
+    static func conv2dBackpropInput(_ k: Tensor, _ dy: Tensor, _ g: Conv2DGeometry, method: Conv2DMethod) throws -> Tensor {
         try g.check(k, g.filterShape, "k")
         try g.check(dy, g.outputShape, "the output's gradient")
+        if method == .direct {
+            return try direct(k, dy, g, into: g.inputShape) { try g.directBackpropInput(k: $0, dy: $1, dx: $2) }
+        }
         return try chunked(k, dy, g, into: g.inputShape) { pk, pd, px, first, count, columns in
             gemm(false, true, m: count, n: g.taps, k: g.outChannels, pd + first * g.outChannels, lda: g.outChannels,
                  pk, ldb: g.outChannels, beta: 0, columns, ldc: g.taps)
@@ -167,10 +420,18 @@ extension Tensor {
     }
 
     /// TensorFlow's Conv2DBackpropFilter: the gradient of `conv2d` with respect to k for the output's
-    /// cotangent dy, dK = im2col(x)ᵀ·dy, summed over the chunks by `dgemm`'s transpose flag and its β = 1.
+    /// cotangent dy. Few taps: the direct kernel; otherwise dK = im2col(x)ᵀ·dy, summed over the chunks by
+    /// `dgemm`'s transpose flag and its β = 1.
     public static func conv2dBackpropFilter(_ x: Tensor, _ dy: Tensor, _ g: Conv2DGeometry) throws -> Tensor {
+        try conv2dBackpropFilter(x, dy, g, method: g.method)
+    }
+
+    static func conv2dBackpropFilter(_ x: Tensor, _ dy: Tensor, _ g: Conv2DGeometry, method: Conv2DMethod) throws -> Tensor {
         try g.check(x, g.inputShape, "x")
         try g.check(dy, g.outputShape, "the output's gradient")
+        if method == .direct {
+            return try direct(x, dy, g, into: g.filterShape) { g.directBackpropFilter(x: $0, dy: $1, dk: $2) }
+        }
         return try chunked(x, dy, g, into: g.filterShape) { px, pd, pk, first, count, columns in
             g.im2col(px, first: first, count: count, into: columns)
             gemm(true, false, m: g.taps, n: g.outChannels, k: count, columns, lda: g.taps, pd + first * g.outChannels,
@@ -178,14 +439,29 @@ extension Tensor {
         }
     }
 
+    /// A result of `shape` and `body` with both inputs' and the result's storage, for the direct kernels.
+    private static func direct(_ a: Tensor, _ b: Tensor, _ g: Conv2DGeometry, into shape: [Int], writesEveryElement: Bool = false,
+                               _ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafeMutablePointer<Double>) throws -> Void) throws -> Tensor {
+        try Shape.checkAllocation(shape)
+        var out = result(shape, g, writesEveryElement)
+        if g.taps > 0 && g.outChannels > 0 && g.pixels > 0 {
+            try a.withUnsafeBufferPointer { pa in
+                try b.withUnsafeBufferPointer { pb in
+                    try out.withUnsafeMutableBufferPointer { po in try body(pa.baseAddress!, pb.baseAddress!, po.baseAddress!) }
+                }
+            }
+        }
+        return Tensor(shape: shape, scalars: out)
+    }
+
     /// The three kernels' common walk: a result of `shape` (zeros where there are no windows, taps or
     /// outputs), and `body` for each chunk of output pixels with both inputs', the result's and the im2col
     /// buffer's storage.
-    private static func chunked(_ a: Tensor, _ b: Tensor, _ g: Conv2DGeometry, into shape: [Int],
+    private static func chunked(_ a: Tensor, _ b: Tensor, _ g: Conv2DGeometry, into shape: [Int], writesEveryElement: Bool = false,
                                 _ body: (_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
                                          _ first: Int, _ count: Int, _ columns: UnsafeMutablePointer<Double>) -> Void) throws -> Tensor {
         try Shape.checkAllocation(shape)
-        var out = [Double](repeating: 0, count: Shape.count(shape))
+        var out = result(shape, g, writesEveryElement)
         if g.taps > 0 && g.outChannels > 0 && g.pixels > 0 {
             try a.withUnsafeBufferPointer { pa in
                 try b.withUnsafeBufferPointer { pb in
@@ -198,6 +474,14 @@ extension Tensor {
             }
         }
         return Tensor(shape: shape, scalars: out)
+    }
+
+    /// Storage for a kernel's result: zeros, or left uninitialized when the kernel writes every element (it
+    /// does whenever there are taps, output channels and pixels; an output of 2.7 MB was zeroed to be overwritten).
+    private static func result(_ shape: [Int], _ g: Conv2DGeometry, _ writesEveryElement: Bool) -> [Double] {
+        let count = Shape.count(shape)
+        guard writesEveryElement && g.taps > 0 && g.outChannels > 0 && g.pixels > 0 else { return [Double](repeating: 0, count: count) }
+        return [Double](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
     /// C = op(A)·op(B) + β·C for row-major matrices: one `cblas_dgemm`, or a plain loop where OpenBLAS is missing.
@@ -223,35 +507,81 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// For each window of a max pool (the geometry's windows, its filter [size, size, channels, ·]) and each
-    /// channel, the flat index in x of the window's first largest element; padding is no element of a window.
+    /// A max pool (the geometry's windows, its filter [size, size, channels, ·]): each window's first largest
+    /// element per channel, and its flat index in x; padding is no element of a window.
     // NOTE: the first largest, in the window's row-major order, as TensorFlow's MaxPoolGrad sends the gradient.
-    public static func maxPoolArgmax(_ x: Tensor, _ g: Conv2DGeometry) throws -> [Int] {
+    public static func maxPool2d(_ x: Tensor, _ g: Conv2DGeometry) throws -> (values: Tensor, indices: [Int]) {
         try g.check(x, g.inputShape, "x")
         let c = g.inChannels
+        var values = [Double](repeating: 0, count: g.pixels * c)
         var indices = [Int](repeating: 0, count: g.pixels * c)
-        guard !indices.isEmpty else { return indices }
-        x.withUnsafeBufferPointer { px in
-            indices.withUnsafeMutableBufferPointer { pi in
-                let values = px.baseAddress!
-                g.forEachPixel(from: 0, count: g.pixels) { row, n, top, left, inside in
-                    let best = pi.baseAddress! + row * c
-                    var first = true
-                    for a in 0..<g.kernelHeight where top + a >= 0 && top + a < g.height {
-                        for b in inside {
-                            let base = ((n * g.height + top + a) * g.width + left + b) * c
-                            if first {
-                                for ch in 0..<c { best[ch] = base + ch }
-                                first = false
-                            } else {
-                                for ch in 0..<c where values[base + ch] > values[best[ch]] { best[ch] = base + ch }
-                            }
-                        }
+        if !indices.isEmpty {
+            x.withUnsafeBufferPointer { px in
+                values.withUnsafeMutableBufferPointer { pv in
+                    indices.withUnsafeMutableBufferPointer { pi in
+                        g.maxPool(px.baseAddress!, values: pv.baseAddress!, indices: pi.baseAddress!)
                     }
                 }
             }
         }
-        return indices
+        return (Tensor(shape: g.outputShape, scalars: values), indices)
     }
 }
 
+extension Conv2DGeometry {
+    /// Each window's first largest element per channel: four channels at a time in SIMD lanes, the largest so far
+    /// and its index replaced where a later element is larger, with no branch (random data would mispredict half).
+    func maxPool(_ x: UnsafePointer<Double>, values: UnsafeMutablePointer<Double>, indices: UnsafeMutablePointer<Int>) {
+        let c = inChannels
+        var row = 0
+        for n in 0..<batch {
+            for i in 0..<outHeight {
+                let top = i * stride - padTop
+                let rows = windowRows(top: top)
+                for j in 0..<outWidth {
+                    let left = j * stride - padLeft
+                    let columns = max(0, -left)..<max(0, min(kernelWidth, width - left))
+                    let best = values + row * c, at = indices + row * c
+                    guard let a0 = rows.first, let b0 = columns.first else {
+                        for ch in 0..<c { best[ch] = x[0]; at[ch] = 0 }
+                        row += 1
+                        continue
+                    }
+                    let start = ((n * height + top + a0) * width + left + b0) * c
+                    var ch = 0
+                    while ch + 4 <= c {
+                        var largest = SIMD4<Double>(x + start + ch)
+                        var place = SIMD4<Int64>(repeating: Int64(start + ch)) &+ SIMD4(0, 1, 2, 3)
+                        for a in rows {
+                            for b in columns {
+                                let base = ((n * height + top + a) * width + left + b) * c + ch
+                                let candidate = SIMD4<Double>(x + base)
+                                let larger = candidate .> largest
+                                largest.replace(with: candidate, where: larger)
+                                place.replace(with: SIMD4<Int64>(repeating: Int64(base)) &+ SIMD4(0, 1, 2, 3), where: larger)
+                            }
+                        }
+                        largest.store(to: best + ch)
+                        UnsafeMutableRawPointer(at + ch).storeBytes(of: place, as: SIMD4<Int64>.self)
+                        ch += 4
+                    }
+                    while ch < c {
+                        var largest = x[start + ch], place = start + ch
+                        for a in rows {
+                            for b in columns {
+                                let base = ((n * height + top + a) * width + left + b) * c + ch
+                                let larger = x[base] > largest
+                                largest = larger ? x[base] : largest
+                                place = larger ? base : place
+                            }
+                        }
+                        best[ch] = largest
+                        at[ch] = place
+                        ch += 1
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

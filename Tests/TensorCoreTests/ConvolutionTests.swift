@@ -23,6 +23,20 @@ final class ConvolutionTests: XCTestCase {
         Case(input: [3, 20, 20, 8], filter: [3, 3, 8, 5], stride: 1, padding: .valid),
         Case(input: [3, 20, 20, 8], filter: [3, 3, 8, 5], stride: 2, padding: .same),
         Case(input: [4, 40, 40, 1], filter: [3, 3, 1, 6], stride: 1, padding: .same),
+        // The direct kernels' lanes: 16 output channels (W9's first layer), 16 + 4 + 1, and 3 (one lane each),
+        // at strides 1 to 3, "valid" and "same".
+        Case(input: [3, 11, 10, 1], filter: [3, 3, 1, 16], stride: 1, padding: .valid),
+        Case(input: [3, 11, 10, 1], filter: [3, 3, 1, 16], stride: 1, padding: .same),
+        Case(input: [2, 11, 10, 1], filter: [3, 3, 1, 21], stride: 2, padding: .same),
+        Case(input: [2, 11, 10, 1], filter: [3, 3, 1, 21], stride: 3, padding: .valid),
+        Case(input: [2, 9, 12, 2], filter: [3, 2, 2, 3], stride: 3, padding: .same),
+        Case(input: [2, 9, 12, 3], filter: [3, 3, 3, 32], stride: 2, padding: .valid),
+        // Either side of the crossovers between the direct kernels and im2col with `dgemm`: 64 taps, and a
+        // filter of 2,048 elements.
+        Case(input: [2, 9, 9, 4], filter: [4, 4, 4, 8], stride: 1, padding: .same),
+        Case(input: [2, 9, 15, 1], filter: [5, 13, 1, 8], stride: 2, padding: .same),
+        Case(input: [1, 6, 7, 4], filter: [3, 3, 4, 56], stride: 1, padding: .same),
+        Case(input: [1, 6, 7, 4], filter: [3, 3, 4, 57], stride: 2, padding: .valid),
     ]
 
     /// TensorFlow's "same" padding before the input: half the total, rounded down.
@@ -60,21 +74,65 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Both methods at every case, whichever one the geometry would choose.
     func testKernelsMatchTheDefinition() throws {
         var random = RandomGenerator(seed: 11)
-        var chunked = false
+        var chunked = false, chosen: Set<String> = []
         for c in Self.cases {
             let g = try Conv2DGeometry(input: c.input, filter: c.filter, stride: c.stride, padding: c.padding)
             if g.chunkPixels < g.pixels { chunked = true }
+            chosen.insert("\(g.method)")
             let x = try random.tensor(shape: c.input, normal: true), k = try random.tensor(shape: c.filter, normal: true)
             let dy = try random.tensor(shape: g.outputShape, normal: true)
             let (y, dx, dk) = Self.direct(x, k, dy, c)
-            let what = "\(c.input) * \(c.filter), stride \(c.stride), \(c.padding)"
-            assertClose(try Tensor.conv2d(x, k, g), y, g.outputShape, "conv2d " + what)
-            assertClose(try Tensor.conv2dBackpropInput(k, dy, g), dx, c.input, "backprop input " + what)
-            assertClose(try Tensor.conv2dBackpropFilter(x, dy, g), dk, c.filter, "backprop filter " + what)
+            for method in [Conv2DMethod.direct, .im2col] {
+                let what = "\(c.input) * \(c.filter), stride \(c.stride), \(c.padding), \(method)"
+                assertClose(try Tensor.conv2d(x, k, g, method: method), y, g.outputShape, "conv2d " + what)
+                assertClose(try Tensor.conv2dBackpropInput(k, dy, g, method: method), dx, c.input, "backprop input " + what)
+                assertClose(try Tensor.conv2dBackpropFilter(x, dy, g, method: method), dk, c.filter, "backprop filter " + what)
+            }
         }
         XCTAssertTrue(chunked, "a case runs im2col over more than one chunk")
+        XCTAssertEqual(chosen, ["direct", "im2col"], "the cases take both methods by default")
+    }
+
+    /// The rule: the direct kernels up to 64 taps (kh·kw·in) and 2,048 filter elements, im2col and `dgemm` past either.
+    func testMethodFollowsTheTapsAndTheFilter() throws {
+        for (filter, method) in [([3, 3, 1, 16], Conv2DMethod.direct), ([3, 3, 3, 64], .direct), ([4, 4, 4, 8], .direct), ([7, 7, 1, 8], .direct),
+                                 ([8, 8, 1, 32], .direct), ([3, 3, 4, 56], .direct), ([3, 3, 4, 57], .im2col), ([8, 8, 1, 33], .im2col),
+                                 ([5, 13, 1, 8], .im2col), ([3, 3, 8, 16], .im2col), ([3, 3, 16, 32], .im2col)] {
+            let g = try Conv2DGeometry(input: [1, 16, 16, filter[2]], filter: filter, stride: 1, padding: .valid)
+            XCTAssertEqual(g.method, method, "\(filter)")
+        }
+    }
+
+    /// max_pool2d's kernel against a search of each window by the definition: the first largest element in
+    /// the window's row-major order (ties from rounded values), padding no element, strides 1 to 3.
+    func testMaxPoolMatchesTheDefinition() throws {
+        var random = RandomGenerator(seed: 5)
+        for (input, size, stride, padding) in [([2, 6, 7, 3], 2, 2, WindowPadding.valid), ([2, 6, 7, 3], 3, 2, .same),
+                                               ([1, 5, 5, 16], 2, 1, .valid), ([1, 7, 5, 2], 3, 3, .same), ([1, 4, 4, 1], 4, 1, .same)] {
+            let g = try Conv2DGeometry(input: input, filter: [size, size, input[3], input[3]], stride: stride, padding: padding)
+            // Rounded to halves, and shifted below zero, so windows hold ties and all-negative windows meet the padding.
+            let x = try random.tensor(shape: input, normal: true).scalars.map { ($0 * 2).rounded() / 2 - 3 }
+            let (values, indices) = try Tensor.maxPool2d(Tensor(shape: input, scalars: x), g)
+            let (height, width, c) = (input[1], input[2], input[3])
+            var expected: [Int] = []
+            for n in 0..<input[0] { for i in 0..<g.outHeight { for j in 0..<g.outWidth { for ch in 0..<c {
+                var best: Int?
+                for a in 0..<size { for b in 0..<size {
+                    let r = i * stride + a - g.padTop, col = j * stride + b - g.padLeft
+                    guard r >= 0, r < height, col >= 0, col < width else { continue }
+                    let at = ((n * height + r) * width + col) * c + ch
+                    if best == nil || x[at] > x[best!] { best = at }
+                } }
+                expected.append(best!)
+            } } } }
+            let what = "\(input), size \(size), stride \(stride), \(padding)"
+            XCTAssertEqual(indices, expected, what)
+            XCTAssertEqual(values.scalars, expected.map { x[$0] }, what)
+            XCTAssertEqual(values.shape, g.outputShape, what)
+        }
     }
 
     /// TensorFlow's output sizes: "valid" floor((n − k) / s) + 1, "same" ceil(n / s), the padding's extra after.
