@@ -158,6 +158,9 @@ extension Primitive {
                                    "the gradient goes to the input that was chosen (ties go to the left one)")
             case .tanhGrad:
                 return elementwise(["-2·\(a)·\(b)", "1 - \(a)²"], "tanh's gradient, \(b)·(1 - \(a)²), differentiated again")
+            case .reluGrad:
+                return DerivativeRule(partials: ["0", "1 where \(a) > 0, else 0"], pullbacks: [nil, "g where \(a) > 0, else 0"],
+                                      words: "relu's gradient, \(b) where \(a) > 0, differentiated again: nothing flows to \(a)")
             case .less, .greater, .lessEqual, .greaterEqual, .equal, .notEqual:
                 return DerivativeRule(partials: [nil, nil], pullbacks: [nil, nil], words: "comparisons have no gradient")
             }

@@ -225,6 +225,9 @@ public enum Primitive {
         // tanh_grad(y, g) = g·(1 - y²): TensorFlow's TanhGradGrad.
         case .tanhGrad:
             return (needs[0] ? try dy * b * (a * -2) : nil, needs[1] ? try a.binary(.tanhGrad, dy) : nil)
+        // relu_grad(x, g) = g·[x > 0]: TensorFlow's ReluGrad gradient, relu_grad for g and zeros for x.
+        case .reluGrad:
+            return (nil, needs[1] ? try a.binary(.reluGrad, dy) : nil)
         // NOTE: ties go to the first argument (maximum: a >= b, minimum: a <= b), as in TensorFlow.
         case .maximum, .minimum:
             let first = try a.compare(f == .maximum ? .greaterEqual : .lessEqual, b)
@@ -265,7 +268,7 @@ public enum Primitive {
         case .erf: return try dy * (2 / Double.pi.squareRoot()) * (-x.map(.square)).map(.exp)
         case .sigmoid: return try dy * y * (1 - y)
         // NOTE: relu's gradient at 0 is 0.
-        case .relu: return try dy * x.map(.positiveMask)
+        case .relu: return try x.binary(.reluGrad, dy)
         case .softplus: return try dy * x.map(.sigmoid)
         case .reciprocal: return try -dy * y.map(.square)
         case .square: return try dy * 2 * x

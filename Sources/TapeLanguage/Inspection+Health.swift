@@ -51,10 +51,13 @@ struct GradientHealthMonitor {
 
     /// The gradients seen last, by identity: a step that took no new gradient is not counted again.
     fileprivate var lastSeen: [ObjectIdentifier]
-    fileprivate var open: [String: Stretch] = [:]
+    // NOTE: arrays searched in order, not dictionaries: a loop takes a few gradients, and hashing their labels
+    // (and a label-and-flag key) at every step cost more than the rest of the monitor.
+    /// The stretches still running, at most one a label and flag.
+    fileprivate var open: [Stretch] = []
     fileprivate var closed: [Stretch] = []
     /// Each gradient's norm at the first step of the loop that took it.
-    fileprivate var startNorms: [String: Double] = [:]
+    fileprivate var startNorms: [(label: String, norm: Double)] = []
 
     init(current: [(label: String, value: Value)]) {
         lastSeen = current.map { ObjectIdentifier($0.value) }
@@ -62,7 +65,7 @@ struct GradientHealthMonitor {
 
     /// Every flagged stretch so far, in the order they began.
     var stretches: [Stretch] {
-        (closed + open.values).sorted { ($0.firstStep, $0.label) < ($1.firstStep, $1.label) }
+        (closed + open).sorted { ($0.firstStep, $0.label) < ($1.firstStep, $1.label) }
     }
 
     mutating func observe(step: Int, gradients: [(label: String, value: Value)]) {
@@ -70,30 +73,38 @@ struct GradientHealthMonitor {
         let identities = gradients.map { ObjectIdentifier($0.value) }
         guard identities != lastSeen else { return }
         lastSeen = identities
-        var flaggedNow = Set<String>()
+        var flaggedNow = [Bool](repeating: false, count: open.count)
         for (label, value) in gradients {
             let norm = value.tensor.euclideanNorm
-            if startNorms[label] == nil { startNorms[label] = norm }
+            let known = startNorms.firstIndex { $0.label == label }
+            if known == nil { startNorms.append((label, norm)) }
             guard var flag = GradientFlag(value.tensor, norm: norm) else { continue }
-            let startNorm = startNorms[label]!
+            let startNorm = known.map { startNorms[$0].norm } ?? norm
             if flag == .vanishing && startNorm >= GradientFlag.vanishingNorm { flag = .converged }
-            let key = label + "\u{0}" + flag.rawValue
-            flaggedNow.insert(key)
-            if var stretch = open[key], stretch.lastStep == step - 1 {
-                stretch.lastStep = step
-                stretch.lastNorm = norm
-                open[key] = stretch
-            } else {
-                if let old = open[key] { closed.append(old) }
+            func started() -> Stretch {
                 let s = value.tensor.scalars
-                open[key] = Stretch(label: label, flag: flag, firstStep: step, lastStep: step, firstNorm: norm, lastNorm: norm, startNorm: startNorm,
-                                    nan: s.filter(\.isNaN).count, inf: s.filter(\.isInfinite).count, origin: value.nonFiniteOrigin)
+                return Stretch(label: label, flag: flag, firstStep: step, lastStep: step, firstNorm: norm, lastNorm: norm, startNorm: startNorm,
+                        nan: s.filter(\.isNaN).count, inf: s.filter(\.isInfinite).count, origin: value.nonFiniteOrigin)
+            }
+            if let i = open.firstIndex(where: { $0.label == label && $0.flag == flag }) {
+                if open[i].lastStep == step - 1 {
+                    open[i].lastStep = step
+                    open[i].lastNorm = norm
+                } else {
+                    closed.append(open[i])
+                    open[i] = started()
+                }
+                flaggedNow[i] = true
+            } else {
+                open.append(started())
+                flaggedNow.append(true)
             }
         }
-        for (key, stretch) in open where !flaggedNow.contains(key) {
-            closed.append(stretch)
-            open[key] = nil
+        var stillOpen: [Stretch] = []
+        for (i, stretch) in open.enumerated() {
+            if flaggedNow[i] { stillOpen.append(stretch) } else { closed.append(stretch) }
         }
+        open = stillOpen
     }
 }
 

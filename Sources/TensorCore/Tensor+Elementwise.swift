@@ -13,6 +13,8 @@ public enum BinaryFunction: String, CaseIterable, Sendable {
     case add, subtract, multiply, divide, power, maximum, minimum
     /// (y, dy) → dy·(1 - y²): tanh's pullback from its output in one pass (TensorFlow's `TanhGrad`).
     case tanhGrad = "tanh_grad"
+    /// (x, dy) → dy where x > 0, else dy·0: relu's pullback in one pass (TensorFlow's `ReluGrad`).
+    case reluGrad = "relu_grad"
     case less, greater, lessEqual, greaterEqual, equal, notEqual
 }
 
@@ -204,6 +206,8 @@ extension Tensor {
         case .divide: return loop2(a, sa, b, sb, o, n) { $0 / $1 }
         case .power: return loop2(a, sa, b, sb, o, n) { Tensor.power($0, $1) }
         case .tanhGrad: return loop2(a, sa, b, sb, o, n) { $1 * (1 - $0 * $0) }
+        // The product with the mask, as relu's two-pass pullback computed it: dy·0 keeps NaN and -0.
+        case .reluGrad: return loop2(a, sa, b, sb, o, n) { $1 * ($0 > 0 ? 1 : 0) }
         // NOTE: NaN propagates through maximum and minimum, as in NumPy.
         case .maximum: return loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 >= $1 ? $0 : $1) }
         case .minimum: return loop2(a, sa, b, sb, o, n) { $0.isNaN || $1.isNaN ? .nan : ($0 <= $1 ? $0 : $1) }

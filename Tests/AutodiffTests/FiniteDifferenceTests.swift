@@ -120,7 +120,7 @@ final class FiniteDifferenceTests: XCTestCase {
 
         // Binary functions over broadcasting shapes.
         let shapePairs: [([Int], [Int])] = [([2, 3], [2, 3]), ([2, 3], [3]), ([2, 1], [1, 3]), ([], [2, 2]), ([2, 2], [])]
-        let differentiable: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .tanhGrad]
+        let differentiable: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .tanhGrad, .reluGrad]
         for f in differentiable {
             for (sa, sb) in shapePairs {
                 let a: Tensor, b: Tensor

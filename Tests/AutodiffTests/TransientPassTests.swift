@@ -79,7 +79,7 @@ final class TransientPassTests: XCTestCase {
             }
             XCTAssertTrue(ran, "\(f) ran on values")
         }
-        let binary: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .tanhGrad]
+        let binary: [BinaryFunction] = [.add, .subtract, .multiply, .divide, .power, .maximum, .minimum, .tanhGrad, .reluGrad]
         // Alone, the rule sees the seed (untracked): a maximum's gradient then says it comes from a comparison.
         for f in binary {
             for (a, b) in [(0.7, 0.4), (0.4, 0.4), (0.2, 0.9)] {
