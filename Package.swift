@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "TensorCore"]),
         .testTarget(name: "TapeSyntaxTests", dependencies: ["TapeSyntax"]),
         .testTarget(name: "RenderingTests", dependencies: ["Rendering", "TensorCore"]),
-        .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage", "Portable"]),
+        .testTarget(name: "TapeLanguageTests", dependencies: ["TapeLanguage", "Portable", "Rendering"]),
         .testTarget(name: "LineEditingTests", dependencies: ["LineEditing", "TestSupport"]),
         .testTarget(name: "PortableTests", dependencies: ["Portable"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "tapebook", "Rendering"]),

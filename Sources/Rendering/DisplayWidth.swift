@@ -6,9 +6,13 @@
 public func displayWidth(_ text: String) -> Int {
     // Printable ASCII is one column a byte: most text is, and each character otherwise costs a look-up of
     // its Unicode properties (tables of numbers: 2% of replaying every lesson).
-    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text.utf8.count }
+    if isPrintableASCII(text) { return text.utf8.count }
     return text.reduce(0) { $0 + displayWidth(of: $1) }
 }
+
+/// Whether every byte of `text` is printable ASCII (space to `~`): one character and one column each, and
+/// no line break among them.
+func isPrintableASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
 
 /// The number of terminal columns one character (grapheme cluster) occupies: 0, 1 or 2.
 public func displayWidth(of character: Character) -> Int {
@@ -56,7 +60,7 @@ func pad(_ text: String, to width: Int, _ alignment: Alignment) -> String {
 }
 
 /// `line` without trailing spaces, so golden `#>` lines survive editors that strip them.
-func trimmingTrailingSpaces(_ line: String) -> String {
+public func trimmingTrailingSpaces(_ line: String) -> String {
     // A last character that is a space ends with the byte of one: most lines end otherwise.
     guard line.utf8.last == UInt8(ascii: " ") else { return line }
     var result = Substring(line)

@@ -40,7 +40,7 @@ public func renderTable(headers: [String], rows: [[String]], alignments: [Alignm
 private extension String {
     var replacingNewlines: String {
         // Printable ASCII has no line break (`isNewline` is also true of VT, FF, CR, U+0085, U+2028, U+2029).
-        if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return self }
+        if isPrintableASCII(self) { return self }
         return String(map { $0.isNewline ? " " : $0 })
     }
 }

@@ -1,4 +1,5 @@
 import Portable
+import Rendering
 
 /// `tapebook check`: replays a session file and compares each cell's output with its `#>` lines.
 public enum Checker {
@@ -46,7 +47,7 @@ public enum Checker {
             let quit = run.quit
             outputs.append(lines)
             if mismatch == nil {
-                let expected = cell.expectations.map { trimTrailing($0.text) }
+                let expected = cell.expectations.map { trimmingTrailingSpaces($0.text) }
                 if expected != lines {
                     let index = zip(expected, lines).prefix { $0 == $1 }.count
                     let line = index < cell.expectations.count ? cell.expectations[index].line : (cell.expectations.last?.line ?? cell.lastLine)
@@ -64,21 +65,12 @@ public enum Checker {
 
     /// The report of an expected output line with no statement before it.
     static func strayExpectation(file: String, _ line: Int, _ text: String) -> String {
-        "\(file):\(line): expected output with no statement before it\n  expected: \(trimTrailing(text))\n  got:      (no statement)"
+        "\(file):\(line): expected output with no statement before it\n  expected: \(trimmingTrailingSpaces(text))\n  got:      (no statement)"
     }
 
     static func isShown(_ outcome: StatementOutcome) -> Bool {
         if case .silent = outcome.result { return false }
         return true
-    }
-
-    static func trimTrailing(_ s: String) -> String {
-        // A last character that is a space ends with the byte of one: most lines end otherwise, and
-        // reading characters from the end costs grapheme breaking.
-        guard s.utf8.last == UInt8(ascii: " ") else { return s }
-        var s = s
-        while s.last == " " { s.removeLast() }
-        return s
     }
 
     /// The lines of an output, each without trailing spaces: split at each "\n" character (not inside
@@ -88,8 +80,8 @@ public enum Checker {
         // NOTE: split by bytes when there is no CR: every LF byte is then a "\n" character (splitting
         // characters was 4% of replaying every lesson).
         guard !utf8.contains(13) else {
-            return text.split(separator: "\n", omittingEmptySubsequences: false).map { trimTrailing(String($0)) }
+            return text.split(separator: "\n", omittingEmptySubsequences: false).map { trimmingTrailingSpaces(String($0)) }
         }
-        return utf8.split(separator: 10, omittingEmptySubsequences: false).map { trimTrailing(String(Substring($0))) }
+        return utf8.split(separator: 10, omittingEmptySubsequences: false).map { trimmingTrailingSpaces(String(Substring($0))) }
     }
 }

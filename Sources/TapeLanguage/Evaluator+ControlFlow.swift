@@ -71,25 +71,16 @@ extension Session {
         // first binding copy the name table.
         let undoes = outermost && interruptCheck != nil && undoesInterruptedIteration
         while true {
-            let snapshot = undoes ? IterationSnapshot(workspace: workspace, random: random, untakenBranchNames: untakenBranchNames) : nil
+            let snapshot = undoes ? (workspace, random, untakenBranchNames) : nil
             do {
                 try checkLoopInterrupt()
                 guard try iteration(iterations) else { return false }
             } catch where outermost && isInterruption(error) {
-                if let snapshot {
-                    (workspace, random, untakenBranchNames) = (snapshot.workspace, snapshot.random, snapshot.untakenBranchNames)
-                }
+                if let snapshot { (workspace, random, untakenBranchNames) = snapshot }
                 return true
             }
             iterations += 1
         }
-    }
-
-    /// What an iteration that Ctrl-C may undo restores.
-    private struct IterationSnapshot {
-        let workspace: NameTable<Binding>
-        let random: RandomGenerator
-        let untakenBranchNames: [String: Int]
     }
 
     /// The names an expression or block reads, for the None reason of a branch that did not run.

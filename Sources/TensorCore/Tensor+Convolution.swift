@@ -439,7 +439,8 @@ extension Tensor {
         }
     }
 
-    /// A result of `shape` and `body` with both inputs' and the result's storage, for the direct kernels.
+    /// A result of `shape` (zeros where there are no windows, taps or outputs), and `body` with both inputs'
+    /// and the result's storage: the direct kernels' walk, and under `chunked` the im2col one's.
     private static func direct(_ a: Tensor, _ b: Tensor, _ g: Conv2DGeometry, into shape: [Int], writesEveryElement: Bool = false,
                                _ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafeMutablePointer<Double>) throws -> Void) throws -> Tensor {
         try Shape.checkAllocation(shape)
@@ -454,26 +455,14 @@ extension Tensor {
         return Tensor(shape: shape, scalars: out)
     }
 
-    /// The three kernels' common walk: a result of `shape` (zeros where there are no windows, taps or
-    /// outputs), and `body` for each chunk of output pixels with both inputs', the result's and the im2col
-    /// buffer's storage.
+    /// The im2col kernels' walk: `direct`'s, and `body` for each chunk of output pixels with the im2col
+    /// buffer's storage too.
     private static func chunked(_ a: Tensor, _ b: Tensor, _ g: Conv2DGeometry, into shape: [Int], writesEveryElement: Bool = false,
                                 _ body: (_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
                                          _ first: Int, _ count: Int, _ columns: UnsafeMutablePointer<Double>) -> Void) throws -> Tensor {
-        try Shape.checkAllocation(shape)
-        var out = result(shape, g, writesEveryElement)
-        if g.taps > 0 && g.outChannels > 0 && g.pixels > 0 {
-            try a.withUnsafeBufferPointer { pa in
-                try b.withUnsafeBufferPointer { pb in
-                    try out.withUnsafeMutableBufferPointer { po in
-                        try g.forEachChunk { first, count, columns in
-                            body(pa.baseAddress!, pb.baseAddress!, po.baseAddress!, first, count, columns)
-                        }
-                    }
-                }
-            }
+        try direct(a, b, g, into: shape, writesEveryElement: writesEveryElement) { pa, pb, po in
+            try g.forEachChunk { first, count, columns in body(pa, pb, po, first, count, columns) }
         }
-        return Tensor(shape: shape, scalars: out)
     }
 
     /// Storage for a kernel's result: zeros, or left uninitialized when the kernel writes every element (it

@@ -110,21 +110,17 @@ public struct Tensor: Equatable, Sendable {
         case .scalar(let value): return !value.isFinite
         case .array(_, let elements): scalars = elements
         }
-        // Branch-free over blocks, so the compiler vectorizes it: an exponent of all ones (inf or NaN) is the
-        // only one that carries into the sign bit when one is added to the exponent.
+        // Branch-free over blocks of 1,024 (`nonFiniteCarry`), so the compiler vectorizes it.
         return scalars.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: UInt64.self) { bits in
-                let exponent: UInt64 = 0x7FF0_0000_0000_0000, one: UInt64 = 0x0010_0000_0000_0000
-                var start = 0
-                while start < bits.count {
-                    let end = Swift.min(bits.count, start + 1024)
-                    var carry: UInt64 = 0
-                    for i in start..<end { carry |= (bits[i] & exponent) &+ one }
-                    if carry >> 63 != 0 { return true }
-                    start = end
-                }
-                return false
+            var start = 0
+            while start < buffer.count {
+                let end = Swift.min(buffer.count, start + 1024)
+                var carry: UInt64 = 0
+                for i in start..<end { carry |= Tensor.nonFiniteCarry(buffer[i]) }
+                if carry >> 63 != 0 { return true }
+                start = end
             }
+            return false
         }
     }
 }

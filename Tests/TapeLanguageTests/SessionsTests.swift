@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Portable
+import Rendering
 @testable import TapeLanguage
 
 /// The lessons in `sessions/` are executable documentation: every `#>` line must be what tapebook
@@ -199,6 +200,6 @@ final class SessionsTests: XCTestCase {
         XCTAssertEqual(Checker.outputLines("a  \nb \n\n θ  "), ["a", "b", "", " θ"])
         XCTAssertEqual(Checker.outputLines("x\r\ny \nz"), ["x\r\ny", "z"])
         XCTAssertEqual(Checker.outputLines("e\u{301} \n"), ["e\u{301}", ""])
-        XCTAssertEqual(Checker.trimTrailing(" \u{301}"), " \u{301}", "a space that a mark extends is not a space")
+        XCTAssertEqual(trimmingTrailingSpaces(" \u{301}"), " \u{301}", "a space that a mark extends is not a space")
     }
 }

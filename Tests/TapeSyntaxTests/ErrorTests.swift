@@ -64,6 +64,9 @@ final class ErrorTests: XCTestCase {
         }
         XCTAssertNil(Keyword.named("watches"))
         XCTAssertNil(Keyword.named("Watch"))
+        for word in ["", "x", "a", "an", "applied", "grads", "Grad", "θ", "_", "rep", "whiles", "i", "ifs"] {
+            XCTAssertNil(Keyword.named(word), word)
+        }
     }
 
     func testKeywordsAsNames() {
