@@ -71,14 +71,15 @@ extension Session {
     private func evaluateCall(_ name: String, _ arguments: [Argument], span: SourceSpan) throws -> Evaluated {
         let binding = lookup(name)
         if case .function(let f)? = binding { return try call(f, arguments, span: span) }
-        if binding == nil, let kind = Optimizer.Kind(rawValue: name) { return .optimizer(try makeOptimizer(kind, arguments, span: span)) }
+        // NOTE: built-ins first: no optimizer's name is a built-in's, and a loop calls built-ins.
         if binding == nil, let builtin = Builtins.named(name) {
-            let arguments = Session.takesGroups.contains(name) ? try expandGroupArguments(arguments) : arguments
+            let arguments = builtin.takesGroups ? try expandGroupArguments(arguments) : arguments
             let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: span)
             if let single = builtin.single { return .value(try single(args)) }
             let results = try builtin.run(args)
             return results.count == 1 ? .value(results[0]) : .several(results)
         }
+        if binding == nil, let kind = Optimizer.Kind(rawValue: name) { return .optimizer(try makeOptimizer(kind, arguments, span: span)) }
         switch binding {
         case nil: throw unknownName(name, at: SourceSpan(start: span.start, end: SourceLocation(
             offset: span.start.offset + name.utf8.count, line: span.start.line, column: span.start.column + name.count)))

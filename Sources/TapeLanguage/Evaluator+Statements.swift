@@ -102,7 +102,7 @@ extension Session {
                 }
                 let updated = try updateGroup(target, members, subtract: op == .subtract, expr)
                 bind(target.name, .group(updated))
-                for case .value(let v) in updated { replaceVariable(v) }
+                replaceVariables(updated.compactMap { if case .value(let v) = $0 { return v } else { return nil } })
                 outcome.names = [target.name]
                 if show { outcome.result = shown(.group(updated), label: target.name) }
                 emit()
@@ -396,10 +396,10 @@ extension Session {
     }
 
     func noteGradients(_ items: [(label: String?, item: ResultItem)]) {
-        lastGradients = items.compactMap { label, item in
-            if case .value(let v) = item { return (label ?? "", v) }
-            return nil
-        }
+        var kept: [(label: String, value: Value)] = []
+        kept.reserveCapacity(items.count)
+        for (label, item) in items { if case .value(let v) = item { kept.append((label ?? "", v)) } }
+        lastGradients = kept
     }
 
     func tape(named name: Identifier) throws -> Tape {
