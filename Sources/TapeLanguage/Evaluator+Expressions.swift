@@ -425,7 +425,8 @@ extension Session {
                     seeds = targets.map { _ in nil }
                 }
                 let grads = try context.gradient(of: targets, wrt: sources, seeds: seeds, tape: tape, unconnectedZero: g.unconnectedZero)
-                return result(zip(grads, sourceLabels).map { (label: "∂\(targetText)/∂\($1)", item: item($0, $1)) }, labelled: true)
+                let labels = gradientLabels(target: targetText, sources: sourceLabels)
+                return result(zip(grads, zip(labels, sourceLabels)).map { (label: $1.0, item: item($0, $1.1)) }, labelled: true)
             case .jacobian, .batchJacobian, .hessian, .jvp:
                 if g.kind == .jvp && sources.count != 1 {
                     throw EvaluationError("jvp takes one source, got \(sources.count)", at: g.sources.count > 1 ? g.sources[1].span : g.sources[0].span)
@@ -457,6 +458,17 @@ extension Session {
                 }
             }
         }
+    }
+
+    /// `∂y/∂x` for each source, kept for the last few targets and sources: a loop's `grad` then labels its
+    /// gradients with the same strings at every step instead of building them again (and the health
+    /// monitor, which matches gradients by label, compares strings that are one and the same).
+    func gradientLabels(target: String, sources: [String]) -> [String] {
+        for entry in recentGradientLabels where entry.target == target && entry.sources == sources { return entry.labels }
+        let labels = sources.map { "∂\(target)/∂\($0)" }
+        if recentGradientLabels.count == 4 { recentGradientLabels.removeFirst() }
+        recentGradientLabels.append((target, sources, labels))
+        return labels
     }
 
     /// How an expression is named in a gradient label: `y`, or `(x^2)`.

@@ -173,22 +173,23 @@ extension Session {
         values.reserveCapacity(names.count)
         labels.reserveCapacity(names.count)
         var hasGroup = false
-        for s in names {
-            switch lookup(s.name) {
+        for k in names.indices {
+            let name = names[k].name
+            switch lookup(name) {
             case .value(let v)?:
                 values.append(v)
-                labels.append(s.name)
+                labels.append(name)
             case .group(let members)?:
                 hasGroup = true
                 for (i, m) in members.enumerated() {
                     guard case .value(let v) = m else {
-                        throw EvaluationError("\(s.name)[\(i)] is None, expected \(expected)", at: s.span)
+                        throw EvaluationError("\(name)[\(i)] is None, expected \(expected)", at: names[k].span)
                     }
                     values.append(v)
-                    labels.append("\(s.name)[\(i)]")
+                    labels.append("\(name)[\(i)]")
                 }
             default:
-                throw unknownOrWrongKind(s, expected: expected)
+                throw unknownOrWrongKind(names[k], expected: expected)
             }
         }
         return (values, labels, hasGroup)

@@ -92,9 +92,12 @@ extension Session {
             }
         }
         // Keras refuses a variable given twice; so does tapebook (its slots would be stepped twice).
-        for (i, t) in targets.enumerated() {
-            if let j = targets[..<i].firstIndex(where: { $0.value.variable === t.value.variable }) {
-                throw EvaluationError("\(t.label) is the same variable as \(targets[j].label): apply takes each variable once", at: t.span)
+        // NOTE: loops over indices here and below: a loop over the tuples copies each one, label and span too.
+        for i in targets.indices {
+            let variable = targets[i].value.variable
+            for j in 0..<i where targets[j].value.variable === variable {
+                throw EvaluationError("\(targets[i].label) is the same variable as \(targets[j].label): apply takes each variable once",
+                                      at: targets[i].span)
             }
         }
         // The gradients, in the same order: tensors, or groups' members.
@@ -115,17 +118,19 @@ extension Session {
         var updatedIndices: [Int] = []
         pairs.reserveCapacity(targets.count)
         updatedIndices.reserveCapacity(targets.count)
-        for (i, (target, gradient)) in zip(targets, gradients).enumerated() {
-            switch gradient.item {
+        for i in targets.indices {
+            switch gradients[i].item {
             case .none(let reason):
                 // Keras skips a variable whose gradient is None, with a warning.
-                notes.append("\(target.label) was not updated: its gradient is None (\(reason))")
+                notes.append("\(targets[i].label) was not updated: its gradient is None (\(reason))")
             case .value(let g):
-                guard g.shape == target.value.shape else {
-                    throw EvaluationError("the gradient for \(target.label) has shape \(Shape.describe(g.shape)) but \(target.label) has shape \(Shape.describe(target.value.shape))",
-                                          at: gradient.span)
+                let value = targets[i].value
+                guard g.shape == value.shape else {
+                    let label = targets[i].label
+                    throw EvaluationError("the gradient for \(label) has shape \(Shape.describe(g.shape)) but \(label) has shape \(Shape.describe(value.shape))",
+                                          at: gradients[i].span)
                 }
-                pairs.append((target.value.variable!, target.value.tensor, g.tensor))
+                pairs.append((value.variable!, value.tensor, g.tensor))
                 updatedIndices.append(i)
             }
         }
@@ -136,7 +141,7 @@ extension Session {
         bind(optimizerName, .optimizer(optimizer))
         var shown: [(label: String?, item: ResultItem)] = []
         shown.reserveCapacity(targets.count)
-        for t in targets { shown.append((t.label, .value(t.value))) }
+        for i in targets.indices { shown.append((targets[i].label, .value(targets[i].value))) }
         var nexts: [Value] = []
         nexts.reserveCapacity(updatedIndices.count)
         for (k, i) in updatedIndices.enumerated() {
