@@ -13,6 +13,11 @@ public enum FileText {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(ReadError(code: errno)) }
         defer { close(fd) }
+        return readBytes(fd: fd)
+    }
+
+    /// The bytes of the open file `fd`, from its current offset.
+    public static func readBytes(fd: Int32) -> Result<[UInt8], ReadError> {
         var info = stat()
         let expected = fstat(fd, &info) == 0 && info.st_size > 0 ? Int(info.st_size) : 0
         // Read straight into a buffer of the file's size (one more byte tells whether it grew), then in

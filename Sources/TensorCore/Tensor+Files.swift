@@ -27,13 +27,18 @@ extension Tensor {
     /// The kind is told by the file's contents (the `.npy` magic string) and else by its
     /// extension (`.csv`, `.txt`). Errors name the file as `path` was given.
     public static func load(path: String) throws -> Tensor {
-        try checkReadable(path)
-        if let tensor = NPY.readFloat64(path: path) {
+        // One open serves the checks and the reading. O_NONBLOCK: opening a pipe with no writer must not wait
+        // (it changes nothing for reading a regular file, the only kind read).
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: errno))) }
+        defer { close(fd) }
+        let fileSize = try checkReadable(fd, path)
+        if let tensor = NPY.readFloat64(fd, fileSize: fileSize, path: path) {
             BLAS.openInBackground(forMatrixOf: tensor.shape)
             return tensor
         }
         let data: [UInt8]
-        switch FileText.readBytes(path) {
+        switch FileText.readBytes(fd: fd) {
         case .success(let bytes): data = bytes
         case .failure(let error): throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: error.code)))
         }
@@ -61,12 +66,8 @@ extension Tensor {
     }
 
     /// Refuses what is not a regular file (`/dev/zero` would be read forever, a pipe could block) and a
-    /// file whose bytes alone would pass the memory limit, before anything is read.
-    static func checkReadable(_ path: String) throws {
-        // O_NONBLOCK: opening a pipe with no writer must not wait.
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: errno))) }
-        defer { close(fd) }
+    /// file whose bytes alone would pass the memory limit, before anything is read; the file's size.
+    static func checkReadable(_ fd: Int32, _ path: String) throws -> Int {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: errno))) }
         if info.st_mode & S_IFMT == S_IFDIR { throw TensorError(FileMessages.cannotRead(path, reason: FileMessages.reason(errno: EISDIR))) }
@@ -76,6 +77,7 @@ extension Tensor {
         } catch let error as TensorError {
             throw TensorError("\(path): \(Memory.describeBytes(Int(info.st_size))) file: \(error.message)")
         }
+        return Int(info.st_size)
     }
 
     /// Writes the tensor as CSV text when `path` ends in `.csv` (any case), else as a NumPy `.npy` file.
@@ -211,6 +213,25 @@ enum NPY {
         guard headerLength <= maximumHeaderSize else { throw fail(FileMessages.headerTooLarge(headerLength)) }
         guard raw.count >= headerStart + headerLength else { throw fail("truncated .npy header") }
         let headerBytes = UnsafeRawBufferPointer(rebasing: raw[headerStart..<headerStart + headerLength])
+        let descr: String, fortranOrder: Bool, shape: [Int]
+        if let plain = plainHeader(headerBytes) {
+            (descr, fortranOrder, shape) = plain
+        } else {
+            (descr, fortranOrder, shape) = try generalHeader(headerBytes, version: major, fail: fail)
+        }
+        guard let dtype = parseDType(descr) else { throw fail("unsupported dtype '\(descr)'") }
+        do {
+            try Shape.checkAllocation(shape)
+            try Memory.checkLive(adding: Shape.count(shape))
+        } catch let error as TensorError {
+            throw fail(error.message)
+        }
+        return Header(descr: descr, dtype: dtype, fortranOrder: fortranOrder, shape: shape, dataStart: headerStart + headerLength)
+    }
+
+    /// The header's three keys read by the Python-literal parser: any header, with its errors.
+    static func generalHeader(_ headerBytes: UnsafeRawBufferPointer, version major: UInt8,
+                                      fail: (String) -> TensorError) throws -> (String, Bool, [Int]) {
         // Versions 1 and 2 are latin-1, version 3 UTF-8; the keys and values we read are ASCII either way.
         let header = major == 3
             ? String(decoding: headerBytes, as: UTF8.self)
@@ -230,7 +251,7 @@ enum NPY {
         guard case .string(let descr) = descrValue else {
             throw fail("unsupported dtype \(descrValue.pythonText) (structured arrays are not supported)")
         }
-        guard let dtype = parseDType(descr) else { throw fail("unsupported dtype '\(descr)'") }
+        guard parseDType(descr) != nil else { throw fail("unsupported dtype '\(descr)'") }
 
         guard case .bool(let fortranOrder)? = dict["fortran_order"] else {
             throw fail("the .npy header has no boolean 'fortran_order'")
@@ -241,13 +262,95 @@ enum NPY {
             guard case .int(let d) = dim, d >= 0 else { throw fail("bad shape \(PyValue.tuple(dims).pythonText) in the .npy header") }
             shape.append(d)
         }
-        do {
-            try Shape.checkAllocation(shape)
-            try Memory.checkLive(adding: Shape.count(shape))
-        } catch let error as TensorError {
-            throw fail(error.message)
+        return (descr, fortranOrder, shape)
+    }
+
+    /// The header as NumPy writes it (`{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }`), read
+    /// straight from its bytes: the Python-literal parser's Characters and dictionary were a fifth of a
+    /// small workload's instructions. Nil for anything else (a byte that is not ASCII, an escape, another
+    /// key, a key twice, a value of another kind, a negative or long number, bad syntax): `generalHeader`
+    /// reads those, so results and messages do not depend on which path read the header.
+    static func plainHeader(_ bytes: UnsafeRawBufferPointer) -> (descr: String, fortranOrder: Bool, shape: [Int])? {
+        var i = 0
+        let n = bytes.count
+        // What the parser's `Character.isWhitespace` is on ASCII: tab, line feed, vertical tab, form feed,
+        // carriage return, space.
+        func skipSpace() { while i < n, bytes[i] == 0x20 || (bytes[i] >= 0x09 && bytes[i] <= 0x0D) { i += 1 } }
+        func take(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard i < n, bytes[i] == byte else { return false }
+            i += 1
+            return true
         }
-        return Header(descr: descr, dtype: dtype, fortranOrder: fortranOrder, shape: shape, dataStart: headerStart + headerLength)
+        /// A quoted string without escapes, ASCII only.
+        func quoted() -> UnsafeRawBufferPointer? {
+            skipSpace()
+            guard i < n, bytes[i] == 0x27 || bytes[i] == 0x22 else { return nil }
+            let quote = bytes[i]
+            i += 1
+            let start = i
+            while i < n, bytes[i] != quote {
+                guard bytes[i] < 0x80, bytes[i] != 0x5C else { return nil }
+                i += 1
+            }
+            guard i < n else { return nil }
+            i += 1
+            return UnsafeRawBufferPointer(rebasing: bytes[start..<i - 1])
+        }
+        /// A word as the parser reads one (letters, digits, `-`, `_`); nil when a byte that is not ASCII
+        /// follows (it could be a letter of the word).
+        func word() -> UnsafeRawBufferPointer? {
+            skipSpace()
+            let start = i
+            while i < n {
+                let b = bytes[i]
+                let isWordByte = (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == 0x2D || b == 0x5F
+                if !isWordByte { break }
+                i += 1
+            }
+            if i < n && bytes[i] >= 0x80 { return nil }
+            return UnsafeRawBufferPointer(rebasing: bytes[start..<i])
+        }
+        func equals(_ text: UnsafeRawBufferPointer, _ expected: StaticString) -> Bool {
+            text.count == expected.utf8CodeUnitCount && memcmp(text.baseAddress!, expected.utf8Start, text.count) == 0
+        }
+        var descr: String?, fortranOrder: Bool?, shape: [Int]?
+        guard take(0x7B) else { return nil }  // {
+        skipSpace()
+        while i < n, bytes[i] != 0x7D {  // }
+            guard let key = quoted(), take(0x3A) else { return nil }  // :
+            if equals(key, "descr") {
+                guard descr == nil, let value = quoted() else { return nil }
+                descr = String(decoding: value, as: UTF8.self)
+            } else if equals(key, "fortran_order") {
+                guard fortranOrder == nil, let value = word() else { return nil }
+                if equals(value, "True") { fortranOrder = true } else if equals(value, "False") { fortranOrder = false } else { return nil }
+            } else if equals(key, "shape") {
+                guard shape == nil, take(0x28) else { return nil }  // (
+                var dims: [Int] = []
+                skipSpace()
+                while i < n, bytes[i] != 0x29 {  // )
+                    // Up to 18 digits: no overflow.
+                    guard let digits = word(), !digits.isEmpty, digits.count <= 18 else { return nil }
+                    var d = 0
+                    for b in digits {
+                        guard b >= 0x30 && b <= 0x39 else { return nil }
+                        d = d * 10 + Int(b - 0x30)
+                    }
+                    dims.append(d)
+                    if take(0x2C) { skipSpace() } else { break }  // ,
+                }
+                guard take(0x29) else { return nil }
+                shape = dims
+            } else {
+                return nil
+            }
+            if take(0x2C) { skipSpace() } else { break }
+        }
+        guard take(0x7D) else { return nil }
+        skipSpace()
+        guard i == n, let descr, let fortranOrder, let shape else { return nil }
+        return (descr, fortranOrder, shape)
     }
 
     static func decode(_ data: [UInt8], name: String) throws -> Tensor {
@@ -281,7 +384,11 @@ enum NPY {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { return nil }
-        let fileSize = Int(info.st_size)
+        return readFloat64(fd, fileSize: Int(info.st_size), path: path)
+    }
+
+    /// The same from an open file of `fileSize` bytes.
+    static func readFloat64(_ fd: Int32, fileSize: Int, path: String) -> Tensor? {
         // The header fits in the first 4 KiB (NumPy writes it in 128 bytes or a few more).
         let prefixSize = min(fileSize, 4096)
         let prefix = [UInt8](unsafeUninitializedCapacity: prefixSize) { buffer, initialized in
@@ -311,21 +418,24 @@ enum NPY {
 
     /// `'<f8'`, `'>i4'`, `'|u1'`, `'|b1'`, `'<?'`, `'=f8'`… Nil for anything we don't read.
     static func parseDType(_ descr: String) -> DType? {
-        var chars = Array(descr)
-        guard !chars.isEmpty else { return nil }
+        // On the UTF-8 bytes: every dtype read is ASCII, and a string with any other byte is none of them.
+        var bytes = Array(descr.utf8)[...]
+        guard let first = bytes.first, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
         var bigEndian = false
-        switch chars[0] {
-        case "<", "|", "=": chars.removeFirst()  // '=' is native order, little-endian on every platform we build for
-        case ">": bigEndian = true; chars.removeFirst()
+        switch first {
+        case UInt8(ascii: "<"), UInt8(ascii: "|"), UInt8(ascii: "="): bytes = bytes.dropFirst()  // '=' is native order, little-endian on every platform we build for
+        case UInt8(ascii: ">"): bigEndian = true; bytes = bytes.dropFirst()
         default: break
         }
-        if chars == ["?"] { return DType(kind: .bool, size: 1, bigEndian: false) }
-        guard chars.count >= 2, let size = Int(String(chars[1...])) else { return nil }
-        switch (chars[0], size) {
-        case ("f", 4), ("f", 8): return DType(kind: .float, size: size, bigEndian: bigEndian)
-        case ("i", 1), ("i", 2), ("i", 4), ("i", 8): return DType(kind: .signed, size: size, bigEndian: bigEndian)
-        case ("u", 1), ("u", 2), ("u", 4), ("u", 8): return DType(kind: .unsigned, size: size, bigEndian: bigEndian)
-        case ("b", 1): return DType(kind: .bool, size: 1, bigEndian: false)
+        if bytes.elementsEqual([UInt8(ascii: "?")]) { return DType(kind: .bool, size: 1, bigEndian: false) }
+        guard bytes.count >= 2, let size = Int(String(decoding: bytes.dropFirst(), as: UTF8.self)) else { return nil }
+        switch (bytes.first!, size) {
+        case (UInt8(ascii: "f"), 4), (UInt8(ascii: "f"), 8): return DType(kind: .float, size: size, bigEndian: bigEndian)
+        case (UInt8(ascii: "i"), 1), (UInt8(ascii: "i"), 2), (UInt8(ascii: "i"), 4), (UInt8(ascii: "i"), 8):
+            return DType(kind: .signed, size: size, bigEndian: bigEndian)
+        case (UInt8(ascii: "u"), 1), (UInt8(ascii: "u"), 2), (UInt8(ascii: "u"), 4), (UInt8(ascii: "u"), 8):
+            return DType(kind: .unsigned, size: size, bigEndian: bigEndian)
+        case (UInt8(ascii: "b"), 1): return DType(kind: .bool, size: 1, bigEndian: false)
         default: return nil
         }
     }
