@@ -149,7 +149,7 @@ extension Value {
     /// this value everywhere else.
     public func scatterUpdate(positions: [Int], updates: Value) throws -> Value {
         let n = tensor.count
-        var keep = [Double](repeating: 1, count: n)
+        var keep = [Double](specializedRepeating: 1, count: n)
         for p in positions { keep[p] = 0 }
         // NOTE: a select, not `x * keep + placed`: an Inf or NaN replaced in x must not leak into the result.
         let placed = try context.apply(.scatterAdd(axis: 0, indices: positions, shape: [n]), [try updates.reshaped([-1])])

@@ -79,7 +79,7 @@ extension Tensor {
         if n == 0 { return }
         if rank == 0 { body(0, view.offset); return }
         let inner = view.shape[rank - 1], innerStride = view.strides[rank - 1]
-        var index = [Int](repeating: 0, count: rank)
+        var index = [Int](specializedRepeating: 0, count: rank)
         var base = view.offset
         var position = 0
         while position < n {
@@ -184,7 +184,7 @@ extension Tensor {
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let outShape = Array(shape[..<axis]) + indexShape + Array(shape[(axis + 1)...])
         try Shape.checkAllocation(outShape)
-        var out = [Double](repeating: 0, count: outer * resolved.count * inner)
+        var out = [Double](specializedRepeating: 0, count: outer * resolved.count * inner)
         let scalars = self.scalars
         var position = 0
         for o in 0..<outer {
@@ -200,7 +200,7 @@ extension Tensor {
     public func scatterAdd(axis: Int, indices: [Int], into shape: [Int]) -> Tensor {
         let size = shape[axis]
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
-        var out = [Double](repeating: 0, count: Shape.count(shape))
+        var out = [Double](specializedRepeating: 0, count: Shape.count(shape))
         let scalars = self.scalars
         var position = 0
         for o in 0..<outer {

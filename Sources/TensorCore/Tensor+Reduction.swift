@@ -40,7 +40,7 @@ extension Tensor {
         case .max: initial = -.infinity
         case .min: initial = .infinity
         }
-        var out = [Double](repeating: initial, count: outCount)
+        var out = [Double](specializedRepeating: initial, count: outCount)
         // Each input element lands at the output offset given by strides that are 0 on reduced axes.
         let target = Shape.broadcastStrides(keptShape, to: shape)
         withUnsafeBufferPointer { src in
@@ -76,7 +76,7 @@ extension Tensor {
         let moved = try source.transposed(Array(0..<source.rank).filter { $0 != a } + [a])
         let n = source.shape[a]
         let rows = n == 0 ? 0 : moved.count / n
-        var out = [Double](repeating: 0, count: rows)
+        var out = [Double](specializedRepeating: 0, count: rows)
         let elements = moved.scalars
         for r in 0..<rows {
             var best = 0

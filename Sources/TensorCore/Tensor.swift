@@ -46,7 +46,7 @@ public struct Tensor: Equatable, Sendable {
     public init(shape: [Int], repeating value: Double) throws {
         if shape.isEmpty { self.storage = .scalar(value); return }
         try Shape.checkAllocation(shape)
-        self.storage = .array(shape: shape, scalars: [Double](repeating: value, count: Shape.count(shape)))
+        self.storage = .array(shape: shape, scalars: [Double](specializedRepeating: value, count: Shape.count(shape)))
     }
 
     public var rank: Int { shape.count }
@@ -141,7 +141,7 @@ public enum Shape {
     public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
     public static func strides(_ shape: [Int]) -> [Int] {
-        var strides = [Int](ones: shape.count)
+        var strides = [Int](specializedRepeating: 1, count: shape.count)
         var running = 1
         for axis in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[axis] = running
@@ -177,7 +177,7 @@ public enum Shape {
     public static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
         if a == b { return a }
         let rank = max(a.count, b.count)
-        var result = [Int](ones: rank)
+        var result = [Int](specializedRepeating: 1, count: rank)
         for i in 0..<rank {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
@@ -195,18 +195,5 @@ public enum Shape {
             throw TensorError("axis \(axis) is out of range for a tensor of rank \(rank)")
         }
         return a
-    }
-}
-
-extension Array where Element == Int {
-    /// `count` ones, for shapes and strides.
-    // NOTE: not `[Int](repeating:count:)`, which allocates through an unspecialized function of the standard
-    // library that looks the storage's type up in the runtime's metadata table at every call (about 300
-    // instructions, a sixth of an elementwise operation on small tensors); `reserveCapacity` is specialized.
-    @inline(__always)
-    init(ones count: Int) {
-        self.init()
-        reserveCapacity(count)
-        for _ in 0..<count { append(1) }
     }
 }
