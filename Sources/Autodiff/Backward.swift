@@ -31,34 +31,28 @@ public enum Gradient {
 /// The reverse walk over the recorded graph between some targets and some sources, on one tape.
 ///
 /// Built once, it can be run with several seeds (a jacobian runs it once per output element).
-struct BackwardPlan {
+// NOTE: a class: `gradient` hands its plan on, and a struct of arrays was copied and destroyed field by field.
+final class BackwardPlan {
     let tape: Tape
     let targets: [Value]
     let sources: [Value]
-    /// Recorded values on a path from a source to a target, in topological order (inputs first); the
-    /// backward pass runs it from the end.
-    // NOTE: unmanaged: the targets (held above) keep every value of their graph alive while the plan lives,
-    // and a long graph's walk would otherwise retain and release each value several times.
-    private var order: [Unmanaged<Value>] = []
-    /// For each value in `order`: its cotangent slot, and its edges `edgeStart[k]..<edgeStart[k + 1]` into
-    /// `edges`. Flat arrays of 32-bit numbers: planning allocates nothing per node, and W2's 80,000-value
-    /// chain plans in a few MiB.
-    private var outputSlots: [Int32] = []
-    private var edgeStart: [Int32] = [0]
+    /// Recorded values on a path from a source to a target, in topological order (inputs first), each with
+    /// its cotangent slot and the end of its edges in `edges` (they start where the previous step's end);
+    /// the backward pass runs it from the end. One flat array of 16-byte steps: planning allocates nothing
+    /// per node, and W2's 80,000-value chain plans in a few MiB.
+    private var steps: [Step] = []
     private var edges: [Edge] = []
     /// Slot of each source key (sources that are also intermediates share their slot).
     private var sourceSlots = SourceSlots()
-    private var targetSlots: [Int] = []
+    private var targetSlots: [Int32] = []
     private var slotCount = 0
-    /// By source slot: whether some target reaches that source.
-    // NOTE: flags, not a set of keys: a Set<ObjectIdentifier> costs a search of every protocol conformance
-    // in the binary the first time the process makes one.
-    private var reached: [Bool] = []
 
     /// Whether a custom gradient is among the operations.
     private var hasCustomGradient = false
     /// Whether every value of the plan is a scalar (a long chain of scalar steps, as loops make).
     private var isScalarChain = true
+    /// How many elements the values of the plan hold (what `isLarge` reads).
+    private var elementCount = 0
 
     /// A value's mark outside a walk; `visited` once the walk has met it; a slot (0 or more) once it is
     /// known to lead to a source.
@@ -66,7 +60,16 @@ struct BackwardPlan {
     static let visited: Int32 = -1
 
     /// Whether some target reaches the source with this key (see `Value.gradientKey`).
-    func reaches(_ key: ObjectIdentifier) -> Bool { sourceSlots[key].map { reached[$0] } ?? false }
+    func reaches(_ key: ObjectIdentifier) -> Bool { sourceSlots.reaches(key) }
+
+    /// A value of the walk, and once kept, its slot and the end of its edges.
+    // NOTE: unmanaged: the targets (held above) keep every value of their graph alive while the plan lives,
+    // and a long graph's walk would otherwise retain and release each value several times.
+    struct Step {
+        let value: Unmanaged<Value>
+        var slot: Int32 = 0
+        var edgeEnd: Int32 = 0
+    }
 
     /// An input whose gradient is needed: its position among the node's inputs, and the slot its gradient goes to.
     struct Edge {
@@ -74,17 +77,34 @@ struct BackwardPlan {
         var slot: Int32
     }
 
-    /// Source keys and their slots. There are few sources, so a linear search beats hashing every value
-    /// of a long graph.
+    /// Source keys, their slots, and whether some target reaches them. There are few sources, so a linear
+    /// search beats hashing every value of a long graph.
+    // NOTE: one array of entries, not a set of keys: a Set<ObjectIdentifier> costs a search of every
+    // protocol conformance in the binary the first time the process makes one.
     struct SourceSlots {
-        private(set) var keys: [ObjectIdentifier] = []
-        private(set) var slots: [Int] = []
-        var isEmpty: Bool { keys.isEmpty }
+        struct Entry {
+            let key: ObjectIdentifier
+            let slot: Int32
+            var reached = false
+        }
+        private(set) var entries: [Entry] = []
+        init() {}
+        init(_ sources: [Value]) {
+            entries.reserveCapacity(sources.count)
+            for source in sources { add(source.gradientKey) }
+        }
+        /// How many slots the sources take (entry i has slot i).
+        var count: Int { entries.count }
         subscript(key: ObjectIdentifier) -> Int? {
-            for i in keys.indices where keys[i] == key { return slots[i] }
+            for e in entries where e.key == key { return Int(e.slot) }
             return nil
         }
-        mutating func add(_ key: ObjectIdentifier, slot: Int) { keys.append(key); slots.append(slot) }
+        private mutating func add(_ key: ObjectIdentifier) {
+            if self[key] == nil { entries.append(Entry(key: key, slot: Int32(count))) }
+        }
+        mutating func markReached(_ slot: Int) { entries[slot].reached = true }
+        mutating func forgetReached() { for i in entries.indices { entries[i].reached = false } }
+        func reaches(_ key: ObjectIdentifier) -> Bool { self[key].map { entries[$0].reached } ?? false }
     }
 
     // NOTE: the walk marks values (`Value.planSlot`) instead of hashing them, and puts every mark back to
@@ -96,39 +116,37 @@ struct BackwardPlan {
         self.tape = tape
         self.targets = targets
         self.sources = sources
-        for source in sources {
-            let key = source.gradientKey
-            if sourceSlots[key] == nil { sourceSlots.add(key, slot: slotCount); slotCount += 1 }
-        }
-        let sourceCount = slotCount
-        reached = [Bool](repeating: false, count: sourceCount)
+        sourceSlots = SourceSlots(sources)
         while true {
             let deferred = build()
             if deferred.isEmpty { return }
             for d in deferred { try d.materialize() }
-            order = []; outputSlots = []; edgeStart = [0]; edges = []; targetSlots = []; hasCustomGradient = false; isScalarChain = true
-            slotCount = sourceCount
-            reached = [Bool](repeating: false, count: sourceCount)
+            steps = []; edges = []; targetSlots = []; hasCustomGradient = false; isScalarChain = true; elementCount = 0
+            sourceSlots.forgetReached()
         }
     }
 
     /// One attempt at the plan; returns the deferred gradients it met (then the plan is incomplete).
-    private mutating func build() -> [DeferredGradient] {
+    private func build() -> [DeferredGradient] {
         let bit = tape.bit
         let (unvisited, visited) = (Self.unvisited, Self.visited)
-        let slotsOfSources = sourceSlots
-        func sourceSlot(_ v: Value) -> Int? { slotsOfSources[v.gradientKey] }
+        var sourceSlots = self.sourceSlots
+        defer { self.sourceSlots = sourceSlots }
+        slotCount = sourceSlots.count
         var deferred: [DeferredGradient] = []
 
         // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
         //    order (every value after its inputs), so no sort is needed. A frame is a value and the position
         //    of its next input (16 bytes: a chain of 80,000 values is as deep as it is long).
-        var postOrder: [Unmanaged<Value>] = []
+        var postOrder: [Step] = []
         var stack: [(value: Unmanaged<Value>, next: Int32, count: Int32)] = []
+        // Sized for a small graph at once (a training step's is a dozen values), then grown by doubling.
+        postOrder.reserveCapacity(16)
+        stack.reserveCapacity(16)
         // Inputs tracked on this tape: the most edges the plan can have.
         var trackedInputs = 0
         for t in targets where t.tapes & bit != 0 {
-            if let s = sourceSlot(t) { reached[s] = true }
+            if let s = sourceSlots[t.gradientKey] { sourceSlots.markReached(s) }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
             guard t.storedNode != nil, t.planSlot == unvisited else { continue }
             t.planSlot = visited
@@ -139,7 +157,7 @@ struct BackwardPlan {
                 let top = stack.count - 1
                 let next = stack[top].next
                 guard next < stack[top].count else {
-                    postOrder.append(stack[top].value)
+                    postOrder.append(Step(value: stack[top].value))
                     stack.removeLast()
                     continue
                 }
@@ -155,37 +173,35 @@ struct BackwardPlan {
                         }
                     } else if let d = input.deferred {
                         deferred.append(d)
-                    } else if let s = sourceSlot(input) {
-                        reached[s] = true
+                    } else if let s = sourceSlots[input.gradientKey] {
+                        sourceSlots.markReached(s)
                     }
                 }
             }
         }
         stack = []
         if !deferred.isEmpty {
-            for v in postOrder { v._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
+            for step in postOrder { step.value._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
             return deferred
         }
-        // 2. Keep what leads to a source, inputs before outputs: `postOrder` is filtered in place into `order`.
+        // 2. Keep what leads to a source, inputs before outputs: `postOrder` is filtered in place.
         //    Only a source with a recorded node can be one of these values (a variable's values are leaves).
         let someSourceIsRecorded = sources.contains { $0.storedNode != nil }
-        // Sized once: growing by doubling would copy each array several times and leave it up to twice too big.
-        outputSlots.reserveCapacity(postOrder.count)
-        edgeStart.reserveCapacity(postOrder.count + 1)
+        // Sized once: growing by doubling would copy it several times and leave it up to twice too big.
         edges.reserveCapacity(trackedInputs)
         var kept = 0
         for index in postOrder.indices {
-            let unmanaged = postOrder[index]
+            let unmanaged = postOrder[index].value
             unmanaged._withUnsafeGuaranteedRef { v in
-                let ownSlot = someSourceIsRecorded ? sourceSlot(v) : nil
-                if let slot = ownSlot { reached[slot] = true }
+                let ownSlot = someSourceIsRecorded ? sourceSlots[v.gradientKey] : nil
+                if let slot = ownSlot { sourceSlots.markReached(slot) }
                 let before = edges.count
                 for i in 0..<v.recordedInputCount {
                     v.recordedInput(i)._withUnsafeGuaranteedRef { input in
                         guard input.tapes & bit != 0 else { return }
                         if input.planSlot >= 0 {
                             edges.append(Edge(input: Int32(i), slot: input.planSlot))
-                        } else if let slot = sourceSlot(input) {
+                        } else if let slot = sourceSlots[input.gradientKey] {
                             edges.append(Edge(input: Int32(i), slot: Int32(slot)))
                         }
                     }
@@ -198,36 +214,37 @@ struct BackwardPlan {
                     v.planSlot = Int32(slotCount)
                     slotCount += 1
                 }
-                postOrder[kept] = unmanaged
+                postOrder[kept] = Step(value: unmanaged, slot: v.planSlot, edgeEnd: Int32(edges.count))
                 kept += 1
-                outputSlots.append(v.planSlot)
-                edgeStart.append(Int32(edges.count))
                 if case .custom = v.storedNode.unsafelyUnwrapped.primitive { hasCustomGradient = true }
+                let count = v.tensor.count
                 if !v.tensor.isScalar { isScalarChain = false }
+                elementCount += count
             }
         }
-        // The walk's list grew by doubling; the pass keeps an exact copy of what is kept, not the slack.
-        order = [Unmanaged<Value>](unsafeUninitializedCapacity: kept) { buffer, initialized in
-            postOrder.withUnsafeBufferPointer { all in _ = buffer.initialize(from: all[..<kept]) }
-            initialized = kept
+        postOrder.removeLast(postOrder.count - kept)
+        // A long walk's list grew by doubling; the pass then keeps an exact copy of what is kept, not the slack.
+        if postOrder.capacity > 2 * kept + 64 {
+            steps.reserveCapacity(kept)
+            steps.append(contentsOf: postOrder)
+        } else {
+            steps = postOrder
         }
-        targetSlots = targets.map { t in
-            if let s = sourceSlot(t) { return s }
-            if t.planSlot >= 0 { return Int(t.planSlot) }
-            return -1
+        targetSlots.reserveCapacity(targets.count)
+        for t in targets {
+            if let s = sourceSlots[t.gradientKey] {
+                targetSlots.append(Int32(s))
+            } else {
+                targetSlots.append(t.planSlot >= 0 ? t.planSlot : -1)
+            }
         }
-        for v in order { v._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
+        for step in steps { step.value._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
         return []
     }
 
     /// Whether recording this plan's backward pass would keep much: many operations, or large tensors
     /// (the pass records about one tensor per operation, shaped like its output).
-    var isLarge: Bool {
-        if order.count >= Self.largeOperations { return true }
-        var elements = 0
-        for v in order { elements += v._withUnsafeGuaranteedRef { $0.tensor.count }; if elements >= Self.largeElements { return true } }
-        return false
-    }
+    var isLarge: Bool { steps.count >= Self.largeOperations || elementCount >= Self.largeElements }
 
     /// What makes a pass large (settable for tests).
     nonisolated(unsafe) static var largeOperations = 256
@@ -257,7 +274,8 @@ struct BackwardPlan {
     private func pass<C: Cotangent>(seeds: [Value?], observer: BackwardObserver?, carrying: C.Type) throws -> SourceCotangents {
         let start = targets.first?.context.lastSerial ?? 0
         let cotangents = CotangentStore<C>(slots: slotCount)
-        var fromSelect = [Bool](repeating: false, count: slotCount)
+        // Slots that a `where` handed a gradient to (for the NaN diagnosis; rare, so a list).
+        var fromSelect: [Int32] = []
         func accumulate(_ g: C, into slot: Int, _ value: Value) throws {
             if let existing = cotangents.take(slot) {
                 cotangents.put(try existing + g, into: slot)
@@ -269,19 +287,19 @@ struct BackwardPlan {
         for (i, (target, seed)) in zip(targets, seeds).enumerated() where targetSlots[i] >= 0 {
             let ctx = target.context
             let s = try seed ?? ctx.constant(Tensor(shape: target.shape, repeating: 1))
-            try accumulate(try C.wrapping(s.shape == target.shape ? s : s.broadcast(to: target.shape)), into: targetSlots[i], target)
+            try accumulate(try C.wrapping(s.shape == target.shape ? s : s.broadcast(to: target.shape)), into: Int(targetSlots[i]), target)
         }
-        let sourceSlotCount = sourceSlots.keys.count
-        // NOTE: values are borrowed from `order` (the targets keep them alive) and gradients are moved, not
+        let sourceSlotCount = sourceSlots.count
+        // NOTE: values are borrowed from `steps` (the targets keep them alive) and gradients are moved, not
         // copied: a long chain's pass is otherwise mostly retains and releases.
-        for k in order.indices.reversed() {
-            let slot = Int(outputSlots[k])
+        for k in steps.indices.reversed() {
+            let slot = Int(steps[k].slot)
             // A value's cotangent is complete when its turn comes (reverse topological order): it is taken
             // out unless it is a source's, so an unrecorded pass frees as it goes.
             let taken = slot >= sourceSlotCount ? cotangents.take(slot) : cotangents[slot]
             guard let dy = taken else { continue }
-            let edgeRange = Int(edgeStart[k])..<Int(edgeStart[k + 1])
-            try order[k]._withUnsafeGuaranteedRef { v in
+            let edgeRange = (k == 0 ? 0 : Int(steps[k - 1].edgeEnd))..<Int(steps[k].edgeEnd)
+            try steps[k].value._withUnsafeGuaranteedRef { v in
                 if k & 255 == 0 { try v.context.checkInterrupt() }
                 let node = v.storedNode.unsafelyUnwrapped
                 var needs = InputMask()
@@ -296,9 +314,9 @@ struct BackwardPlan {
                         if !g.tensor.hasSameShape(as: input.tensor) { g = try g.sumToShape(input.shape) }
                         if v.context.detectsAnomalies && g.hasNonFinite {
                             if C.self is Transient.Type { throw Transient.Unrepresentable() }
-                            noteBackwardNonFinite(try g.value(), node: node, output: v, dy: try dy.value(), fromSelect: fromSelect[slot])
+                            noteBackwardNonFinite(try g.value(), node: node, output: v, dy: try dy.value(), fromSelect: fromSelect.contains(Int32(slot)))
                         }
-                        if isSelect { fromSelect[target] = true }
+                        if isSelect && !fromSelect.contains(Int32(target)) { fromSelect.append(Int32(target)) }
                         try accumulate(g, into: target, input)
                     }
                 }
@@ -323,6 +341,7 @@ struct BackwardPlan {
             }
         }
         var values: [Value?] = []
+        values.reserveCapacity(sourceSlotCount)
         for slot in 0..<sourceSlotCount { values.append(try cotangents[slot].map { try $0.result(among: values, after: start) }) }
         return SourceCotangents(slots: sourceSlots, values: values)
     }

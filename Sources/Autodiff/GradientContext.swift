@@ -76,6 +76,33 @@ public struct NodeInputs: RandomAccessCollection {
     }
 }
 
+extension Value {
+    /// Lets go of what a dying value holds (its node's inputs, its cut), and of what those held in turn when
+    /// only it held them, in a loop: released recursively, a long chain (a 20,000-step loop) would overflow
+    /// the stack. An input is checked for being the last reference while only this loop holds it.
+    // NOTE: one value dies next without an array (a chain's usual case); `pending` holds the others, and is
+    // allocated only when two inputs die at once.
+    func releaseRecordedInputs() {
+        var next: Value?
+        var pending: [Value] = []
+        func hold(_ v: Value) {
+            if next == nil { next = v } else { pending.append(v) }
+        }
+        detachInputs(hold)
+        while var v = next.take() ?? pending.popLast() {
+            guard isKnownUniquelyReferenced(&v) else { continue }
+            v.detachInputs(hold)
+        }
+    }
+
+    /// Moves the node's inputs and the cut out of this value, handing each to `hold`.
+    @inline(__always)
+    private func detachInputs(_ hold: (Value) -> Void) {
+        if let node = storedNode.take() { node.inputs.forEach(hold) }
+        if hasRareFacts, let c = cutFrom { cutFrom = nil; hold(c) }
+    }
+}
+
 /// A gradient tape: the implicit one (slot 0) or one opened by `with tape t`.
 public final class Tape {
     public let name: String
@@ -306,14 +333,19 @@ public final class GradientContext {
 
     /// Runs a primitive on values: computes its output and records it on every recording tape that
     /// tracks one of the inputs.
+    // NOTE: inlined, so that a caller's `[x]` or `[a, b]` becomes the one- or two-input call and no array is made.
+    @inline(__always)
     public func apply(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
         switch inputs.count {
         case 1: return try apply(primitive, inputs[0])
         case 2: return try apply(primitive, inputs[0], inputs[1])
-        default:
-            try Memory.checkLive()
-            return record(primitive, NodeInputs(inputs), try primitive.forward(inputs.map(\.tensor)))
+        default: return try applyMany(primitive, inputs)
         }
+    }
+
+    private func applyMany(_ primitive: Primitive, _ inputs: [Value]) throws -> Value {
+        try Memory.checkLive()
+        return record(primitive, NodeInputs(inputs), try primitive.forward(inputs.map(\.tensor)))
     }
 
     /// `apply` for one input, without an array.
@@ -324,7 +356,7 @@ public final class GradientContext {
         if case .unary(let f) = primitive {
             (output, nonFinite) = a.tensor.mapNotingNonFinite(f)
         } else {
-            output = try primitive.forward([a.tensor])
+            output = try primitive.forward(a.tensor)
         }
         let recording = recordingMask
         return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
@@ -340,7 +372,7 @@ public final class GradientContext {
         if case .binary(let f) = primitive {
             (output, nonFinite) = try Tensor.zipNotingNonFinite(a.tensor, b.tensor, f)
         } else {
-            output = try primitive.forward([a.tensor, b.tensor])
+            output = try primitive.forward(a.tensor, b.tensor)
         }
         let recording = recordingMask
         return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in

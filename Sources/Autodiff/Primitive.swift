@@ -71,21 +71,39 @@ public enum Primitive {
 
     func forward(_ x: [Tensor]) throws -> Tensor {
         switch self {
-        case .unary(let f): return x[0].map(f)
-        case .binary(let f): return try Tensor.zip(x[0], x[1], f)
+        case .unary, .reduce, .reshape, .view, .scatter, .gather, .scatterAdd, .inverse, .determinant: return try forward(x[0])
+        case .binary, .matmul: return try forward(x[0], x[1])
         case .select: return try Tensor.select(x[0], x[1], x[2])
-        case .reduce(let kind, let axes, let keepDims): return try x[0].reduce(kind, axes: axes, keepDims: keepDims)
-        case .reshape(let shape): return try x[0].reshaped(shape)
-        case .view(let view, _): return x[0].gatherStrided(view)
-        case .scatter(let view, let shape, _): return Tensor.scatterStrided(x[0], view, into: shape)
-        case .gather(let axis, let indices, let indexShape): return try x[0].gather(axis: axis, indices: indices, indexShape: indexShape)
-        case .scatterAdd(let axis, let indices, let shape): return x[0].scatterAdd(axis: axis, indices: indices, into: shape)
         case .concat(let axis): return try Tensor.concat(x, axis: axis)
-        case .matmul(let ta, let tb): return try Tensor.matmul(x[0], x[1], transposeA: ta, transposeB: tb)
-        case .inverse: return try x[0].inverse()
-        case .determinant: return try x[0].determinant()
         case .custom: throw GradientError("a custom operation's forward is evaluated by its definition")
         case .operation(let o): return try o.forward(x)
+        }
+    }
+
+    /// The forward of an operation on one tensor, without an array of inputs (most operations take one or two).
+    func forward(_ x: Tensor) throws -> Tensor {
+        switch self {
+        case .unary(let f): return x.map(f)
+        case .reduce(let kind, let axes, let keepDims): return try x.reduce(kind, axes: axes, keepDims: keepDims)
+        case .reshape(let shape): return try x.reshaped(shape)
+        case .view(let view, _): return x.gatherStrided(view)
+        case .scatter(let view, let shape, _): return Tensor.scatterStrided(x, view, into: shape)
+        case .gather(let axis, let indices, let indexShape): return try x.gather(axis: axis, indices: indices, indexShape: indexShape)
+        case .scatterAdd(let axis, let indices, let shape): return x.scatterAdd(axis: axis, indices: indices, into: shape)
+        case .inverse: return try x.inverse()
+        case .determinant: return try x.determinant()
+        case .binary, .select, .concat, .matmul, .custom, .operation: return try forward([x])
+        }
+    }
+
+    /// The forward of an operation on two tensors, without an array of inputs.
+    func forward(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        switch self {
+        case .binary(let f): return try Tensor.zip(a, b, f)
+        case .matmul(let ta, let tb): return try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)
+        case .unary, .reduce, .reshape, .view, .scatter, .gather, .scatterAdd, .inverse, .determinant, .select, .concat,
+             .custom, .operation:
+            return try forward([a, b])
         }
     }
 

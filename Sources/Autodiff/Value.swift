@@ -154,18 +154,9 @@ public final class Value {
 
     deinit {
         Memory.liveWords &-= tensor.count &+ Memory.valueWords
-        // NOTE: a long chain (a 20,000-step loop) would overflow the stack if released recursively;
-        // unlink it iteratively instead. Inputs are moved out of a dying value's node before its node is
-        // dropped, so each input is checked for being the last reference while only `pending` holds it.
+        // NOTE: a long chain would overflow the stack if released recursively (see `releaseRecordedInputs`).
         guard storedNode != nil || extras?.cutFrom != nil else { return }
-        var pending: [Value] = []
-        if storedNode != nil { pending.append(contentsOf: storedNode!.inputs); storedNode = nil }
-        if let c = extras?.cutFrom { extras!.cutFrom = nil; pending.append(c) }
-        while var v = pending.popLast() {
-            guard isKnownUniquelyReferenced(&v) else { continue }
-            if v.storedNode != nil { pending.append(contentsOf: v.storedNode!.inputs); v.storedNode = nil }
-            if let c = v.cutFrom { v.cutFrom = nil; pending.append(c) }
-        }
+        releaseRecordedInputs()
     }
 }
 

@@ -1,0 +1,88 @@
+import XCTest
+import TensorCore
+@testable import Autodiff
+
+/// The bookkeeping of the gradient machinery on its own: how a dying graph is let go, the forward of one
+/// or two tensors without an array, and the plan's source slots.
+final class GradientMachineryTests: XCTestCase {
+    /// A chain far longer than the stack allows recursion for is let go, and the memory it counted with it.
+    func testALongChainIsReleasedInALoop() throws {
+        let ctx = GradientContext()
+        let before = Memory.liveWords
+        do {
+            let x = ctx.variable(Tensor(1), identity: VariableIdentity(name: "x"))
+            var v = try x * 2
+            for i in 0..<200_000 {
+                // A cut now and then: the chain also runs through `stop_gradient`'s link to what it cut.
+                v = i % 1000 == 999 ? try ctx.stopGradient(v) + x : try v + x
+            }
+            XCTAssertTrue(v.isTracked)
+        }
+        XCTAssertEqual(Memory.liveWords, before)
+    }
+
+    /// A value whose two inputs die with it (a tree, not a chain): every value goes, none is left behind.
+    func testATreeOfDyingInputsIsReleased() throws {
+        let ctx = GradientContext()
+        let before = Memory.liveWords
+        do {
+            let x = ctx.variable(Tensor(1), identity: VariableIdentity(name: "x"))
+            var level = try (0..<4096).map { _ in try x * 1 }
+            while level.count > 1 {
+                level = try stride(from: 0, to: level.count, by: 2).map { try level[$0] + level[$0 + 1] }
+            }
+            XCTAssertEqual(level[0].tensor.firstScalar, 4096)
+        }
+        XCTAssertEqual(Memory.liveWords, before)
+    }
+
+    /// A value still held elsewhere keeps its node and its inputs when what was computed from it dies.
+    func testAHeldValueKeepsItsGraph() throws {
+        let ctx = GradientContext()
+        let x = ctx.variable(Tensor(3), identity: VariableIdentity(name: "x"))
+        let held = try (x * x).map(.sin)
+        do {
+            let y = try held * 2 + held
+            XCTAssertNotNil(y.storedNode)
+        }
+        XCTAssertNotNil(held.storedNode)
+        let g = try ctx.gradient(of: held, wrt: [x])[0].value
+        XCTAssertEqual(g?.tensor.firstScalar ?? 0, 6 * cos(9.0), accuracy: 1e-12)
+    }
+
+    /// The one- and two-tensor forwards give what the forward over an array gives.
+    func testForwardWithoutAnArray() throws {
+        let m = Tensor(shape: [2, 3], scalars: [1, -2, 3, 4, 5, -6])
+        let one: [Primitive] = [.unary(.exp), .reduce(.sum, axes: [1], keepDims: false), .reshape([3, 2]),
+                                .view(StridedView(offset: 0, shape: [3, 2], strides: [1, 3]), .transpose)]
+        for p in one {
+            XCTAssertEqual(try p.forward(m), try p.forward([m]), p.name)
+        }
+        let n = Tensor(shape: [3, 2], scalars: [0.5, 1, -1, 2, 3, 0])
+        XCTAssertEqual(try Primitive.matmul(transposeA: false, transposeB: false).forward(m, n),
+                       try Tensor.matmul(m, n, transposeA: false, transposeB: false))
+        XCTAssertEqual(try Primitive.binary(.multiply).forward(m, Tensor(2)), try Tensor.zip(m, Tensor(2), .multiply))
+        // A primitive of more inputs, given two, takes the array's path.
+        XCTAssertEqual(try Primitive.concat(axis: 0).forward(m, m).shape, [4, 3])
+    }
+
+    /// Sources share a slot when they share a key; none is reached until the walk says so.
+    func testSourceSlots() {
+        let ctx = GradientContext()
+        XCTAssertEqual(BackwardPlan.SourceSlots([]).count, 0)
+        let a = ctx.constant(Tensor(1)), b = ctx.constant(Tensor(2))
+        var slots = BackwardPlan.SourceSlots([a, b, a])
+        XCTAssertEqual(slots.count, 2)
+        XCTAssertEqual(slots[a.gradientKey], 0)
+        XCTAssertEqual(slots[b.gradientKey], 1)
+        XCTAssertNil(slots[ctx.constant(Tensor(3)).gradientKey])
+        XCTAssertFalse(slots.reaches(b.gradientKey))
+        slots.markReached(1)
+        XCTAssertTrue(slots.reaches(b.gradientKey))
+        XCTAssertFalse(slots.reaches(a.gradientKey))
+        let many = (0..<300).map { _ in ctx.constant(Tensor(0)) }
+        let large = BackwardPlan.SourceSlots(many + many)
+        XCTAssertEqual(large.count, 300)
+        XCTAssertEqual(large[many[299].gradientKey], 299)
+    }
+}
