@@ -113,6 +113,7 @@ struct NumberFormat {
         } else {
             var decimals = 0
             var integerWidth = 0
+            positionalTexts.reserveCapacity(finite.count)
             for v in finite {
                 let text = NumberFormat.positional(v, precision: precision)
                 positionalTexts[v.bitPattern] = text
@@ -148,7 +149,9 @@ struct NumberFormat {
                     + String(repeating: "0", count: max(0, exponentDigits - digits.count)) + digits
             }
         }
-        return String(repeating: " ", count: max(0, width - text.count)) + text
+        // The texts are ASCII (digits, sign, point, `e`, `nan`, `inf`): bytes are characters.
+        let padding = width - text.utf8.count
+        return padding > 0 ? String(repeating: " ", count: padding) + text : text
     }
 
     /// `v` in positional notation as NumPy's `dragon4_positional(v, precision, unique=True, trim='.')`
@@ -166,10 +169,10 @@ struct NumberFormat {
             // NOTE: a value that is not an integer never prints as one: past `precision`, decimals are added
             // until the rounding shows that it is not (0.9999546 is 0.99995 at precision 4, not 1).
             var shown = precision
-            var text = trimZeros(String(cFormat: "%.\(shown)f", v))
+            var text = trimZeros(String(cFormat: fixedFormat(decimals: shown), v))
             while shown < decimals && !text.utf8.contains(UInt8(ascii: ".")) {
                 shown += 1
-                text = trimZeros(String(cFormat: "%.\(shown)f", v))
+                text = trimZeros(String(cFormat: fixedFormat(decimals: shown), v))
             }
             return text
         }
@@ -192,6 +195,13 @@ struct NumberFormat {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// `%.Nf` and `%.Ne`, written once for the usual counts of decimals rather than at each number.
+    private static func fixedFormat(decimals: Int) -> String {
+        decimals < fixedFormats.count ? fixedFormats[decimals] : "%.\(decimals)f"
+    }
+    private static let fixedFormats = (0...20).map { "%.\($0)f" }
+    private static let scientificFormats = (0...20).map { "%.\($0)e" }
+
     /// What NumPy's first pass over scientific notation finds for `v`: the decimals its mantissa needs
     /// (its shortest digits when they fit in `precision` decimals: `5e-324` needs none, where `%.4e`
     /// would give `4.9407e-324`; else `precision` less the trailing zeros) and its exponent, as
@@ -213,12 +223,14 @@ struct NumberFormat {
     /// rounded (`min_digits`), not its shortest digits padded with zeros: `[5e-324, 0.5]` is
     /// `[4.9e-324, 5.0e-001]`, so only the count comes from the shortest digits.
     private static func splitScientific(_ v: Double, decimals: Int) -> (mantissa: String, exponent: String) {
-        let text = String(cFormat: "%.\(decimals)e", v)
-        let parts = text.split(separator: "e", maxSplits: 1)
-        var exponent = String(parts[1])
+        // `printf`'s text is ASCII, with one `e`: bytes are characters.
+        let text = String(cFormat: decimals < scientificFormats.count ? scientificFormats[decimals] : "%.\(decimals)e", v)
+        let utf8 = text.utf8
+        guard let e = utf8.firstIndex(of: UInt8(ascii: "e")) else { return (text, "00") }
+        var exponent = Substring(utf8[utf8.index(after: e)...])
         let sign = exponent.removeFirst()
-        while exponent.count > 2 && exponent.first == "0" { exponent.removeFirst() }
-        return (String(parts[0]), (sign == "-" ? "-" : "") + exponent)
+        while exponent.utf8.count > 2 && exponent.utf8.first == UInt8(ascii: "0") { exponent.removeFirst() }
+        return (String(Substring(utf8[..<e])), (sign == "-" ? "-" : "") + exponent)
     }
 
     /// `1.2500` → `1.25`, `2.0000` → `2`.
@@ -249,15 +261,16 @@ private struct ShortestDigits {
 
     init(_ v: Double) {
         // `description` is `123.456`, `0.001`, `1e-05`, `1.2345e+20`, `-0.0` or `5e-324`.
-        let text = Array(v.description.utf8)
+        let text = v.description.utf8
         var exponent = 0
         var afterPoint = false
-        var index = 0
-        if text.first == UInt8(ascii: "-") { negative = true; index = 1 }
-        while index < text.count {
+        var index = text.startIndex
+        digits.reserveCapacity(17)
+        if text.first == UInt8(ascii: "-") { negative = true; index = text.index(after: index) }
+        while index != text.endIndex {
             let c = text[index]
             if c == UInt8(ascii: "e") {
-                exponent = Int(String(decoding: text[(index + 1)...], as: UTF8.self)) ?? 0
+                exponent = Int(Substring(text[text.index(after: index)...])) ?? 0
                 break
             }
             if c == UInt8(ascii: ".") {
@@ -268,7 +281,7 @@ private struct ShortestDigits {
                 digits.append(c)
                 if !afterPoint { point += 1 }
             }
-            index += 1
+            index = text.index(after: index)
         }
         while digits.last == UInt8(ascii: "0") { digits.removeLast() }
         if digits.isEmpty { point = 0 }
@@ -330,12 +343,18 @@ private struct TensorLayout {
         let limit = options.lineWidth - 1
         var lines: [String] = []
         var line = "["
+        // The line's length in characters, kept as it grows: counting the line at each word went over it again.
+        var length = 1
         for (n, word) in words.enumerated() {
-            if line.count > 1 && line.count + word.count > limit {
+            let wordLength = word.count
+            if length > 1 && length + wordLength > limit {
                 lines.append(trimmingTrailingSpaces(line))
                 line = " "
+                length = 1
             }
-            line += word + (n == words.count - 1 ? "]" : ", ")
+            let last = n == words.count - 1
+            line += word + (last ? "]" : ", ")
+            length += wordLength + (last ? 1 : 2)
         }
         lines.append(line)
         return lines.joined(separator: "\n")

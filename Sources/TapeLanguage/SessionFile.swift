@@ -88,26 +88,45 @@ public struct SessionFile {
             let trimmed = raw.trimmingWhitespace()
             if trimmed.isEmpty {
                 if n < lines.count || !raw.isEmpty { items.append(.blank(line: n)) }
-            } else if trimmed.hasPrefix("#") {
+            } else if SessionFile.characterPrefixLength(trimmed[...], "#") != nil {
                 if SessionFile.isExpectation(raw) { strayExpectations.append((n, SessionFile.expectationText(raw))) }
                 items.append(.narration(line: n, text: trimmed))
             }
         }
     }
 
-    static func isExpectation(_ line: String) -> Bool { line.hasPrefix("#>") }
+    static func isExpectation(_ line: String) -> Bool { characterPrefixLength(line[...], "#>") != nil }
 
     static func expectationText(_ line: String) -> String {
-        var rest = line.dropFirst(2)
-        if rest.hasPrefix(" ") { rest = rest.dropFirst() }
-        return String(rest)
+        guard let length = characterPrefixLength(line[...], "#>") else { return String(droppingOneSpace(line.dropFirst(2))) }
+        return String(droppingOneSpace(Substring(line.utf8.dropFirst(length))))
     }
 
     /// Narration as prose: the comment text without `# `.
     public static func prose(_ narration: String) -> String {
-        var rest = narration.dropFirst()
-        if rest.hasPrefix(" ") { rest = rest.dropFirst() }
-        return String(rest)
+        String(droppingOneSpace(narration.dropFirst()))
+    }
+
+    private static func droppingOneSpace(_ text: Substring) -> Substring {
+        guard let length = characterPrefixLength(text, " ") else { return text }
+        return Substring(text.utf8.dropFirst(length))
+    }
+
+    /// The byte length of `prefix` (ASCII) when `text` starts with its characters, as `hasPrefix` tells:
+    /// the same bytes, then a character break; nil otherwise.
+    // NOTE: on bytes (comparing characters for each of the lessons' lines was a tenth of reading them).
+    // Two ASCII bytes always have a character break between them, but CR LF, which the prefixes do not end
+    // with; when a non-ASCII byte follows, the prefix's characters must be its bytes.
+    static func characterPrefixLength(_ text: Substring, _ prefix: StaticString) -> Int? {
+        let utf8 = text.utf8
+        let count = prefix.utf8CodeUnitCount
+        var index = utf8.startIndex
+        for offset in 0..<count {
+            guard index != utf8.endIndex, utf8[index] == prefix.utf8Start[offset] else { return nil }
+            index = utf8.index(after: index)
+        }
+        if index == utf8.endIndex || utf8[index] < 0x80 { return count }
+        return text.prefix(count).utf8.count == count ? count : nil
     }
 
     public var cells: [Cell] {

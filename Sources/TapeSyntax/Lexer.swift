@@ -56,6 +56,12 @@ struct Lexer {
             while !certainBreak(start) { start -= 1 }
             var end = index + 1
             while !certainBreak(end) { end += 1 }
+            if Lexer.breaksAtEveryScalar(bytes[start..<end]) {
+                for at in start..<end where bytes[at] & 0xC0 == 0x80 { lengths[at] = 0 }
+                for at in start..<end where bytes[at] >= 0xC0 { lengths[at] = UInt32(Lexer.scalarLength(lead: bytes[at])) }
+                index = end
+                continue
+            }
             let stretch = String(decoding: bytes[start..<end], as: UTF8.self)
             var at = start
             for character in stretch {
@@ -67,6 +73,41 @@ struct Lexer {
             index = end
         }
         return lengths
+    }
+
+    /// The byte length of the UTF-8 scalar that starts with `lead`.
+    static func scalarLength(lead: UInt8) -> Int { lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4 }
+
+    /// Whether every scalar of `bytes` (valid UTF-8, no CR) is a character of its own: each is ASCII or in
+    /// a block whose scalars all have the grapheme break property Other (Latin, Greek, Cyrillic letters,
+    /// punctuation, arrows, mathematical operators, box drawing, symbols). Nothing then joins two scalars
+    /// (only CR LF, Extend, ZWJ, SpacingMark, Prepend, regional indicators and Hangul jamo do).
+    // NOTE: the lessons' non-ASCII text is such symbols (`∂`, `→`, `│`, `×`, `θ`): splitting it by
+    // `String` was a tenth of parsing. Conservative: any other scalar takes `String`'s way.
+    static func breaksAtEveryScalar(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let lead = bytes[index]
+            if lead < 0x80 {
+                if lead == 13 { return false }
+                index += 1
+                continue
+            }
+            let length = scalarLength(lead: lead)
+            var scalar = UInt32(lead) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+            for next in (index + 1)..<(index + length) { scalar = scalar << 6 | UInt32(bytes[next] & 0x3F) }
+            switch scalar {
+            case 0xA0...0xAC, 0xAE...0x2FF,   // Latin-1 (not the soft hyphen, a control), Latin Extended, IPA, modifier letters
+                 0x370...0x3FF, 0x400...0x482, 0x48A...0x4FF,   // Greek, Cyrillic (not its combining marks)
+                 0x2000...0x200A, 0x2010...0x2027, 0x2030...0x205F,   // spaces, dashes, quotes, other punctuation
+                 0x2070...0x20CF,   // superscripts, subscripts, currency signs
+                 0x2100...0x2BFF:   // letterlike symbols, arrows, mathematical operators, technical, box drawing, shapes, symbols, dingbats
+                index += length
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     var isAtEnd: Bool { cursor.index >= bytes.count }
@@ -183,7 +224,7 @@ struct Lexer {
         skipSpacesAndComments()
         let start = cursor
         guard let first = code() else {
-            return Token(kind: .end, span: SourceSpan(at: start.location), text: "", start: start)
+            return Token(kind: .end, span: SourceSpan(at: start.location), start: start)
         }
         let kind: TokenKind
         if Lexer.isLineBreak(code: first) {
@@ -206,8 +247,13 @@ struct Lexer {
             throw SyntaxError(message: SyntaxMessage.unexpectedCharacter(unexpected),
                               span: SourceSpan(start: start.location, end: cursor.location))
         }
-        return Token(kind: kind, span: SourceSpan(start: start.location, end: cursor.location),
-                     text: text(start.index..<cursor.index), start: start)
+        let literal: String
+        switch kind {
+        case .number, .string: literal = text(start.index..<cursor.index)
+        case .newline: literal = bytes[start.index] == 13 ? "\r\n" : "\n"
+        default: literal = ""
+        }
+        return Token(kind: kind, span: SourceSpan(start: start.location, end: cursor.location), literal: literal, start: start)
     }
 
     private mutating func skipSpacesAndComments() {
@@ -280,26 +326,56 @@ struct Lexer {
     /// Switches over bytes, not sets: nothing to hash.
     private mutating func lexSymbol() -> String? {
         guard let first = code(), first < 0x80 else { return nil }
-        if let second = code(1), second < 0x80 {
-            switch (first, second) {
-            case (UInt8(ascii: "*"), UInt8(ascii: "*")), (UInt8(ascii: "/"), UInt8(ascii: "/")), (UInt8(ascii: "+"), UInt8(ascii: "=")),
-                 (UInt8(ascii: "-"), UInt8(ascii: "=")), (UInt8(ascii: "*"), UInt8(ascii: "=")), (UInt8(ascii: "/"), UInt8(ascii: "=")),
-                 (UInt8(ascii: "."), UInt8(ascii: ".")), (UInt8(ascii: "="), UInt8(ascii: "=")), (UInt8(ascii: "!"), UInt8(ascii: "=")),
-                 (UInt8(ascii: "<"), UInt8(ascii: "=")), (UInt8(ascii: ">"), UInt8(ascii: "=")):
-                advanceCharacter()
-                advanceCharacter()
-                return String(decoding: [first, second], as: UTF8.self)
-            default: break
-            }
-        }
-        switch first {
-        case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "*"), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "^"),
-             UInt8(ascii: "%"), UInt8(ascii: "="), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "("),
-             UInt8(ascii: ")"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "."):
+        if let second = code(1), let pair = Lexer.symbol(first, second) {
             advanceCharacter()
-            return String(UnicodeScalar(first))
-        default:
-            return nil
+            advanceCharacter()
+            return pair
+        }
+        guard let single = Lexer.symbol(first) else { return nil }
+        advanceCharacter()
+        return single
+    }
+
+    // NOTE: symbols are string literals, which cost nothing to make (a string built from bytes for every
+    // operator did) and compare with the parser's literals by their bits.
+    private static func symbol(_ first: UInt8, _ second: UInt8) -> String? {
+        switch (first, second) {
+        case (UInt8(ascii: "*"), UInt8(ascii: "*")): return "**"
+        case (UInt8(ascii: "/"), UInt8(ascii: "/")): return "//"
+        case (UInt8(ascii: "+"), UInt8(ascii: "=")): return "+="
+        case (UInt8(ascii: "-"), UInt8(ascii: "=")): return "-="
+        case (UInt8(ascii: "*"), UInt8(ascii: "=")): return "*="
+        case (UInt8(ascii: "/"), UInt8(ascii: "=")): return "/="
+        case (UInt8(ascii: "."), UInt8(ascii: ".")): return ".."
+        case (UInt8(ascii: "="), UInt8(ascii: "=")): return "=="
+        case (UInt8(ascii: "!"), UInt8(ascii: "=")): return "!="
+        case (UInt8(ascii: "<"), UInt8(ascii: "=")): return "<="
+        case (UInt8(ascii: ">"), UInt8(ascii: "=")): return ">="
+        default: return nil
+        }
+    }
+
+    private static func symbol(_ first: UInt8) -> String? {
+        switch first {
+        case UInt8(ascii: "+"): return "+"
+        case UInt8(ascii: "-"): return "-"
+        case UInt8(ascii: "*"): return "*"
+        case UInt8(ascii: "/"): return "/"
+        case UInt8(ascii: "@"): return "@"
+        case UInt8(ascii: "^"): return "^"
+        case UInt8(ascii: "%"): return "%"
+        case UInt8(ascii: "="): return "="
+        case UInt8(ascii: ","): return ","
+        case UInt8(ascii: ";"): return ";"
+        case UInt8(ascii: ":"): return ":"
+        case UInt8(ascii: "("): return "("
+        case UInt8(ascii: ")"): return ")"
+        case UInt8(ascii: "["): return "["
+        case UInt8(ascii: "]"): return "]"
+        case UInt8(ascii: "<"): return "<"
+        case UInt8(ascii: ">"): return ">"
+        case UInt8(ascii: "."): return "."
+        default: return nil
         }
     }
 }

@@ -6,7 +6,7 @@ extension Parser {
     func canStartExpression(_ token: Token) -> Bool {
         switch token.kind {
         case .number, .name, .string, .keyword: return true
-        case .symbol(let symbol): return ["(", "[", "-", "+"].contains(symbol)
+        case .symbol(let symbol): return symbol == "(" || symbol == "[" || symbol == "-" || symbol == "+"
         case .newline, .end: return false
         }
     }
@@ -34,9 +34,18 @@ extension Parser {
 
     /// The comparison the next token spells: `< >` compare only inside parentheses and brackets.
     private mutating func comparisonOperator() throws -> BinaryOperator? {
-        guard case .symbol(let symbol) = try peek().kind, let op = BinaryOperator(rawValue: symbol), op.isComparison else { return nil }
-        if op == .less || op == .greater { return newlinesAreSpaces.last == true ? op : nil }
-        return op
+        guard case .symbol(let symbol) = try peek().kind else { return nil }
+        // NOTE: a switch over the spellings, not `BinaryOperator(rawValue:)`, which searches a table of
+        // strings at every call (after every operand).
+        switch symbol {
+        case "==": return .equal
+        case "!=": return .notEqual
+        case "<=": return .lessEqual
+        case ">=": return .greaterEqual
+        case "<": return newlinesAreSpaces.last == true ? .less : nil
+        case ">": return newlinesAreSpaces.last == true ? .greater : nil
+        default: return nil
+        }
     }
 
     private mutating func parseAdditive() throws -> Expr {

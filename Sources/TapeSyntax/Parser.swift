@@ -16,8 +16,10 @@ public struct Parser {
     public static let maximumExpressionHeight = 512
 
     var lexer: Lexer
-    /// Tokens read ahead, newlines included; `peek()` drops newlines where they are spaces.
+    /// Tokens read ahead, newlines included, from `bufferStart` on; `peek()` drops newlines where they are spaces.
+    // NOTE: consumed tokens are skipped by an index, not removed: `removeFirst` moved the rest every time.
     var buffer: [Token] = []
+    var bufferStart = 0
     /// One entry per open bracket: true for `(` and `[` (newlines are spaces), false for `<`.
     var newlinesAreSpaces: [Bool] = []
     var depth = 0
@@ -103,7 +105,7 @@ public struct Parser {
 
     /// Skips to the start of the next line that is outside the brackets of the current statement.
     public mutating func skipToNextLine() {
-        let resumeFrom = statementStart ?? buffer.first?.start ?? lexer.cursor
+        let resumeFrom = statementStart ?? (bufferStart < buffer.count ? buffer[bufferStart].start : lexer.cursor)
         let errorOffset = pendingError?.span.start.offset ?? resumeFrom.location.offset
         var scanner = lexer
         scanner.cursor = resumeFrom
@@ -148,6 +150,7 @@ public struct Parser {
 
     private mutating func resetState() {
         buffer = []
+        bufferStart = 0
         newlinesAreSpaces = []
         depth = 0
         chainLinks = 0
@@ -182,19 +185,33 @@ public struct Parser {
 
     mutating func peek() throws -> Token {
         while true {
-            if buffer.isEmpty { buffer.append(try lexer.nextToken()) }
-            if buffer[0].kind == .newline && newlinesAreSpaces.last == true {
-                buffer.removeFirst()
+            if bufferStart == buffer.count { buffer.append(try lexer.nextToken()) }
+            let token = buffer[bufferStart]
+            if token.kind == .newline && newlinesAreSpaces.last == true {
+                dropFirstBuffered()
                 continue
             }
-            return buffer[0]
+            return token
+        }
+    }
+
+    /// Consumes the first token read ahead.
+    private mutating func dropFirstBuffered() {
+        if buffer.count == 1 {
+            buffer.removeLast()
+            return
+        }
+        bufferStart += 1
+        if bufferStart == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            bufferStart = 0
         }
     }
 
     /// The token after `peek()`.
     mutating func peekSecond() throws -> Token {
         _ = try peek()
-        var index = 1
+        var index = bufferStart + 1
         while true {
             if index >= buffer.count {
                 if buffer[buffer.count - 1].kind == .end { return buffer[buffer.count - 1] }
@@ -212,7 +229,7 @@ public struct Parser {
     @discardableResult
     mutating func advance() throws -> Token {
         let token = try peek()
-        buffer.removeFirst()
+        dropFirstBuffered()
         lastEnd = token.span.end
         if token.kind != .newline { lastTokenEnd = token.span.end }
         return token

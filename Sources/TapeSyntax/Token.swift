@@ -137,16 +137,28 @@ enum TokenKind: Equatable {
 final class Token {
     let kind: TokenKind
     let span: SourceSpan
-    /// The source text of the token.
-    let text: String
+    /// The source text of a number, a string literal or a line break; other tokens spell theirs in `kind`.
+    // NOTE: a name, keyword or symbol does not keep a second copy of its text: a `String` made for every
+    // token was a tenth of parsing.
+    private let literal: String
     /// Where the token starts, to restart the lexer there.
     let start: Cursor
 
-    init(kind: TokenKind, span: SourceSpan, text: String, start: Cursor) {
+    init(kind: TokenKind, span: SourceSpan, literal: String = "", start: Cursor) {
         self.kind = kind
         self.span = span
-        self.text = text
+        self.literal = literal
         self.start = start
+    }
+
+    /// The source text of the token.
+    var text: String {
+        switch kind {
+        case .name(let name): return name
+        case .keyword(let keyword): return keyword.rawValue
+        case .symbol(let symbol): return symbol
+        case .number, .string, .newline, .end: return literal
+        }
     }
 
     func isSymbol(_ symbol: String) -> Bool { kind == .symbol(symbol) }

@@ -41,6 +41,25 @@ final class SessionsTests: XCTestCase {
         }
     }
 
+    /// `#>` and `# ` are found as `hasPrefix` finds them: by their bytes, then a character break.
+    func testExpectationPrefixesAreCharacters() {
+        XCTAssertEqual(SessionFile.characterPrefixLength("", "#>"), nil)
+        XCTAssertEqual(SessionFile.characterPrefixLength("#", "#>"), nil)
+        XCTAssertEqual(SessionFile.characterPrefixLength("#>", "#>"), 2)
+        XCTAssertEqual(SessionFile.characterPrefixLength("#> 6", "#>"), 2)
+        XCTAssertEqual(SessionFile.characterPrefixLength("#>│", "#>"), 2)
+        // A combining mark makes `>` another character: not an expectation, as `hasPrefix` says.
+        for line in ["#>\u{301} 6", "#>\u{338}", "#\u{301}> 6", "#>→\u{20D7}"] {
+            XCTAssertEqual(SessionFile.characterPrefixLength(line[...], "#>") != nil, line.hasPrefix("#>"), line.debugDescription)
+        }
+        XCTAssertEqual(SessionFile.expectationText("#> ╰─ error"), "╰─ error")
+        XCTAssertEqual(SessionFile.expectationText("#>  two"), " two")
+        XCTAssertEqual(SessionFile.expectationText("#>"), "")
+        XCTAssertEqual(SessionFile.expectationText("#> \u{301}x"), " \u{301}x")
+        let long = "#> " + String(repeating: "│ ", count: 10_000)
+        XCTAssertEqual(SessionFile.expectationText(long), String(repeating: "│ ", count: 10_000))
+    }
+
     func testAWrongExpectationIsReported() {
         let text = """
         # narration

@@ -40,6 +40,19 @@ final class UnicodeSourceTests: XCTestCase {
         XCTAssertEqual(error.span.start.column, 13)
     }
 
+    /// Symbols, Greek and Latin letters are split into characters by their bytes; a combining mark or a
+    /// variation selector after one still joins it, as `String` says.
+    func testSymbolsCountOneColumnEachUnlessAMarkJoinsThem() {
+        assertError("s = \"→\u{20D7}│\" +* 1", "expected an expression after '+'", at: "1:11")
+        assertError("s = \"✅\u{FE0F}×\u{301}·\" +* 1", "expected an expression after '+'", at: "1:12")
+        assertError("θ\u{301} +* 1", "expected an expression after '+'", at: "1:4")
+        assertError("s = \"\u{AD}é\" +* 1", "expected an expression after '+'", at: "1:11")
+        assertError("→", "unexpected character '→'", at: "1:1")
+        // Long runs: one column a symbol.
+        assertError("# " + String(repeating: "→│", count: 5_000) + "\nx = 1 +* 2", "expected an expression after '+'", at: "2:8")
+        assertError("s = \"" + String(repeating: "×", count: 3_000) + "\" +* 1", "expected an expression after '+'", at: "1:3009")
+    }
+
     func testCRLFEndsLinesAsOneBreak() {
         XCTAssertEqual(parsed("x = [1, 2]\r\ny = x\r\n"), "(= x [1 2])\n(= y x)")
         assertError("x = 1\r\ny = x +* 2\r\n", "expected an expression after '+'", at: "2:8")
@@ -65,7 +78,8 @@ final class UnicodeSourceTests: XCTestCase {
     func testSpansAgreeWithCharacterCounts() {
         var generator = SplitMix(seed: 7)
         let pieces = ["x", " = ", "1", " + ", "(", ")", "[", "]", ", ", "θ", "e\u{301}", "🇫🇷", "👩‍👩‍👧", "\"∂é\"",
-                      "# ∂→│\n", "\n", "\r\n", "\r", " ", "\u{A0}", "²", "*", "क्ष", "#\u{301}", "\u{FFFD}"]
+                      "# ∂→│\n", "\n", "\r\n", "\r", " ", "\u{A0}", "²", "*", "क्ष", "#\u{301}", "\u{FFFD}",
+                      "→", "│─", "×", "\u{20D7}", "\u{FE0F}", "✅", "\u{AD}", "θ\u{301}"]
         for _ in 0..<300 {
             let count = Int(generator.next() % 30)
             let source = (0..<count).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
