@@ -44,7 +44,7 @@ final class BackwardPlan {
     private var edges: [Edge] = []
     /// Slot of each source key (sources that are also intermediates share their slot).
     private var sourceSlots = SourceSlots()
-    private var targetSlots: [Int32] = []
+    private var targetSlots = TargetSlots()
     private var slotCount = 0
 
     /// Whether a custom gradient is among the operations.
@@ -69,6 +69,26 @@ final class BackwardPlan {
         let value: Unmanaged<Value>
         var slot: Int32 = 0
         var edgeEnd: Int32 = 0
+    }
+
+    /// A frame of the walk: a value and the position of its next input.
+    struct Frame {
+        let value: Unmanaged<Value>
+        var next: Int32
+        let count: Int32
+    }
+
+    /// The cotangent slot of each target (-1: it leads to no source). A plan usually has one target: the
+    /// first is kept inline.
+    struct TargetSlots {
+        private var first: Int32 = -1
+        private var rest: [Int32] = []
+        private(set) var count = 0
+        mutating func append(_ slot: Int32) {
+            if count == 0 { first = slot } else { rest.append(slot) }
+            count += 1
+        }
+        subscript(i: Int) -> Int32 { i == 0 ? first : rest[i - 1] }
     }
 
     /// An input whose gradient is needed: its position among the node's inputs, and the slot its gradient goes to.
@@ -121,7 +141,7 @@ final class BackwardPlan {
             let deferred = build()
             if deferred.isEmpty { return }
             for d in deferred { try d.materialize() }
-            steps = []; edges = []; targetSlots = []; hasCustomGradient = false; isScalarChain = true; elementCount = 0
+            steps = []; edges = []; targetSlots = TargetSlots(); hasCustomGradient = false; isScalarChain = true; elementCount = 0
             sourceSlots.forgetReached()
         }
     }
@@ -130,8 +150,6 @@ final class BackwardPlan {
     private func build() -> [DeferredGradient] {
         let bit = tape.bit
         let (unvisited, visited) = (Self.unvisited, Self.visited)
-        var sourceSlots = self.sourceSlots
-        defer { self.sourceSlots = sourceSlots }
         slotCount = sourceSlots.count
         var deferred: [DeferredGradient] = []
 
@@ -139,10 +157,16 @@ final class BackwardPlan {
         //    order (every value after its inputs), so no sort is needed. A frame is a value and the position
         //    of its next input (16 bytes: a chain of 80,000 values is as deep as it is long).
         var postOrder: [Step] = []
-        var stack: [(value: Unmanaged<Value>, next: Int32, count: Int32)] = []
         // Sized for a small graph at once (a training step's is a dozen values), then grown by doubling.
         postOrder.reserveCapacity(16)
-        stack.reserveCapacity(16)
+        // The stack is the context's, kept from one plan to the next (a plan built meanwhile takes another).
+        let context = targets.first?.unmanagedContext
+        var stack: [Frame] = []
+        context?._withUnsafeGuaranteedRef { swap(&stack, &$0.planStack) }
+        defer {
+            stack.removeAll(keepingCapacity: true)
+            if stack.capacity <= 1024 { context?._withUnsafeGuaranteedRef { $0.planStack = stack } }
+        }
         // Inputs tracked on this tape: the most edges the plan can have.
         var trackedInputs = 0
         for t in targets where t.tapes & bit != 0 {
@@ -150,7 +174,7 @@ final class BackwardPlan {
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
             guard t.storedNode != nil, t.planSlot == unvisited else { continue }
             t.planSlot = visited
-            stack.append((Unmanaged.passUnretained(t), 0, Int32(t.recordedInputCount)))
+            stack.append(Frame(value: .passUnretained(t), next: 0, count: Int32(t.recordedInputCount)))
             // NOTE: frames are read in place (no copy of the top frame), and values stay unretained: the
             // targets keep the whole graph alive.
             while !stack.isEmpty {
@@ -169,7 +193,7 @@ final class BackwardPlan {
                     if input.storedNode != nil {
                         if input.planSlot == unvisited {
                             input.planSlot = visited
-                            stack.append((unmanagedInput, 0, Int32(input.recordedInputCount)))
+                            stack.append(Frame(value: unmanagedInput, next: 0, count: Int32(input.recordedInputCount)))
                         }
                     } else if let d = input.deferred {
                         deferred.append(d)
@@ -179,7 +203,6 @@ final class BackwardPlan {
                 }
             }
         }
-        stack = []
         if !deferred.isEmpty {
             for step in postOrder { step.value._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
             return deferred
@@ -230,7 +253,6 @@ final class BackwardPlan {
         } else {
             steps = postOrder
         }
-        targetSlots.reserveCapacity(targets.count)
         for t in targets {
             if let s = sourceSlots[t.gradientKey] {
                 targetSlots.append(Int32(s))
@@ -385,24 +407,34 @@ final class BackwardPlan {
 // NOTE: buffers kept by hand, not arrays: each step of a pass takes and puts a few cotangents, and each
 // write to an array checked that the array was not shared (measurements: docs/DECISIONS.md, "Measurements behind the code").
 final class CotangentStore<C> {
-    private let positions: UnsafeMutablePointer<Int32>
-    private var pool: UnsafeMutablePointer<C?>
-    /// Positions in `pool` that are free; the pool's first `poolCount` entries are initialized.
+    /// One block holds the positions (one per slot, -1 for none), the free positions in the pool, and the
+    /// pool, whose first `poolCount` entries are initialized: a pass allocates it and the store, nothing more
+    /// until more than `capacity` cotangents are alive at once.
+    private var positions: UnsafeMutablePointer<Int32>
     private var free: UnsafeMutablePointer<Int32>
+    private var pool: UnsafeMutablePointer<C?>
+    private let slots: Int
     private var poolCount = 0, freeCount = 0, capacity = 16
 
     init(slots: Int) {
-        positions = .allocate(capacity: max(slots, 1))
+        self.slots = slots
+        (positions, free, pool) = Self.block(slots: slots, capacity: capacity)
         positions.initialize(repeating: -1, count: slots)
-        pool = .allocate(capacity: capacity)
-        free = .allocate(capacity: capacity)
     }
 
     deinit {
         pool.deinitialize(count: poolCount)
-        pool.deallocate()
-        free.deallocate()
-        positions.deallocate()
+        UnsafeMutableRawPointer(positions).deallocate()
+    }
+
+    /// A block for `slots` positions, `capacity` free positions and a pool of `capacity` cotangents.
+    private static func block(slots: Int, capacity: Int)
+        -> (positions: UnsafeMutablePointer<Int32>, free: UnsafeMutablePointer<Int32>, pool: UnsafeMutablePointer<C?>) {
+        let alignment = max(MemoryLayout<C?>.alignment, MemoryLayout<Int32>.alignment)
+        let poolOffset = ((slots + capacity) * MemoryLayout<Int32>.stride + alignment - 1) / alignment * alignment
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: poolOffset + capacity * MemoryLayout<C?>.stride, alignment: alignment)
+        let positions = raw.bindMemory(to: Int32.self, capacity: slots + capacity)
+        return (positions, positions + slots, (raw + poolOffset).bindMemory(to: C?.self, capacity: capacity))
     }
 
     subscript(slot: Int) -> C? {
@@ -437,14 +469,12 @@ final class CotangentStore<C> {
 
     private func grow() {
         capacity *= 2
-        let newPool = UnsafeMutablePointer<C?>.allocate(capacity: capacity)
-        newPool.moveInitialize(from: pool, count: poolCount)
-        pool.deallocate()
-        pool = newPool
-        let newFree = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-        newFree.initialize(from: free, count: freeCount)
-        free.deallocate()
-        free = newFree
+        let new = Self.block(slots: slots, capacity: capacity)
+        new.positions.initialize(from: positions, count: slots)
+        new.free.initialize(from: free, count: freeCount)
+        new.pool.moveInitialize(from: pool, count: poolCount)
+        UnsafeMutableRawPointer(positions).deallocate()
+        (positions, free, pool) = new
     }
 }
 

@@ -156,6 +156,8 @@ public final class GradientContext {
     var transientPasses = 0
     /// Deferred gradients not yet recorded, to record before anything changes what their pass would record.
     var pendingDeferred: [DeferredGradient.WeakReference] = []
+    /// The backward plans' walk stack, kept from one plan to the next (see `BackwardPlan.build`).
+    var planStack: [BackwardPlan.Frame] = []
 
     public init() {
         tapes = [Tape(name: "implicit", slot: 0, persistent: true, watchesVariables: true)]
@@ -420,7 +422,8 @@ public final class GradientContext {
     /// watch variables.
     @inline(__always)
     func tapes(of v: Value, _ recording: TapeMask) -> TapeMask {
-        if v.variable != nil && recording != 0 { v.tapes |= autoWatchMask }
+        // NOTE: `hasRareFacts` first: most values are not a variable, and it is a plain load.
+        if recording != 0 && v.hasRareFacts && v.variable != nil { v.tapes |= autoWatchMask }
         return v.tapes
     }
 

@@ -137,8 +137,10 @@ final class Builtin {
     let parameters: [BuiltinParameter]
     /// Whether the result is never tracked (no gradient), for the exporter.
     let untracked: Bool
+    /// Whether a group argument stands for its members, in order (`Session.takesGroups` names them).
+    let takesGroups: Bool
 
-    init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String,
+    init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String, takesGroups: Bool = false,
          run: @escaping (CallArguments) throws -> [Value], single: ((CallArguments) throws -> Value)? = nil,
          elementwise: UnaryFunction? = nil, export: BuiltinExport = .exporter, parameters: [BuiltinParameter] = [],
          untracked: Bool = false) {
@@ -153,6 +155,7 @@ final class Builtin {
         self.export = export
         self.parameters = parameters
         self.untracked = untracked
+        self.takesGroups = takesGroups
     }
 }
 
@@ -179,9 +182,10 @@ enum Builtins {
     }()
 
     private static func one(_ min: Int, _ max: Int?, _ keywords: [String] = [], _ usage: String, _ summary: String,
-                            elementwise: UnaryFunction? = nil, _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
-        Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary, run: { [try f($0)] }, single: f,
-                elementwise: elementwise)
+                            elementwise: UnaryFunction? = nil, takesGroups: Bool = false,
+                            _ f: @escaping (CallArguments) throws -> Value) -> Builtin {
+        Builtin(minimum: min, maximum: max, keywords: keywords, usage: usage, summary: summary, takesGroups: takesGroups,
+                run: { [try f($0)] }, single: f, elementwise: elementwise)
     }
 
     private static func unary(_ name: String, _ f: UnaryFunction, _ summary: String) -> (String, Builtin) {
@@ -363,11 +367,12 @@ enum Builtins {
             let l2norm = try Value.select(positive, safe.map(.sqrt), l2sum)
             return try x * c / l2norm.maximum(c)
         }
-        t["global_norm"] = one(1, nil, [], "global_norm(t1, t2, ...)", "the norm of all tensors together") { args in
+        t["global_norm"] = one(1, nil, [], "global_norm(t1, t2, ...)", "the norm of all tensors together", takesGroups: true) { args in
             try globalNorm(args.values())
         }
         t["clip_by_global_norm"] = Builtin(minimum: 2, maximum: nil, keywords: [], usage: "a, b = clip_by_global_norm(c, a, b)",
-                                           summary: "rescales tensors together so their global norm is at most c; one result per tensor") { args in
+                                           summary: "rescales tensors together so their global norm is at most c; one result per tensor",
+                                           takesGroups: true) { args in
             let all = try args.values()
             let c = all[0], ts = Array(all.dropFirst())
             let norm = try globalNorm(ts)

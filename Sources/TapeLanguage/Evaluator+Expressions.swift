@@ -71,14 +71,15 @@ extension Session {
     private func evaluateCall(_ name: String, _ arguments: [Argument], span: SourceSpan) throws -> Evaluated {
         let binding = lookup(name)
         if case .function(let f)? = binding { return try call(f, arguments, span: span) }
-        if binding == nil, let kind = Optimizer.Kind(rawValue: name) { return .optimizer(try makeOptimizer(kind, arguments, span: span)) }
+        // NOTE: built-ins first: no optimizer's name is a built-in's, and a loop calls built-ins.
         if binding == nil, let builtin = Builtins.named(name) {
-            let arguments = Session.takesGroups.contains(name) ? try expandGroupArguments(arguments) : arguments
+            let arguments = builtin.takesGroups ? try expandGroupArguments(arguments) : arguments
             let args = try CallArguments(session: self, name: name, builtin: builtin, arguments: arguments, span: span)
             if let single = builtin.single { return .value(try single(args)) }
             let results = try builtin.run(args)
             return results.count == 1 ? .value(results[0]) : .several(results)
         }
+        if binding == nil, let kind = Optimizer.Kind(rawValue: name) { return .optimizer(try makeOptimizer(kind, arguments, span: span)) }
         switch binding {
         case nil: throw unknownName(name, at: SourceSpan(start: span.start, end: SourceLocation(
             offset: span.start.offset + name.utf8.count, line: span.start.line, column: span.start.column + name.count)))
@@ -424,7 +425,8 @@ extension Session {
                     seeds = targets.map { _ in nil }
                 }
                 let grads = try context.gradient(of: targets, wrt: sources, seeds: seeds, tape: tape, unconnectedZero: g.unconnectedZero)
-                return result(zip(grads, sourceLabels).map { (label: "∂\(targetText)/∂\($1)", item: item($0, $1)) }, labelled: true)
+                let labels = gradientLabels(target: targetText, sources: sourceLabels)
+                return result(zip(grads, zip(labels, sourceLabels)).map { (label: $1.0, item: item($0, $1.1)) }, labelled: true)
             case .jacobian, .batchJacobian, .hessian, .jvp:
                 if g.kind == .jvp && sources.count != 1 {
                     throw EvaluationError("jvp takes one source, got \(sources.count)", at: g.sources.count > 1 ? g.sources[1].span : g.sources[0].span)
@@ -456,6 +458,17 @@ extension Session {
                 }
             }
         }
+    }
+
+    /// `∂y/∂x` for each source, kept for the last few targets and sources: a loop's `grad` then labels its
+    /// gradients with the same strings at every step instead of building them again (and the health
+    /// monitor, which matches gradients by label, compares strings that are one and the same).
+    func gradientLabels(target: String, sources: [String]) -> [String] {
+        for entry in recentGradientLabels where entry.target == target && entry.sources == sources { return entry.labels }
+        let labels = sources.map { "∂\(target)/∂\($0)" }
+        if recentGradientLabels.count == 4 { recentGradientLabels.removeFirst() }
+        recentGradientLabels.append((target, sources, labels))
+        return labels
     }
 
     /// How an expression is named in a gradient label: `y`, or `(x^2)`.

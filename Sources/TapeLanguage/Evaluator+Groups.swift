@@ -170,23 +170,26 @@ extension Session {
     /// The tensors of a statement's sources: each name's tensor, or every member of a group.
     func expandSources(_ names: [Identifier], expected: String) throws -> (values: [Value], labels: [String], hasGroup: Bool) {
         var values: [Value] = [], labels: [String] = []
+        values.reserveCapacity(names.count)
+        labels.reserveCapacity(names.count)
         var hasGroup = false
-        for s in names {
-            switch lookup(s.name) {
+        for k in names.indices {
+            let name = names[k].name
+            switch lookup(name) {
             case .value(let v)?:
                 values.append(v)
-                labels.append(s.name)
+                labels.append(name)
             case .group(let members)?:
                 hasGroup = true
                 for (i, m) in members.enumerated() {
                     guard case .value(let v) = m else {
-                        throw EvaluationError("\(s.name)[\(i)] is None, expected \(expected)", at: s.span)
+                        throw EvaluationError("\(name)[\(i)] is None, expected \(expected)", at: names[k].span)
                     }
                     values.append(v)
-                    labels.append("\(s.name)[\(i)]")
+                    labels.append("\(name)[\(i)]")
                 }
             default:
-                throw unknownOrWrongKind(s, expected: expected)
+                throw unknownOrWrongKind(names[k], expected: expected)
             }
         }
         return (values, labels, hasGroup)
@@ -196,23 +199,32 @@ extension Session {
 
     /// Makes every name and group member that holds variable `updated.variable` hold `updated`: a variable
     /// is one thing however many names and groups hold it (a group of variables holds the variables).
-    func replaceVariable(_ updated: Value) {
-        guard let identity = updated.variable else { return }
-        func replaced(_ binding: Binding) -> Binding? {
+    func replaceVariable(_ updated: Value) { replaceVariables([updated]) }
+
+    /// `replaceVariable` for several variables at once, in one pass over the names (an optimizer's step);
+    /// a variable given twice ends as the later value, as two calls in order would leave it.
+    func replaceVariables(_ updated: [Value]) {
+        let identities = updated.map { $0.variable }
+        func replacement(for v: Value) -> Value? {
+            guard let identity = v.variable else { return nil }
+            for i in updated.indices.reversed() where identities[i] === identity { return updated[i] === v ? nil : updated[i] }
+            return nil
+        }
+        func replace(_ binding: inout Binding) {
             switch binding {
-            case .value(let v) where v.variable === identity && v !== updated: return .value(updated)
-            case .group(let members):
+            case .value(let v):
+                if let new = replacement(for: v) { binding = .value(new) }
+            case .group(var members):
                 var changed = false
-                let new = members.map { m -> ResultItem in
-                    if case .value(let v) = m, v.variable === identity, v !== updated { changed = true; return .value(updated) }
-                    return m
+                for i in members.indices {
+                    if case .value(let v) = members[i], let new = replacement(for: v) { members[i] = .value(new); changed = true }
                 }
-                return changed ? .group(new) : nil
-            default: return nil
+                if changed { binding = .group(members) }
+            default: break
             }
         }
-        workspace.replaceValues(replaced)
-        for i in scopes.indices { scopes[i].replaceValues(replaced) }
+        workspace.updateEach(replace)
+        for i in scopes.indices { scopes[i].updateEach(replace) }
     }
 
     /// `params -= e`, `params += e` on a group: each variable member is updated in place, unrecorded

@@ -76,33 +76,38 @@ extension Session {
         }
         // The variables, each a variable's value: a name, or every member of a group.
         var targets: [(label: String, value: Value, span: SourceSpan)] = []
-        for name in variables {
-            switch lookup(name.name) {
+        targets.reserveCapacity(variables.count)
+        for k in variables.indices {
+            switch lookup(variables[k].name) {
             case .value(let v)?:
-                guard v.isVariable else { throw notAVariable(name.name, at: name.span) }
-                targets.append((name.name, v, name.span))
+                guard v.isVariable else { throw notAVariable(variables[k].name, at: variables[k].span) }
+                targets.append((variables[k].name, v, variables[k].span))
             case .group(let members)?:
                 for (i, m) in members.enumerated() {
-                    guard case .value(let v) = m, v.isVariable else { throw notAVariable("\(name.name)[\(i)]", at: name.span) }
-                    targets.append(("\(name.name)[\(i)]", v, name.span))
+                    guard case .value(let v) = m, v.isVariable else { throw notAVariable("\(variables[k].name)[\(i)]", at: variables[k].span) }
+                    targets.append(("\(variables[k].name)[\(i)]", v, variables[k].span))
                 }
             default:
-                throw unknownOrWrongKind(name, expected: "a variable to update")
+                throw unknownOrWrongKind(variables[k], expected: "a variable to update")
             }
         }
         // Keras refuses a variable given twice; so does tapebook (its slots would be stepped twice).
-        for (i, t) in targets.enumerated() {
-            if let j = targets[..<i].firstIndex(where: { $0.value.variable === t.value.variable }) {
-                throw EvaluationError("\(t.label) is the same variable as \(targets[j].label): apply takes each variable once", at: t.span)
+        // NOTE: loops over indices here and below: a loop over the tuples copies each one, label and span too.
+        for i in targets.indices {
+            let variable = targets[i].value.variable
+            for j in 0..<i where targets[j].value.variable === variable {
+                throw EvaluationError("\(targets[i].label) is the same variable as \(targets[j].label): apply takes each variable once",
+                                      at: targets[i].span)
             }
         }
         // The gradients, in the same order: tensors, or groups' members.
         var gradients: [(item: ResultItem, span: SourceSpan)] = []
+        gradients.reserveCapacity(targets.count)
         for e in gradientExprs {
             let result = try evaluateTop(e)
             if case .optimizer = result { throw EvaluationError("expected gradients after 'with', got an optimizer", at: e.span) }
             if case .gradients(let items, _) = result { noteGradients(items) }
-            gradients += result.items.map { ($0.item, e.span) }
+            for member in result.items { gradients.append((member.item, e.span)) }
         }
         guard gradients.count == targets.count else {
             let span = gradientExprs[0].span.union(gradientExprs.last!.span)
@@ -111,29 +116,40 @@ extension Session {
         }
         var pairs: [(variable: VariableIdentity, value: Tensor, gradient: Tensor)] = []
         var updatedIndices: [Int] = []
-        for (i, (target, gradient)) in zip(targets, gradients).enumerated() {
-            switch gradient.item {
+        pairs.reserveCapacity(targets.count)
+        updatedIndices.reserveCapacity(targets.count)
+        for i in targets.indices {
+            switch gradients[i].item {
             case .none(let reason):
                 // Keras skips a variable whose gradient is None, with a warning.
-                notes.append("\(target.label) was not updated: its gradient is None (\(reason))")
+                notes.append("\(targets[i].label) was not updated: its gradient is None (\(reason))")
             case .value(let g):
-                guard g.shape == target.value.shape else {
-                    throw EvaluationError("the gradient for \(target.label) has shape \(Shape.describe(g.shape)) but \(target.label) has shape \(Shape.describe(target.value.shape))",
-                                          at: gradient.span)
+                let value = targets[i].value
+                guard g.shape == value.shape else {
+                    let label = targets[i].label
+                    throw EvaluationError("the gradient for \(label) has shape \(Shape.describe(g.shape)) but \(label) has shape \(Shape.describe(value.shape))",
+                                          at: gradients[i].span)
                 }
-                pairs.append((target.value.variable!, target.value.tensor, g.tensor))
+                pairs.append((value.variable!, value.tensor, g.tensor))
                 updatedIndices.append(i)
             }
         }
         try Shape.checkAllocation([pairs.reduce(0) { $0 + 3 * $1.value.count }])
+        // The name lets go of its copy first: the step then updates the only copy of the slots, in place.
+        bind(optimizerName, .none(reason: "stepping"))
         let updated = optimizer.step(pairs)
         bind(optimizerName, .optimizer(optimizer))
-        var shown: [(label: String?, item: ResultItem)] = targets.map { ($0.label, .value($0.value)) }
+        var shown: [(label: String?, item: ResultItem)] = []
+        shown.reserveCapacity(targets.count)
+        for i in targets.indices { shown.append((targets[i].label, .value(targets[i].value))) }
+        var nexts: [Value] = []
+        nexts.reserveCapacity(updatedIndices.count)
         for (k, i) in updatedIndices.enumerated() {
             let next = context.variable(updated[k], identity: pairs[k].variable)
-            replaceVariable(next)
+            nexts.append(next)
             shown[i].item = .value(next)
         }
+        replaceVariables(nexts)
         return shown
     }
 

@@ -16,7 +16,8 @@ extension Session {
             return
         }
         let line = statement.span.start.line
-        // NOTE: a statement inside `repeat` runs many times and prints nothing: build no text for it.
+        // NOTE: a statement inside `repeat` runs many times and prints nothing: build no text for it, and no
+        // list of the names it bound.
         var outcome = StatementOutcome(line: line, source: "", result: .silent)
         let show = printing && !statement.silenced
         func emit() {
@@ -41,7 +42,7 @@ extension Session {
             let bound = try binding(for: try evaluateTop(expr), target: target)
             let wasVariable = value(named: target.name)?.isVariable ?? false
             try rebind(target, bound)
-            outcome.names = [target.name]
+            if printing { outcome.names = [target.name] }
             if show { outcome.result = shown(bound, label: target.name) }
             if wasVariable && scopes.isEmpty { outcome.notes.append("\(target.name) is no longer a variable (use `\(target.name) -= ...` to update it)") }
             emit()
@@ -55,7 +56,7 @@ extension Session {
                                       at: expr.span)
             }
             for (t, item) in zip(targets, items) { try assign(t, item.item) }
-            outcome.names = targets.map(\.name)
+            if printing { outcome.names = targets.map(\.name) }
             if show { outcome.result = .several(zip(targets, items).map { (label: $0.name, item: $1.item) }) }
             emit()
 
@@ -91,7 +92,7 @@ extension Session {
             let v = try evaluate(expr)
             let variable = context.variable(v.tensor, identity: VariableIdentity(name: name.name))
             bind(name.name, .value(variable))
-            outcome.names = [name.name]
+            if printing { outcome.names = [name.name] }
             if show { outcome.result = .tensor(label: name.name, value: variable) }
             emit()
 
@@ -102,8 +103,8 @@ extension Session {
                 }
                 let updated = try updateGroup(target, members, subtract: op == .subtract, expr)
                 bind(target.name, .group(updated))
-                for case .value(let v) in updated { replaceVariable(v) }
-                outcome.names = [target.name]
+                replaceVariables(updated.compactMap { if case .value(let v) = $0 { return v } else { return nil } })
+                if printing { outcome.names = [target.name] }
                 if show { outcome.result = shown(.group(updated), label: target.name) }
                 emit()
                 return
@@ -113,7 +114,7 @@ extension Session {
                 // A plain tensor: `x += e` is `x = x + e`, recorded, as TensorFlow, PyTorch and micrograd record it.
                 let next = try at(expr.span) { try Session.apply(op.binary, old, try operand(expr)) }
                 try assign(target, .value(next))
-                outcome.names = [target.name]
+                if printing { outcome.names = [target.name] }
                 if show { outcome.result = .tensor(label: target.name, value: next) }
                 emit()
                 return
@@ -131,13 +132,13 @@ extension Session {
             let next = old.variable.map { context.variable(updated, identity: $0) } ?? context.constant(updated)
             bind(target.name, .value(next))
             replaceVariable(next)
-            outcome.names = [target.name]
+            if printing { outcome.names = [target.name] }
             if show { outcome.result = .tensor(label: target.name, value: next) }
             emit()
 
         case .indexAssignment(let target, let items, let op, let expr):
             let next = try assignElements(target, items, op, expr, statement: statement)
-            outcome.names = [target.name]
+            if printing { outcome.names = [target.name] }
             if show { outcome.result = .tensor(label: target.name, value: next) }
             emit()
 
@@ -338,7 +339,7 @@ extension Session {
 
         case .apply(let optimizer, let variables, let gradients):
             let updated = try applyOptimizer(optimizer, variables, gradients, notes: &outcome.notes)
-            outcome.names = variables.map(\.name)
+            if printing { outcome.names = variables.map(\.name) }
             if show { outcome.result = .several(updated) }
             emit()
 
@@ -396,10 +397,10 @@ extension Session {
     }
 
     func noteGradients(_ items: [(label: String?, item: ResultItem)]) {
-        lastGradients = items.compactMap { label, item in
-            if case .value(let v) = item { return (label ?? "", v) }
-            return nil
-        }
+        var kept: [(label: String, value: Value)] = []
+        kept.reserveCapacity(items.count)
+        for (label, item) in items { if case .value(let v) = item { kept.append((label ?? "", v)) } }
+        lastGradients = kept
     }
 
     func tape(named name: Identifier) throws -> Tape {
@@ -466,7 +467,9 @@ func closestName(to name: String, among candidates: [String]) -> String? {
     }
     let chars = Array(name)
     let limit = max(1, chars.count / 3)
-    return candidates.map { ($0, distance(chars, Array($0))) }.filter { $0.1 <= limit }
+    // The distance is at least the difference in length: most candidates are too long or too short to count.
+    let near = candidates.filter { (candidate: String) -> Bool in abs(candidate.count - chars.count) <= limit }
+    return near.map { ($0, distance(chars, Array($0))) }.filter { $0.1 <= limit }
         .sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.first?.0
 }
 

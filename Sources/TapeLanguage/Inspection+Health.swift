@@ -70,10 +70,13 @@ struct GradientHealthMonitor {
 
     mutating func observe(step: Int, gradients: [(label: String, value: Value)]) {
         if gradients.isEmpty && lastSeen.isEmpty { return }  // a loop with no gradient yet: most steps of most loops
-        let identities = gradients.map { ObjectIdentifier($0.value) }
-        guard identities != lastSeen else { return }
-        lastSeen = identities
-        var flaggedNow = [Bool](repeating: false, count: open.count)
+        if gradients.count == lastSeen.count, gradients.indices.allSatisfy({ ObjectIdentifier(gradients[$0].value) == lastSeen[$0] }) {
+            return
+        }
+        // Written over in place: a new array at every step cost more than the rest of this check.
+        lastSeen.removeAll(keepingCapacity: true)
+        for i in gradients.indices { lastSeen.append(ObjectIdentifier(gradients[i].value)) }
+        var flaggedNow = open.isEmpty ? [] : [Bool](repeating: false, count: open.count)
         for (label, value) in gradients {
             let norm = value.tensor.euclideanNorm
             let known = startNorms.firstIndex { $0.label == label }
@@ -100,6 +103,7 @@ struct GradientHealthMonitor {
                 flaggedNow.append(true)
             }
         }
+        guard flaggedNow.contains(false) else { return }
         var stillOpen: [Stretch] = []
         for (i, stretch) in open.enumerated() {
             if flaggedNow[i] { stillOpen.append(stretch) } else { closed.append(stretch) }

@@ -7,6 +7,9 @@
 struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
     private(set) var keys: [String] = []
     private(set) var values: [Element] = []
+    /// Each name's hash, beside it: a look-up compares hashes and compares strings only where the hashes
+    /// agree (comparing two different strings is a call into the standard library's slow path).
+    private var hashes: [Int] = []
     /// Open addressing with linear probing: a position in `keys`, or -1 for an empty bucket. Its size is a
     /// power of two, at least twice the number of names. Empty while there are few names: a function's
     /// scope or a small workspace is searched name by name, which is quicker than hashing.
@@ -42,9 +45,11 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
             values[i] = element
             return old
         }
+        let (hash, isASCII) = Self.hash(name)
         keys.append(name)
         values.append(element)
-        if !Self.hash(name).isASCII { nonASCIIKeys += 1 }
+        hashes.append(hash)
+        if !isASCII { nonASCIIKeys += 1 }
         if keys.count <= Self.fewNames {
             return nil
         } else if buckets.count < 2 * keys.count {
@@ -64,18 +69,17 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         guard let i = position(of: name) else { return nil }
         if !Self.hash(keys[i]).isASCII { nonASCIIKeys -= 1 }
         keys.remove(at: i)
+        hashes.remove(at: i)
         let old = values.remove(at: i)
         if keys.count <= Self.fewNames { buckets = [] } else { rebuild(capacity: buckets.count) }
         return old
     }
 
-    /// Replaces, in place, each element for which `transform` gives a new one; the names and their order stay.
+    /// Lets `body` change each element in place; the names and their order stay.
     // NOTE: not a loop over the table and a store by name: the iterator boxes each pair and each store hashes
     // the name again (an optimizer's step did that for every name of the workspace, for each variable).
-    mutating func replaceValues(_ transform: (Element) -> Element?) {
-        for i in values.indices {
-            if let new = transform(values[i]) { values[i] = new }
-        }
+    mutating func updateEach(_ body: (inout Element) -> Void) {
+        for i in values.indices { body(&values[i]) }
     }
 
     func makeIterator() -> AnyIterator<(key: String, value: Element)> {
@@ -116,14 +120,14 @@ struct NameTable<Element>: Sequence, ExpressibleByDictionaryLiteral {
         while true {
             let i = buckets[b]
             if i < 0 { return nil }
-            if keys[Int(i)] == name { return Int(i) }
+            if hashes[Int(i)] == hash && keys[Int(i)] == name { return Int(i) }
             b = (b + 1) & mask
         }
     }
 
     private mutating func insert(_ i: Int) {
         let mask = buckets.count - 1
-        var b = Self.hash(keys[i]).value & mask
+        var b = hashes[i] & mask
         while buckets[b] >= 0 { b = (b + 1) & mask }
         buckets[b] = Int32(i)
     }

@@ -100,6 +100,7 @@ public struct Optimizer {
         let t = Double(steps + 1)
         let lr = setting("lr")
         var results: [Tensor] = []
+        results.reserveCapacity(pairs.count)
         for pair in pairs {
             let key = ObjectIdentifier(pair.variable)
             var w = pair.value.scalars

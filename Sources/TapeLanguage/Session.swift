@@ -107,6 +107,8 @@ public final class Session {
     var loopDepth = 0
     /// Names read in a branch of `if` that did not run, with the branch's line, for None reasons.
     var untakenBranchNames: [String: Int] = [:]
+    /// The labels of the last few `grad`s, by target and sources (see `gradientLabels`).
+    var recentGradientLabels: [(target: String, sources: [String], labels: [String])] = []
     /// Lines `print` wrote while a statement ran, given before the statement's own outcome.
     var printedOutcomes: [StatementOutcome] = []
     /// Receives each `print` as it runs (a loop's prints as the loop goes); nil collects them into the

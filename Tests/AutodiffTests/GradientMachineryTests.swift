@@ -85,4 +85,42 @@ final class GradientMachineryTests: XCTestCase {
         XCTAssertEqual(large.count, 300)
         XCTAssertEqual(large[many[299].gradientKey], 299)
     }
+
+    /// The first target's slot is inline, the others in an array, in order.
+    func testTargetSlots() {
+        var slots = BackwardPlan.TargetSlots()
+        XCTAssertEqual(slots.count, 0)
+        slots.append(7)
+        XCTAssertEqual(slots.count, 1)
+        XCTAssertEqual(slots[0], 7)
+        for s in 0..<1000 { slots.append(Int32(s) - 1) }
+        XCTAssertEqual(slots.count, 1001)
+        XCTAssertEqual(slots[0], 7)
+        XCTAssertEqual(slots[1], -1)
+        XCTAssertEqual(slots[1000], 998)
+    }
+
+    /// Cotangents are found by slot through growth of the pool (more alive at once than its first
+    /// capacity), positions freed by `take` are used again, and what is left is released with the store.
+    func testCotangentStoreGrowsAndReuses() {
+        let ctx = GradientContext()
+        let before = Memory.liveWords
+        do {
+            _ = CotangentStore<Value>(slots: 0)
+            let store = CotangentStore<Value>(slots: 100)
+            for slot in 0..<100 { store.put(ctx.constant(Double(slot)), into: slot) }
+            for slot in stride(from: 0, to: 100, by: 3) { XCTAssertEqual(store.take(slot)?.tensor.firstScalar, Double(slot)) }
+            XCTAssertNil(store.take(0))
+            XCTAssertNil(store[3])
+            for slot in stride(from: 0, to: 100, by: 3) { store.put(ctx.constant(-Double(slot)), into: slot) }
+            for slot in 0..<100 {
+                XCTAssertEqual(store[slot]?.tensor.firstScalar, slot % 3 == 0 ? -Double(slot) : Double(slot))
+            }
+            let one = CotangentStore<Transient>(slots: 1)
+            XCTAssertNil(one[0])
+            one.put(try! Transient(ctx.constant(2)), into: 0)
+            XCTAssertEqual(one[0]?.scalar, 2)
+        }
+        XCTAssertEqual(Memory.liveWords, before)
+    }
 }

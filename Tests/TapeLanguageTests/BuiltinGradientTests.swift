@@ -575,6 +575,13 @@ final class BuiltinGradientTests: ScratchFolderTestCase {
         XCTAssertNil(Builtins.named("no_such_builtin"))
     }
 
+    /// `evaluateCall` asks the built-in whether it takes groups whole; `mayGiveGroup` asks the list of names.
+    func testBuiltinsThatTakeGroupsAreTheListedOnes() {
+        for name in Builtins.names { XCTAssertEqual(Builtins.table[name]!.takesGroups, Session.takesGroups.contains(name), name) }
+        // No optimizer is a built-in: `evaluateCall` looks for a built-in first.
+        for kind in Optimizer.Kind.allCases { XCTAssertNil(Builtins.named(kind.rawValue), kind.rawValue) }
+    }
+
     func testEveryBuiltinHasHelp() {
         for name in Builtins.names.sorted() {
             let b = Builtins.table[name]!

@@ -80,9 +80,12 @@ final class NameTableTests: XCTestCase {
         XCTAssertEqual(t.count, 2)
     }
 
-    func testReplaceValuesKeepsNamesAndOrder() {
+    func testUpdateEachKeepsNamesAndOrder() {
+        var empty = NameTable<Int>()
+        empty.updateEach { $0 += 1 }
+        XCTAssertTrue(empty.isEmpty)
         var t = NameTable(names: (0..<12).map { "n\($0)" }, elements: Array(0..<12))
-        t.replaceValues { $0 % 3 == 0 ? $0 * 10 : nil }
+        t.updateEach { if $0 % 3 == 0 { $0 *= 10 } }
         XCTAssertEqual(t.keys, (0..<12).map { "n\($0)" })
         XCTAssertEqual(t.map(\.value), [0, 1, 2, 30, 4, 5, 60, 7, 8, 90, 10, 11])
         XCTAssertEqual(t["n9"], 90, "still found through the buckets")
