@@ -278,11 +278,12 @@ extension Tensor {
 extension Shape {
     /// Strides of `shape` read as if broadcast to `target`: 0 along broadcast axes.
     public static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
-        let own = strides(shape)
         let offset = target.count - shape.count
         var result = [Int](specializedRepeating: 0, count: target.count)
-        for i in 0..<shape.count where shape[i] != 1 {
-            result[i + offset] = own[i]
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            if shape[axis] != 1 { result[axis + offset] = running }
+            running *= shape[axis]
         }
         return result
     }

@@ -21,22 +21,7 @@ public struct StridedView: Equatable, Sendable {
 extension Tensor {
     /// The same elements under a new shape; one dimension may be -1 and is inferred.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        var shape = newShape
-        let unknown = shape.indices.filter { shape[$0] == -1 }
-        if unknown.count > 1 { throw TensorError("reshape: only one dimension can be -1, got \(Shape.describe(newShape))") }
-        if shape.contains(where: { $0 < -1 }) { throw TensorError("reshape: negative dimension in \(Shape.describe(newShape))") }
-        if let u = unknown.first {
-            let known = shape.enumerated().filter { $0.offset != u }.map(\.element).reduce(1, *)
-            if known == 0 || count % known != 0 {
-                throw TensorError("cannot reshape a tensor of shape \(Shape.describe(self.shape)) into \(Shape.describe(newShape))")
-            }
-            shape[u] = count / known
-        }
-        try Shape.checkAllocation(shape)
-        guard Shape.count(shape) == count else {
-            throw TensorError("cannot reshape a tensor of shape \(Shape.describe(self.shape)) (\(count) elements) into \(Shape.describe(newShape))")
-        }
-        return withShape(shape)
+        withShape(try Shape.reshaped(shape, count: count, to: newShape))
     }
 
     /// Materializes a strided view of this tensor's elements.
@@ -115,9 +100,7 @@ extension Tensor {
     /// Repeats along broadcast axes to reach `target` (NumPy's `broadcast_to`).
     public func broadcast(to target: [Int]) throws -> Tensor {
         if shape == target { return self }
-        guard try Shape.broadcast(shape, target) == target else {
-            throw TensorError("cannot broadcast \(Shape.describe(shape)) to \(Shape.describe(target))")
-        }
+        try Shape.checkBroadcast(shape, to: target)
         try Shape.checkAllocation(target)
         return gatherStrided(StridedView(offset: 0, shape: target, strides: Shape.broadcastStrides(shape, to: target)))
     }

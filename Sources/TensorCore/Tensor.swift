@@ -188,6 +188,47 @@ public enum Shape {
         return result
     }
 
+    /// The shape that `newShape` names for the `count` elements of a tensor of `shape`, its one -1 inferred;
+    /// throws when it holds more than one -1, a dimension under -1, or another count of elements.
+    public static func reshaped(_ shape: [Int], count: Int, to newShape: [Int]) throws -> [Int] {
+        var unknown: Int?, unknowns = 0, negative = false
+        var known = 1, overflow = false
+        for (axis, d) in newShape.enumerated() {
+            if d == -1 {
+                unknowns += 1
+                if unknown == nil { unknown = axis }
+            } else {
+                if d < -1 { negative = true }
+                let product = known.multipliedReportingOverflow(by: d)
+                known = product.partialValue
+                overflow = overflow || product.overflow
+            }
+        }
+        if unknowns > 1 { throw TensorError("reshape: only one dimension can be -1, got \(describe(newShape))") }
+        if negative { throw TensorError("reshape: negative dimension in \(describe(newShape))") }
+        var resolved = newShape
+        if let unknown {
+            if known == 0 || overflow || count % known != 0 {
+                throw TensorError("cannot reshape a tensor of shape \(describe(shape)) into \(describe(newShape))")
+            }
+            resolved[unknown] = count / known
+        }
+        try checkAllocation(resolved)
+        guard Shape.count(resolved) == count else {
+            throw TensorError("cannot reshape a tensor of shape \(describe(shape)) (\(count) elements) into \(describe(newShape))")
+        }
+        return resolved
+    }
+
+    /// Throws unless `shape` broadcasts to exactly `target` (NumPy's `broadcast_to`); when the two do not
+    /// broadcast at all, with `broadcast`'s message.
+    public static func checkBroadcast(_ shape: [Int], to target: [Int]) throws {
+        let offset = target.count - shape.count
+        if offset >= 0 && shape.indices.allSatisfy({ shape[$0] == 1 || shape[$0] == target[$0 + offset] }) { return }
+        _ = try broadcast(shape, target)
+        throw TensorError("cannot broadcast \(describe(shape)) to \(describe(target))")
+    }
+
     /// Normalizes a possibly negative axis against `rank`.
     public static func axis(_ axis: Int, rank: Int) throws -> Int {
         let a = axis < 0 ? axis + rank : axis
