@@ -84,39 +84,50 @@ struct NumberFormat {
     /// The width every formatted element is padded to.
     let width: Int
     /// The positional text of each value given to `init`, by its bits: `format` would otherwise find the same
-    /// digits again (a `description` and a few strings a value: 5% of replaying every lesson).
+    /// digits again (a `description` and a few strings a value: 5% of replaying every lesson). A lone
+    /// value's text is kept without a dictionary: most formats are of one number.
     private var positionalTexts: [UInt64: String] = [:]
+    private var onlyPositionalText: (bits: UInt64, text: String)?
 
     init(values: [Double], precision: Int) {
         let precision = max(0, precision)
         self.precision = precision
-        let finite = values.filter { $0.isFinite }
-        let magnitudes = finite.map { abs($0) }.filter { $0 != 0 }
-        var useScientific = false
-        if let largest = magnitudes.max(), let smallest = magnitudes.min() {
-            useScientific = largest >= 1e8 || smallest < 1e-4 || largest / smallest > 1e3
+        var finiteCount = 0
+        var largest = 0.0, smallest = Double.infinity
+        for v in values where v.isFinite {
+            finiteCount += 1
+            if v != 0 {
+                largest = max(largest, abs(v))
+                smallest = min(smallest, abs(v))
+            }
         }
+        // Among the nonzero finite magnitudes (none when `largest` is 0).
+        let useScientific = largest > 0 && (largest >= 1e8 || smallest < 1e-4 || largest / smallest > 1e3)
         var finiteWidth = 0
         if useScientific {
             var decimals = 0
             var exponentDigits = 2
-            for v in finite {
-                let (needed, exponent) = NumberFormat.scientificNeeds(v, precision: precision)
+            for v in values where v.isFinite {
+                let (needed, digits) = NumberFormat.scientificNeeds(v, precision: precision)
                 decimals = max(decimals, needed)
-                exponentDigits = max(exponentDigits, exponent.drop { $0 == "-" }.count)
+                exponentDigits = max(exponentDigits, digits)
             }
             notation = .scientific(decimals: decimals, exponentDigits: exponentDigits)
-            for v in finite {
+            for v in values where v.isFinite {
                 let (mantissa, _) = NumberFormat.splitScientific(v, decimals: decimals)
-                finiteWidth = max(finiteWidth, mantissa.count + 2 + exponentDigits)
+                finiteWidth = max(finiteWidth, mantissa.utf8.count + 2 + exponentDigits)
             }
         } else {
             var decimals = 0
             var integerWidth = 0
-            positionalTexts.reserveCapacity(finite.count)
-            for v in finite {
+            if finiteCount > 1 { positionalTexts.reserveCapacity(finiteCount) }
+            for v in values where v.isFinite {
                 let text = NumberFormat.positional(v, precision: precision)
-                positionalTexts[v.bitPattern] = text
+                if finiteCount == 1 {
+                    onlyPositionalText = (v.bitPattern, text)
+                } else {
+                    positionalTexts[v.bitPattern] = text
+                }
                 decimals = max(decimals, NumberFormat.decimalCount(text))
                 integerWidth = max(integerWidth, text.utf8.prefix { $0 != UInt8(ascii: ".") }.count)
             }
@@ -137,7 +148,9 @@ struct NumberFormat {
         } else {
             switch notation {
             case let .positional(decimals, _):
-                let trimmed = positionalTexts[v.bitPattern] ?? NumberFormat.positional(v, precision: precision)
+                let known = onlyPositionalText.flatMap { $0.bits == v.bitPattern ? $0.text : nil }
+                    ?? (positionalTexts.isEmpty ? nil : positionalTexts[v.bitPattern])
+                let trimmed = known ?? NumberFormat.positional(v, precision: precision)
                 let own = NumberFormat.decimalCount(trimmed)
                 let padding = decimals == 0 ? 0 : (own == 0 ? decimals + 1 : decimals - own)
                 text = trimmed + String(repeating: " ", count: padding)
@@ -163,16 +176,14 @@ struct NumberFormat {
         let shortest = ShortestDigits(v)
         let digits = shortest.digits, point = shortest.point
         let decimals = max(0, digits.count - point)
-        // NOTE: rounding the shortest digits again would round twice (0.15 is 0.1499999999999999944…,
-        // which NumPy rounds to 0.1, not 0.2): the C library rounds the exact binary value, as Dragon4 does.
         if decimals > precision {
             // NOTE: a value that is not an integer never prints as one: past `precision`, decimals are added
             // until the rounding shows that it is not (0.9999546 is 0.99995 at precision 4, not 1).
             var shown = precision
-            var text = trimZeros(String(cFormat: fixedFormat(decimals: shown), v))
+            var text = rounded(v, shortest, decimals: shown)
             while shown < decimals && !text.utf8.contains(UInt8(ascii: ".")) {
                 shown += 1
-                text = trimZeros(String(cFormat: fixedFormat(decimals: shown), v))
+                text = rounded(v, shortest, decimals: shown)
             }
             return text
         }
@@ -195,6 +206,50 @@ struct NumberFormat {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// `v` correctly rounded to `shown` decimals (at most as many as its shortest digits have), trailing zeros
+    /// and a bare point dropped: `trimZeros(printf("%.*f", shown, v))`.
+    ///
+    /// NOTE: rounding the shortest digits again would round twice when they end exactly at the midpoint
+    /// (0.15 is 0.1499999999999999944…, which NumPy rounds to 0.1, not 0.2): the C library rounds the exact
+    /// binary value, as Dragon4 does. Anywhere else the shortest digits round as the exact value does: they
+    /// are the closest of the shortest texts that read back to `v`, so a midpoint with no more digits than
+    /// they have, being no closer to `v`, does not read back to `v` either, and `v` and its digits lie on
+    /// the same side of it. The midpoint case goes to `printf`.
+    static func rounded(_ v: Double, _ shortest: ShortestDigits, decimals shown: Int) -> String {
+        let digits = shortest.digits
+        let kept = shortest.point + shown
+        let zero = UInt8(ascii: "0")
+        // The digits of |v|·10^shown rounded to an integer, most significant first (none for 0).
+        var whole: [UInt8] = []
+        if kept >= digits.count {
+            // As many decimals as the shortest digits have: nothing to round (they are the closest such text).
+            whole = digits + [UInt8](repeating: zero, count: kept - digits.count)
+        } else if kept >= 0 {
+            if kept == digits.count - 1 && digits[kept] == UInt8(ascii: "5") {
+                return trimZeros(String(cFormat: fixedFormat(decimals: shown), v))
+            }
+            whole.reserveCapacity(kept + 1)
+            whole += digits.prefix(kept)
+            if digits[kept] >= UInt8(ascii: "5") {
+                var index = whole.count - 1
+                while index >= 0 && whole[index] == UInt8(ascii: "9") { whole[index] = zero; index -= 1 }
+                if index >= 0 { whole[index] += 1 } else { whole.insert(UInt8(ascii: "1"), at: 0) }
+            }
+        }
+        // `printf` keeps the sign of a negative value that rounds to zero (`-0.00`).
+        var text: [UInt8] = shortest.negative ? [UInt8(ascii: "-")] : []
+        text.reserveCapacity(whole.count + shown + 3)
+        let integerDigits = whole.count - shown
+        if integerDigits > 0 { text += whole.prefix(integerDigits) } else { text.append(zero) }
+        var fraction = integerDigits >= 0 ? Array(whole.suffix(shown)) : [UInt8](repeating: zero, count: -integerDigits) + whole
+        while fraction.last == zero { fraction.removeLast() }
+        if !fraction.isEmpty {
+            text.append(UInt8(ascii: "."))
+            text += fraction
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     /// `%.Nf` and `%.Ne`, written once for the usual counts of decimals rather than at each number.
     private static func fixedFormat(decimals: Int) -> String {
         decimals < fixedFormats.count ? fixedFormats[decimals] : "%.\(decimals)f"
@@ -204,17 +259,18 @@ struct NumberFormat {
 
     /// What NumPy's first pass over scientific notation finds for `v`: the decimals its mantissa needs
     /// (its shortest digits when they fit in `precision` decimals: `5e-324` needs none, where `%.4e`
-    /// would give `4.9407e-324`; else `precision` less the trailing zeros) and its exponent, as
-    /// `splitScientific` writes it.
-    private static func scientificNeeds(_ v: Double, precision: Int) -> (decimals: Int, exponent: String) {
+    /// would give `4.9407e-324`; else `precision` less the trailing zeros) and the digits of its exponent
+    /// as `splitScientific` writes it (at least two).
+    private static func scientificNeeds(_ v: Double, precision: Int) -> (decimals: Int, exponentDigits: Int) {
         let shortest = ShortestDigits(v)
         if !shortest.digits.isEmpty && shortest.digits.count - 1 <= precision {
-            let exponent = shortest.point - 1
-            let magnitude = String(abs(exponent))
-            return (shortest.digits.count - 1, (exponent < 0 ? "-" : "") + String(repeating: "0", count: max(0, 2 - magnitude.count)) + magnitude)
+            var magnitude = abs(shortest.point - 1)
+            var digits = 1
+            while magnitude >= 10 { magnitude /= 10; digits += 1 }
+            return (shortest.digits.count - 1, max(2, digits))
         }
         let (mantissa, exponent) = splitScientific(v, decimals: precision)
-        return (decimalCount(trimZeros(mantissa)), exponent)
+        return (decimalCount(trimZeros(mantissa)), exponent.utf8.count - (exponent.utf8.first == UInt8(ascii: "-") ? 1 : 0))
     }
 
     /// The mantissa (`1.5000`) and the exponent without leading zeros beyond two (`-05`, `+300`).
@@ -254,12 +310,30 @@ struct NumberFormat {
 /// The shortest decimal digits that read back to a finite double (Swift's `description` finds them,
 /// as NumPy's Dragon4 does in its `unique` mode): the value is `0.digits × 10^point`, with no leading
 /// or trailing zeros in `digits`, which are empty for zero.
-private struct ShortestDigits {
+struct ShortestDigits {
     var negative = false
     var digits: [UInt8] = []
     var point = 0
 
     init(_ v: Double) {
+        // NOTE: an integer under 1e15 (most values shown) gives its digits by division, without `description`.
+        if v == v.rounded(.towardZero) && abs(v) < 1e15 {
+            negative = v.sign == .minus
+            var whole = Int(abs(v))
+            guard whole != 0 else { return }
+            var wholeDigits = 0
+            var scale = 1
+            while whole / scale >= 10 { scale *= 10; wholeDigits += 1 }
+            point = wholeDigits + 1
+            while whole % 10 == 0 { whole /= 10; scale /= 10 }
+            digits.reserveCapacity(point)
+            while scale > 0 {
+                digits.append(UInt8(ascii: "0") + UInt8(whole / scale))
+                whole %= scale
+                scale /= 10
+            }
+            return
+        }
         // `description` is `123.456`, `0.001`, `1e-05`, `1.2345e+20`, `-0.0` or `5e-324`.
         let text = v.description.utf8
         var exponent = 0
