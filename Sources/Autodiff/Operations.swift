@@ -8,6 +8,9 @@ extension Value {
 
     func binary(_ f: BinaryFunction, _ other: Value) throws -> Value { try withContext { try $0.apply(.binary(f), self, other) } }
 
+    /// `primitive` of this value alone, recorded without an array of inputs.
+    func applying(_ primitive: Primitive) throws -> Value { try withContext { try $0.apply(primitive, self) } }
+
     public static func + (a: Value, b: Value) throws -> Value { try a.binary(.add, b) }
     public static func - (a: Value, b: Value) throws -> Value { try a.binary(.subtract, b) }
     public static func * (a: Value, b: Value) throws -> Value { try a.binary(.multiply, b) }
@@ -41,7 +44,7 @@ extension Value {
     // MARK: Reductions
 
     public func reduce(_ kind: Reduction, axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
-        try context.apply(.reduce(kind, axes: tensor.reductionAxes(axes), keepDims: keepDims), [self])
+        try applying(.reduce(kind, axes: tensor.reductionAxes(axes), keepDims: keepDims))
     }
 
     public func sum(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
@@ -85,9 +88,9 @@ extension Value {
     // MARK: Shapes
 
     public func reshaped(_ shape: [Int]) throws -> Value {
-        let target = try tensor.reshaped(shape).shape
+        let target = try Shape.reshaped(self.shape, count: tensor.count, to: shape)
         if target == self.shape { return self }
-        return try context.apply(.reshape(target), [self])
+        return try applying(.reshape(target))
     }
 
     public func transposed(_ permutation: [Int]? = nil) throws -> Value {
@@ -96,7 +99,7 @@ extension Value {
         if perm == Array(0..<rank) { return self }
         _ = try tensor.transposed(perm) // validates
         let strides = tensor.strides
-        return try context.apply(.view(StridedView(offset: 0, shape: perm.map { shape[$0] }, strides: perm.map { strides[$0] }), .transpose), [self])
+        return try applying(.view(StridedView(offset: 0, shape: perm.map { shape[$0] }, strides: perm.map { strides[$0] }), .transpose))
     }
 
     /// Swaps the last two axes.
@@ -107,19 +110,19 @@ extension Value {
     }
 
     public func broadcast(to target: [Int]) throws -> Value {
+        let shape = self.shape
         if shape == target { return self }
-        guard try Shape.broadcast(shape, target) == target else {
-            throw TensorError("cannot broadcast \(Shape.describe(shape)) to \(Shape.describe(target))")
-        }
+        try Shape.checkBroadcast(shape, to: target)
         try Shape.checkAllocation(target)
-        return try context.apply(.view(StridedView(offset: 0, shape: target, strides: Shape.broadcastStrides(shape, to: target)), .broadcast), [self])
+        return try applying(.view(StridedView(offset: 0, shape: target, strides: Shape.broadcastStrides(shape, to: target)), .broadcast))
     }
 
     /// Sums a broadcast gradient back to `target` (the one place broadcasting is undone).
     public func sumToShape(_ target: [Int]) throws -> Value {
+        let shape = self.shape
         if shape == target { return self }
         let view = StridedView(offset: 0, shape: shape, strides: Shape.broadcastStrides(target, to: shape))
-        return try context.apply(.scatter(view, shape: target, .broadcast), [self])
+        return try applying(.scatter(view, shape: target, .broadcast))
     }
 
     public func expandDims(axis: Int) throws -> Value {
@@ -141,7 +144,7 @@ extension Value {
     public func slice(_ subscripts: [AxisIndex]) throws -> Value {
         let view = try tensor.view(for: subscripts)
         if view.shape == shape && view.offset == 0 && view.strides == tensor.strides { return self }
-        return try context.apply(.view(view, .slice), [self])
+        return try applying(.view(view, .slice))
     }
 
     /// TensorFlow's `tensor_scatter_nd_update`: this value with the elements at the flat `positions` (distinct)
@@ -149,10 +152,10 @@ extension Value {
     /// this value everywhere else.
     public func scatterUpdate(positions: [Int], updates: Value) throws -> Value {
         let n = tensor.count
-        var keep = [Double](repeating: 1, count: n)
+        var keep = [Double](specializedRepeating: 1, count: n)
         for p in positions { keep[p] = 0 }
         // NOTE: a select, not `x * keep + placed`: an Inf or NaN replaced in x must not leak into the result.
-        let placed = try context.apply(.scatterAdd(axis: 0, indices: positions, shape: [n]), [try updates.reshaped([-1])])
+        let placed = try updates.reshaped([-1]).applying(.scatterAdd(axis: 0, indices: positions, shape: [n]))
         return try Value.select(context.constant(Tensor(shape: shape, scalars: keep)), self, try placed.reshaped(shape))
     }
 
@@ -165,7 +168,7 @@ extension Value {
             guard j >= 0, j < size else { throw TensorError("index \(i) is out of bounds for axis \(a) with size \(size)") }
             return j
         }
-        return try context.apply(.gather(axis: a, indices: resolved, indexShape: indexShape), [self])
+        return try applying(.gather(axis: a, indices: resolved, indexShape: indexShape))
     }
 
     public static func concat(_ values: [Value], axis: Int) throws -> Value {
@@ -189,7 +192,7 @@ extension Value {
 
     /// The primitive batched product of operands of rank ≥ 2.
     public static func matmul(_ a: Value, _ b: Value, transposeA: Bool = false, transposeB: Bool = false) throws -> Value {
-        try a.context.apply(.matmul(transposeA: transposeA, transposeB: transposeB), [a, b])
+        try a.withContext { try $0.apply(.matmul(transposeA: transposeA, transposeB: transposeB), a, b) }
     }
 
     /// NumPy's `matmul`: a vector operand is promoted to a matrix and the added axis removed after.
@@ -203,14 +206,14 @@ extension Value {
         guard ak == bk else {
             throw TensorError("matmul: shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape)) are not aligned (\(ak) vs \(bk))")
         }
-        var product = try matmul(a2, b2)
+        let product = try matmul(a2, b2)
+        if a.shape.count > 1 && b.shape.count > 1 { return product }
         var shape = product.shape
         if b.shape.count == 1 { shape.removeLast() }
         if a.shape.count == 1 { shape.remove(at: shape.count - (b.shape.count == 1 ? 1 : 2)) }
-        product = try product.reshaped(shape)
-        return product
+        return try product.reshaped(shape)
     }
 
-    public func inverse() throws -> Value { try context.apply(.inverse, [self]) }
-    public func determinant() throws -> Value { try context.apply(.determinant, [self]) }
+    public func inverse() throws -> Value { try applying(.inverse) }
+    public func determinant() throws -> Value { try applying(.determinant) }
 }

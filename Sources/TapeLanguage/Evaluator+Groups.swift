@@ -204,10 +204,9 @@ extension Session {
     /// `replaceVariable` for several variables at once, in one pass over the names (an optimizer's step);
     /// a variable given twice ends as the later value, as two calls in order would leave it.
     func replaceVariables(_ updated: [Value]) {
-        let identities = updated.map { $0.variable }
         func replacement(for v: Value) -> Value? {
             guard let identity = v.variable else { return nil }
-            for i in updated.indices.reversed() where identities[i] === identity { return updated[i] === v ? nil : updated[i] }
+            for u in updated.reversed() where u.variable === identity { return u === v ? nil : u }
             return nil
         }
         func replace(_ binding: inout Binding) {

@@ -167,7 +167,7 @@ public enum Memory {
 
     /// `count` elements, each `value`, in a buffer prepared as above when large.
     static func filled(_ value: Double, count: Int) -> [Double] {
-        guard count * MemoryLayout<Double>.stride >= largeBufferThreshold else { return [Double](repeating: value, count: count) }
+        guard count * MemoryLayout<Double>.stride >= largeBufferThreshold else { return [Double](specializedRepeating: value, count: count) }
         return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
             prepareLargeBuffer(buffer)
             buffer.initialize(repeating: value)

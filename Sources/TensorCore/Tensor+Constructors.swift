@@ -7,7 +7,7 @@ extension Tensor {
     public static func eye(_ n: Int, _ m: Int? = nil) throws -> Tensor {
         let m = m ?? n
         try Shape.checkAllocation([n, m])
-        var scalars = [Double](repeating: 0, count: n * m)
+        var scalars = [Double](specializedRepeating: 0, count: n * m)
         for i in 0..<Swift.min(n, m) { scalars[i * m + i] = 1 }
         return Tensor(shape: [n, m], scalars: scalars)
     }

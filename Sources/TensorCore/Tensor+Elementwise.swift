@@ -38,10 +38,9 @@ extension Tensor {
         // Every kernel writes every element, so the output is not zeroed first.
         let n = count
         var nonFinite = false
-        let out = [Double](unsafeUninitializedCapacity: n) { y, initialized in
+        let out = [Double](specializedUninitializedCount: n) { y in
             Memory.prepareLargeBuffer(y)
             nonFinite = withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
-            initialized = n
         }
         return (Tensor(shape: shape, scalars: out), nonFinite)
     }
@@ -124,9 +123,8 @@ extension Tensor {
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)
         var nonFinite = false
-        let out = [Double](unsafeUninitializedCapacity: n) { po, initialized in
+        let out = [Double](specializedUninitializedCount: n) { po in
             Memory.prepareLargeBuffer(po)
-            initialized = n
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     if a.shape == b.shape {
@@ -155,7 +153,7 @@ extension Tensor {
         let inner = shape[rank - 1]
         if inner == 0 || po.count == 0 { return false }
         let outer = po.count / inner
-        var index = [Int](repeating: 0, count: rank)
+        var index = [Int](specializedRepeating: 0, count: rank)
         var aOffset = 0, bOffset = 0
         var nonFinite = false
         for row in 0..<outer {
@@ -266,7 +264,7 @@ extension Tensor {
         let shape = try Shape.broadcast(Shape.broadcast(condition.shape, a.shape), b.shape)
         let c = try condition.broadcast(to: shape), x = try a.broadcast(to: shape), y = try b.broadcast(to: shape)
         let cs = c.scalars, xs = x.scalars, ys = y.scalars
-        var out = [Double](repeating: 0, count: cs.count)
+        var out = [Double](specializedRepeating: 0, count: cs.count)
         for i in 0..<out.count { out[i] = cs[i] != 0 ? xs[i] : ys[i] }
         return Tensor(shape: shape, scalars: out)
     }
@@ -280,11 +278,12 @@ extension Tensor {
 extension Shape {
     /// Strides of `shape` read as if broadcast to `target`: 0 along broadcast axes.
     public static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
-        let own = strides(shape)
         let offset = target.count - shape.count
-        var result = [Int](repeating: 0, count: target.count)
-        for i in 0..<shape.count where shape[i] != 1 {
-            result[i + offset] = own[i]
+        var result = [Int](specializedRepeating: 0, count: target.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            if shape[axis] != 1 { result[axis + offset] = running }
+            running *= shape[axis]
         }
         return result
     }

@@ -16,8 +16,8 @@ extension Tensor {
         if a.shape == b.shape { return Tensor(shape: shape, scalars: (0..<x.count).map { f(x[$0], y[$0]) }) }
         let sa = Shape.broadcastStrides(a.shape, to: shape), sb = Shape.broadcastStrides(b.shape, to: shape)
         let n = Shape.count(shape)
-        var out = [Double](repeating: 0, count: n)
-        var index = [Int](repeating: 0, count: shape.count)
+        var out = [Double](specializedRepeating: 0, count: n)
+        var index = [Int](specializedRepeating: 0, count: shape.count)
         var ia = 0, ib = 0
         for i in 0..<n {
             out[i] = f(x[ia], y[ib])

@@ -18,13 +18,10 @@ extension Tensor {
         try Shape.checkAllocation(outShape)
         let batches = Shape.count(batch)
         if m == 0 || n == 0 || batches == 0 || k == 0 {
-            return Tensor(shape: outShape, scalars: [Double](repeating: 0, count: batches * m * n))
+            return Tensor(shape: outShape, scalars: [Double](specializedRepeating: 0, count: batches * m * n))
         }
         // Every product below writes all of its output, so it is not zeroed first.
-        var out = [Double](unsafeUninitializedCapacity: batches * m * n) { buffer, initialized in
-            Memory.prepareLargeBuffer(buffer)
-            initialized = batches * m * n
-        }
+        var out = [Double](specializedUninitializedCount: batches * m * n) { Memory.prepareLargeBuffer($0) }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = Shape.strides(batch)
         a.withUnsafeBufferPointer { pa in

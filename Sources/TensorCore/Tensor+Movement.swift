@@ -21,22 +21,7 @@ public struct StridedView: Equatable, Sendable {
 extension Tensor {
     /// The same elements under a new shape; one dimension may be -1 and is inferred.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        var shape = newShape
-        let unknown = shape.indices.filter { shape[$0] == -1 }
-        if unknown.count > 1 { throw TensorError("reshape: only one dimension can be -1, got \(Shape.describe(newShape))") }
-        if shape.contains(where: { $0 < -1 }) { throw TensorError("reshape: negative dimension in \(Shape.describe(newShape))") }
-        if let u = unknown.first {
-            let known = shape.enumerated().filter { $0.offset != u }.map(\.element).reduce(1, *)
-            if known == 0 || count % known != 0 {
-                throw TensorError("cannot reshape a tensor of shape \(Shape.describe(self.shape)) into \(Shape.describe(newShape))")
-            }
-            shape[u] = count / known
-        }
-        try Shape.checkAllocation(shape)
-        guard Shape.count(shape) == count else {
-            throw TensorError("cannot reshape a tensor of shape \(Shape.describe(self.shape)) (\(count) elements) into \(Shape.describe(newShape))")
-        }
-        return withShape(shape)
+        withShape(try Shape.reshaped(shape, count: count, to: newShape))
     }
 
     /// Materializes a strided view of this tensor's elements.
@@ -79,7 +64,7 @@ extension Tensor {
         if n == 0 { return }
         if rank == 0 { body(0, view.offset); return }
         let inner = view.shape[rank - 1], innerStride = view.strides[rank - 1]
-        var index = [Int](repeating: 0, count: rank)
+        var index = [Int](specializedRepeating: 0, count: rank)
         var base = view.offset
         var position = 0
         while position < n {
@@ -115,9 +100,7 @@ extension Tensor {
     /// Repeats along broadcast axes to reach `target` (NumPy's `broadcast_to`).
     public func broadcast(to target: [Int]) throws -> Tensor {
         if shape == target { return self }
-        guard try Shape.broadcast(shape, target) == target else {
-            throw TensorError("cannot broadcast \(Shape.describe(shape)) to \(Shape.describe(target))")
-        }
+        try Shape.checkBroadcast(shape, to: target)
         try Shape.checkAllocation(target)
         return gatherStrided(StridedView(offset: 0, shape: target, strides: Shape.broadcastStrides(shape, to: target)))
     }
@@ -184,7 +167,7 @@ extension Tensor {
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
         let outShape = Array(shape[..<axis]) + indexShape + Array(shape[(axis + 1)...])
         try Shape.checkAllocation(outShape)
-        var out = [Double](repeating: 0, count: outer * resolved.count * inner)
+        var out = [Double](specializedRepeating: 0, count: outer * resolved.count * inner)
         let scalars = self.scalars
         var position = 0
         for o in 0..<outer {
@@ -200,7 +183,7 @@ extension Tensor {
     public func scatterAdd(axis: Int, indices: [Int], into shape: [Int]) -> Tensor {
         let size = shape[axis]
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
-        var out = [Double](repeating: 0, count: Shape.count(shape))
+        var out = [Double](specializedRepeating: 0, count: Shape.count(shape))
         let scalars = self.scalars
         var position = 0
         for o in 0..<outer {

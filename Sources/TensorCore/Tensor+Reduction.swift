@@ -8,17 +8,20 @@ extension Tensor {
     public func reductionAxes(_ axes: [Int]?) throws -> [Int] {
         guard let axes else { return Array(0..<rank) }
         var resolved = [Int]()
+        resolved.reserveCapacity(axes.count)
         for a in axes {
             let r = try Shape.axis(a, rank: rank)
             if resolved.contains(r) { throw TensorError("duplicate axis \(a) in reduction") }
             resolved.append(r)
         }
-        return resolved.sorted()
+        resolved.sort()
+        return resolved
     }
 
     /// The shape after reducing `axes`: removed, or kept as 1 with `keepDims`.
     public func reducedShape(_ axes: [Int], keepDims: Bool) -> [Int] {
         var out = [Int]()
+        out.reserveCapacity(rank)
         for (i, d) in shape.enumerated() {
             if axes.contains(i) { if keepDims { out.append(1) } } else { out.append(d) }
         }
@@ -28,7 +31,6 @@ extension Tensor {
     /// Reduces over `axes` (resolved, see `reductionAxes`).
     public func reduce(_ kind: Reduction, axes: [Int], keepDims: Bool = false) throws -> Tensor {
         let outShape = reducedShape(axes, keepDims: keepDims)
-        let keptShape = reducedShape(axes, keepDims: true)
         let outCount = Shape.count(outShape)
         if count == 0 && outCount > 0 && (kind == .max || kind == .min) {
             throw TensorError("\(kind == .max ? "max" : "min") of an empty tensor has no identity")
@@ -40,22 +42,24 @@ extension Tensor {
         case .max: initial = -.infinity
         case .min: initial = .infinity
         }
-        var out = [Double](repeating: initial, count: outCount)
+        if outCount == 1 {
+            let total = withUnsafeBufferPointer { src in
+                var acc = initial
+                switch kind {
+                case .sum: for v in src { acc += v }
+                case .product: for v in src { acc *= v }
+                case .max: for v in src { if v > acc || v.isNaN { acc = v; if v.isNaN { break } } }
+                case .min: for v in src { if v < acc || v.isNaN { acc = v; if v.isNaN { break } } }
+                }
+                return acc
+            }
+            return outShape.isEmpty ? Tensor(total) : Tensor(shape: outShape, scalars: [total])
+        }
+        var out = [Double](specializedRepeating: initial, count: outCount)
         // Each input element lands at the output offset given by strides that are 0 on reduced axes.
-        let target = Shape.broadcastStrides(keptShape, to: shape)
+        let target = Shape.broadcastStrides(reducedShape(axes, keepDims: true), to: shape)
         withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                if outCount == 1 {
-                    var acc = initial
-                    switch kind {
-                    case .sum: for v in src { acc += v }
-                    case .product: for v in src { acc *= v }
-                    case .max: for v in src { if v > acc || v.isNaN { acc = v; if v.isNaN { break } } }
-                    case .min: for v in src { if v < acc || v.isNaN { acc = v; if v.isNaN { break } } }
-                    }
-                    dst[0] = acc
-                    return
-                }
                 let view = StridedView(offset: 0, shape: shape, strides: target)
                 switch kind {
                 case .sum: Tensor.walk(view) { p, o in dst[o] += src[p] }
@@ -76,7 +80,7 @@ extension Tensor {
         let moved = try source.transposed(Array(0..<source.rank).filter { $0 != a } + [a])
         let n = source.shape[a]
         let rows = n == 0 ? 0 : moved.count / n
-        var out = [Double](repeating: 0, count: rows)
+        var out = [Double](specializedRepeating: 0, count: rows)
         let elements = moved.scalars
         for r in 0..<rows {
             var best = 0

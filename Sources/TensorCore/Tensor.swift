@@ -46,7 +46,7 @@ public struct Tensor: Equatable, Sendable {
     public init(shape: [Int], repeating value: Double) throws {
         if shape.isEmpty { self.storage = .scalar(value); return }
         try Shape.checkAllocation(shape)
-        self.storage = .array(shape: shape, scalars: [Double](repeating: value, count: Shape.count(shape)))
+        self.storage = .array(shape: shape, scalars: [Double](specializedRepeating: value, count: Shape.count(shape)))
     }
 
     public var rank: Int { shape.count }
@@ -141,7 +141,7 @@ public enum Shape {
     public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
     public static func strides(_ shape: [Int]) -> [Int] {
-        var strides = [Int](ones: shape.count)
+        var strides = [Int](specializedRepeating: 1, count: shape.count)
         var running = 1
         for axis in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[axis] = running
@@ -177,7 +177,7 @@ public enum Shape {
     public static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
         if a == b { return a }
         let rank = max(a.count, b.count)
-        var result = [Int](ones: rank)
+        var result = [Int](specializedRepeating: 1, count: rank)
         for i in 0..<rank {
             let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
             let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
@@ -188,6 +188,47 @@ public enum Shape {
         return result
     }
 
+    /// The shape that `newShape` names for the `count` elements of a tensor of `shape`, its one -1 inferred;
+    /// throws when it holds more than one -1, a dimension under -1, or another count of elements.
+    public static func reshaped(_ shape: [Int], count: Int, to newShape: [Int]) throws -> [Int] {
+        var unknown: Int?, unknowns = 0, negative = false
+        var known = 1, overflow = false
+        for (axis, d) in newShape.enumerated() {
+            if d == -1 {
+                unknowns += 1
+                if unknown == nil { unknown = axis }
+            } else {
+                if d < -1 { negative = true }
+                let product = known.multipliedReportingOverflow(by: d)
+                known = product.partialValue
+                overflow = overflow || product.overflow
+            }
+        }
+        if unknowns > 1 { throw TensorError("reshape: only one dimension can be -1, got \(describe(newShape))") }
+        if negative { throw TensorError("reshape: negative dimension in \(describe(newShape))") }
+        var resolved = newShape
+        if let unknown {
+            if known == 0 || overflow || count % known != 0 {
+                throw TensorError("cannot reshape a tensor of shape \(describe(shape)) into \(describe(newShape))")
+            }
+            resolved[unknown] = count / known
+        }
+        try checkAllocation(resolved)
+        guard Shape.count(resolved) == count else {
+            throw TensorError("cannot reshape a tensor of shape \(describe(shape)) (\(count) elements) into \(describe(newShape))")
+        }
+        return resolved
+    }
+
+    /// Throws unless `shape` broadcasts to exactly `target` (NumPy's `broadcast_to`); when the two do not
+    /// broadcast at all, with `broadcast`'s message.
+    public static func checkBroadcast(_ shape: [Int], to target: [Int]) throws {
+        let offset = target.count - shape.count
+        if offset >= 0 && shape.indices.allSatisfy({ shape[$0] == 1 || shape[$0] == target[$0 + offset] }) { return }
+        _ = try broadcast(shape, target)
+        throw TensorError("cannot broadcast \(describe(shape)) to \(describe(target))")
+    }
+
     /// Normalizes a possibly negative axis against `rank`.
     public static func axis(_ axis: Int, rank: Int) throws -> Int {
         let a = axis < 0 ? axis + rank : axis
@@ -195,18 +236,5 @@ public enum Shape {
             throw TensorError("axis \(axis) is out of range for a tensor of rank \(rank)")
         }
         return a
-    }
-}
-
-extension Array where Element == Int {
-    /// `count` ones, for shapes and strides.
-    // NOTE: not `[Int](repeating:count:)`, which allocates through an unspecialized function of the standard
-    // library that looks the storage's type up in the runtime's metadata table at every call (about 300
-    // instructions, a sixth of an elementwise operation on small tensors); `reserveCapacity` is specialized.
-    @inline(__always)
-    init(ones count: Int) {
-        self.init()
-        reserveCapacity(count)
-        for _ in 0..<count { append(1) }
     }
 }
