@@ -53,6 +53,26 @@ final class FileTextTests: XCTestCase {
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
     }
 
+    /// `validUTF8` answers as `String(validating:as:)` does, including where a repair is as long as what it
+    /// replaces (`F0 90 80` before an ASCII byte becomes one U+FFFD, three bytes).
+    func testUTF8IsValidatedAsTheStandardLibraryDoes() {
+        let cases: [[UInt8]] = [
+            [], Array("x = 1\n".utf8), Array("é → ∂ 😀 \u{FFFD}".utf8), [0xF0, 0x90, 0x80, 0x41], [0xFF], [0xC3],
+            [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0x41, 0xC3, 0x28], [0xF4, 0x90, 0x80, 0x80], [0xEF, 0xBF, 0xBD],
+            [0x00, 0x41],
+        ]
+        for bytes in cases {
+            XCTAssertEqual(FileText.validUTF8(bytes[...]), String(validating: bytes, as: UTF8.self), "\(bytes)")
+        }
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...6, using: &random)).map { _ in
+                [0x41, 0x80, 0xBF, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xFF, 0xA0, 0x90][Int.random(in: 0..<12, using: &random)] as UInt8
+            }
+            XCTAssertEqual(FileText.validUTF8(bytes[...]), String(validating: bytes, as: UTF8.self), "\(bytes)")
+        }
+    }
+
     func testFailuresGiveTheirErrno() {
         XCTAssertEqual(FileText.replace(directory, with: []), EISDIR)
         XCTAssertEqual(FileText.replace(directory + "/missing/a.tape", with: []), ENOENT)
