@@ -22,7 +22,7 @@ final class NumberRoundingTests: XCTestCase {
         // Shortest digits that end at a midpoint (the exact value decides), binary midpoints, carries into a
         // new digit, values that round to zero (keeping a minus sign), one digit, many digits.
         let values: [Double] = [0.15, 0.25, 0.35, 1.005, 2.675, 0.125, 0.375, 2.5, -2.5, 0.5, -0.5, 9.995, 0.996, 99.95, 999.9999,
-                  -0.0001, 0.0001234, -0.004, 1e-10, 4.35, 0.045, 1.0000000000000002, 123456.7890123, 5e-324,
+                  -0.0001, 0.0001234, -0.004, 1e-10, 4.35, 0.045, 1.0000000000000002, 123456.7890123, .leastNonzeroMagnitude,
                   0.30000000000000004, 1.0 / 3, -2.0 / 3, 0.9999546, 0.99995, 8.5e-5]
         for v in values {
             assertRoundsLikePrintf(v)
