@@ -137,7 +137,7 @@ final class Builtin {
     let parameters: [BuiltinParameter]
     /// Whether the result is never tracked (no gradient), for the exporter.
     let untracked: Bool
-    /// Whether a group argument stands for its members, in order (`Session.takesGroups` names them).
+    /// Whether a group argument stands for its members, in order (`global_norm`, `clip_by_global_norm`).
     let takesGroups: Bool
 
     init(minimum: Int, maximum: Int?, keywords: [String], usage: String, summary: String, takesGroups: Bool = false,

@@ -55,7 +55,7 @@ extension Session {
             default: return .value(try evaluate(expr))
             }
         case .call(let name, let arguments):
-            if mayGiveGroup(expr), !Session.takesGroups.contains(name) { return try evaluateMembers(expr) }
+            if mayGiveGroup(expr), !Session.takesGroups(name) { return try evaluateMembers(expr) }
             return try evaluateCall(name, arguments, span: expr.span)
         case .group, .binary, .unary:
             return mayGiveGroup(expr) ? try evaluateMembers(expr) : .value(try evaluate(expr))

@@ -17,9 +17,8 @@ extension Session {
                 "leaky_relu", "elu", "gelu", "silu", "selu", "mod", "floor_divide"].contains(name)
     }
 
-    /// Built-ins that take groups whole: a group argument stands for its members, in order.
-    // NOTE: an array, not a Set: a Set's first use instantiates its generic metadata, 2% of a short run.
-    static let takesGroups = ["global_norm", "clip_by_global_norm"]
+    /// Whether `name` is a built-in that takes groups whole: a group argument stands for its members, in order.
+    static func takesGroups(_ name: String) -> Bool { Builtins.named(name)?.takesGroups ?? false }
 
     func isGroupName(_ name: String) -> Bool {
         // NOTE: no lookup until a group has been bound: a loop's statements ask this of every name they use.
@@ -38,7 +37,7 @@ extension Session {
         case .call(let name, let arguments):
             if name == "clip_by_global_norm" { return lookup(name) == nil }
             guard arguments.contains(where: { $0.label == nil && mayGiveGroup($0.value) }) else { return false }
-            return lookup(name) == nil && !Session.takesGroups.contains(name) && Session.isMemberwise(name)
+            return lookup(name) == nil && !Session.takesGroups(name) && Session.isMemberwise(name)
         case .gradient(let g):
             return g.sources.count > 1 || g.sources.contains { isGroupName($0.name) }
         default: return false

@@ -36,7 +36,7 @@ extension PythonWriter {
 
     /// A built-in applied member by member (as tapebook applies it) to a group argument.
     func isMemberwiseCall(_ name: String, _ arguments: [Argument]) -> Bool {
-        functions[name] == nil && !Session.takesGroups.contains(name) && Session.isMemberwise(name)
+        functions[name] == nil && !Session.takesGroups(name) && Session.isMemberwise(name)
             && arguments.contains { $0.label == nil && isGroupExpression($0.value) }
     }
 

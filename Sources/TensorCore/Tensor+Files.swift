@@ -374,20 +374,10 @@ enum NPY {
         }
     }
 
-    /// Reads a `.npy` file of little-endian float64 in C order (what NumPy saves by default) straight into
-    /// the tensor's buffer, instead of reading the whole file and then converting it: half the memory and
-    /// one copy less (a 1024×1024 matrix: 8 MiB instead of 16). Nil for any other file, and for any
-    /// problem: `decode` then reads the file and reports it.
-    static func readFloat64(path: String) -> Tensor? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        return readFloat64(fd, fileSize: Int(info.st_size), path: path)
-    }
-
-    /// The same from an open file of `fileSize` bytes.
+    /// Reads the open `.npy` file `fd` of `fileSize` bytes, little-endian float64 in C order (what NumPy saves
+    /// by default), straight into the tensor's buffer, instead of reading the whole file and then converting
+    /// it: half the memory and one copy less (a 1024×1024 matrix: 8 MiB instead of 16). Nil for any other
+    /// file, and for any problem: `decode` then reads the file and reports it.
     static func readFloat64(_ fd: Int32, fileSize: Int, path: String) -> Tensor? {
         // The header fits in the first 4 KiB (NumPy writes it in 128 bytes or a few more).
         let prefixSize = min(fileSize, 4096)
