@@ -171,9 +171,11 @@ extension Conv2DGeometry {
 
     /// y[pixel, o] = Σ over the window's taps inside x of x·k[tap, o], sixteen output channels at a time; two
     /// neighbouring pixels whose windows lie wholly inside x share each read of k.
-    func directForward(x: UnsafePointer<Double>, k: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
+    /// Returns the NaN check's carry of y (`Tensor.nonFiniteCarry`), read a row at a time as it is written.
+    func directForward(x: UnsafePointer<Double>, k: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) -> UInt64 {
         let (cin, cout, run) = (inChannels, outChannels, kernelWidth * inChannels)
         let whole = pixelsReading(column: 0).lowerBound..<pixelsReading(column: kernelWidth - 1).upperBound
+        var carry: UInt64 = 0
         for n in 0..<batch {
             for i in 0..<outHeight {
                 let top = i * stride - padTop
@@ -224,8 +226,10 @@ extension Conv2DGeometry {
                         j += 1
                     }
                 }
+                carry |= Tensor.nonFiniteCarry(output, count: outWidth * cout)
             }
         }
+        return carry
     }
 
     /// dk[tap, o] = Σ over the pixels whose window reads inside x at that tap of x·dy[pixel, o]: for each row of
@@ -388,16 +392,39 @@ extension Tensor {
     }
 
     static func conv2d(_ x: Tensor, _ k: Tensor, _ g: Conv2DGeometry, method: Conv2DMethod) throws -> Tensor {
+        try conv2dNotingNonFinite(x, k, g, method: method).tensor
+    }
+
+    /// `conv2d`, and whether any element of the result is NaN or infinite, read as each part of it is written
+    /// (the anomaly check then does not read the whole result again, long out of the cache).
+    public static func conv2dNotingNonFinite(_ x: Tensor, _ k: Tensor, _ g: Conv2DGeometry) throws -> (tensor: Tensor, hasNonFinite: Bool) {
+        try conv2dNotingNonFinite(x, k, g, method: g.method)
+    }
+
+    static func conv2dNotingNonFinite(_ x: Tensor, _ k: Tensor, _ g: Conv2DGeometry, method: Conv2DMethod) throws -> (tensor: Tensor, hasNonFinite: Bool) {
         try g.check(x, g.inputShape, "x")
         try g.check(k, g.filterShape, "k")
+        var carry: UInt64 = 0
+        let y: Tensor
         if method == .direct {
-            return try direct(x, k, g, into: g.outputShape, writesEveryElement: true) { g.directForward(x: $0, k: $1, y: $2) }
+            y = try direct(x, k, g, into: g.outputShape, writesEveryElement: true) { carry = g.directForward(x: $0, k: $1, y: $2) }
+        } else {
+            y = try chunked(x, k, g, into: g.outputShape, writesEveryElement: true) { px, pk, py, first, count, columns in
+                g.im2col(px, first: first, count: count, into: columns)
+                let rows = py + first * g.outChannels
+                gemm(false, false, m: count, n: g.outChannels, k: g.taps, columns, lda: g.taps, pk, ldb: g.outChannels,
+                     beta: 0, rows, ldc: g.outChannels)
+                carry |= nonFiniteCarry(rows, count: count * g.outChannels)
+            }
         }
-        return try chunked(x, k, g, into: g.outputShape, writesEveryElement: true) { px, pk, py, first, count, columns in
-            g.im2col(px, first: first, count: count, into: columns)
-            gemm(false, false, m: count, n: g.outChannels, k: g.taps, columns, lda: g.taps, pk, ldb: g.outChannels,
-                 beta: 0, py + first * g.outChannels, ldc: g.outChannels)
-        }
+        return (y, carry >> 63 != 0)
+    }
+
+    /// `nonFiniteCarry` ORed over `count` elements: its top bit is set when one of them is NaN or infinite.
+    static func nonFiniteCarry(_ p: UnsafePointer<Double>, count: Int) -> UInt64 {
+        var carry: UInt64 = 0
+        for e in 0..<count { carry |= nonFiniteCarry(p[e]) }
+        return carry
     }
 
     /// TensorFlow's Conv2DBackpropInput: the gradient of `conv2d` with respect to x for the output's
@@ -578,57 +605,50 @@ extension Conv2DGeometry {
         }
     }
 
-    /// Each window's first largest element per channel: four channels at a time in SIMD lanes, the largest so far
-    /// and its index replaced where a later element is larger, with no branch (random data would mispredict half).
+    /// Each window's first largest element per channel, the largest so far and its index replaced where a later
+    /// element is larger, with no branch (random data would mispredict half), four channels at a time in SIMD
+    /// lanes. Every window holds an element of x ("valid" windows lie inside it; "same" pads less than a
+    /// window on each side), so every output is written. A row of output pixels is found reading each input
+    /// row of its windows once, in order: the windows' largest so far wait in the output, which stays in the
+    /// cache, while x streams past (read a window at a time, the loads waited for memory).
     func maxPool(_ x: UnsafePointer<Double>, values: UnsafeMutablePointer<Double>, indices: UnsafeMutablePointer<Int>) {
         let c = inChannels
-        var row = 0
         for n in 0..<batch {
             for i in 0..<outHeight {
                 let top = i * stride - padTop
                 let rows = windowRows(top: top)
-                for j in 0..<outWidth {
-                    let left = j * stride - padLeft
-                    let columns = max(0, -left)..<max(0, min(kernelWidth, width - left))
-                    let best = values + row * c, at = indices + row * c
-                    guard let a0 = rows.first, let b0 = columns.first else {
-                        for ch in 0..<c { best[ch] = x[0]; at[ch] = 0 }
-                        row += 1
-                        continue
-                    }
-                    let start = ((n * height + top + a0) * width + left + b0) * c
-                    var ch = 0
-                    while ch + 4 <= c {
-                        var largest = SIMD4<Double>(x + start + ch)
-                        var place = SIMD4<Int64>(repeating: Int64(start + ch)) &+ SIMD4(0, 1, 2, 3)
-                        for a in rows {
-                            for b in columns {
-                                let base = ((n * height + top + a) * width + left + b) * c + ch
-                                let candidate = SIMD4<Double>(x + base)
+                let row = (n * outHeight + i) * outWidth * c
+                for a in rows {
+                    for j in 0..<outWidth {
+                        let left = j * stride - padLeft
+                        let columns = max(0, -left)..<max(0, min(kernelWidth, width - left))
+                        let best = values + row + j * c, at = indices + row + j * c
+                        for b in columns {
+                            let base = ((n * height + top + a) * width + left + b) * c
+                            if a == rows.lowerBound && b == columns.lowerBound {
+                                for ch in 0..<c { best[ch] = x[base + ch]; at[ch] = base + ch }
+                                continue
+                            }
+                            var ch = 0
+                            while ch + 4 <= c {
+                                var largest = SIMD4<Double>(best + ch)
+                                var place = UnsafeRawPointer(at + ch).loadUnaligned(as: SIMD4<Int64>.self)
+                                let candidate = SIMD4<Double>(x + base + ch)
                                 let larger = candidate .> largest
                                 largest.replace(with: candidate, where: larger)
-                                place.replace(with: SIMD4<Int64>(repeating: Int64(base)) &+ SIMD4(0, 1, 2, 3), where: larger)
+                                place.replace(with: SIMD4<Int64>(repeating: Int64(base + ch)) &+ SIMD4(0, 1, 2, 3), where: larger)
+                                largest.store(to: best + ch)
+                                UnsafeMutableRawPointer(at + ch).storeBytes(of: place, as: SIMD4<Int64>.self)
+                                ch += 4
+                            }
+                            while ch < c {
+                                let larger = x[base + ch] > best[ch]
+                                best[ch] = larger ? x[base + ch] : best[ch]
+                                at[ch] = larger ? base + ch : at[ch]
+                                ch += 1
                             }
                         }
-                        largest.store(to: best + ch)
-                        UnsafeMutableRawPointer(at + ch).storeBytes(of: place, as: SIMD4<Int64>.self)
-                        ch += 4
                     }
-                    while ch < c {
-                        var largest = x[start + ch], place = start + ch
-                        for a in rows {
-                            for b in columns {
-                                let base = ((n * height + top + a) * width + left + b) * c + ch
-                                let larger = x[base] > largest
-                                largest = larger ? x[base] : largest
-                                place = larger ? base : place
-                            }
-                        }
-                        best[ch] = largest
-                        at[ch] = place
-                        ch += 1
-                    }
-                    row += 1
                 }
             }
         }
