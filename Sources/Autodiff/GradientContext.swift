@@ -376,9 +376,12 @@ public final class GradientContext {
         try Memory.checkLive()
         let output: Tensor
         var nonFinite: Bool?
-        if case .binary(let f) = primitive {
+        switch primitive {
+        case .binary(let f):
             (output, nonFinite) = try Tensor.zipNotingNonFinite(a.tensor, b.tensor, f)
-        } else {
+        case .operation(let o) where o.forwardNotingNonFinite != nil:
+            (output, nonFinite) = try o.forwardNotingNonFinite!([a.tensor, b.tensor])
+        default:
             output = try primitive.forward(a.tensor, b.tensor)
         }
         let recording = recordingMask

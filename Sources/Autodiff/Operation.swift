@@ -13,6 +13,9 @@ public final class Operation {
     public let arity: Int
     /// The output from the inputs' tensors.
     let forward: ([Tensor]) throws -> Tensor
+    /// The output and whether it holds a NaN or Inf, for a kernel that reads what it writes while it is in the
+    /// cache (conv2d's); nil: the anomaly check reads the output.
+    let forwardNotingNonFinite: (([Tensor]) throws -> (tensor: Tensor, hasNonFinite: Bool))?
     /// (inputs, output, cotangent, which inputs need a gradient) → one gradient per input, nil for a symbolic
     /// zero. A gradient may have the broadcast shape; the backward pass sums it back to its input's shape.
     let pullback: ([Value], Value, Value, [Bool]) throws -> [Value?]
@@ -36,6 +39,7 @@ public final class Operation {
     /// each cost a kernel as large as its forward (conv2d's), so that it computes only those.
     public init(name: String, arity: Int, elementwise: Bool = false, copiesElements: Bool = false,
                 forward: @escaping ([Tensor]) throws -> Tensor,
+                forwardNotingNonFinite: (([Tensor]) throws -> (tensor: Tensor, hasNonFinite: Bool))? = nil,
                 pullbackOfNeeded: @escaping (_ inputs: [Value], _ output: Value, _ cotangent: Value, _ needs: [Bool]) throws -> [Value?],
                 rule: @escaping (_ inputs: [String]) -> DerivativeRule) {
         self.name = name
@@ -43,6 +47,7 @@ public final class Operation {
         self.isElementwise = elementwise
         self.copiesElements = copiesElements
         self.forward = forward
+        self.forwardNotingNonFinite = forwardNotingNonFinite
         self.pullback = pullbackOfNeeded
         self.rule = rule
     }

@@ -10,6 +10,7 @@ enum Convolution {
     static func conv2d(_ g: Conv2DGeometry) -> Operation {
         Operation(name: "conv2d", arity: 2,
                   forward: { try Tensor.conv2d($0[0], $0[1], g) },
+                  forwardNotingNonFinite: { try Tensor.conv2dNotingNonFinite($0[0], $0[1], g) },
                   pullbackOfNeeded: { x, _, dy, needs in
                       [needs[0] ? try backpropInput(g)(x[1], dy) : nil, needs[1] ? try backpropFilter(g)(x[0], dy) : nil]
                   },

@@ -158,6 +158,29 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// conv2d's anomaly note, read as the output is written, by both methods: the output's own scan, for
+    /// finite inputs, a NaN or an infinity in x (one pixel's windows only), and finite products that overflow.
+    func testConv2dNotesNonFiniteOutputs() throws {
+        var random = RandomGenerator(seed: 7)
+        for (input, filter, stride, padding) in [([2, 6, 5, 1], [3, 3, 1, 16], 1, WindowPadding.valid), ([1, 7, 7, 3], [3, 3, 3, 5], 2, .same),
+                                                 ([1, 5, 6, 16], [3, 3, 16, 32], 1, .valid), ([3, 4, 4, 2], [1, 1, 2, 1], 1, .valid)] {
+            let g = try Conv2DGeometry(input: input, filter: filter, stride: stride, padding: padding)
+            let filterValues = try random.tensor(shape: filter, normal: true).scalars
+            let finite = try random.tensor(shape: input, normal: true).scalars
+            // Products of 1e300 by 1e10 overflow: finite inputs, an infinite output.
+            for (name, x, scale) in [("finite", finite, 1.0), ("NaN", [.nan] + finite.dropFirst(), 1), ("infinity", finite.dropLast() + [-.infinity], 1),
+                                     ("overflow", finite.map { $0 * 1e300 }, 1e10)] {
+                let k = Tensor(shape: filter, scalars: filterValues.map { $0 * scale })
+                for method in [Conv2DMethod.direct, .im2col] {
+                    let (y, noted) = try Tensor.conv2dNotingNonFinite(Tensor(shape: input, scalars: x), k, g, method: method)
+                    XCTAssertEqual(noted, y.hasNonFinite, "\(input) \(filter) \(name) \(method)")
+                    XCTAssertEqual(y.scalars.map(\.bitPattern), try Tensor.conv2d(Tensor(shape: input, scalars: x), k, g, method: method).scalars.map(\.bitPattern))
+                    if name != "finite" { XCTAssertTrue(noted, "\(input) \(name) \(method)") } else { XCTAssertFalse(noted) }
+                }
+            }
+        }
+    }
+
     /// scatterAdd's same-pass anomaly note: set by a NaN or an infinity, or by finite sums that overflow.
     func testScatterAddNotesNonFiniteSums() {
         let finite = Tensor(shape: [3], scalars: [1, 2, 3]).scatterAddNotingNonFinite(axis: 0, indices: [0, 2, 0], into: [3])
