@@ -58,6 +58,12 @@ final class BackwardPlan {
     /// known to lead to a source.
     static let unvisited: Int32 = -2
     static let visited: Int32 = -1
+    /// While the plan is built, a value reached but not yet ordered has the count of its consumers still
+    /// to be ordered as its mark, encoded below `unvisited`.
+    // NOTE: counting in the mark, not in frames of a depth-first walk, keeps the walk's memory small: a
+    // chain of 80,000 values was as deep as it is long (docs/DECISIONS.md, "W2's peak memory").
+    @inline(__always) static func counted(_ consumers: Int32) -> Int32 { -3 - consumers }
+    @inline(__always) static func consumers(_ mark: Int32) -> Int32 { -3 - mark }
 
     /// Whether some target reaches the source with this key (see `Value.gradientKey`).
     func reaches(_ key: ObjectIdentifier) -> Bool { sourceSlots.reaches(key) }
@@ -71,12 +77,8 @@ final class BackwardPlan {
         var edgeEnd: Int32 = 0
     }
 
-    /// A frame of the walk: a value and the position of its next input.
-    struct Frame {
-        let value: Unmanaged<Value>
-        var next: Int32
-        let count: Int32
-    }
+    /// A value waiting on the walk's stack.
+    typealias Frame = Unmanaged<Value>
 
     /// The cotangent slot of each target (-1: it leads to no source). A plan usually has one target: the
     /// first is kept inline.
@@ -153,12 +155,9 @@ final class BackwardPlan {
         slotCount = sourceSlots.count
         var deferred: [DeferredGradient] = []
 
-        // 1. A depth-first walk over operations recorded on this tape; its post-order is a topological
-        //    order (every value after its inputs), so no sort is needed. A frame is a value and the position
-        //    of its next input (16 bytes: a chain of 80,000 values is as deep as it is long).
-        var postOrder: [Step] = []
-        // Sized for a small graph at once (a training step's is a dozen values), then grown by doubling.
-        postOrder.reserveCapacity(16)
+        // 1. Walk the operations recorded on this tape from the targets, counting each value's consumers
+        //    in its mark (`counted(_:)`). The walk's stack holds the values still to expand: a chain's stays
+        //    a few values deep, and every value reached is counted in `reached`.
         // The stack is the context's, kept from one plan to the next (a plan built meanwhile takes another).
         let context = targets.first?.unmanagedContext
         var stack: [Frame] = []
@@ -167,42 +166,69 @@ final class BackwardPlan {
             stack.removeAll(keepingCapacity: true)
             if stack.capacity <= 1024 { context?._withUnsafeGuaranteedRef { $0.planStack = stack } }
         }
+        var reached = 0
         // Inputs tracked on this tape: the most edges the plan can have.
         var trackedInputs = 0
         for t in targets where t.tapes & bit != 0 {
             if let s = sourceSlots[t.gradientKey] { sourceSlots.markReached(s) }
             if t.storedNode == nil, let d = t.deferred { deferred.append(d); continue }
             guard t.storedNode != nil, t.planSlot == unvisited else { continue }
-            t.planSlot = visited
-            stack.append(Frame(value: .passUnretained(t), next: 0, count: Int32(t.recordedInputCount)))
-            // NOTE: frames are read in place (no copy of the top frame), and values stay unretained: the
-            // targets keep the whole graph alive.
-            while !stack.isEmpty {
-                let top = stack.count - 1
-                let next = stack[top].next
-                guard next < stack[top].count else {
-                    postOrder.append(Step(value: stack[top].value))
-                    stack.removeLast()
-                    continue
-                }
-                stack[top].next = next + 1
-                let unmanagedInput = stack[top].value._withUnsafeGuaranteedRef { $0.recordedInput(Int(next)) }
-                unmanagedInput._withUnsafeGuaranteedRef { input in
-                    guard input.tapes & bit != 0 else { return }
-                    trackedInputs += 1
-                    if input.storedNode != nil {
-                        if input.planSlot == unvisited {
-                            input.planSlot = visited
-                            stack.append(Frame(value: unmanagedInput, next: 0, count: Int32(input.recordedInputCount)))
+            t.planSlot = Self.counted(0)
+            reached += 1
+            stack.append(.passUnretained(t))
+            // NOTE: values stay unretained: the targets keep the whole graph alive.
+            while let top = stack.popLast() {
+                top._withUnsafeGuaranteedRef { v in
+                    for i in 0..<v.recordedInputCount {
+                        let unmanagedInput = v.recordedInput(i)
+                        unmanagedInput._withUnsafeGuaranteedRef { input in
+                            guard input.tapes & bit != 0 else { return }
+                            trackedInputs += 1
+                            if input.storedNode != nil {
+                                if input.planSlot == unvisited {
+                                    input.planSlot = Self.counted(1)
+                                    reached += 1
+                                    stack.append(unmanagedInput)
+                                } else {
+                                    input.planSlot = Self.counted(Self.consumers(input.planSlot) + 1)
+                                }
+                            } else if let d = input.deferred {
+                                deferred.append(d)
+                            } else if let s = sourceSlots[input.gradientKey] {
+                                sourceSlots.markReached(s)
+                            }
                         }
-                    } else if let d = input.deferred {
-                        deferred.append(d)
-                    } else if let s = sourceSlots[input.gradientKey] {
-                        sourceSlots.markReached(s)
                     }
                 }
             }
         }
+        // 2. Order the values: a value goes after all its consumers (Kahn's algorithm, from the targets), and
+        //    the list is then reversed, so that every value comes after its inputs. Its length is known, so
+        //    it is sized once.
+        var postOrder: [Step] = []
+        postOrder.reserveCapacity(reached)
+        for t in targets where t.tapes & bit != 0 && t.storedNode != nil && t.planSlot == Self.counted(0) {
+            t.planSlot = visited
+            stack.append(.passUnretained(t))
+        }
+        while let top = stack.popLast() {
+            postOrder.append(Step(value: top))
+            top._withUnsafeGuaranteedRef { v in
+                for i in 0..<v.recordedInputCount {
+                    let unmanagedInput = v.recordedInput(i)
+                    unmanagedInput._withUnsafeGuaranteedRef { input in
+                        guard input.tapes & bit != 0, input.storedNode != nil, input.planSlot <= Self.counted(1) else { return }
+                        if input.planSlot == Self.counted(1) {
+                            input.planSlot = visited
+                            stack.append(unmanagedInput)
+                        } else {
+                            input.planSlot = Self.counted(Self.consumers(input.planSlot) - 1)
+                        }
+                    }
+                }
+            }
+        }
+        postOrder.reverse()
         if !deferred.isEmpty {
             for step in postOrder { step.value._withUnsafeGuaranteedRef { $0.planSlot = unvisited } }
             return deferred
@@ -246,13 +272,7 @@ final class BackwardPlan {
             }
         }
         postOrder.removeLast(postOrder.count - kept)
-        // A long walk's list grew by doubling; the pass then keeps an exact copy of what is kept, not the slack.
-        if postOrder.capacity > 2 * kept + 64 {
-            steps.reserveCapacity(kept)
-            steps.append(contentsOf: postOrder)
-        } else {
-            steps = postOrder
-        }
+        steps = postOrder
         for t in targets {
             if let s = sourceSlots[t.gradientKey] {
                 targetSlots.append(Int32(s))

@@ -355,10 +355,15 @@ public final class GradientContext {
         try Memory.checkLive()
         let output: Tensor
         var nonFinite: Bool?
-        if case .unary(let f) = primitive {
+        switch primitive {
+        case .unary(let f):
             (output, nonFinite) = a.tensor.mapNotingNonFinite(f)
-        } else {
+        case .scatterAdd(let axis, let indices, let shape):
+            (output, nonFinite) = a.tensor.scatterAddNotingNonFinite(axis: axis, indices: indices, into: shape)
+        default:
             output = try primitive.forward(a.tensor)
+            // Elements copied from an input found finite need no second look.
+            if a.isCheckedFinite && primitive.copiesElements { nonFinite = false }
         }
         let recording = recordingMask
         return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in

@@ -7,25 +7,34 @@ extension GradientContext {
     /// The recorded operations made after serial `start` that `roots` still reach, and the oldest of
     /// their serial numbers. Deferred gradients are not recorded by the walk: each counts as one.
     public func recordedSince(_ start: Int, reachableFrom roots: [Value]) -> (count: Int, oldest: Int?) {
-        // NOTE: marks values (`planSlot`) instead of hashing them, as `BackwardPlan` does, and puts every
-        // mark back before returning: a loop of 20,000 steps leaves a chain of 80,000 values to walk.
-        var pending = roots.filter { $0.serial > start }
-        var visited: [Value] = []
+        // NOTE: marks values (`planSlot`) instead of hashing them, as `BackwardPlan` does, and a second walk
+        // over the same edges puts every mark back: a loop of 20,000 steps leaves a chain of 80,000 values,
+        // and a list of them would be as long. Values stay unretained: the roots keep them alive.
+        var pending: [Unmanaged<Value>] = []
         var count = 0
-        var oldest: Int?
-        while let v = pending.popLast() {
-            guard v.planSlot == BackwardPlan.unvisited else { continue }
-            v.planSlot = BackwardPlan.visited
-            visited.append(v)
-            guard let node = v.storedNode else {
-                if v.deferred != nil { count += 1; oldest = min(oldest ?? v.serial, v.serial) }
-                continue
+        var oldest = Int.max
+        func walk(counting: Bool) {
+            let (from, to) = counting ? (BackwardPlan.unvisited, BackwardPlan.visited) : (BackwardPlan.visited, BackwardPlan.unvisited)
+            for r in roots where r.serial > start { pending.append(.passUnretained(r)) }
+            while let next = pending.popLast() {
+                next._withUnsafeGuaranteedRef { v in
+                    guard v.planSlot == from else { return }
+                    v.planSlot = to
+                    let isRecorded = v.storedNode != nil
+                    if counting, isRecorded || v.deferred != nil {
+                        count += 1
+                        oldest = min(oldest, v.serial)
+                    }
+                    guard isRecorded else { return }
+                    for i in 0..<v.recordedInputCount {
+                        let input = v.recordedInput(i)
+                        if input._withUnsafeGuaranteedRef({ $0.serial > start }) { pending.append(input) }
+                    }
+                }
             }
-            count += 1
-            oldest = min(oldest ?? v.serial, v.serial)
-            for input in node.inputs where input.serial > start { pending.append(input) }
         }
-        for v in visited { v.planSlot = BackwardPlan.unvisited }
-        return (count, oldest)
+        walk(counting: true)
+        walk(counting: false)
+        return (count, oldest == Int.max ? nil : oldest)
     }
 }

@@ -20,24 +20,28 @@ public final class Operation {
     let rule: ([String]) -> DerivativeRule
     /// Whether output element i depends only on element i of each broadcast input.
     public let isElementwise: Bool
+    /// Whether every output element is one of the inputs' elements or zero (max_pool2d's forward, its
+    /// gradient where windows are disjoint): a finite input then gives a finite output.
+    public let copiesElements: Bool
 
-    public convenience init(name: String, arity: Int, elementwise: Bool = false,
+    public convenience init(name: String, arity: Int, elementwise: Bool = false, copiesElements: Bool = false,
                             forward: @escaping ([Tensor]) throws -> Tensor,
                             pullback: @escaping (_ inputs: [Value], _ output: Value, _ cotangent: Value) throws -> [Value?],
                             rule: @escaping (_ inputs: [String]) -> DerivativeRule) {
-        self.init(name: name, arity: arity, elementwise: elementwise, forward: forward,
+        self.init(name: name, arity: arity, elementwise: elementwise, copiesElements: copiesElements, forward: forward,
                   pullbackOfNeeded: { x, y, g, _ in try pullback(x, y, g) }, rule: rule)
     }
 
     /// `pullbackOfNeeded` is told which inputs need a gradient (`needs[i]`), for a primitive whose gradients
     /// each cost a kernel as large as its forward (conv2d's), so that it computes only those.
-    public init(name: String, arity: Int, elementwise: Bool = false,
+    public init(name: String, arity: Int, elementwise: Bool = false, copiesElements: Bool = false,
                 forward: @escaping ([Tensor]) throws -> Tensor,
                 pullbackOfNeeded: @escaping (_ inputs: [Value], _ output: Value, _ cotangent: Value, _ needs: [Bool]) throws -> [Value?],
                 rule: @escaping (_ inputs: [String]) -> DerivativeRule) {
         self.name = name
         self.arity = arity
         self.isElementwise = elementwise
+        self.copiesElements = copiesElements
         self.forward = forward
         self.pullback = pullbackOfNeeded
         self.rule = rule

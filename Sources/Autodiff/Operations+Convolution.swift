@@ -78,7 +78,7 @@ extension Value {
         let g = try Conv2DGeometry(input: x.shape, filter: [size, size, x.shape[3], x.shape[3]], stride: stride, padding: padding,
                                    name: "max_pool2d", window: "window")
         let places = MaxPoolPlaces()
-        let operation = Operation(name: "max_pool2d", arity: 1,
+        let operation = Operation(name: "max_pool2d", arity: 1, copiesElements: true,
                                   forward: { t in
                                       let (values, indices) = try Tensor.maxPool2d(t[0], g)
                                       places.keep(indices, of: t[0])
@@ -86,8 +86,7 @@ extension Value {
                                   },
                                   pullback: { x, _, dy in
                                       let indices = try places.indices(of: x[0].tensor) ?? Tensor.maxPool2d(x[0].tensor, g).indices
-                                      let flat = try dy.context.apply(.scatterAdd(axis: 0, indices: indices, shape: [x[0].tensor.count]), [dy.reshaped([-1])])
-                                      return [try flat.reshaped(x[0].shape)]
+                                      return [try maxPoolGrad(g, places: indices)(dy)]
                                   },
                                   rule: { n in
                                       .pullbacks(["g at the first largest element of each window of \(n[0]), 0 elsewhere"],
@@ -95,6 +94,20 @@ extension Value {
                                   })
         return try operation(x)
     }
+}
+
+/// TensorFlow's MaxPoolGrad: dy sent to the first largest element of each window (`places`, flat indices into
+/// x), zero elsewhere; its own gradient reads the same places (MaxPoolGradGrad), a gather.
+func maxPoolGrad(_ g: Conv2DGeometry, places: [Int]) -> Operation {
+    Operation(name: "max_pool2d_grad", arity: 1, copiesElements: g.windowsAreDisjoint,
+              forward: { try Tensor.maxPool2dGrad($0[0], places: places, g) },
+              pullback: { _, _, ddx in
+                  [try ddx.reshaped([-1]).applying(.gather(axis: 0, indices: places, indexShape: [places.count])).reshaped(g.outputShape)]
+              },
+              rule: { n in
+                  .pullbacks(["g read at the places of the windows' largest elements"],
+                             "\(n[0]) was sent to those places, zero elsewhere: its gradient reads them back (TensorFlow's MaxPoolGradGrad)")
+              })
 }
 
 /// The places of the largest elements that max_pool2d's forward found, for its pullback: found again only when

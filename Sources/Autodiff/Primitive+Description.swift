@@ -54,6 +54,16 @@ extension Primitive {
         }
     }
 
+    /// Whether every element of the output is an element of the input or zero (a reshape, a view, a gather,
+    /// max_pool2d's forward): an input without NaN or Inf then gives an output without them.
+    var copiesElements: Bool {
+        switch self {
+        case .reshape, .view, .gather: return true
+        case .operation(let o): return o.copiesElements
+        case .unary, .binary, .select, .reduce, .scatter, .scatterAdd, .concat, .matmul, .inverse, .determinant, .custom: return false
+        }
+    }
+
     /// The operation written as an expression of `inputs` (names or placeholders): `a * b`, `sin(a)`,
     /// `sum(a, axis=0)`. `shapes`, when given, are the inputs' shapes (a full reduction then shows no axes).
     public func expression(of inputs: [String], shapes: [[Int]] = []) -> String {

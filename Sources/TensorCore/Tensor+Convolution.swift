@@ -502,8 +502,9 @@ extension Tensor {
     public static func maxPool2d(_ x: Tensor, _ g: Conv2DGeometry) throws -> (values: Tensor, indices: [Int]) {
         try g.check(x, g.inputShape, "x")
         let c = g.inChannels
-        var values = [Double](repeating: 0, count: g.pixels * c)
-        var indices = [Int](repeating: 0, count: g.pixels * c)
+        // Every element is written (each window holds at least one element of x), so none is zeroed first.
+        var values = [Double](unsafeUninitializedCapacity: g.pixels * c) { _, initialized in initialized = g.pixels * c }
+        var indices = [Int](unsafeUninitializedCapacity: g.pixels * c) { _, initialized in initialized = g.pixels * c }
         if !indices.isEmpty {
             x.withUnsafeBufferPointer { px in
                 values.withUnsafeMutableBufferPointer { pv in
@@ -517,7 +518,62 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// TensorFlow's MaxPoolGrad: each element of dy (the pooled shape) added at its window's place in zeros
+    /// shaped as x, `places` being max_pool2d's indices. Windows that do not overlap (stride ≥ size) are
+    /// written in x's order, each element once, none zeroed first; overlapping ones are added up.
+    public static func maxPool2dGrad(_ dy: Tensor, places: [Int], _ g: Conv2DGeometry) throws -> Tensor {
+        try g.check(dy, g.outputShape, "the output's gradient")
+        precondition(places.count == dy.count, "max_pool2d_grad: \(places.count) places for \(dy.count) gradients")
+        guard g.windowsAreDisjoint else {
+            return try dy.scatterAdd(axis: 0, indices: places, into: [Shape.count(g.inputShape)]).reshaped(g.inputShape)
+        }
+        let count = Shape.count(g.inputShape)
+        let dx = [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+            Memory.prepareLargeBuffer(buffer)
+            if count > 0 {
+                dy.withUnsafeBufferPointer { pd in
+                    places.withUnsafeBufferPointer { pp in g.maxPoolGrad(dy: pd.baseAddress!, places: pp.baseAddress!, dx: buffer.baseAddress!) }
+                }
+            }
+            initialized = count
+        }
+        return Tensor(shape: g.inputShape, scalars: dx)
+    }
+}
+
 extension Conv2DGeometry {
+    /// Whether no element of x lies in two windows (stride ≥ the window's size along both axes).
+    public var windowsAreDisjoint: Bool { stride >= kernelHeight && stride >= kernelWidth }
+
+    /// Writes every element of dx for disjoint windows: the gradient of its window's channel where it is that
+    /// window's place, else zero (also outside every window).
+    func maxPoolGrad(dy: UnsafePointer<Double>, places: UnsafePointer<Int>, dx: UnsafeMutablePointer<Double>) {
+        let c = inChannels
+        for n in 0..<batch {
+            for r in 0..<height {
+                let row = dx + (n * height + r) * width * c
+                let i = (r + padTop) / stride, a = (r + padTop) % stride
+                guard a < kernelHeight && i < outHeight else {
+                    row.update(repeating: 0, count: width * c)
+                    continue
+                }
+                for w in 0..<width {
+                    let j = (w + padLeft) / stride, b = (w + padLeft) % stride
+                    let target = row + w * c
+                    guard b < kernelWidth && j < outWidth else {
+                        target.update(repeating: 0, count: c)
+                        continue
+                    }
+                    let window = ((n * outHeight + i) * outWidth + j) * c
+                    let here = ((n * height + r) * width + w) * c
+                    // NOTE: dy + 0, as the scatter into zeros added it: -0 becomes +0.
+                    for ch in 0..<c { target[ch] = places[window + ch] == here + ch ? dy[window + ch] + 0 : 0 }
+                }
+            }
+        }
+    }
+
     /// Each window's first largest element per channel: four channels at a time in SIMD lanes, the largest so far
     /// and its index replaced where a later element is larger, with no branch (random data would mispredict half).
     func maxPool(_ x: UnsafePointer<Double>, values: UnsafeMutablePointer<Double>, indices: UnsafeMutablePointer<Int>) {

@@ -181,19 +181,38 @@ extension Tensor {
 
     /// The adjoint of `gather`: adds slices of `self` into a zero tensor of `shape`; repeated indices accumulate.
     public func scatterAdd(axis: Int, indices: [Int], into shape: [Int]) -> Tensor {
+        scatterAddNotingNonFinite(axis: axis, indices: indices, into: shape).tensor
+    }
+
+    /// `scatterAdd`, and whether any element of the result is NaN or infinite, found in the same pass: an
+    /// element that becomes NaN or infinite stays so whatever is added to it later, so noting every sum
+    /// written is enough.
+    public func scatterAddNotingNonFinite(axis: Int, indices: [Int], into shape: [Int]) -> (tensor: Tensor, hasNonFinite: Bool) {
         let size = shape[axis]
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
-        var out = [Double](specializedRepeating: 0, count: Shape.count(shape))
-        let scalars = self.scalars
-        var position = 0
-        for o in 0..<outer {
-            for i in indices {
-                let j = i < 0 ? i + size : i
-                let base = (o * size + j) * inner
-                for k in 0..<inner { out[base + k] += scalars[position]; position += 1 }
+        precondition(count == outer * indices.count * inner, "scatter_add: \(count) values for \(outer * indices.count * inner) places")
+        var out = Memory.filled(0, count: Shape.count(shape))
+        var carry: UInt64 = 0
+        withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                var position = 0
+                for o in 0..<outer {
+                    for i in indices {
+                        let j = i < 0 ? i + size : i
+                        // NOTE: the indices come from a gather or a kernel that checked them; a wrong one must not write elsewhere.
+                        precondition(j >= 0 && j < size, "scatter_add: index \(i) is out of bounds for size \(size)")
+                        let base = (o * size + j) * inner
+                        for k in 0..<inner {
+                            let sum = target[base + k] + source[position + k]
+                            target[base + k] = sum
+                            carry |= Tensor.nonFiniteCarry(sum)
+                        }
+                        position += inner
+                    }
+                }
             }
         }
-        return Tensor(shape: shape, scalars: out)
+        return (Tensor(shape: shape, scalars: out), carry >> 63 != 0)
     }
 
     /// Joins tensors along an existing axis.

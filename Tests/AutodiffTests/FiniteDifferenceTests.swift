@@ -331,6 +331,16 @@ final class FiniteDifferenceTests: XCTestCase {
         })
         row("max_pool2d ties go to the first", .other("maxPool2d"), [t([1, 2, 4, 1], [1, 1, 0, 2, 1, 0, 2, 2])],
             expect: .exact([[1, 0, 0, 1, 0, 0, 0, 0]])) { try Value.maxPool2d($0[0], size: 2, stride: 2, padding: .valid) }
+        // max_pool2d_grad (MaxPoolGrad) on its own, at the places of a fixed input: disjoint windows (written in
+        // x's order) and overlapping ones (added up); order 2 differentiates its gather.
+        for (input, size, stride, padding) in [([2, 5, 4, 2], 2, 2, WindowPadding.same), ([1, 4, 4, 2], 3, 1, .valid)] {
+            let x = p.normal(input)
+            let g = try! Conv2DGeometry(input: input, filter: [size, size, input[3], input[3]], stride: stride, padding: padding)
+            let places = try! Tensor.maxPool2d(x, g).indices
+            row("max_pool2d_grad \(size) stride \(stride) \(padding)", .other("maxPool2dGrad"), [p.normal(g.outputShape)], thenSin {
+                try maxPoolGrad(g, places: places)($0[0])
+            })
+        }
         return rows
     }()
 
@@ -339,7 +349,7 @@ final class FiniteDifferenceTests: XCTestCase {
         "select", "reduce sum", "reduce max", "reduce min", "reduce product", "reshape", "transpose", "broadcast",
         "slice", "sumToShape", "scatter slice", "gather", "scatterAdd", "concat", "matmul", "numpyMatmul",
         "inverse", "determinant", "mean", "logSumExp", "softmax", "logSoftmax", "norm", "stack", "expandDims", "squeezed",
-        "conv2d", "conv2dBackpropInput", "conv2dBackpropFilter", "maxPool2d",
+        "conv2d", "conv2dBackpropInput", "conv2dBackpropFilter", "maxPool2d", "maxPool2dGrad",
     ]
 
     // MARK: Tests

@@ -123,4 +123,60 @@ final class GradientMachineryTests: XCTestCase {
         }
         XCTAssertEqual(Memory.liveWords, before)
     }
+
+    /// The plan orders values by counting consumers (a value after all of them): shared inputs, a target
+    /// that feeds another target, and a target named twice all get their gradients, and every mark is put
+    /// back afterwards.
+    func testPlanOrdersSharedInputsAndTargetsThatFeedEachOther() throws {
+        let ctx = GradientContext()
+        let x = ctx.variable(Tensor(0.5), identity: VariableIdentity(name: "x"))
+        let a = try x * x                    // x^2, used three times
+        let b = try a.map(.sin) + a          // sin(x^2) + x^2
+        let c = try b * a                    // (sin(x^2) + x^2) x^2
+        let x2 = 0.25, s = sin(x2), co = cos(x2)
+        // d/dx of b + c + b, with b both a target and an input of c.
+        let db = (co + 1) * 2 * 0.5
+        let dc = ((co + 1) * x2 + (s + x2)) * 2 * 0.5
+        let g = try ctx.gradient(of: [b, c, b], wrt: [x], seeds: [nil, nil, nil])[0].value
+        XCTAssertEqual(g?.tensor.firstScalar ?? .nan, db + dc + db, accuracy: 1e-12)
+        // A target that is an input of the source's own path, alone.
+        XCTAssertEqual(try ctx.gradient(of: c, wrt: [x])[0].value?.tensor.firstScalar ?? .nan, dc, accuracy: 1e-12)
+        for v in [x, a, b, c] { XCTAssertEqual(v.planSlot, BackwardPlan.unvisited) }
+    }
+
+    /// A long chain plans without a deep walk: its gradient is right, and its marks are put back.
+    func testALongChainPlansAndUnmarks() throws {
+        let ctx = GradientContext()
+        let x = ctx.variable(Tensor(0.5), identity: VariableIdentity(name: "x"))
+        var y = x
+        var values: [Value] = []
+        for _ in 0..<50_000 {
+            y = try y.map(.sin) * 0.5 + x * 0.25
+            values.append(y)
+        }
+        // The same recurrence by hand, forward mode: y' = cos(y) y' * 0.5 + 0.25.
+        var (value, derivative) = (0.5, 1.0)
+        for _ in 0..<50_000 { (value, derivative) = (sin(value) * 0.5 + 0.5 * 0.25, cos(value) * derivative * 0.5 + 0.25) }
+        XCTAssertEqual(y.tensor.firstScalar, value)
+        let g = try ctx.gradient(of: y, wrt: [x])[0].value
+        XCTAssertEqual(g?.tensor.firstScalar ?? .nan, derivative, accuracy: 1e-12)
+        XCTAssertTrue(values.allSatisfy { $0.planSlot == BackwardPlan.unvisited })
+    }
+
+    /// The loop-history walk counts what a root reaches since a serial number and puts every mark back.
+    func testRecordedSinceCountsAndUnmarks() throws {
+        let ctx = GradientContext()
+        let x = ctx.variable(Tensor(2), identity: VariableIdentity(name: "x"))
+        let before = try x * 3
+        let start = ctx.currentSerial
+        let a = try before + x
+        let b = try a * a                    // a reached twice: counted once
+        let c = try b.map(.exp) + a
+        let (count, oldest) = ctx.recordedSince(start, reachableFrom: [c, b])
+        XCTAssertEqual(count, 4)
+        XCTAssertEqual(oldest, a.serial)
+        XCTAssertEqual(ctx.recordedSince(ctx.currentSerial, reachableFrom: [c]).count, 0)
+        XCTAssertNil(ctx.recordedSince(ctx.currentSerial, reachableFrom: [c]).oldest)
+        for v in [x, before, a, b, c] { XCTAssertEqual(v.planSlot, BackwardPlan.unvisited) }
+    }
 }

@@ -135,6 +135,43 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// max_pool2d's gradient against the scatter-add into zeros that it replaces, to the bit: disjoint windows
+    /// (stride ≥ size, written in x's order, rows and columns outside every window zero) and overlapping ones,
+    /// with -0 (which the scatter turned into +0), NaN and infinities among the gradients.
+    func testMaxPoolGradMatchesTheScatterAdd() throws {
+        var random = RandomGenerator(seed: 6)
+        for (input, size, stride, padding) in [([2, 7, 7, 16], 2, 2, WindowPadding.valid), ([2, 6, 7, 3], 2, 3, .same),
+                                               ([1, 5, 5, 5], 2, 2, .same), ([1, 5, 5, 2], 3, 2, .valid), ([1, 4, 4, 1], 4, 1, .same),
+                                               ([1, 1, 1, 1], 1, 1, .valid), ([0, 4, 4, 2], 2, 2, .valid), ([1, 4, 4, 0], 2, 2, .valid)] {
+            let g = try Conv2DGeometry(input: input, filter: [size, size, input[3], input[3]], stride: stride, padding: padding)
+            let x = try random.tensor(shape: input, normal: true)
+            let places = try Tensor.maxPool2d(x, g).indices
+            var gradients = try random.tensor(shape: g.outputShape, normal: true).scalars
+            for (k, special) in [-0.0, .nan, .infinity, -.infinity].enumerated() where k < gradients.count { gradients[k * 3 % gradients.count] = special }
+            let dy = Tensor(shape: g.outputShape, scalars: gradients)
+            let expected = dy.scatterAdd(axis: 0, indices: places, into: [Shape.count(input)])
+            let dx = try Tensor.maxPool2dGrad(dy, places: places, g)
+            let what = "\(input), size \(size), stride \(stride), \(padding)"
+            XCTAssertEqual(dx.shape, input, what)
+            XCTAssertEqual(dx.scalars.map(\.bitPattern), expected.scalars.map(\.bitPattern), what)
+            XCTAssertEqual(g.windowsAreDisjoint, stride >= size, what)
+        }
+    }
+
+    /// scatterAdd's same-pass anomaly note: set by a NaN or an infinity, or by finite sums that overflow.
+    func testScatterAddNotesNonFiniteSums() {
+        let finite = Tensor(shape: [3], scalars: [1, 2, 3]).scatterAddNotingNonFinite(axis: 0, indices: [0, 2, 0], into: [3])
+        XCTAssertEqual(finite.tensor.scalars, [4, 0, 2])
+        XCTAssertFalse(finite.hasNonFinite)
+        XCTAssertTrue(Tensor(shape: [2], scalars: [1, .nan]).scatterAddNotingNonFinite(axis: 0, indices: [1, 0], into: [2]).hasNonFinite)
+        let overflow = Tensor(shape: [2], scalars: [1e308, 1e308]).scatterAddNotingNonFinite(axis: 0, indices: [0, 0], into: [1])
+        XCTAssertEqual(overflow.tensor.scalars, [.infinity])
+        XCTAssertTrue(overflow.hasNonFinite)
+        let cancelled = Tensor(shape: [3], scalars: [.infinity, -.infinity, 1]).scatterAddNotingNonFinite(axis: 0, indices: [0, 0, 0], into: [1])
+        XCTAssertTrue(cancelled.tensor.scalars[0].isNaN)
+        XCTAssertTrue(cancelled.hasNonFinite)
+    }
+
     /// TensorFlow's output sizes: "valid" floor((n − k) / s) + 1, "same" ceil(n / s), the padding's extra after.
     func testGeometry() throws {
         let g = try Conv2DGeometry(input: [1, 4, 5, 1], filter: [2, 4, 1, 1], stride: 2, padding: .same)
