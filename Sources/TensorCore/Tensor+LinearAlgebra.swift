@@ -4,6 +4,13 @@ extension Tensor {
     /// Batched matrix product of operands of rank ≥ 2, each optionally transposed in its last two axes.
     /// Batch axes broadcast (NumPy's `matmul`). Every matrix product is one `cblas_dgemm`.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+        try matmulNotingNonFinite(a, b, transposeA: transposeA, transposeB: transposeB).tensor
+    }
+
+    /// `matmul`, and whether any element of the result is NaN or infinite when the kernels found out as
+    /// they wrote it (the thin products do); nil when the result must be read to tell (OpenBLAS's products).
+    public static func matmulNotingNonFinite(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
+                                             transposeB: Bool = false) throws -> (tensor: Tensor, hasNonFinite: Bool?) {
         guard a.rank >= 2, b.rank >= 2 else { throw TensorError("matmul kernel needs operands of rank 2 or more") }
         let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
@@ -18,12 +25,14 @@ extension Tensor {
         try Shape.checkAllocation(outShape)
         let batches = Shape.count(batch)
         if m == 0 || n == 0 || batches == 0 || k == 0 {
-            return Tensor(shape: outShape, scalars: [Double](specializedRepeating: 0, count: batches * m * n))
+            return (Tensor(shape: outShape, scalars: [Double](specializedRepeating: 0, count: batches * m * n)), false)
         }
         // Every product below writes all of its output, so it is not zeroed first.
         var out = [Double](specializedUninitializedCount: batches * m * n) { Memory.prepareLargeBuffer($0) }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = Shape.strides(batch)
+        let thin = m * n * k > 4096 && isThin(m: m, n: n, k: k, transposeA: transposeA)
+        var nonFinite = false
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
@@ -40,8 +49,8 @@ extension Tensor {
                         let pC = po.baseAddress! + index * m * n
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
-                        } else if isThin(m: m, n: n, k: k, transposeA: transposeA) {
-                            thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
+                        } else if thin {
+                            nonFinite = thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
                         } else if n == 1 {
                             // op(A)·b for one column b: op(B)'s only column, with stride bc (1 when transposed).
                             matrixVector(pA, rows: ar, columns: ac, transpose: transposeA, pB, stride: transposeB ? 1 : bc, pC)
@@ -60,7 +69,7 @@ extension Tensor {
                 }
             }
         }
-        return Tensor(shape: outShape, scalars: out)
+        return (Tensor(shape: outShape, scalars: out), thin ? nonFinite : nil)
     }
 
     /// y = op(A)·x for A stored rows×columns, row-major; x read with `stride`.
@@ -146,9 +155,10 @@ extension Tensor {
 
     /// op(A)·op(B) for m ≥ 4: op(B) copied to k rows of n columns padded with zeros to a multiple of 4, then
     /// four rows of C at a time, 12, 8 or 4 columns at a time, each sum kept in a register over all k terms.
-    /// C is written once, never zeroed first.
+    /// C is written once, never zeroed first. True when an element of C is NaN or infinite.
+    @discardableResult
     static func thinProduct(_ a: UnsafePointer<Double>, _ lda: Int, _ ta: Bool, _ b: UnsafePointer<Double>, _ ldb: Int, _ tb: Bool,
-                            _ c: UnsafeMutablePointer<Double>, _ m: Int, _ n: Int, _ k: Int) {
+                            _ c: UnsafeMutablePointer<Double>, _ m: Int, _ n: Int, _ k: Int) -> Bool {
         // Where op(A)'s row i, term p is: a[i·rowStride + p·termStride].
         let (rowStride, termStride) = ta ? (1, lda) : (lda, 1)
         let np = (n + 3) & ~3
@@ -159,6 +169,7 @@ extension Tensor {
             for j in 0..<n { row[j] = tb ? b[j * ldb + p] : b[p * ldb + j] }
             for j in n..<np { row[j] = 0 }
         }
+        var carries = SIMD4<UInt64>()
         var i = 0
         while i + 4 <= m {
             let a0 = a + i * rowStride, c0 = c + i * n
@@ -168,36 +179,40 @@ extension Tensor {
                 // 8 + 8, which keeps the blocks full.
                 let left = np - j, count = n - j
                 if left >= 12 && left != 16 {
-                    thinBlock(ProductLanes12.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(12, count))
+                    carries |= thinBlock(ProductLanes12.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(12, count))
                     j += 12
                 } else if left >= 8 {
-                    thinBlock(ProductLanes8.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(8, count))
+                    carries |= thinBlock(ProductLanes8.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(8, count))
                     j += 8
                 } else {
-                    thinBlock(SIMD4<Double>.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(4, count))
+                    carries |= thinBlock(SIMD4<Double>.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(4, count))
                     j += 4
                 }
             }
             i += 4
         }
         // The last rows, one at a time, with the same chain of fused multiply-adds.
+        var carry = (carries[0] | carries[1]) | (carries[2] | carries[3])
         while i < m {
             let row = a + i * rowStride
             for j in 0..<n {
                 var s = 0.0
                 for p in 0..<k { s = s.addingProduct(row[p * termStride], packed[p * np + j]) }
                 c[i * n + j] = s
+                carry |= nonFiniteCarry(s)
             }
             i += 1
         }
+        return carry >> 63 != 0
     }
 
     /// Four rows of C from `a0` on, L's 4, 8 or 12 columns from `c0` on (the first `count` written): each sum
-    /// one chain of fused multiply-adds over the k terms in order, B read from its packed rows.
+    /// one chain of fused multiply-adds over the k terms in order, B read from its packed rows. Returns the
+    /// written sums' `nonFiniteCarry`, ORed into four lanes.
     @inline(__always)
     static func thinBlock<L: ProductLanes>(_: L.Type, _ a0: UnsafePointer<Double>, _ rowStride: Int, _ termStride: Int,
                                            _ packed: UnsafePointer<Double>, _ np: Int, _ k: Int,
-                                           _ c0: UnsafeMutablePointer<Double>, _ n: Int, _ count: Int) {
+                                           _ c0: UnsafeMutablePointer<Double>, _ n: Int, _ count: Int) -> SIMD4<UInt64> {
         let a1 = a0 + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride
         var s0 = L(), s1 = L(), s2 = L(), s3 = L()
         var pb = packed
@@ -207,8 +222,8 @@ extension Tensor {
             s0 = s0.addingProduct(a0[q], b); s1 = s1.addingProduct(a1[q], b)
             s2 = s2.addingProduct(a2[q], b); s3 = s3.addingProduct(a3[q], b)
         }
-        s0.store(to: c0, count: count); s1.store(to: c0 + n, count: count)
-        s2.store(to: c0 + 2 * n, count: count); s3.store(to: c0 + 3 * n, count: count)
+        return s0.store(to: c0, count: count) | s1.store(to: c0 + n, count: count)
+            | s2.store(to: c0 + 2 * n, count: count) | s3.store(to: c0 + 3 * n, count: count)
     }
 
     /// Small products skip the BLAS call overhead (and the loading of OpenBLAS).
@@ -301,19 +316,23 @@ protocol ProductLanes {
     init(loading p: UnsafePointer<Double>)
     /// self + x·b, each lane one fused multiply-add.
     func addingProduct(_ x: Double, _ b: Self) -> Self
-    /// Writes the first `count` lanes.
-    func store(to out: UnsafeMutablePointer<Double>, count: Int)
+    /// Writes the first `count` lanes; returns their `Tensor.nonFiniteCarry`, ORed into four lanes (0 for
+    /// lanes not written).
+    func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64>
 }
 
 extension SIMD4: ProductLanes where Scalar == Double {
     @inline(__always) init(loading p: UnsafePointer<Double>) { self = UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
     @inline(__always) func addingProduct(_ x: Double, _ b: Self) -> Self { addingProduct(Self(repeating: x), b) }
-    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) {
+    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64> {
+        // Tensor.nonFiniteCarry of the four lanes at once.
+        let carries = (unsafeBitCast(self, to: SIMD4<UInt64>.self) & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000
         if count >= 4 {
             UnsafeMutableRawPointer(out).storeBytes(of: self, as: Self.self)
-        } else {
-            for l in 0..<count { out[l] = self[l] }
+            return carries
         }
+        for l in 0..<count { out[l] = self[l] }
+        return carries.replacing(with: 0, where: SIMD4<UInt64>(0, 1, 2, 3) .>= SIMD4<UInt64>(repeating: UInt64(count)))
     }
 }
 
@@ -326,8 +345,8 @@ struct ProductLanes8: ProductLanes {
         r.low = low.addingProduct(x, b.low); r.high = high.addingProduct(x, b.high)
         return r
     }
-    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) {
-        low.store(to: out, count: count); high.store(to: out + 4, count: count - 4)
+    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64> {
+        low.store(to: out, count: count) | high.store(to: out + 4, count: count - 4)
     }
 }
 
@@ -342,7 +361,7 @@ struct ProductLanes12: ProductLanes {
         r.low = low.addingProduct(x, b.low); r.middle = middle.addingProduct(x, b.middle); r.high = high.addingProduct(x, b.high)
         return r
     }
-    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) {
-        low.store(to: out, count: count); middle.store(to: out + 4, count: count - 4); high.store(to: out + 8, count: count - 8)
+    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64> {
+        low.store(to: out, count: count) | middle.store(to: out + 4, count: count - 4) | high.store(to: out + 8, count: count - 8)
     }
 }

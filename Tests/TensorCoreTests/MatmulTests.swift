@@ -87,6 +87,36 @@ final class ThinProductTests: XCTestCase {
         }
     }
 
+    /// The thin products tell a NaN or Inf in their result as a scan of it would: planted in A or B at any
+    /// row (past a multiple of 4 too) and column (in a block of 12, 8 or 4, or past n), or from an overflow
+    /// of finite operands; other products leave it to the scan (nil).
+    func testThinProductsTellNonFiniteResults() throws {
+        var random = RandomGenerator(seed: 5)
+        for (m, k, n) in [(13, 40, 10), (9, 40, 16), (6, 12, 70), (5, 300, 3), (12, 100, 12)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                guard Tensor.isThin(m: m, n: n, k: k, transposeA: ta) else { continue }
+                for planted in [Double.nan, .infinity, 1e200, 0] {
+                    for (row, term) in [(0, 0), (m - 1, k - 1), (m / 2, 1)] {
+                        var a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true).scalars
+                        a[ta ? term * m + row : row * k + term] = planted
+                        var b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true).scalars
+                        if planted == 1e200 { b = b.map { $0 * 1e200 } }
+                        let (product, found) = try Tensor.matmulNotingNonFinite(
+                            Tensor(shape: ta ? [k, m] : [m, k], scalars: a), Tensor(shape: tb ? [n, k] : [k, n], scalars: b),
+                            transposeA: ta, transposeB: tb)
+                        let what = "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb) \(planted) at \(row), \(term)"
+                        XCTAssertEqual(found, product.hasNonFinite, what)
+                        XCTAssertEqual(found, planted != 0, what)
+                    }
+                }
+            }
+        }
+        var b = [Double](repeating: 1, count: 64 * 64)
+        b[100] = .nan
+        let large = Tensor(shape: [64, 64], scalars: b)
+        XCTAssertNil(try Tensor.matmulNotingNonFinite(large, large).hasNonFinite, "OpenBLAS's product is scanned")
+    }
+
     /// Only products with A as stored, 4 rows or more, 2 columns or more, and at most 256 terms.
     func testWhichProductsAreThin() {
         XCTAssertTrue(Tensor.isThin(m: 256, n: 10, k: 256, transposeA: false))
