@@ -99,23 +99,21 @@ extension Tensor {
     /// The Euclidean norm of the elements, scaled by the largest magnitude first so that no square
     /// overflows or underflows (`[1e300, 1]` has norm 1e300, not inf): NaN if any element is NaN.
     public var euclideanNorm: Double {
-        withUnsafeBufferPointer { values in
+        if hasNonFinite {
+            return withUnsafeBufferPointer { $0.contains { $0.isNaN } } ? .nan : .infinity
+        }
+        return withUnsafeBufferPointer { values in
             // Four lanes, so that neither loop waits on one running maximum or sum (the gradient-health
-            // monitor takes a norm of every gradient at every step of a loop). The first pass also looks for
-            // NaN and Inf, as the scan would.
+            // monitor takes a norm of every gradient at every step of a loop).
             let n = values.count
             var l0 = 0.0, l1 = 0.0, l2 = 0.0, l3 = 0.0
-            var carry: UInt64 = 0
             var i = 0
             while i + 4 <= n {
                 l0 = Swift.max(l0, Swift.abs(values[i])); l1 = Swift.max(l1, Swift.abs(values[i + 1]))
                 l2 = Swift.max(l2, Swift.abs(values[i + 2])); l3 = Swift.max(l3, Swift.abs(values[i + 3]))
-                carry |= Tensor.nonFiniteCarry(values[i]) | Tensor.nonFiniteCarry(values[i + 1])
-                    | Tensor.nonFiniteCarry(values[i + 2]) | Tensor.nonFiniteCarry(values[i + 3])
                 i += 4
             }
-            while i < n { l0 = Swift.max(l0, Swift.abs(values[i])); carry |= Tensor.nonFiniteCarry(values[i]); i += 1 }
-            if carry >> 63 != 0 { return values.contains { $0.isNaN } ? .nan : .infinity }
+            while i < n { l0 = Swift.max(l0, Swift.abs(values[i])); i += 1 }
             let largest = Swift.max(Swift.max(l0, l1), Swift.max(l2, l3))
             if largest == 0 { return 0 }
             var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
