@@ -10,6 +10,9 @@ import PackageDescription
 /// (`BLAS.openInBackground`) runs `dlopen` and `dlsym` and stores C pointers; OpenBLAS's own threads run C.
 /// A new thread that shares Swift objects would need this flag gone. Tests build without it (debug).
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-assume-single-threaded"], .when(configuration: .release))]
+/// The parser and the renderers keep their run-time checks (they read whatever a user types) but count references
+/// without atomic instructions as the modules above do: they run on the main thread only.
+let singleThreaded: [SwiftSetting] = [.unsafeFlags(["-assume-single-threaded"], .when(configuration: .release))]
 
 let package = Package(
     name: "tapebook",
@@ -34,9 +37,9 @@ let package = Package(
         // Primitives and their rules, the tapes, grad / jacobian / hessian / jvp.
         .target(name: "Autodiff", dependencies: ["TensorCore", "Portable"], swiftSettings: fast),
         // Source spans, lexer, parser, syntax tree.
-        .target(name: "TapeSyntax"),
+        .target(name: "TapeSyntax", swiftSettings: singleThreaded),
         // Pure strings: tensors, diagnostics, tables, plots, graphs.
-        .target(name: "Rendering", dependencies: ["TensorCore", "Portable"]),
+        .target(name: "Rendering", dependencies: ["TensorCore", "Portable"], swiftSettings: singleThreaded),
         // Evaluator, built-ins, session, session files, transcripts.
         .target(name: "TapeLanguage", dependencies: ["TensorCore", "Autodiff", "TapeSyntax", "Rendering", "Portable"],
                 swiftSettings: fast),

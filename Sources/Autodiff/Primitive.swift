@@ -127,7 +127,9 @@ public enum Primitive {
         case .reduce(let kind, let axes, _):
             let input = x[0]
             let kept = input.tensor.reducedShape(axes, keepDims: true)
-            let spread = try dy.reshaped(kept).broadcast(to: input.shape)
+            // A gradient whose kept shape only puts ones in front of its own (the axes reduced lead, as in a
+            // reduction of every axis) broadcasts as it is: a reshape would add a value and a node for nothing.
+            let spread = try (Shape.onesThen(dy.shape, are: kept) ? dy : dy.reshaped(kept)).broadcast(to: input.shape)
             switch kind {
             case .sum:
                 return InputGradients(spread)
@@ -370,5 +372,17 @@ struct InputGradients<Gradient> {
         case 2: return InputGradients<Other>(try first.map(transform), try second.map(transform))
         default: return InputGradients<Other>(try array.map { try $0.map(transform) })
         }
+    }
+}
+
+extension Shape {
+    /// Whether `target` is `shape` with ones in front (none or more): then a tensor of `shape` broadcasts to
+    /// whatever one of `target` does, to the same elements.
+    static func onesThen(_ shape: [Int], are target: [Int]) -> Bool {
+        let ones = target.count - shape.count
+        guard ones >= 0 else { return false }
+        for i in 0..<ones where target[i] != 1 { return false }
+        for i in 0..<shape.count where target[ones + i] != shape[i] { return false }
+        return true
     }
 }

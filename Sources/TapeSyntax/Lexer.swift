@@ -212,8 +212,11 @@ struct Lexer {
         let start = cursor.index
         var characters = end - start
         if !lengths.isEmpty {
-            characters = 0
-            for i in start..<end where lengths[i] != 0 { characters += 1 }
+            characters = lengths.withUnsafeBufferPointer { lengths in
+                var count = 0
+                for i in start..<end where lengths[i] != 0 { count &+= 1 }
+                return count
+            }
         }
         cursor.index = end
         cursor.location.offset += end - start
@@ -260,12 +263,7 @@ struct Lexer {
         while let code = code() {
             // Space, tab, VT, FF and a lone CR are spaces; so is any other Unicode white space.
             if code == UInt8(ascii: "#") {
-                // A comment runs to the line break: LF, or CR LF (always one character).
-                var end = cursor.index + 1
-                while end < bytes.count, bytes[end] != 10, !(bytes[end] == 13 && end + 1 < bytes.count && bytes[end + 1] == 10) {
-                    end += 1
-                }
-                advanceWithinLine(to: end)
+                advanceWithinLine(to: commentEnd(after: cursor.index))
             } else if code == 32 || (code >= 9 && code <= 13 && code != 10) {
                 advanceCharacter()
             } else if code == Lexer.nonASCII, character(at: cursor.index).isWhitespace {
@@ -273,6 +271,17 @@ struct Lexer {
             } else {
                 return
             }
+        }
+    }
+
+    /// Where the comment whose `#` is at `index` ends: at the line break, LF or CR LF (always one character),
+    /// or at the end of the source.
+    // NOTE: on the buffer, the LF first: most of a lesson's bytes are comments and `#>` lines.
+    func commentEnd(after index: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var end = index + 1
+            while end < buffer.count && buffer[end] != 10 { end += 1 }
+            return end < buffer.count && end - 1 > index && buffer[end - 1] == 13 ? end - 1 : end
         }
     }
 

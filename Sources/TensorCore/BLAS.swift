@@ -18,7 +18,9 @@ public enum BLAS {
     nonisolated(unsafe) static let handle: UnsafeMutableRawPointer? = {
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             // Lazy binding: resolving all of OpenBLAS's symbols up front costs milliseconds.
-            if let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) { return handle }
+            // NOTE: RTLD_DEEPBIND looks its own symbols up in itself first. Its 14,000 symbolic relocations
+            // (tables of its kernels) otherwise search this binary, libc and libm before finding each in OpenBLAS.
+            if let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL | RTLD_DEEPBIND) { return handle }
         }
         return nil
     }()

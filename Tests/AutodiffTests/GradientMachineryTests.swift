@@ -66,6 +66,20 @@ final class GradientMachineryTests: XCTestCase {
         XCTAssertEqual(try Primitive.concat(axis: 0).forward(m, m).shape, [4, 3])
     }
 
+    /// A reduction's gradient skips its reshape when the kept shape is the gradient's with ones in front.
+    func testOnesThen() {
+        XCTAssertTrue(Shape.onesThen([], are: []))
+        XCTAssertTrue(Shape.onesThen([], are: [1, 1, 1]))
+        XCTAssertTrue(Shape.onesThen([3], are: [1, 3]))
+        XCTAssertTrue(Shape.onesThen([2, 3], are: [2, 3]))
+        XCTAssertTrue(Shape.onesThen([1, 0], are: [1, 1, 0]))
+        XCTAssertFalse(Shape.onesThen([3], are: [3, 1]), "a trailing axis reduced: the reshape is needed")
+        XCTAssertFalse(Shape.onesThen([2, 4], are: [2, 1, 4]))
+        XCTAssertFalse(Shape.onesThen([3], are: [2, 3]))
+        XCTAssertFalse(Shape.onesThen([1, 3], are: [3]))
+        XCTAssertFalse(Shape.onesThen([4], are: []))
+    }
+
     /// Sources share a slot when they share a key; none is reached until the walk says so.
     func testSourceSlots() {
         let ctx = GradientContext()

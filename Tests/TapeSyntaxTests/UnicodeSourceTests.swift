@@ -11,6 +11,16 @@ final class UnicodeSourceTests: XCTestCase {
         assertError("x = 1 + # e\u{301}🙂\r\n", "expected an expression after '+'", at: "1:13")
     }
 
+    /// A comment ends at LF or at the CR of CR LF; a lone CR inside it does not end it, and a comment may be
+    /// empty or end the source.
+    func testCommentsEndAtTheLineBreak() {
+        XCTAssertEqual(parsed("#\nx = 1 #\r\ny = 2 # a\rb = 3\r\nz = 4 # ∂\r"), "(= x 1)\n(= y 2)\n(= z 4)")
+        XCTAssertEqual(parsed("x = 1 #"), "(= x 1)")
+        assertError("x = 1 + # a\rb\r\n", "expected an expression after '+'", at: "1:14")
+        assertError("x = 1 + # ∂\r\r\n", "expected an expression after '+'", at: "1:13")
+        assertError("# " + String(repeating: "a\r", count: 2_000) + "\r\nx = 1 +* 2", "expected an expression after '+'", at: "2:8")
+    }
+
     func testNonASCIIStrings() throws {
         let statements = try Parser.parseAll("print(\"θ → ∂ \\\"q\\\" \\\\ é\")")
         XCTAssertEqual(statements.map(\.sExpression), ["(print \"θ → ∂ \\\"q\\\" \\\\ é\")"])
