@@ -59,9 +59,12 @@ extension Tensor {
                             matrixVector(pB, rows: br, columns: bc, transpose: !transposeB, pA, stride: transposeA ? ac : 1, pC)
                         } else if let dgemm = BLAS.dgemm {
                             BLAS.useThreads(forMultiplyAdds: m * n * k)
+                            // With β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed
+                            // here with β = 1 it adds the same sums to the same zeros (the same bits), sooner.
+                            pC.initialize(repeating: 0, count: m * n)
                             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                                   Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
-                                  0, pC, Int32(max(n, 1)))
+                                  1, pC, Int32(max(n, 1)))
                         } else {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         }

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import TensorCore
+import CBLAS
 
 /// Products large enough to go through OpenBLAS (dgemm, and dgemv for one row or column) against a plain loop.
 final class MatmulTests: XCTestCase {
@@ -13,6 +14,27 @@ final class MatmulTests: XCTestCase {
             out[i * n + j] += (ta ? a.scalars[p * ac + i] : a.scalars[i * ac + p]) * (tb ? b.scalars[j * bc + p] : b.scalars[p * bc + j])
         } } }
         return Tensor(shape: [m, n], scalars: out)
+    }
+
+    /// matmul zeroes C itself and asks OpenBLAS for C + A·B: the same bits as OpenBLAS's own C = A·B (β = 0).
+    func testProductsThroughOpenBLASAreItsProductsToTheBit() throws {
+        guard let dgemm = BLAS.dgemm else { throw XCTSkip("OpenBLAS is not installed (make deps installs it)") }
+        var random = RandomGenerator(seed: 17)
+        for (m, k, n, ta, tb) in [(256, 64, 256, false, false), (64, 256, 256, true, false), (33, 70, 45, false, true)] {
+            let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
+            let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
+            var expected = [Double](repeating: .nan, count: m * n)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    expected.withUnsafeMutableBufferPointer { pc in
+                        dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                              1, pa.baseAddress, Int32(ta ? m : k), pb.baseAddress, Int32(tb ? k : n), 0, pc.baseAddress, Int32(n))
+                    }
+                }
+            }
+            let product = try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)
+            XCTAssertEqual(product.scalars.map(\.bitPattern), expected.map(\.bitPattern), "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb)")
+        }
     }
 
     func testLargeProductsMatchAPlainLoop() throws {
