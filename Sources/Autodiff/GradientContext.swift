@@ -379,6 +379,8 @@ public final class GradientContext {
         switch primitive {
         case .binary(let f):
             (output, nonFinite) = try Tensor.zipNotingNonFinite(a.tensor, b.tensor, f)
+        case .matmul(let ta, let tb):
+            (output, nonFinite) = try Tensor.matmulNotingNonFinite(a.tensor, b.tensor, transposeA: ta, transposeB: tb)
         case .operation(let o) where o.forwardNotingNonFinite != nil:
             (output, nonFinite) = try o.forwardNotingNonFinite!([a.tensor, b.tensor])
         default:
