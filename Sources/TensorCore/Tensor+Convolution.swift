@@ -354,7 +354,8 @@ extension Conv2DGeometry {
     }
 }
 
-/// Output channels computed together in the direct kernels: sixteen (four AVX2 registers), four, or one.
+/// Output channels computed together in the direct kernels (and a bias's sums in `sumRows`): sixteen (four
+/// AVX2 registers), four, or one.
 protocol ChannelLanes {
     static var zero: Self { get }
     init(_ from: UnsafePointer<Double>)
@@ -481,8 +482,11 @@ extension Tensor {
             // NOTE: one thread: a chunk's product is at most a few million multiply-adds, which a second thread
             // barely shortens, and on a busy machine the two wait for each other (docs/DECISIONS.md, "conv2d on BLAS").
             BLAS.useThreads(forMultiplyAdds: 0)
+            // NOTE: β = 0 is zeros then β = 1: OpenBLAS would zero C itself, then add the product to it the same
+            // way, but its zeroing loop stores one double at a time (measurements: docs/DECISIONS.md, "Round 7: W9").
+            if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                  Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+                  Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 1, c, Int32(ldc))
             return
         }
         for i in 0..<m {

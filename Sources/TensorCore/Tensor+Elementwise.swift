@@ -148,10 +148,12 @@ extension Tensor {
                                  _ bShape: [Int], _ pb: UnsafeBufferPointer<Double>,
                                  _ po: UnsafeMutableBufferPointer<Double>) -> Bool {
         let rank = shape.count
+        if po.count == 0 { return false }
+        if let nonFinite = combineRepeatingRows(function, shape, aShape, pa, bShape, pb, po) { return nonFinite }
         let aStrides = Shape.broadcastStrides(aShape, to: shape)
         let bStrides = Shape.broadcastStrides(bShape, to: shape)
         let inner = shape[rank - 1]
-        if inner == 0 || po.count == 0 { return false }
+        if inner == 0 { return false }
         let outer = po.count / inner
         var index = [Int](specializedRepeating: 0, count: rank)
         var aOffset = 0, bOffset = 0
@@ -171,6 +173,47 @@ extension Tensor {
                 bOffset -= bStrides[axis] * shape[axis]
                 index[axis] = 0
                 axis -= 1
+            }
+        }
+        return nonFinite
+    }
+
+    /// One operand whole, the other a short block repeated along the leading axes (a bias added to each
+    /// pixel: [32, 26, 26, 16] + [16]): the block is laid out end to end up to about 1,024 elements, and each
+    /// run of that many is one `combine`, instead of one per 16-element row. nil when the shapes are not so.
+    static func combineRepeatingRows(_ function: BinaryFunction, _ shape: [Int],
+                                     _ aShape: [Int], _ pa: UnsafeBufferPointer<Double>,
+                                     _ bShape: [Int], _ pb: UnsafeBufferPointer<Double>,
+                                     _ po: UnsafeMutableBufferPointer<Double>) -> Bool? {
+        func repeatedBlock(_ small: [Int]) -> Int? {
+            let block = Array(small.drop(while: { $0 == 1 }))
+            let length = Shape.count(block)
+            guard !block.isEmpty, length > 0, length < 256, Array(shape.suffix(block.count)) == block else { return nil }
+            return length
+        }
+        let bRepeats: Bool, length: Int
+        if aShape == shape, let l = repeatedBlock(bShape) { (bRepeats, length) = (true, l) }
+        else if bShape == shape, let l = repeatedBlock(aShape) { (bRepeats, length) = (false, l) }
+        else { return nil }
+        let block = bRepeats ? pb : pa
+        let run = length * max(1, 1024 / length)
+        let tile = [Double](unsafeUninitializedCapacity: run) { buffer, initialized in
+            for start in stride(from: 0, to: run, by: length) {
+                for k in 0..<length { buffer[start + k] = block[k] }
+            }
+            initialized = run
+        }
+        var nonFinite = false
+        tile.withUnsafeBufferPointer { pt in
+            var start = 0
+            while start < po.count {
+                let count = min(run, po.count - start)
+                let whole = bRepeats ? pa : pb
+                let rows = UnsafeBufferPointer(rebasing: whole[start...])
+                let out = UnsafeMutableBufferPointer(rebasing: po[start...])
+                let found = bRepeats ? combine(function, rows, 1, pt, 1, out, count) : combine(function, pt, 1, rows, 1, out, count)
+                nonFinite = found || nonFinite
+                start += count
             }
         }
         return nonFinite

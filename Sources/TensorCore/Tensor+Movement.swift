@@ -49,11 +49,32 @@ extension Tensor {
         if values.count > 0 {
             values.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
-                    walk(view) { position, offset in dst[offset] += src[position] }
+                    if let row = view.shape.last, row <= 64, view.strides.last == 1, view.strides.dropLast().allSatisfy({ $0 == 0 }) {
+                        sumRows(src.baseAddress!, rows: values.count / row, length: row, into: dst.baseAddress! + view.offset)
+                    } else {
+                        walk(view) { position, offset in dst[offset] += src[position] }
+                    }
                 }
             }
         }
         return Tensor(shape: shape, scalars: out)
+    }
+
+    /// Adds the rows of a rows × length matrix into `length` elements (a bias's gradient: a broadcast over
+    /// the leading axes summed back), the sums in registers, each element's in row order as the element
+    /// walk adds them, so the results are the walk's to the bit. Short rows only (W9's 16 and 32): for W3's
+    /// rows of 256 a row loop saved nothing (docs/DECISIONS.md, "W3 at twice PyTorch").
+    static func sumRows(_ source: UnsafePointer<Double>, rows: Int, length: Int, into target: UnsafeMutablePointer<Double>) {
+        @inline(__always)
+        func lanes<L: ChannelLanes>(_: L.Type, _ k: Int) {
+            var sum = L(target + k)
+            for r in 0..<rows { sum = sum + L(source + r * length + k) }
+            sum.store(to: target + k)
+        }
+        var k = 0
+        while k + 16 <= length { lanes(SIMD16<Double>.self, k); k += 16 }
+        while k + 4 <= length { lanes(SIMD4<Double>.self, k); k += 4 }
+        while k < length { lanes(Double.self, k); k += 1 }
     }
 
     /// Calls `body(position, offset)` for every element of the view in row-major order.
