@@ -378,6 +378,8 @@ public final class GradientContext {
         var nonFinite: Bool?
         if case .binary(let f) = primitive {
             (output, nonFinite) = try Tensor.zipNotingNonFinite(a.tensor, b.tensor, f)
+        } else if case .matmul(let ta, let tb) = primitive {
+            (output, nonFinite) = try Tensor.matmulNotingNonFinite(a.tensor, b.tensor, transposeA: ta, transposeB: tb)
         } else {
             output = try primitive.forward(a.tensor, b.tensor)
         }

@@ -264,24 +264,26 @@ extension Tensor {
     /// tanh as Cephes computes it: a rational approximation up to |x| = 0.625 and 1 - 2/(e^2|x| + 1) above,
     /// with e^2|x| from Cephes' exp. Within a few units in the last place of glibc's (checked against it in
     /// the tests). Both halves are computed and one is chosen, with no branch and no call, so a loop over a
-    /// buffer vectorizes; training loops spend much of their time here.
+    /// buffer vectorizes; training loops spend much of their time here. Each a·b + c of the formulas is one
+    /// fused multiply-add (`fused`): a third fewer instructions than separate roundings.
     @inline(__always)
     static func fastTanh(_ x: Double) -> Double {
         let a = Swift.abs(x)
         // |x| <= 0.625: x + x s p(s)/q(s), s = x^2.
         let s = x * x
-        let p = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s - 1.61468768441708447952e3
-        let q = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s + 4.84406305325125486048e3
+        let p = fused(fused(-9.64399179425052238628e-1, s, -9.92877231001918586564e1), s, -1.61468768441708447952e3)
+        let q = fused(fused(s + 1.12811678491632931402e2, s, 2.23548839060100448583e3), s, 4.84406305325125486048e3)
         // |x| > 0.625: e^2|x| = 2^n (Q + P)/(Q - P) (Cephes' exp), and 1 - 2/(e + 1) as one fraction. Beyond
         // 20 the result is 1 to the last bit, so the argument stops there (no overflow); NaN stays NaN.
         let w = 2 * (a > 20 ? 20 : a)
         let shifter = 6755399441055744.0  // 1.5 * 2^52: adding it rounds to an integer in the low bits
-        let t = w * 1.4426950408889634073599 + shifter
+        let t = fused(w, 1.4426950408889634073599, shifter)
         let n = t - shifter
-        let r = (w - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6
+        let r = fused(-n, 1.42860682030941723212e-6, fused(-n, 6.93145751953125e-1, w))
         let rr = r * r
-        let pe = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1)
-        let qe = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr + 2.00000000000000000009e0
+        let pe = r * fused(fused(1.26177193074810590878e-4, rr, 3.02994407707441961300e-2), rr, 9.99999999999999999910e-1)
+        let qe = fused(fused(fused(3.00198505138664455042e-6, rr, 2.52448340349684104192e-3), rr, 2.27265548208155028766e-1),
+                       rr, 2.00000000000000000009e0)
         let scale = Double(bitPattern: (t.bitPattern &+ 1023) &<< 52)  // 2^n
         let one = Double(signOf: x, magnitudeOf: 1)
         // Either x + (x s)(p/q) or ±1 + (∓2)((Q - P)/(2^n (Q + P) + Q - P)): one division for both.
@@ -289,9 +291,13 @@ extension Tensor {
         let head = large ? one : x
         let factor = large ? -2 * one : x * s
         let numerator = large ? qe - pe : p
-        let denominator = large ? scale * (qe + pe) + (qe - pe) : q
-        return head + factor * (numerator / denominator)
+        let denominator = large ? fused(scale, qe + pe, qe - pe) : q
+        return fused(factor, numerator / denominator, head)
     }
+
+    /// a·b + c rounded once (one instruction where the target has FMA, as the release build's does).
+    @inline(__always)
+    static func fused(_ a: Double, _ b: Double, _ c: Double) -> Double { c.addingProduct(a, b) }
 
     /// `pow` with small integer exponents done by multiplication, so `x^2` is exact.
     @inline(__always)

@@ -4,6 +4,13 @@ extension Tensor {
     /// Batched matrix product of operands of rank ≥ 2, each optionally transposed in its last two axes.
     /// Batch axes broadcast (NumPy's `matmul`). Every matrix product is one `cblas_dgemm`.
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+        try matmulNotingNonFinite(a, b, transposeA: transposeA, transposeB: transposeB).tensor
+    }
+
+    /// `matmul`, and whether any element of the result is NaN or infinite when the kernels found out as
+    /// they wrote it (the thin products do); nil when the result must be read to tell (OpenBLAS's products).
+    public static func matmulNotingNonFinite(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
+                                             transposeB: Bool = false) throws -> (tensor: Tensor, hasNonFinite: Bool?) {
         guard a.rank >= 2, b.rank >= 2 else { throw TensorError("matmul kernel needs operands of rank 2 or more") }
         let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
         let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
@@ -18,12 +25,14 @@ extension Tensor {
         try Shape.checkAllocation(outShape)
         let batches = Shape.count(batch)
         if m == 0 || n == 0 || batches == 0 || k == 0 {
-            return Tensor(shape: outShape, scalars: [Double](specializedRepeating: 0, count: batches * m * n))
+            return (Tensor(shape: outShape, scalars: [Double](specializedRepeating: 0, count: batches * m * n)), false)
         }
         // Every product below writes all of its output, so it is not zeroed first.
         var out = [Double](specializedUninitializedCount: batches * m * n) { Memory.prepareLargeBuffer($0) }
         let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = Shape.strides(batch)
+        let thin = m * n * k > 4096 && isThin(m: m, n: n, k: k, transposeA: transposeA)
+        var nonFinite = false
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
@@ -40,8 +49,8 @@ extension Tensor {
                         let pC = po.baseAddress! + index * m * n
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
-                        } else if isThin(m: m, n: n, k: k, transposeA: transposeA) {
-                            thinProduct(pA, ac, pB, bc, transposeB, pC, m, n, k)
+                        } else if thin {
+                            nonFinite = thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
                         } else if n == 1 {
                             // op(A)·b for one column b: op(B)'s only column, with stride bc (1 when transposed).
                             matrixVector(pA, rows: ar, columns: ac, transpose: transposeA, pB, stride: transposeB ? 1 : bc, pC)
@@ -50,9 +59,12 @@ extension Tensor {
                             matrixVector(pB, rows: br, columns: bc, transpose: !transposeB, pA, stride: transposeA ? ac : 1, pC)
                         } else if let dgemm = BLAS.dgemm {
                             BLAS.useThreads(forMultiplyAdds: m * n * k)
+                            // With β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed
+                            // here with β = 1 it adds the same sums to the same zeros (the same bits), sooner.
+                            pC.initialize(repeating: 0, count: m * n)
                             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                                   Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
-                                  0, pC, Int32(max(n, 1)))
+                                  1, pC, Int32(max(n, 1)))
                         } else {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         }
@@ -60,7 +72,7 @@ extension Tensor {
                 }
             }
         }
-        return Tensor(shape: outShape, scalars: out)
+        return (Tensor(shape: outShape, scalars: out), thin ? nonFinite : nil)
     }
 
     /// y = op(A)·x for A stored rows×columns, row-major; x read with `stride`.
@@ -129,7 +141,8 @@ extension Tensor {
         }
     }
 
-    /// Whether `thinProduct` does op(A)·op(B) (A not transposed): few columns or few terms, at most 256 terms.
+    /// Whether `thinProduct` does op(A)·op(B): at most 256 terms, and few columns or few terms (A as stored)
+    /// or at most 12 columns (Aᵀ).
     // NOTE: measured against OpenBLAS (docs/DECISIONS.md, "W3 at twice PyTorch"): W3's H·W2 (256×256 by
     // 256×10) 66 → 53 µs and dP·W2ᵀ (256×10 by 10×256) 63 → 41 µs; OpenBLAS packs the whole of the large
     // operand for a product with 10 columns, and zeroes the result first. Each element is one chain of
@@ -137,17 +150,20 @@ extension Tensor {
     // one of its blocks (256): W3's and W8's products came out the same to the bit (OpenBLAS 0.3.21 on
     // this machine's Zen 3); OpenBLAS's edge kernels (rows past a multiple of its block) may round
     // differently in the last bit. Above 256 terms OpenBLAS splits the sum, so those products stay with it.
-    // Aᵀ·B (the weights' gradient) was slower this way (the rows of C are columns of A) and stays with OpenBLAS.
+    // Aᵀ·B (the weights' gradient H·ᵀdP) with 12 columns or fewer is faster here too, the same to the bit
+    // (docs/DECISIONS.md, "Round 7: W3"); with 16 columns OpenBLAS is faster.
     static func isThin(m: Int, n: Int, k: Int, transposeA: Bool) -> Bool {
-        !transposeA && m >= 4 && n >= 2 && (n <= 16 || k <= 16) && k <= 256 && k * n <= 65536
+        m >= 4 && n >= 2 && (transposeA ? n <= 12 : n <= 16 || k <= 16) && k <= 256 && k * n <= 65536
     }
 
-    /// op(A)·op(B) for A not transposed, m ≥ 4: op(B) copied to k rows of n columns padded with zeros to a
-    /// multiple of 4, then four rows of C at a time, 8 (or 4) columns at a time, each sum kept in a register
-    /// over all k terms. C is written once, never zeroed first.
-    static func thinProduct(_ a: UnsafePointer<Double>, _ lda: Int, _ b: UnsafePointer<Double>, _ ldb: Int, _ tb: Bool,
-                            _ c: UnsafeMutablePointer<Double>, _ m: Int, _ n: Int, _ k: Int) {
-        typealias Lanes = SIMD4<Double>
+    /// op(A)·op(B) for m ≥ 4: op(B) copied to k rows of n columns padded with zeros to a multiple of 4, then
+    /// four rows of C at a time, 12, 8 or 4 columns at a time, each sum kept in a register over all k terms.
+    /// C is written once, never zeroed first. True when an element of C is NaN or infinite.
+    @discardableResult
+    static func thinProduct(_ a: UnsafePointer<Double>, _ lda: Int, _ ta: Bool, _ b: UnsafePointer<Double>, _ ldb: Int, _ tb: Bool,
+                            _ c: UnsafeMutablePointer<Double>, _ m: Int, _ n: Int, _ k: Int) -> Bool {
+        // Where op(A)'s row i, term p is: a[i·rowStride + p·termStride].
+        let (rowStride, termStride) = ta ? (1, lda) : (lda, 1)
         let np = (n + 3) & ~3
         let packed = UnsafeMutablePointer<Double>.allocate(capacity: k * np)
         defer { packed.deallocate() }
@@ -156,59 +172,61 @@ extension Tensor {
             for j in 0..<n { row[j] = tb ? b[j * ldb + p] : b[p * ldb + j] }
             for j in n..<np { row[j] = 0 }
         }
-        func load(_ p: UnsafeMutablePointer<Double>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
-        func store(_ v: Lanes, _ out: UnsafeMutablePointer<Double>, _ count: Int) {
-            if count >= 4 {
-                UnsafeMutableRawPointer(out).storeBytes(of: v, as: Lanes.self)
-            } else {
-                for l in 0..<count { out[l] = v[l] }
-            }
-        }
+        var carries = SIMD4<UInt64>()
         var i = 0
         while i + 4 <= m {
-            let a0 = a + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
-            let c0 = c + i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n
+            let a0 = a + i * rowStride, c0 = c + i * n
             var j = 0
-            while j + 8 <= np {
-                var s00 = Lanes(), s01 = Lanes(), s10 = Lanes(), s11 = Lanes()
-                var s20 = Lanes(), s21 = Lanes(), s30 = Lanes(), s31 = Lanes()
-                for p in 0..<k {
-                    let b0 = load(packed + p * np + j), b1 = load(packed + p * np + j + 4)
-                    let x0 = Lanes(repeating: a0[p]), x1 = Lanes(repeating: a1[p])
-                    let x2 = Lanes(repeating: a2[p]), x3 = Lanes(repeating: a3[p])
-                    s00 = s00.addingProduct(x0, b0); s01 = s01.addingProduct(x0, b1)
-                    s10 = s10.addingProduct(x1, b0); s11 = s11.addingProduct(x1, b1)
-                    s20 = s20.addingProduct(x2, b0); s21 = s21.addingProduct(x2, b1)
-                    s30 = s30.addingProduct(x3, b0); s31 = s31.addingProduct(x3, b1)
+            while j < np {
+                // 12 columns (12 sums in registers, 3 loads of B for 4 broadcasts of A) where they fit; 16 as
+                // 8 + 8, which keeps the blocks full.
+                let left = np - j, count = n - j
+                if left >= 12 && left != 16 {
+                    carries |= thinBlock(ProductLanes12.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(12, count))
+                    j += 12
+                } else if left >= 8 {
+                    carries |= thinBlock(ProductLanes8.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(8, count))
+                    j += 8
+                } else {
+                    carries |= thinBlock(SIMD4<Double>.self, a0, rowStride, termStride, packed + j, np, k, c0 + j, n, Swift.min(4, count))
+                    j += 4
                 }
-                let second = Swift.min(4, n - j - 4)
-                store(s00, c0 + j, 4); store(s10, c1 + j, 4); store(s20, c2 + j, 4); store(s30, c3 + j, 4)
-                store(s01, c0 + j + 4, second); store(s11, c1 + j + 4, second)
-                store(s21, c2 + j + 4, second); store(s31, c3 + j + 4, second)
-                j += 8
-            }
-            if j < np {
-                var s0 = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes()
-                for p in 0..<k {
-                    let b0 = load(packed + p * np + j)
-                    s0 = s0.addingProduct(Lanes(repeating: a0[p]), b0); s1 = s1.addingProduct(Lanes(repeating: a1[p]), b0)
-                    s2 = s2.addingProduct(Lanes(repeating: a2[p]), b0); s3 = s3.addingProduct(Lanes(repeating: a3[p]), b0)
-                }
-                let count = n - j
-                store(s0, c0 + j, count); store(s1, c1 + j, count); store(s2, c2 + j, count); store(s3, c3 + j, count)
             }
             i += 4
         }
         // The last rows, one at a time, with the same chain of fused multiply-adds.
+        var carry = (carries[0] | carries[1]) | (carries[2] | carries[3])
         while i < m {
-            let row = a + i * lda
+            let row = a + i * rowStride
             for j in 0..<n {
                 var s = 0.0
-                for p in 0..<k { s = s.addingProduct(row[p], packed[p * np + j]) }
+                for p in 0..<k { s = s.addingProduct(row[p * termStride], packed[p * np + j]) }
                 c[i * n + j] = s
+                carry |= nonFiniteCarry(s)
             }
             i += 1
         }
+        return carry >> 63 != 0
+    }
+
+    /// Four rows of C from `a0` on, L's 4, 8 or 12 columns from `c0` on (the first `count` written): each sum
+    /// one chain of fused multiply-adds over the k terms in order, B read from its packed rows. Returns the
+    /// written sums' `nonFiniteCarry`, ORed into four lanes.
+    @inline(__always)
+    static func thinBlock<L: ProductLanes>(_: L.Type, _ a0: UnsafePointer<Double>, _ rowStride: Int, _ termStride: Int,
+                                           _ packed: UnsafePointer<Double>, _ np: Int, _ k: Int,
+                                           _ c0: UnsafeMutablePointer<Double>, _ n: Int, _ count: Int) -> SIMD4<UInt64> {
+        let a1 = a0 + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride
+        var s0 = L(), s1 = L(), s2 = L(), s3 = L()
+        var pb = packed
+        for p in 0..<k {
+            let b = L(loading: pb), q = p * termStride
+            pb += np
+            s0 = s0.addingProduct(a0[q], b); s1 = s1.addingProduct(a1[q], b)
+            s2 = s2.addingProduct(a2[q], b); s3 = s3.addingProduct(a3[q], b)
+        }
+        return s0.store(to: c0, count: count) | s1.store(to: c0 + n, count: count)
+            | s2.store(to: c0 + 2 * n, count: count) | s3.store(to: c0 + 3 * n, count: count)
     }
 
     /// Small products skip the BLAS call overhead (and the loading of OpenBLAS).
@@ -292,5 +310,61 @@ extension Tensor {
             out[b] = det
         }
         return Tensor(shape: Array(shape.dropLast(2)), scalars: out)
+    }
+}
+
+/// A row of sums that `thinBlock` keeps in registers: 4, 8 or 12 doubles.
+protocol ProductLanes {
+    init()
+    init(loading p: UnsafePointer<Double>)
+    /// self + x·b, each lane one fused multiply-add.
+    func addingProduct(_ x: Double, _ b: Self) -> Self
+    /// Writes the first `count` lanes; returns their `Tensor.nonFiniteCarry`, ORed into four lanes (0 for
+    /// lanes not written).
+    func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64>
+}
+
+extension SIMD4: ProductLanes where Scalar == Double {
+    @inline(__always) init(loading p: UnsafePointer<Double>) { self = UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+    @inline(__always) func addingProduct(_ x: Double, _ b: Self) -> Self { addingProduct(Self(repeating: x), b) }
+    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64> {
+        // Tensor.nonFiniteCarry of the four lanes at once.
+        let carries = (unsafeBitCast(self, to: SIMD4<UInt64>.self) & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000
+        if count >= 4 {
+            UnsafeMutableRawPointer(out).storeBytes(of: self, as: Self.self)
+            return carries
+        }
+        for l in 0..<count { out[l] = self[l] }
+        return carries.replacing(with: 0, where: SIMD4<UInt64>(0, 1, 2, 3) .>= SIMD4<UInt64>(repeating: UInt64(count)))
+    }
+}
+
+struct ProductLanes8: ProductLanes {
+    var low = SIMD4<Double>(), high = SIMD4<Double>()
+    @inline(__always) init() {}
+    @inline(__always) init(loading p: UnsafePointer<Double>) { low = .init(loading: p); high = .init(loading: p + 4) }
+    @inline(__always) func addingProduct(_ x: Double, _ b: Self) -> Self {
+        var r = self
+        r.low = low.addingProduct(x, b.low); r.high = high.addingProduct(x, b.high)
+        return r
+    }
+    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64> {
+        low.store(to: out, count: count) | high.store(to: out + 4, count: count - 4)
+    }
+}
+
+struct ProductLanes12: ProductLanes {
+    var low = SIMD4<Double>(), middle = SIMD4<Double>(), high = SIMD4<Double>()
+    @inline(__always) init() {}
+    @inline(__always) init(loading p: UnsafePointer<Double>) {
+        low = .init(loading: p); middle = .init(loading: p + 4); high = .init(loading: p + 8)
+    }
+    @inline(__always) func addingProduct(_ x: Double, _ b: Self) -> Self {
+        var r = self
+        r.low = low.addingProduct(x, b.low); r.middle = middle.addingProduct(x, b.middle); r.high = high.addingProduct(x, b.high)
+        return r
+    }
+    @inline(__always) func store(to out: UnsafeMutablePointer<Double>, count: Int) -> SIMD4<UInt64> {
+        low.store(to: out, count: count) | middle.store(to: out + 4, count: count - 4) | high.store(to: out + 8, count: count - 8)
     }
 }

@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import TensorCore
+import CBLAS
 
 /// Products large enough to go through OpenBLAS (dgemm, and dgemv for one row or column) against a plain loop.
 final class MatmulTests: XCTestCase {
@@ -13,6 +14,27 @@ final class MatmulTests: XCTestCase {
             out[i * n + j] += (ta ? a.scalars[p * ac + i] : a.scalars[i * ac + p]) * (tb ? b.scalars[j * bc + p] : b.scalars[p * bc + j])
         } } }
         return Tensor(shape: [m, n], scalars: out)
+    }
+
+    /// matmul zeroes C itself and asks OpenBLAS for C + A·B: the same bits as OpenBLAS's own C = A·B (β = 0).
+    func testProductsThroughOpenBLASAreItsProductsToTheBit() throws {
+        guard let dgemm = BLAS.dgemm else { throw XCTSkip("OpenBLAS is not installed (make deps installs it)") }
+        var random = RandomGenerator(seed: 17)
+        for (m, k, n, ta, tb) in [(256, 64, 256, false, false), (64, 256, 256, true, false), (33, 70, 45, false, true)] {
+            let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
+            let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
+            var expected = [Double](repeating: .nan, count: m * n)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    expected.withUnsafeMutableBufferPointer { pc in
+                        dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                              1, pa.baseAddress, Int32(ta ? m : k), pb.baseAddress, Int32(tb ? k : n), 0, pc.baseAddress, Int32(n))
+                    }
+                }
+            }
+            let product = try Tensor.matmul(a, b, transposeA: ta, transposeB: tb)
+            XCTAssertEqual(product.scalars.map(\.bitPattern), expected.map(\.bitPattern), "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb)")
+        }
     }
 
     func testLargeProductsMatchAPlainLoop() throws {
@@ -39,55 +61,91 @@ final class MatmulTests: XCTestCase {
 /// multiply-adds over the terms in order.
 final class ThinProductTests: XCTestCase {
     /// op(A)·op(B) as a chain of fused multiply-adds per element, in the order of the terms.
-    static func chained(_ a: Tensor, _ b: Tensor, _ tb: Bool) -> Tensor {
-        let (m, k) = (a.shape[0], a.shape[1])
+    static func chained(_ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool) -> Tensor {
+        let (m, k) = ta ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
         let n = tb ? b.shape[0] : b.shape[1]
         var out = [Double](repeating: 0, count: m * n)
         for i in 0..<m { for j in 0..<n {
             var s = 0.0
-            for p in 0..<k { s = s.addingProduct(a.scalars[i * k + p], tb ? b.scalars[j * k + p] : b.scalars[p * n + j]) }
+            for p in 0..<k {
+                s = s.addingProduct(ta ? a.scalars[p * m + i] : a.scalars[i * k + p], tb ? b.scalars[j * k + p] : b.scalars[p * n + j])
+            }
             out[i * n + j] = s
         } }
         return Tensor(shape: [m, n], scalars: out)
     }
 
-    /// Every edge: rows past a multiple of 4, columns past a multiple of 8 and of 4, few terms and many
-    /// columns; the same to the bit as the chain, and within rounding of the plain loop.
+    /// Every edge: rows past a multiple of 4, columns past a multiple of 12, 8 and 4 (blocks of 12, 8 and 4
+    /// columns), few terms and many columns, A as stored and transposed; the same to the bit as the chain,
+    /// and within rounding of the plain loop.
     func testThinProductsAreTheChainOfFusedMultiplyAdds() throws {
         var random = RandomGenerator(seed: 23)
         let shapes = [(256, 256, 10), (256, 10, 256), (128, 256, 10), (128, 10, 256), (7, 33, 3), (9, 256, 16), (5, 16, 300),
-                      (4, 1, 2), (6, 200, 12), (11, 3, 65), (64, 100, 5)]
+                      (4, 1, 2), (6, 200, 12), (11, 3, 65), (64, 100, 5), (8, 40, 8), (13, 7, 20), (12, 9, 24), (4, 5, 11)]
         for (m, k, n) in shapes {
             XCTAssertTrue(Tensor.isThin(m: m, n: n, k: k, transposeA: false), "m=\(m) k=\(k) n=\(n)")
-            for tb in [false, true] {
-                let a = try random.tensor(shape: [m, k], normal: true)
+            for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+                if ta && !Tensor.isThin(m: m, n: n, k: k, transposeA: true) { continue }
+                let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
                 let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
                 var out = [Double](repeating: .nan, count: m * n)
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
                         out.withUnsafeMutableBufferPointer { po in
-                            Tensor.thinProduct(pa.baseAddress!, k, pb.baseAddress!, tb ? k : n, tb, po.baseAddress!, m, n, k)
+                            Tensor.thinProduct(pa.baseAddress!, ta ? m : k, ta, pb.baseAddress!, tb ? k : n, tb, po.baseAddress!, m, n, k)
                         }
                     }
                 }
                 let product = Tensor(shape: [m, n], scalars: out)
                 if m * n * k > 4096 {
-                    XCTAssertEqual(try Tensor.matmul(a, b, transposeB: tb), product, "matmul takes the thin path")
+                    XCTAssertEqual(try Tensor.matmul(a, b, transposeA: ta, transposeB: tb), product, "matmul takes the thin path")
                 }
-                let chain = Self.chained(a, b, tb), plain = MatmulTests.naive(a, b, false, tb)
+                let chain = Self.chained(a, ta, b, tb), plain = MatmulTests.naive(a, b, ta, tb)
                 for (index, (x, y)) in zip(product.scalars, chain.scalars).enumerated() {
-                    XCTAssertEqual(x.bitPattern, y.bitPattern, "m=\(m) k=\(k) n=\(n) tb=\(tb) at \(index): \(x) vs \(y)")
+                    XCTAssertEqual(x.bitPattern, y.bitPattern, "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb) at \(index): \(x) vs \(y)")
                     XCTAssertEqual(x, plain.scalars[index], accuracy: 1e-12 * Double(k), "m=\(m) k=\(k) n=\(n) tb=\(tb)")
                 }
             }
         }
     }
 
+    /// The thin products tell a NaN or Inf in their result as a scan of it would: planted in A or B at any
+    /// row (past a multiple of 4 too) and column (in a block of 12, 8 or 4, or past n), or from an overflow
+    /// of finite operands; other products leave it to the scan (nil).
+    func testThinProductsTellNonFiniteResults() throws {
+        var random = RandomGenerator(seed: 5)
+        for (m, k, n) in [(13, 40, 10), (9, 40, 16), (6, 12, 70), (5, 300, 3), (12, 100, 12)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                guard Tensor.isThin(m: m, n: n, k: k, transposeA: ta) else { continue }
+                for planted in [Double.nan, .infinity, 1e200, 0] {
+                    for (row, term) in [(0, 0), (m - 1, k - 1), (m / 2, 1)] {
+                        var a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true).scalars
+                        a[ta ? term * m + row : row * k + term] = planted
+                        var b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true).scalars
+                        if planted == 1e200 { b = b.map { $0 * 1e200 } }
+                        let (product, found) = try Tensor.matmulNotingNonFinite(
+                            Tensor(shape: ta ? [k, m] : [m, k], scalars: a), Tensor(shape: tb ? [n, k] : [k, n], scalars: b),
+                            transposeA: ta, transposeB: tb)
+                        let what = "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb) \(planted) at \(row), \(term)"
+                        XCTAssertEqual(found, product.hasNonFinite, what)
+                        XCTAssertEqual(found, planted != 0, what)
+                    }
+                }
+            }
+        }
+        var b = [Double](repeating: 1, count: 64 * 64)
+        b[100] = .nan
+        let large = Tensor(shape: [64, 64], scalars: b)
+        XCTAssertNil(try Tensor.matmulNotingNonFinite(large, large).hasNonFinite, "OpenBLAS's product is scanned")
+    }
+
     /// Only products with A as stored, 4 rows or more, 2 columns or more, and at most 256 terms.
     func testWhichProductsAreThin() {
         XCTAssertTrue(Tensor.isThin(m: 256, n: 10, k: 256, transposeA: false))
         XCTAssertTrue(Tensor.isThin(m: 256, n: 256, k: 10, transposeA: false))
-        XCTAssertFalse(Tensor.isThin(m: 256, n: 10, k: 256, transposeA: true), "Aᵀ·B stays with OpenBLAS")
+        XCTAssertTrue(Tensor.isThin(m: 256, n: 10, k: 256, transposeA: true), "Aᵀ·B with 12 columns or fewer")
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 16, k: 256, transposeA: true), "Aᵀ·B with 16 columns stays with OpenBLAS")
+        XCTAssertFalse(Tensor.isThin(m: 256, n: 256, k: 10, transposeA: true), "Aᵀ·B with few terms stays with OpenBLAS")
         XCTAssertFalse(Tensor.isThin(m: 256, n: 10, k: 257, transposeA: false), "OpenBLAS splits longer sums")
         XCTAssertFalse(Tensor.isThin(m: 256, n: 64, k: 256, transposeA: false), "neither few columns nor few terms")
         XCTAssertFalse(Tensor.isThin(m: 3, n: 10, k: 256, transposeA: false))

@@ -64,5 +64,20 @@ final class StorageTests: XCTestCase {
         XCTAssertEqual(Tensor(vector: [.infinity, 1]).euclideanNorm, .infinity)
         XCTAssertTrue(Tensor(vector: [.nan, 1]).euclideanNorm.isNaN)
         XCTAssertEqual(Tensor(vector: []).euclideanNorm, 0)
+        XCTAssertEqual(Tensor(7).euclideanNorm, 7)
+    }
+
+    /// The first pass finds NaN and Inf in any lane and in the tail (past a multiple of 4): NaN wins.
+    func testEuclideanNormFindsNonFiniteElementsAnywhere() {
+        for count in [1, 4, 5, 9] {
+            for position in 0..<count {
+                var values = (0..<count).map { Double($0) - 2.5 }
+                values[position] = -.infinity
+                XCTAssertEqual(Tensor(vector: values).euclideanNorm, .infinity, "count \(count), inf at \(position)")
+                values[(position + 1) % count] = .nan
+                XCTAssertTrue(Tensor(vector: values).euclideanNorm.isNaN, "count \(count), NaN after inf at \(position)")
+            }
+        }
+        XCTAssertEqual(Tensor(vector: [.greatestFiniteMagnitude, 1, 2, 3, 4]).euclideanNorm, .greatestFiniteMagnitude)
     }
 }
