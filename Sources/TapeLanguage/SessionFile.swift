@@ -117,15 +117,19 @@ public struct SessionFile {
     // NOTE: on bytes (comparing characters for each of the lessons' lines was a tenth of reading them).
     // Two ASCII bytes always have a character break between them, but CR LF, which the prefixes do not end
     // with; when a non-ASCII byte follows, the prefix's characters must be its bytes.
+    // The bytes are read through `withUTF8` (a pointer to the line's own storage): indexing the UTF-8 view
+    // of a `Substring` cost about 200 instructions a line.
     static func characterPrefixLength(_ text: Substring, _ prefix: StaticString) -> Int? {
-        let utf8 = text.utf8
         let count = prefix.utf8CodeUnitCount
-        var index = utf8.startIndex
-        for offset in 0..<count {
-            guard index != utf8.endIndex, utf8[index] == prefix.utf8Start[offset] else { return nil }
-            index = utf8.index(after: index)
+        var text = text
+        // nil: other bytes; true: the prefix's bytes, then the end or an ASCII byte; false: then a non-ASCII byte.
+        let bytesMatch: Bool? = text.withUTF8 { utf8 in
+            guard utf8.count >= count else { return nil }
+            for offset in 0..<count where utf8[offset] != prefix.utf8Start[offset] { return nil }
+            return utf8.count == count || utf8[count] < 0x80
         }
-        if index == utf8.endIndex || utf8[index] < 0x80 { return count }
+        guard let bytesMatch else { return nil }
+        if bytesMatch { return count }
         return text.prefix(count).utf8.count == count ? count : nil
     }
 

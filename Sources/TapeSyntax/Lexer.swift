@@ -48,8 +48,13 @@ struct Lexer {
         }
         var index = first
         while index < count {
-            let byte = bytes[index]
-            if byte < 0x80 && byte != 13 { index += 1; continue }
+            // ASCII runs are skipped on the buffer (no bounds check a byte): most of a lesson is ASCII.
+            index = bytes.withUnsafeBufferPointer { buffer in
+                var i = index
+                while i < buffer.count && buffer[i] < 0x80 && buffer[i] != 13 { i += 1 }
+                return i
+            }
+            if index == count { break }
             // The stretch starts at the certain break at or before `index` (at most one ASCII byte back: an
             // ASCII byte before it may be extended by a combining mark), and ends at the next certain break.
             var start = index
