@@ -92,7 +92,7 @@ final class ThinProductTests: XCTestCase {
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
                         out.withUnsafeMutableBufferPointer { po in
-                            Tensor.thinProduct(pa.baseAddress!, ta ? m : k, ta, pb.baseAddress!, tb ? k : n, tb, po.baseAddress!, m, n, k)
+                            _ = Tensor.thinProduct(pa.baseAddress!, ta ? m : k, ta, pb.baseAddress!, tb ? k : n, tb, po.baseAddress!, m, n, k)
                         }
                     }
                 }
