@@ -420,13 +420,6 @@ extension Tensor {
         return (y, carry >> 63 != 0)
     }
 
-    /// `nonFiniteCarry` ORed over `count` elements: its top bit is set when one of them is NaN or infinite.
-    static func nonFiniteCarry(_ p: UnsafePointer<Double>, count: Int) -> UInt64 {
-        var carry: UInt64 = 0
-        for e in 0..<count { carry |= nonFiniteCarry(p[e]) }
-        return carry
-    }
-
     /// TensorFlow's Conv2DBackpropInput: the gradient of `conv2d` with respect to x for the output's
     /// cotangent dy. Few taps: the direct kernel; otherwise dx = col2im(dy·Kᵀ), the product per chunk and the
     /// columns added back where they were read.

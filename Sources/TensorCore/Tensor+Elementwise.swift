@@ -53,6 +53,14 @@ extension Tensor {
         (v.bitPattern & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000
     }
 
+    /// `nonFiniteCarry` ORed over `count` elements: its top bit is set when one of them is NaN or infinite.
+    @inline(__always)
+    static func nonFiniteCarry(_ p: UnsafePointer<Double>, count: Int) -> UInt64 {
+        var carry: UInt64 = 0
+        for e in 0..<count { carry |= nonFiniteCarry(p[e]) }
+        return carry
+    }
+
     /// Writes f(x[i]) to y[i]; true when a result is NaN or infinite.
     @inline(__always)
     static func loop(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>, _ f: (Double) -> Double) -> Bool {

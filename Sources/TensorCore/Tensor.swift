@@ -115,9 +115,7 @@ public struct Tensor: Equatable, Sendable {
             var start = 0
             while start < buffer.count {
                 let end = Swift.min(buffer.count, start + 1024)
-                var carry: UInt64 = 0
-                for i in start..<end { carry |= Tensor.nonFiniteCarry(buffer[i]) }
-                if carry >> 63 != 0 { return true }
+                if Tensor.nonFiniteCarry(buffer.baseAddress! + start, count: end - start) >> 63 != 0 { return true }
                 start = end
             }
             return false
