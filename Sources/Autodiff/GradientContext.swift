@@ -80,16 +80,16 @@ extension Value {
     /// Lets go of what a dying value holds (its node's inputs, its cut), and of what those held in turn when
     /// only it held them, in a loop: released recursively, a long chain (a 20,000-step loop) would overflow
     /// the stack. An input is checked for being the last reference while only this loop holds it.
-    // NOTE: one value dies next without an array (a chain's usual case); `pending` holds the others, and is
-    // allocated only when two inputs die at once.
+    // NOTE: two values wait without an array (a chain's usual case, and a binary operation whose inputs both
+    // die); `pending` holds the others, and is allocated only when three wait at once.
     func releaseRecordedInputs() {
-        var next: Value?
+        var next: Value?, spare: Value?
         var pending: [Value] = []
         func hold(_ v: Value) {
-            if next == nil { next = v } else { pending.append(v) }
+            if next == nil { next = v } else if spare == nil { spare = v } else { pending.append(v) }
         }
         detachInputs(hold)
-        while var v = next.take() ?? pending.popLast() {
+        while var v = next.take() ?? spare.take() ?? pending.popLast() {
             guard isKnownUniquelyReferenced(&v) else { continue }
             v.detachInputs(hold)
         }

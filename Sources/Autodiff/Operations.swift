@@ -53,8 +53,11 @@ extension Value {
 
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
         let resolved = try tensor.reductionAxes(axes)
+        let shape = self.shape
         let n = resolved.reduce(1) { $0 * shape[$1] }
-        return try sum(axes: resolved, keepDims: keepDims) / Double(n)
+        // The axes are resolved once, and the count is a shared untracked scalar (never bound to a name).
+        let total = try applying(.reduce(.sum, axes: resolved, keepDims: keepDims))
+        return try total / context.literal(Double(n))
     }
 
     /// log(sum(exp(x))), shifted by the (untracked) maximum for stability. Over an empty axis it is
