@@ -1,3 +1,5 @@
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include "CPortable.h"
 
@@ -67,4 +69,21 @@ void tapebook_cleanup_set_child_group(int group) { cleanup_child_group = group; 
 size_t tapebook_heap_bytes_in_use(void) {
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
+}
+
+long tapebook_counter_take(long *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST);
+}
+
+#include <sys/prctl.h>
+
+int tapebook_die_with_parent(void) {
+    return prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+int tapebook_usable_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
 }

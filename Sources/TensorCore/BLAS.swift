@@ -80,7 +80,12 @@ public enum BLAS {
     }
 
     nonisolated(unsafe) private static var threads: Int32 = 0
-    private static let machineThreads = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// Every core, unless `OPENBLAS_NUM_THREADS` asks for fewer (as `tapebook check` does for its processes).
+    private static let machineThreads: Int32 = {
+        let cores = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard let text = getenv("OPENBLAS_NUM_THREADS"), let asked = Int32(String(cString: text)), asked >= 1 else { return cores }
+        return min(cores, asked)
+    }()
 
     /// Uses every core for products of a million multiply-adds or more (W3's 256×64×256 products run
     /// about 10% faster on two threads than on one); smaller ones stay on one thread.

@@ -40,7 +40,10 @@ enum Commands {
         positional: files)
     static let check = CommandInterface(
         name: "check", abstract: "Replay session files and compare each statement's output with its #> lines.",
-        options: [.init(long: "update", help: "Rewrite the #> lines from what the statements print."), trust],
+        options: [
+            .init(long: "update", help: "Rewrite the #> lines from what the statements print."), trust,
+            .init(long: "jobs", short: "j", value: "N", help: "Check up to N files at once, each in a process of its own (default: one per core)."),
+        ],
         positional: files)
     static let export = CommandInterface(
         name: "export", abstract: "Print a session file as a Python script for PyTorch, TensorFlow or JAX.",
@@ -158,44 +161,53 @@ enum Actions {
 }
 
 extension Actions {
-    /// `tapebook check [--update] [--trust] FILE...`.
-    static func check(_ files: [String], update: Bool, trust: Bool) -> Int32 {
+    /// `tapebook check [--update] [--trust] [--jobs N] FILE...`: the files are checked on up to `jobs`
+    /// processes at once, and their reports printed in the order of the files.
+    static func check(_ files: [String], update: Bool, trust: Bool, jobs: Int) -> Int32 {
         var ok = true
-        for file in files {
-            guard let text = FileText.read(file) else {
-                print("\(file): cannot read")
-                ok = false
-                continue
-            }
-            let result = Checker.check(SessionFile(text: text), file: file, trusted: trust)
-            if update {
-                // Outputs may quote line numbers, which move when #> lines are inserted: settle them.
-                var updated = result.updated
-                for _ in 0..<3 {
-                    let again = Checker.check(SessionFile(text: updated), file: file, trusted: trust)
-                    let againUpdated = again.updated
-                    if againUpdated == updated { break }
-                    updated = againUpdated
-                }
-                if updated != text {
-                    let code = FileText.replace(file, with: Array(updated.utf8))
-                    if code != 0 {
-                        print("\(file): cannot write: \(systemErrorText(code))")
-                        ok = false
-                        continue
-                    }
-                    print("\(file): updated")
-                } else {
-                    print("\(file): up to date")
-                }
-            } else if let mismatch = result.firstMismatch {
-                print(mismatch)
-                ok = false
-            } else {
-                print("\(file): ok (\(result.checked) statement\(result.checked == 1 ? "" : "s"))")
-            }
+        if jobs > 1 && files.count > 1 {
+            // Each process has a core's worth of the machine: OpenBLAS's own threads would only compete with
+            // the other processes, and its idle ones spin for a while before they sleep.
+            setenv("OPENBLAS_NUM_THREADS", "1", 1)
         }
+        WorkerProcesses.run(count: files.count, processes: jobs, job: { index in
+            checkFile(files[index], update: update, trust: trust)
+        }, deliver: { _, report in
+            print(report.text)
+            ok = report.succeeded && ok
+        })
         return ok ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// One file's check (or update), and the line that reports it.
+    static func checkFile(_ file: String, update: Bool, trust: Bool) -> WorkerProcesses.Report {
+        guard let text = FileText.read(file) else { return .init(succeeded: false, text: "\(file): cannot read") }
+        let result = Checker.check(SessionFile(text: text), file: file, trusted: trust)
+        guard update else {
+            if let mismatch = result.firstMismatch { return .init(succeeded: false, text: mismatch) }
+            return .init(succeeded: true, text: "\(file): ok (\(result.checked) statement\(result.checked == 1 ? "" : "s"))")
+        }
+        // Outputs may quote line numbers, which move when #> lines are inserted: settle them.
+        var updated = result.updated
+        for _ in 0..<3 {
+            let again = Checker.check(SessionFile(text: updated), file: file, trusted: trust)
+            let againUpdated = again.updated
+            if againUpdated == updated { break }
+            updated = againUpdated
+        }
+        guard updated != text else { return .init(succeeded: true, text: "\(file): up to date") }
+        let code = FileText.replace(file, with: Array(updated.utf8))
+        if code != 0 { return .init(succeeded: false, text: "\(file): cannot write: \(systemErrorText(code))") }
+        return .init(succeeded: true, text: "\(file): updated")
+    }
+
+    /// `--jobs N`: a whole number from 1; by default the cores this process may use.
+    static func jobs(_ arguments: ParsedArguments) throws -> Int {
+        guard let text = arguments.value("jobs") else { return WorkerProcesses.cores }
+        guard let n = Int(text), n >= 1 else {
+            throw UsageError(message: "--jobs must be a whole number from 1, not '\(text)'", path: arguments.path)
+        }
+        return n
     }
 
     /// `tapebook export --to LIBRARY FILE`.
@@ -238,7 +250,7 @@ extension Actions {
                     return replay(a.positional, output, keepGoing: a.flag("keep-going"), markdown: a.flag("markdown"),
                                   step: a.flag("step"), time: a.flag("time"), trust: a.flag("trust"))
                 case "check":
-                    return check(a.positional, update: a.flag("update"), trust: a.flag("trust"))
+                    return check(a.positional, update: a.flag("update"), trust: a.flag("trust"), jobs: try jobs(a))
                 case "export":
                     return export(a.positional[0], to: ExportTarget(rawValue: a.value("to")!)!, trust: a.flag("trust"))
                 case "convert":

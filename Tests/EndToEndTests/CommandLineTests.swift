@@ -97,14 +97,16 @@ final class CommandLineTests: XCTestCase {
         tapebook check: Replay session files and compare each statement's output with
         its #> lines.
 
-        usage: tapebook check [--update] [--trust] FILE ...
+        usage: tapebook check [--update] [--trust] [-j N] FILE ...
 
         options:
-          FILE        Session files (.tape).
-          --update    Rewrite the #> lines from what the statements print.
-          --trust     Let the files write anywhere, as typed statements do (see `:help
-                      trust`).
-          -h, --help  Show this help.
+          FILE          Session files (.tape).
+          --update      Rewrite the #> lines from what the statements print.
+          --trust       Let the files write anywhere, as typed statements do (see `:help
+                        trust`).
+          -j, --jobs N  Check up to N files at once, each in a process of its own
+                        (default: one per core).
+          -h, --help    Show this help.
 
         """)
         XCTAssertEqual(try tapebook(["check", "--help"]).stdout, help.stdout)
@@ -256,6 +258,32 @@ final class CommandLineTests: XCTestCase {
         let u = try tapebook(["check", "--update", bad])
         XCTAssertEqual(u.status, 0)
         XCTAssertEqual(try String(contentsOfFile: bad, encoding: .utf8), "x = 2\n#> x = 2\nx * 3\n#> 6\n")
+    }
+
+    /// `--jobs`: the reports come in the files' order, the same as from one process, and one failure
+    /// makes the exit status 1 whichever process found it.
+    func testCheckOnSeveralProcesses() throws {
+        var files: [String] = []
+        for i in 0..<7 {
+            // The fifth file's second output is wrong.
+            files.append(try temporaryFile("jobs\(i).tape", "x = \(i)\n#> x = \(i)\nx * 3\n#> \(i == 4 ? -1 : 3 * i)\n"))
+        }
+        files.insert("/nonexistent/x.tape", at: 2)
+        let one = try tapebook(["check", "--jobs", "1"] + files)
+        XCTAssertEqual(one.status, 1)
+        XCTAssertTrue(one.stdout.contains("/nonexistent/x.tape: cannot read\n"), one.stdout)
+        for jobs in ["2", "3", "16"] {
+            let several = try tapebook(["check", "-j", jobs] + files)
+            XCTAssertEqual(several.stdout, one.stdout, "--jobs \(jobs)")
+            XCTAssertEqual(several.status, 1)
+            XCTAssertTrue(several.stderr.isEmpty, several.stderr)
+        }
+        let lines = one.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.filter { $0.hasSuffix(": ok (2 statements)") }.count, 6)
+        XCTAssertTrue(one.stdout.hasPrefix("\(files[0]): ok (2 statements)\n\(files[1]): ok (2 statements)\n/nonexistent/x.tape: cannot read\n"))
+        XCTAssertTrue(one.stdout.contains("\(files[5]):4: output differs"), one.stdout)
+        XCTAssertTrue(try tapebook(["check", "--jobs", "0", files[0]]).stderr.hasPrefix("tapebook: --jobs must be a whole number from 1, not '0'\n"))
+        XCTAssertTrue(try tapebook(["check", "-j", "two", files[0]]).stderr.hasPrefix("tapebook: --jobs must be a whole number from 1, not 'two'\n"))
     }
 
     func testHostileInputNeverCrashes() throws {

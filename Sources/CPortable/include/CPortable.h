@@ -21,4 +21,15 @@ void tapebook_cleanup_set_child_group(int group);
 /// Bytes the process heap has handed out and not taken back (mallinfo2's in-use blocks, mmapped ones too).
 size_t tapebook_heap_bytes_in_use(void);
 
+/// Adds one to a counter that several processes share (memory mapped MAP_SHARED) and returns its value
+/// before the addition.
+long tapebook_counter_take(long *counter);
+
+/// Asks for SIGKILL when the parent process ends (Linux's PR_SET_PDEATHSIG; prctl is variadic, which
+/// Swift cannot call). Returns 0 on success.
+int tapebook_die_with_parent(void);
+
+/// The cores this process may run on (its affinity mask; the online cores when that cannot be read).
+int tapebook_usable_cores(void);
+
 #endif
