@@ -80,16 +80,16 @@ extension Value {
     /// Lets go of what a dying value holds (its node's inputs, its cut), and of what those held in turn when
     /// only it held them, in a loop: released recursively, a long chain (a 20,000-step loop) would overflow
     /// the stack. An input is checked for being the last reference while only this loop holds it.
-    // NOTE: one value dies next without an array (a chain's usual case); `pending` holds the others, and is
-    // allocated only when two inputs die at once.
+    // NOTE: two values wait without an array (a chain's usual case, and a binary operation whose inputs both
+    // die); `pending` holds the others, and is allocated only when three wait at once.
     func releaseRecordedInputs() {
-        var next: Value?
+        var next: Value?, spare: Value?
         var pending: [Value] = []
         func hold(_ v: Value) {
-            if next == nil { next = v } else { pending.append(v) }
+            if next == nil { next = v } else if spare == nil { spare = v } else { pending.append(v) }
         }
         detachInputs(hold)
-        while var v = next.take() ?? pending.popLast() {
+        while var v = next.take() ?? spare.take() ?? pending.popLast() {
             guard isKnownUniquelyReferenced(&v) else { continue }
             v.detachInputs(hold)
         }
@@ -366,7 +366,7 @@ public final class GradientContext {
             if a.isCheckedFinite && primitive.copiesElements { nonFinite = false }
         }
         let recording = recordingMask
-        return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
+        return finish(consume output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
             _ = inheritUntracked(out, from: a, &reason)
         }
     }
@@ -387,16 +387,16 @@ public final class GradientContext {
             output = try primitive.forward(a.tensor, b.tensor)
         }
         let recording = recordingMask
-        return finish(output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
+        return finish(consume output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
             if !inheritUntracked(out, from: a, &reason) { _ = inheritUntracked(out, from: b, &reason) }
         }
     }
 
-    func record(_ primitive: Primitive, _ inputs: NodeInputs, _ output: Tensor) -> Value {
+    func record(_ primitive: Primitive, _ inputs: NodeInputs, _ output: consuming Tensor) -> Value {
         let recording = recordingMask
         var mask: TapeMask = 0
         inputs.forEach { v in mask |= tapes(of: v, recording) }
-        return finish(output, primitive, tapes: mask, inputs) { out, reason in
+        return finish(consume output, primitive, tapes: mask, inputs) { out, reason in
             for v in inputs where inheritUntracked(out, from: v, &reason) { break }
         }
     }
@@ -407,7 +407,8 @@ public final class GradientContext {
     // NOTE: inlined with an autoclosure, so the inputs are retained only when a node keeps them: an untracked
     // result (a backward pass that is not recorded, arithmetic on constants) costs no retain of its inputs.
     @inline(__always)
-    private func finish(_ output: Tensor, _ primitive: Primitive, nonFinite: Bool? = nil, tapes inputTapes: TapeMask,
+    // NOTE: the output is consumed: borrowed, it was copied into the value (a retain and a release of its arrays).
+    private func finish(_ output: consuming Tensor, _ primitive: Primitive, nonFinite: Bool? = nil, tapes inputTapes: TapeMask,
                         _ inputs: @autoclosure () -> NodeInputs,
                         untracked: (Value, inout UntrackedReason) -> Void) -> Value {
         let mask = inputTapes & recordingMask

@@ -53,8 +53,11 @@ extension Value {
 
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) throws -> Value {
         let resolved = try tensor.reductionAxes(axes)
+        let shape = self.shape
         let n = resolved.reduce(1) { $0 * shape[$1] }
-        return try sum(axes: resolved, keepDims: keepDims) / Double(n)
+        // The axes are resolved once, and the count is a shared untracked scalar (never bound to a name).
+        let total = try applying(.reduce(.sum, axes: resolved, keepDims: keepDims))
+        return try total / context.literal(Double(n))
     }
 
     /// log(sum(exp(x))), shifted by the (untracked) maximum for stability. Over an empty axis it is
@@ -197,20 +200,22 @@ extension Value {
 
     /// NumPy's `matmul`: a vector operand is promoted to a matrix and the added axis removed after.
     public static func numpyMatmul(_ a: Value, _ b: Value) throws -> Value {
-        guard a.shape.count >= 1, b.shape.count >= 1 else {
-            throw TensorError("matmul: operands must not be scalars (got \(Shape.describe(a.shape)) @ \(Shape.describe(b.shape))); use *")
+        // Each shape read once: every read of `shape` retains and releases it.
+        let aShape = a.shape, bShape = b.shape
+        guard aShape.count >= 1, bShape.count >= 1 else {
+            throw TensorError("matmul: operands must not be scalars (got \(Shape.describe(aShape)) @ \(Shape.describe(bShape))); use *")
         }
-        let a2 = a.shape.count == 1 ? try a.reshaped([1, a.shape[0]]) : a
-        let b2 = b.shape.count == 1 ? try b.reshaped([b.shape[0], 1]) : b
-        let ak = a2.shape[a2.shape.count - 1], bk = b2.shape[b2.shape.count - 2]
+        let a2 = aShape.count == 1 ? try a.reshaped([1, aShape[0]]) : a
+        let b2 = bShape.count == 1 ? try b.reshaped([bShape[0], 1]) : b
+        let ak = aShape[aShape.count - 1], bk = bShape.count == 1 ? bShape[0] : bShape[bShape.count - 2]
         guard ak == bk else {
-            throw TensorError("matmul: shapes \(Shape.describe(a.shape)) and \(Shape.describe(b.shape)) are not aligned (\(ak) vs \(bk))")
+            throw TensorError("matmul: shapes \(Shape.describe(aShape)) and \(Shape.describe(bShape)) are not aligned (\(ak) vs \(bk))")
         }
         let product = try matmul(a2, b2)
-        if a.shape.count > 1 && b.shape.count > 1 { return product }
+        if aShape.count > 1 && bShape.count > 1 { return product }
         var shape = product.shape
-        if b.shape.count == 1 { shape.removeLast() }
-        if a.shape.count == 1 { shape.remove(at: shape.count - (b.shape.count == 1 ? 1 : 2)) }
+        if bShape.count == 1 { shape.removeLast() }
+        if aShape.count == 1 { shape.remove(at: shape.count - (bShape.count == 1 ? 1 : 2)) }
         return try product.reshaped(shape)
     }
 

@@ -127,7 +127,9 @@ extension Tensor {
             }
             return (Tensor(out), !out.isFinite)
         }
-        let shape = try Shape.broadcast(a.shape, b.shape)
+        // Each shape read once: every read of `shape` retains and releases it.
+        let aShape = a.shape, bShape = b.shape
+        let shape = try Shape.broadcast(aShape, bShape)
         try Shape.checkAllocation(shape)
         let n = Shape.count(shape)
         var nonFinite = false
@@ -135,14 +137,14 @@ extension Tensor {
             Memory.prepareLargeBuffer(po)
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
-                    if a.shape == b.shape {
+                    if aShape == bShape {
                         nonFinite = combine(function, pa, 1, pb, 1, po, n)
-                    } else if a.count == 1 {
+                    } else if pa.count == 1 {
                         nonFinite = combine(function, pa, 0, pb, 1, po, n)
-                    } else if b.count == 1 {
+                    } else if pb.count == 1 {
                         nonFinite = combine(function, pa, 1, pb, 0, po, n)
                     } else {
-                        nonFinite = broadcastCombine(function, shape, a.shape, pa, b.shape, pb, po)
+                        nonFinite = broadcastCombine(function, shape, aShape, pa, bShape, pb, po)
                     }
                 }
             }

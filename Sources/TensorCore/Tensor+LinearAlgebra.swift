@@ -11,17 +11,19 @@ extension Tensor {
     /// they wrote it (the thin products do); nil when the result must be read to tell (OpenBLAS's products).
     public static func matmulNotingNonFinite(_ a: Tensor, _ b: Tensor, transposeA: Bool = false,
                                              transposeB: Bool = false) throws -> (tensor: Tensor, hasNonFinite: Bool?) {
-        guard a.rank >= 2, b.rank >= 2 else { throw TensorError("matmul kernel needs operands of rank 2 or more") }
-        let (ar, ac) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
-        let (br, bc) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        // Each shape read once: every read of `shape` retains and releases it.
+        let aShape = a.shape, bShape = b.shape
+        guard aShape.count >= 2, bShape.count >= 2 else { throw TensorError("matmul kernel needs operands of rank 2 or more") }
+        let (ar, ac) = (aShape[aShape.count - 2], aShape[aShape.count - 1])
+        let (br, bc) = (bShape[bShape.count - 2], bShape[bShape.count - 1])
         let (m, k) = transposeA ? (ac, ar) : (ar, ac)
         let (k2, n) = transposeB ? (bc, br) : (br, bc)
         guard k == k2 else {
-            throw TensorError("matmul: inner dimensions differ: \(Shape.describe(a.shape)) @ \(Shape.describe(b.shape)) (\(k) vs \(k2))")
+            throw TensorError("matmul: inner dimensions differ: \(Shape.describe(aShape)) @ \(Shape.describe(bShape)) (\(k) vs \(k2))")
         }
-        let aBatch = Array(a.shape.dropLast(2)), bBatch = Array(b.shape.dropLast(2))
+        let aBatch = Array(aShape.dropLast(2)), bBatch = Array(bShape.dropLast(2))
         let batch = try Shape.broadcast(aBatch, bBatch)
-        let outShape = batch + [m, n]
+        let outShape = batch.isEmpty ? [m, n] : batch + [m, n]
         try Shape.checkAllocation(outShape)
         let batches = Shape.count(batch)
         if m == 0 || n == 0 || batches == 0 || k == 0 {
@@ -29,8 +31,9 @@ extension Tensor {
         }
         // Every product below writes all of its output, so it is not zeroed first.
         var out = [Double](specializedUninitializedCount: batches * m * n) { Memory.prepareLargeBuffer($0) }
-        let aStrides = Shape.broadcastStrides(aBatch, to: batch), bStrides = Shape.broadcastStrides(bBatch, to: batch)
-        let batchStrides = Shape.strides(batch)
+        let aStrides = batch.isEmpty ? [] : Shape.broadcastStrides(aBatch, to: batch)
+        let bStrides = batch.isEmpty ? [] : Shape.broadcastStrides(bBatch, to: batch)
+        let batchStrides = batch.isEmpty ? [] : Shape.strides(batch)
         let thin = m * n * k > 4096 && isThin(m: m, n: n, k: k, transposeA: transposeA)
         var nonFinite = false, chainProducts = 0
         a.withUnsafeBufferPointer { pa in

@@ -20,12 +20,18 @@ extension Tensor {
 
     /// The shape after reducing `axes`: removed, or kept as 1 with `keepDims`.
     public func reducedShape(_ axes: [Int], keepDims: Bool) -> [Int] {
-        var out = [Int]()
-        out.reserveCapacity(rank)
-        for (i, d) in shape.enumerated() {
-            if axes.contains(i) { if keepDims { out.append(1) } } else { out.append(d) }
+        let shape = self.shape
+        var rank = shape.count
+        if !keepDims { for i in shape.indices where axes.contains(i) { rank -= 1 } }
+        // A reduction over every axis is a scalar: no array.
+        if rank == 0 { return [] }
+        return [Int](specializedUninitializedCount: rank) { out in
+            var next = 0
+            for (i, d) in shape.enumerated() where keepDims || !axes.contains(i) {
+                out[next] = axes.contains(i) ? 1 : d
+                next += 1
+            }
         }
-        return out
     }
 
     /// Reduces over `axes` (resolved, see `reductionAxes`).

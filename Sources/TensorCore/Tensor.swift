@@ -12,6 +12,9 @@ public struct Tensor: Equatable, Sendable {
     @usableFromInline var storage: Storage
 
     /// The size of each dimension, outermost first.
+    // NOTE: the small accessors are inlinable: called across modules, each read copied the storage (a retain
+    // and a release of both arrays) inside a call.
+    @inlinable
     public var shape: [Int] {
         if case .array(let shape, _) = storage { return shape }
         return []
@@ -49,19 +52,26 @@ public struct Tensor: Equatable, Sendable {
         self.storage = .array(shape: shape, scalars: [Double](specializedRepeating: value, count: Shape.count(shape)))
     }
 
-    public var rank: Int { shape.count }
+    @inlinable
+    public var rank: Int {
+        if case .array(let shape, _) = storage { return shape.count }
+        return 0
+    }
+    @inlinable
     public var count: Int {
         switch storage {
         case .scalar: return 1
         case .array(_, let scalars): return scalars.count
         }
     }
+    @inlinable
     public var isScalar: Bool {
         if case .scalar = storage { return true }
         return false
     }
 
     /// The only element of a one-element tensor.
+    @inlinable
     public var scalarValue: Double? { count == 1 ? firstScalar : nil }
 
     /// Whether both have the same shape (without copying either shape).
@@ -74,6 +84,7 @@ public struct Tensor: Equatable, Sendable {
     }
 
     /// The first element: the only one of a one-element tensor. The tensor must not be empty.
+    @inlinable
     public var firstScalar: Double {
         switch storage {
         case .scalar(let value): return value
@@ -174,6 +185,9 @@ public enum Shape {
     /// NumPy broadcasting of two shapes.
     public static func broadcast(_ a: [Int], _ b: [Int]) throws -> [Int] {
         if a == b { return a }
+        // A scalar or a row against a larger operand (the usual case): that operand's shape, not a new array.
+        if stretches(a, to: b) { return b }
+        if stretches(b, to: a) { return a }
         let rank = max(a.count, b.count)
         var result = [Int](specializedRepeating: 1, count: rank)
         for i in 0..<rank {
@@ -184,6 +198,14 @@ public enum Shape {
             else { throw TensorError("cannot broadcast \(describe(a)) with \(describe(b))") }
         }
         return result
+    }
+
+    /// Whether `shape` broadcasts to `target` without changing it: no more axes, each 1 or `target`'s.
+    static func stretches(_ shape: [Int], to target: [Int]) -> Bool {
+        let offset = target.count - shape.count
+        if offset < 0 { return false }
+        for axis in shape.indices where shape[axis] != 1 && shape[axis] != target[axis + offset] { return false }
+        return true
     }
 
     /// The shape that `newShape` names for the `count` elements of a tensor of `shape`, its one -1 inferred;
@@ -221,8 +243,7 @@ public enum Shape {
     /// Throws unless `shape` broadcasts to exactly `target` (NumPy's `broadcast_to`); when the two do not
     /// broadcast at all, with `broadcast`'s message.
     public static func checkBroadcast(_ shape: [Int], to target: [Int]) throws {
-        let offset = target.count - shape.count
-        if offset >= 0 && shape.indices.allSatisfy({ shape[$0] == 1 || shape[$0] == target[$0 + offset] }) { return }
+        if stretches(shape, to: target) { return }
         _ = try broadcast(shape, target)
         throw TensorError("cannot broadcast \(describe(shape)) to \(describe(target))")
     }

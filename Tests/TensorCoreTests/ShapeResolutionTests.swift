@@ -57,4 +57,44 @@ final class ShapeResolutionTests: XCTestCase {
         XCTAssertEqual(Shape.broadcastStrides([], to: [2]), [0])
         XCTAssertEqual(Shape.broadcastStrides([5], to: [5]), [1])
     }
+
+    /// NumPy's broadcasting, including the cases where one operand's shape is the answer as it is (a scalar,
+    /// a row, ones) and the cases where neither is.
+    func testBroadcastOfTwoShapes() throws {
+        XCTAssertEqual(try Shape.broadcast([], [3]), [3])
+        XCTAssertEqual(try Shape.broadcast([2, 3], []), [2, 3])
+        XCTAssertEqual(try Shape.broadcast([], []), [])
+        XCTAssertEqual(try Shape.broadcast([3], [2, 3]), [2, 3])
+        XCTAssertEqual(try Shape.broadcast([2, 3], [1, 3]), [2, 3])
+        XCTAssertEqual(try Shape.broadcast([1], [0]), [0])
+        XCTAssertEqual(try Shape.broadcast([0], [1]), [0])
+        XCTAssertEqual(try Shape.broadcast([2, 1], [1, 3]), [2, 3])
+        XCTAssertEqual(try Shape.broadcast([4, 1, 5], [3, 1]), [4, 3, 5])
+        XCTAssertEqual(try Shape.broadcast([1, 1], [1]), [1, 1])
+        XCTAssertEqual(message { try Shape.broadcast([2], [3]) }, "cannot broadcast [2] with [3]")
+        XCTAssertEqual(message { try Shape.broadcast([2, 3], [3, 3]) }, "cannot broadcast [2, 3] with [3, 3]")
+    }
+
+    func testStretches() {
+        XCTAssertTrue(Shape.stretches([], to: []))
+        XCTAssertTrue(Shape.stretches([], to: [4, 5]))
+        XCTAssertTrue(Shape.stretches([1, 5], to: [4, 5]))
+        XCTAssertTrue(Shape.stretches([5], to: [4, 5]))
+        XCTAssertFalse(Shape.stretches([4, 5], to: [5]))
+        XCTAssertFalse(Shape.stretches([4, 1], to: [4, 5, 1]))
+        XCTAssertFalse(Shape.stretches([2], to: [0]))
+    }
+
+    /// Reduced shapes: axes removed, or kept as ones; a reduction of every axis is a scalar's shape.
+    func testReducedShape() {
+        let t = Tensor(shape: [2, 3, 4], scalars: Array(repeating: 0, count: 24))
+        XCTAssertEqual(t.reducedShape([0, 1, 2], keepDims: false), [])
+        XCTAssertEqual(t.reducedShape([0, 1, 2], keepDims: true), [1, 1, 1])
+        XCTAssertEqual(t.reducedShape([1], keepDims: false), [2, 4])
+        XCTAssertEqual(t.reducedShape([1], keepDims: true), [2, 1, 4])
+        XCTAssertEqual(t.reducedShape([0, 2], keepDims: false), [3])
+        XCTAssertEqual(t.reducedShape([], keepDims: false), [2, 3, 4])
+        XCTAssertEqual(Tensor(5).reducedShape([], keepDims: true), [])
+        XCTAssertEqual(Tensor(shape: [0, 2], scalars: []).reducedShape([0], keepDims: false), [2])
+    }
 }
