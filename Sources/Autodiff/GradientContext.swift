@@ -350,8 +350,8 @@ public final class GradientContext {
         return record(primitive, NodeInputs(inputs), try primitive.forward(inputs.map(\.tensor)))
     }
 
-    /// `apply` for one input, without an array.
-    public func apply(_ primitive: Primitive, _ a: Value) throws -> Value {
+    /// `apply` for one input, without an array. (The primitive is consumed: the node keeps it without a copy.)
+    public func apply(_ primitive: consuming Primitive, _ a: Value) throws -> Value {
         try Memory.checkLive()
         let output: Tensor
         var nonFinite: Bool?
@@ -366,13 +366,13 @@ public final class GradientContext {
             if a.isCheckedFinite && primitive.copiesElements { nonFinite = false }
         }
         let recording = recordingMask
-        return finish(consume output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
+        return finish(consume output, consume primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording), NodeInputs(a)) { out, reason in
             _ = inheritUntracked(out, from: a, &reason)
         }
     }
 
     /// `apply` for two inputs, without an array.
-    public func apply(_ primitive: Primitive, _ a: Value, _ b: Value) throws -> Value {
+    public func apply(_ primitive: consuming Primitive, _ a: Value, _ b: Value) throws -> Value {
         try Memory.checkLive()
         let output: Tensor
         var nonFinite: Bool?
@@ -387,7 +387,7 @@ public final class GradientContext {
             output = try primitive.forward(a.tensor, b.tensor)
         }
         let recording = recordingMask
-        return finish(consume output, primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
+        return finish(consume output, consume primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in
             if !inheritUntracked(out, from: a, &reason) { _ = inheritUntracked(out, from: b, &reason) }
         }
     }
@@ -408,7 +408,7 @@ public final class GradientContext {
     // result (a backward pass that is not recorded, arithmetic on constants) costs no retain of its inputs.
     @inline(__always)
     // NOTE: the output is consumed: borrowed, it was copied into the value (a retain and a release of its arrays).
-    private func finish(_ output: consuming Tensor, _ primitive: Primitive, nonFinite: Bool? = nil, tapes inputTapes: TapeMask,
+    private func finish(_ output: consuming Tensor, _ primitive: consuming Primitive, nonFinite: Bool? = nil, tapes inputTapes: TapeMask,
                         _ inputs: @autoclosure () -> NodeInputs,
                         untracked: (Value, inout UntrackedReason) -> Void) -> Value {
         let mask = inputTapes & recordingMask

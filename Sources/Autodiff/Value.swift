@@ -115,6 +115,8 @@ public final class Value {
         set { if extras == nil && newValue == nil { return }; withExtras { $0.nonFiniteOrigin = newValue } }
     }
 
+    // NOTE: inlined into `apply`, where every operation's value is made (the optimizer had stopped inlining it).
+    @inline(__always)
     init(_ tensor: Tensor, context: GradientContext, variable: VariableIdentity? = nil) {
         self.tensor = tensor
         Memory.liveWords &+= tensor.count &+ Memory.valueWords
