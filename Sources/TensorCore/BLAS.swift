@@ -49,6 +49,8 @@ public enum BLAS {
         guard trigger.notes(matrixOf: shape) else { return }
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { _ in
+            // The tensors of the first products, before the library: they are needed first.
+            Memory.populateHeap(ahead: 4 << 20)
             _ = BLAS.dgemm
             _ = BLAS.setThreads
             BLAS.openingEnded.store(true, ordering: .releasing)

@@ -26,7 +26,32 @@ public enum Memory {
         free(probe)
         guard let brk = sbrk(0) else { return }
         advise(MADV_HUGEPAGE, from: start, to: UInt(bitPattern: brk))
+        heap = (UInt(bitPattern: probe), UInt(bitPattern: brk), heapBytesInUse())
     }
+
+    /// The heap as `configureProcessHeap` left it: where the probe was (the top of the heap then), its end,
+    /// and the bytes in use then. Written once, before any other thread starts.
+    nonisolated(unsafe) private static var heap: (top: UInt, end: UInt, bytesInUse: Int) = (0, 0, 0)
+
+    /// Faults in the heap's pages from its start to `bytes` past what it has handed out, without changing
+    /// what they hold (`MADV_POPULATE_WRITE`), so that the next tensors do not fault them in 2 MiB at a time.
+    /// For a thread that runs beside the main one (`BLAS.openInBackground`): the kernel does it, and a page
+    /// the main thread touches first is simply there already.
+    // NOTE: on a virtual machine that hands free memory back to its host, a fresh huge page costs the host's
+    // faults too (docs/DECISIONS.md, "Round 8: W3"); pages past what the session then uses are resident for
+    // nothing, so `bytes` stays small.
+    static func populateHeap(ahead bytes: Int) {
+        guard heap.end > heap.top else { return }
+        // Past the probe, the heap hands out its top in order: what is in use now, plus what was in use then.
+        let top = heap.top + UInt(Swift.max(0, heapBytesInUse() - heap.bytesInUse))
+        let from = heap.top & ~UInt(hugePage - 1)
+        let to = Swift.min(heap.end, (top + UInt(bytes) + UInt(hugePage - 1)) & ~UInt(hugePage - 1))
+        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
+        _ = madvise(pointer, Int(to - from), populateWrite)
+    }
+
+    /// `MADV_POPULATE_WRITE` (Linux 5.14; older kernels refuse it, and nothing is done).
+    private static let populateWrite: Int32 = 23
 
     /// Where huge pages start, past the probe: small pages below it.
     private static let smallPagePrefix = 1 << 20
