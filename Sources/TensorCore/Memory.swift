@@ -42,10 +42,22 @@ public enum Memory {
     // nothing, so `bytes` stays small.
     static func populateHeap(ahead bytes: Int) {
         guard heap.end > heap.top else { return }
-        // Past the probe, the heap hands out its top in order: what is in use now, plus what was in use then.
-        let top = heap.top + UInt(Swift.max(0, heapBytesInUse() - heap.bytesInUse))
+        let (from, to) = populationRange(heap: heap, bytesInUse: heapBytesInUse(), ahead: bytes)
+        populate(from: from, to: to)
+    }
+
+    /// The whole 2 MiB pages from the heap's top at start-up to `ahead` bytes past its top now, within its end:
+    /// past the probe, the heap hands out its top in order, so its top now is the probe's place plus the
+    /// bytes taken since.
+    static func populationRange(heap: (top: UInt, end: UInt, bytesInUse: Int), bytesInUse: Int, ahead: Int) -> (from: UInt, to: UInt) {
+        let top = heap.top + UInt(Swift.max(0, bytesInUse - heap.bytesInUse))
         let from = heap.top & ~UInt(hugePage - 1)
-        let to = Swift.min(heap.end, (top + UInt(bytes) + UInt(hugePage - 1)) & ~UInt(hugePage - 1))
+        let to = Swift.min(heap.end, (top + UInt(ahead) + UInt(hugePage - 1)) & ~UInt(hugePage - 1))
+        return (from, Swift.max(from, to))
+    }
+
+    /// Makes the pages between two addresses present, as if written, without writing to them.
+    static func populate(from: UInt, to: UInt) {
         guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
         _ = madvise(pointer, Int(to - from), populateWrite)
     }
