@@ -2,6 +2,7 @@ import CBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// OpenBLAS, opened on first use.
 ///
@@ -41,18 +42,43 @@ public enum BLAS {
     /// Starts opening OpenBLAS on another thread, once, when a second matrix large enough for it to
     /// multiply appears (`load`, `randn`): loading the library and starting its threads takes 4–9 ms, which
     /// the first product then no longer waits for (in W3, as in a session that loads or draws its matrices
-    /// and multiplies them on the next line). The main thread waits only if it needs the library before the
-    /// opening is done: the lazy `handle` then waits for the opening under way. Not thread-safe itself:
-    /// callers are on the main thread.
+    /// and multiplies them on the next line). Meanwhile small products that OpenBLAS would compute to
+    /// the same bits are computed without it (`isWorthComputingWhileOpening`); another waits for the
+    /// opening under way (the lazy `handle` does). Not thread-safe itself: callers are on the main thread.
     public static func openInBackground(forMatrixOf shape: [Int]) {
         guard trigger.notes(matrixOf: shape) else { return }
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { _ in
             _ = BLAS.dgemm
             _ = BLAS.setThreads
+            BLAS.openingEnded.store(true, ordering: .releasing)
             return nil
         }, nil)
-        if started == 0 { pthread_detach(thread) }
+        // Without the thread, the library opens on first use, as without the trigger.
+        if started == 0 { pthread_detach(thread) } else { openingEnded.store(true, ordering: .releasing) }
+    }
+
+    /// Set once the opening thread has opened the library and looked its functions up (or could not start).
+    private static let openingEnded = Atomic<Bool>(false)
+
+    /// Whether a product is better computed by `Tensor.thinProduct` than by OpenBLAS: while the library is
+    /// still opening on another thread (1–5 ms, measured in docs/DECISIONS.md, "Round 8: W3"), for a product
+    /// it computes to the same bits (`computesAsFusedChains`) and small enough to take less than the rest of
+    /// the opening (2^23 multiply-adds: half a millisecond to a millisecond).
+    static func isWorthComputingWhileOpening(m: Int, n: Int, k: Int) -> Bool {
+        trigger.started && m * n * k <= 1 << 23 && computesAsFusedChains(m: m, n: n, k: k)
+            && !openingEnded.load(ordering: .acquiring)
+    }
+
+    /// Whether OpenBLAS computes this op(A)·op(B) (m×k by k×n) as `Tensor.thinProduct` does, to the bit: each
+    /// element one chain of fused multiply-adds over the terms in order. Its Zen kernel does when
+    /// the terms fit one of its blocks (256) and each thread's share of the rows is a whole number of its
+    /// 4-row blocks: its kernel for the rows left over rounds otherwise. Checked against OpenBLAS 0.3.21 on one
+    /// and two threads (`testProductsWhileOpenBLASOpensAreItsProductsToTheBit`); more threads may split
+    /// the rows in other ways, so not for them.
+    static func computesAsFusedChains(m: Int, n: Int, k: Int) -> Bool {
+        let threads = Int(threadCount(forMultiplyAdds: m * n * k))
+        return k <= 256 && threads <= 2 && m % (4 * threads) == 0
     }
 
     /// When to start the opening: at the second matrix that a product would hand to OpenBLAS.
@@ -90,10 +116,12 @@ public enum BLAS {
     /// Uses every core for products of a million multiply-adds or more (W3's 256×64×256 products run
     /// about 10% faster on two threads than on one); smaller ones stay on one thread.
     static func useThreads(forMultiplyAdds work: Int) {
-        let wanted: Int32 = work >= 1 << 20 ? machineThreads : 1
+        let wanted = threadCount(forMultiplyAdds: work)
         if wanted != threads, let setThreads {
             setThreads(wanted)
             threads = wanted
         }
     }
+
+    static func threadCount(forMultiplyAdds work: Int) -> Int32 { work >= 1 << 20 ? machineThreads : 1 }
 }

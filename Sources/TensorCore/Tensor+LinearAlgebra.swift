@@ -35,7 +35,7 @@ extension Tensor {
         let bStrides = batch.isEmpty ? [] : Shape.broadcastStrides(bBatch, to: batch)
         let batchStrides = batch.isEmpty ? [] : Shape.strides(batch)
         let thin = m * n * k > 4096 && isThin(m: m, n: n, k: k, transposeA: transposeA)
-        var nonFinite = false
+        var nonFinite = false, chainProducts = 0
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 out.withUnsafeMutableBufferPointer { po in
@@ -60,6 +60,10 @@ extension Tensor {
                         } else if m == 1 {
                             // a·op(B) for one row a: op(B)ᵀ·aᵀ.
                             matrixVector(pB, rows: br, columns: bc, transpose: !transposeB, pA, stride: transposeA ? ac : 1, pC)
+                        } else if BLAS.isWorthComputingWhileOpening(m: m, n: n, k: k) {
+                            // The same sums as OpenBLAS's below, without waiting for the library to open.
+                            nonFinite = thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
+                            chainProducts += 1
                         } else if let dgemm = BLAS.dgemm {
                             BLAS.useThreads(forMultiplyAdds: m * n * k)
                             // With β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed
@@ -75,7 +79,7 @@ extension Tensor {
                 }
             }
         }
-        return (Tensor(shape: outShape, scalars: out), thin ? nonFinite : nil)
+        return (Tensor(shape: outShape, scalars: out), thin || chainProducts == batches ? nonFinite : nil)
     }
 
     /// y = op(A)·x for A stored rows×columns, row-major; x read with `stride`.

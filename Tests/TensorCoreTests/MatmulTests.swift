@@ -179,6 +179,53 @@ final class BackgroundOpeningTests: XCTestCase {
         XCTAssertFalse(trigger.notes(matrixOf: [64, 256]), "only once")
     }
 
+    /// While OpenBLAS opens, `thinProduct` computes the products that OpenBLAS computes as one chain of fused
+    /// multiply-adds per element: the result must not depend on whether the opening had ended. Each shape
+    /// goes through OpenBLAS as `matmul` calls it (C zeroed, β = 1, the threads `useThreads` picks), once
+    /// on one thread and once on every core.
+    func testProductsWhileOpenBLASOpensAreItsProductsToTheBit() throws {
+        guard let dgemm = BLAS.dgemm else { throw XCTSkip("OpenBLAS is not installed (make deps installs it)") }
+        var random = RandomGenerator(seed: 23)
+        // (m, k, n): W3's and W8's products, one term, the most terms, odd columns, on one thread or more.
+        let shapes = [(256, 64, 256), (64, 256, 256), (256, 256, 10), (8, 1, 8), (4, 256, 3), (12, 100, 13),
+                      (32, 17, 2000), (40, 100, 300), (136, 255, 31)]
+        var checked = 0
+        for (m, k, n) in shapes where BLAS.computesAsFusedChains(m: m, n: n, k: k) {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = try random.tensor(shape: ta ? [k, m] : [m, k], normal: true)
+                    let b = try random.tensor(shape: tb ? [n, k] : [k, n], normal: true)
+                    var expected = [Double](repeating: 0, count: m * n), chains = [Double](repeating: .nan, count: m * n)
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            expected.withUnsafeMutableBufferPointer { pc in
+                                BLAS.useThreads(forMultiplyAdds: m * n * k)
+                                dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
+                                      Int32(k), 1, pa.baseAddress, Int32(ta ? m : k), pb.baseAddress, Int32(tb ? k : n), 1, pc.baseAddress, Int32(n))
+                            }
+                            chains.withUnsafeMutableBufferPointer { pc in
+                                _ = Tensor.thinProduct(pa.baseAddress!, ta ? m : k, ta, pb.baseAddress!, tb ? k : n, tb, pc.baseAddress!, m, n, k)
+                            }
+                        }
+                    }
+                    XCTAssertEqual(chains.map(\.bitPattern), expected.map(\.bitPattern), "m=\(m) k=\(k) n=\(n) ta=\(ta) tb=\(tb)")
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 4 * 6, "most shapes qualify on one or two cores")
+    }
+
+    /// Which products OpenBLAS sums as one chain per element: at most 256 terms (one of its blocks), and rows
+    /// in whole blocks of 4 for each thread.
+    func testWhichProductsAreFusedChains() {
+        XCTAssertTrue(BLAS.computesAsFusedChains(m: 256, n: 256, k: 64))
+        XCTAssertTrue(BLAS.computesAsFusedChains(m: 4, n: 3, k: 256))
+        XCTAssertFalse(BLAS.computesAsFusedChains(m: 4, n: 3, k: 257), "two blocks of terms: OpenBLAS adds their sums")
+        XCTAssertFalse(BLAS.computesAsFusedChains(m: 5, n: 8, k: 8), "a row past the blocks of 4")
+        XCTAssertFalse(BLAS.computesAsFusedChains(m: 1026, n: 1000, k: 100), "rows not in blocks of 4")
+    }
+
     /// Products made at once, while the opening may still be under way, wait for it and are right.
     func testProductsRightAfterTheOpeningStartsAreRight() throws {
         var random = RandomGenerator(seed: 11)
