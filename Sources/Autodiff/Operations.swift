@@ -91,8 +91,9 @@ extension Value {
     // MARK: Shapes
 
     public func reshaped(_ shape: [Int]) throws -> Value {
-        let target = try Shape.reshaped(self.shape, count: tensor.count, to: shape)
-        if target == self.shape { return self }
+        let own = self.shape
+        let target = try Shape.reshaped(own, count: tensor.count, to: shape)
+        if target == own { return self }
         return try applying(.reshape(target))
     }
 

@@ -125,17 +125,18 @@ public enum Primitive {
             return InputGradients([nil, needs[1] ? try Value.select(x[0], dy, zero) : nil, needs[2] ? try Value.select(x[0], zero, dy) : nil])
 
         case .reduce(let kind, let axes, _):
-            let input = x[0]
-            let kept = input.tensor.reducedShape(axes, keepDims: true)
+            let input = x[0], inputShape = input.shape
             // A gradient whose kept shape only puts ones in front of its own (the axes reduced lead, as in a
-            // reduction of every axis) broadcasts as it is: a reshape would add a value and a node for nothing.
-            let spread = try (Shape.onesThen(dy.shape, are: kept) ? dy : dy.reshaped(kept)).broadcast(to: input.shape)
+            // reduction of every axis) broadcasts as it is: a reshape would add a value and a node for nothing
+            // (and the kept shape is not made).
+            let spread = try (Shape.onesThen(dy.shape, areKept: axes, of: inputShape) ? dy
+                              : dy.reshaped(input.tensor.reducedShape(axes, keepDims: true))).broadcast(to: inputShape)
             switch kind {
             case .sum:
                 return InputGradients(spread)
             case .max, .min:
                 // NOTE: ties share the gradient evenly (TensorFlow's reduce_max gradient).
-                let indicators = try input.compare(.equal, y.reshaped(kept))
+                let indicators = try input.compare(.equal, y.reshaped(input.tensor.reducedShape(axes, keepDims: true)))
                 let selected = try indicators.sum(axes: axes, keepDims: true)
                 return InputGradients(try indicators / selected * spread)
             case .product:
@@ -383,6 +384,18 @@ extension Shape {
         guard ones >= 0 else { return false }
         for i in 0..<ones where target[i] != 1 { return false }
         for i in 0..<shape.count where target[ones + i] != shape[i] { return false }
+        return true
+    }
+
+    /// `onesThen(shape, are: target)` for the shape of `input` reduced over `axes` with its dimensions kept,
+    /// without making that shape.
+    static func onesThen(_ shape: [Int], areKept axes: [Int], of input: [Int]) -> Bool {
+        let ones = input.count - shape.count
+        guard ones >= 0 else { return false }
+        for i in input.indices {
+            let kept = axes.contains(i) ? 1 : input[i]
+            if kept != (i < ones ? 1 : shape[i - ones]) { return false }
+        }
         return true
     }
 }

@@ -152,7 +152,10 @@ public final class Value {
     public var isVariable: Bool { variable != nil }
 
     /// The identity gradients accumulate under: a variable's, or this value's own.
-    var gradientKey: ObjectIdentifier { variable.map(ObjectIdentifier.init) ?? ObjectIdentifier(self) }
+    var gradientKey: ObjectIdentifier {
+        // NOTE: `hasRareFacts` first: the plan asks every leaf it meets, and most values are not a variable.
+        hasRareFacts ? (variable.map(ObjectIdentifier.init) ?? ObjectIdentifier(self)) : ObjectIdentifier(self)
+    }
 
     deinit {
         Memory.liveWords &-= tensor.count &+ Memory.valueWords

@@ -78,6 +78,18 @@ final class GradientMachineryTests: XCTestCase {
         XCTAssertFalse(Shape.onesThen([3], are: [2, 3]))
         XCTAssertFalse(Shape.onesThen([1, 3], are: [3]))
         XCTAssertFalse(Shape.onesThen([4], are: []))
+        // Without making the kept shape: the same answers as with it, for every reduction of these shapes.
+        let inputs: [[Int]] = [[], [3], [1], [2, 3], [1, 3], [2, 1, 4], [0, 2], [1, 1, 5]]
+        let gradients: [[Int]] = [[], [1], [3], [4], [2, 3], [1, 3], [3, 1], [2, 4], [1, 4], [2], [5], [1, 5], [0, 2]]
+        for input in inputs {
+            for mask in 0..<(1 << input.count) {
+                let axes = input.indices.filter { mask & (1 << $0) != 0 }
+                let kept = input.indices.map { axes.contains($0) ? 1 : input[$0] }
+                for g in gradients {
+                    XCTAssertEqual(Shape.onesThen(g, areKept: axes, of: input), Shape.onesThen(g, are: kept), "\(g) \(axes) \(input)")
+                }
+            }
+        }
     }
 
     /// Sources share a slot when they share a key; none is reached until the walk says so.
