@@ -40,27 +40,34 @@ public enum Memory {
     // NOTE: on a virtual machine that hands free memory back to its host, a fresh huge page costs the host's
     // faults too (docs/DECISIONS.md, "Round 8: W3"); pages past what the session then uses are resident for
     // nothing, so `bytes` stays small.
-    static func populateHeap(ahead bytes: Int) {
-        guard heap.end > heap.top else { return }
+    /// Returns 0, or the error `madvise` gave (EINVAL from a kernel older than 5.14).
+    @discardableResult
+    static func populateHeap(ahead bytes: Int) -> Int32 {
+        guard heap.end > heap.top else { return EINVAL }
         let (from, to) = populationRange(heap: heap, bytesInUse: heapBytesInUse(), ahead: bytes)
-        populate(from: from, to: to)
+        return populate(from: from, to: to)
     }
 
-    /// The whole 2 MiB pages from the heap's top at start-up to `ahead` bytes past its top now, within its end:
-    /// past the probe, the heap hands out its top in order, so its top now is the probe's place plus the
-    /// bytes taken since.
+    /// From the small page that holds the heap's top at start-up to `ahead` bytes past its top now, rounded up
+    /// to a whole 2 MiB page, within its end: past the probe, the heap hands out its top in order, so its top
+    /// now is the probe's place plus the bytes taken since.
+    // NOTE: not from the 2 MiB page below the top: the heap starts where the program's data ends, rarely on a
+    // 2 MiB boundary, and a range that begins outside it is refused whole (ENOMEM).
     static func populationRange(heap: (top: UInt, end: UInt, bytesInUse: Int), bytesInUse: Int, ahead: Int) -> (from: UInt, to: UInt) {
         let top = heap.top + UInt(Swift.max(0, bytesInUse - heap.bytesInUse))
-        let from = heap.top & ~UInt(hugePage - 1)
+        let from = heap.top & ~UInt(smallPage - 1)
         let to = Swift.min(heap.end, (top + UInt(ahead) + UInt(hugePage - 1)) & ~UInt(hugePage - 1))
         return (from, Swift.max(from, to))
     }
 
     /// Makes the pages between two addresses present, as if written, without writing to them.
-    static func populate(from: UInt, to: UInt) {
-        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return }
-        _ = madvise(pointer, Int(to - from), populateWrite)
+    @discardableResult
+    static func populate(from: UInt, to: UInt) -> Int32 {
+        guard to > from, let pointer = UnsafeMutableRawPointer(bitPattern: from) else { return 0 }
+        return madvise(pointer, Int(to - from), populateWrite) == 0 ? 0 : errno
     }
+
+    private static let smallPage = 4096
 
     /// `MADV_POPULATE_WRITE` (Linux 5.14; older kernels refuse it, and nothing is done).
     private static let populateWrite: Int32 = 23
