@@ -380,11 +380,7 @@ extension Shape {
     /// Whether `target` is `shape` with ones in front (none or more): then a tensor of `shape` broadcasts to
     /// whatever one of `target` does, to the same elements.
     static func onesThen(_ shape: [Int], are target: [Int]) -> Bool {
-        let ones = target.count - shape.count
-        guard ones >= 0 else { return false }
-        for i in 0..<ones where target[i] != 1 { return false }
-        for i in 0..<shape.count where target[ones + i] != shape[i] { return false }
-        return true
+        onesThen(shape, areKept: [], of: target)
     }
 
     /// `onesThen(shape, are: target)` for the shape of `input` reduced over `axes` with its dimensions kept,

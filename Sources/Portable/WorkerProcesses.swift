@@ -186,10 +186,10 @@ public enum WorkerProcesses {
     /// Reads a copy's pipe, keeping a record that arrives in pieces until it is whole.
     struct RecordReader {
         private var pending: [UInt8] = []
+        private var chunk = [UInt8](repeating: 0, count: 65536)
 
         /// Reads what the pipe has (to its end when it blocks) and adds every whole record to `collector`.
         mutating func drain(_ descriptor: Int32, into collector: inout Collector) {
-            var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
                 let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, $0.count) }
                 if got < 0 && errno == EINTR { continue }

@@ -33,14 +33,14 @@ public enum Memory {
     /// and the bytes in use then. Written once, before any other thread starts.
     nonisolated(unsafe) private static var heap: (top: UInt, end: UInt, bytesInUse: Int) = (0, 0, 0)
 
-    /// Faults in the heap's pages from its start to `bytes` past what it has handed out, without changing
-    /// what they hold (`MADV_POPULATE_WRITE`), so that the next tensors do not fault them in 2 MiB at a time.
-    /// For a thread that runs beside the main one (`BLAS.openInBackground`): the kernel does it, and a page
-    /// the main thread touches first is simply there already.
+    /// Faults in the heap's pages from its top at start-up (`populationRange`) to `bytes` past what it has
+    /// handed out, without changing what they hold (`MADV_POPULATE_WRITE`), so that the next tensors do not
+    /// fault them in 2 MiB at a time. For a thread that runs beside the main one (`BLAS.openInBackground`):
+    /// the kernel does it, and a page the main thread touches first is simply there already. Returns 0, or
+    /// the error `madvise` gave (EINVAL from a kernel older than 5.14).
     // NOTE: on a virtual machine that hands free memory back to its host, a fresh huge page costs the host's
     // faults too (docs/DECISIONS.md, "Round 8: W3"); pages past what the session then uses are resident for
     // nothing, so `bytes` stays small.
-    /// Returns 0, or the error `madvise` gave (EINVAL from a kernel older than 5.14).
     @discardableResult
     static func populateHeap(ahead bytes: Int) -> Int32 {
         guard heap.end > heap.top else { return EINVAL }

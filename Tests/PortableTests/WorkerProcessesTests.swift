@@ -32,55 +32,59 @@ final class WorkerProcessesTests: XCTestCase {
         XCTAssertEqual(one.map(\.1), [report(0)])
     }
 
+    /// Holds this process's first job until a copy has taken one of its own, so that the copies' path runs
+    /// whatever the scheduler does. A pipe, not a sleep: the wait ends when a copy writes, or when every copy
+    /// has ended (this process closes its own end of the pipe before it waits).
+    final class Handoff {
+        let parent = getpid()
+        private var ends: [Int32] = [-1, -1]
+        private var waited = false
+
+        init() { XCTAssertEqual(pipe(&ends), 0) }
+        deinit { close(ends[0]) }
+
+        var inCopy: Bool { getpid() != parent }
+
+        /// In a copy: says that it has taken a job.
+        func copyTookAJob() {
+            var byte: UInt8 = 1
+            _ = write(ends[1], &byte, 1)
+        }
+
+        /// Here: the first call waits for a copy's word; later calls return at once.
+        func waitOnceForACopy() {
+            guard !waited else { return }
+            waited = true
+            close(ends[1])
+            var byte: UInt8 = 0
+            _ = read(ends[0], &byte, 1)
+        }
+    }
+
     /// Jobs run in the copies: each report names the process that made it, and every job but the one
     /// that this process holds until a copy has answered is made elsewhere.
     func testCopiesRunJobs() throws {
-        let me = getpid()
-        var ends: [Int32] = [-1, -1]
-        XCTAssertEqual(pipe(&ends), 0)
-        var waited = false
+        let handoff = Handoff()
         let delivered = runAll(count: 6, processes: 2) { index in
-            if getpid() == me {
-                // Hold the first job taken here until the copy has made one of its own (or has ended).
-                if !waited {
-                    waited = true
-                    close(ends[1])
-                    var byte: UInt8 = 0
-                    _ = read(ends[0], &byte, 1)
-                }
-            } else {
-                var byte: UInt8 = 1
-                _ = write(ends[1], &byte, 1)
-            }
+            if handoff.inCopy { handoff.copyTookAJob() } else { handoff.waitOnceForACopy() }
             return Report(succeeded: true, text: "\(getpid())")
         }
-        close(ends[0])
         XCTAssertEqual(delivered.map(\.0), Array(0..<6))
-        XCTAssertTrue(delivered.contains { $0.1.text != "\(me)" }, "no job ran in a copy: \(delivered.map(\.1.text))")
+        XCTAssertTrue(delivered.contains { $0.1.text != "\(handoff.parent)" }, "no job ran in a copy: \(delivered.map(\.1.text))")
     }
 
     /// A copy that dies in the middle of a job: the job is run again here, and every report still comes once.
     func testAJobACopyDidNotReportRunsHere() throws {
-        let me = getpid()
-        var ends: [Int32] = [-1, -1]
-        XCTAssertEqual(pipe(&ends), 0)
-        var waited = false
+        let handoff = Handoff()
         let delivered = runAll(count: 5, processes: 2) { index in
-            if getpid() != me {
+            if handoff.inCopy {
                 // The copy takes a job, says so, and ends without reporting it.
-                var byte: UInt8 = 1
-                _ = write(ends[1], &byte, 1)
+                handoff.copyTookAJob()
                 _exit(3)
             }
-            if !waited {
-                waited = true
-                close(ends[1])
-                var byte: UInt8 = 0
-                _ = read(ends[0], &byte, 1)
-            }
+            handoff.waitOnceForACopy()
             return report(index)
         }
-        close(ends[0])
         XCTAssertEqual(delivered.map(\.0), Array(0..<5))
         XCTAssertEqual(delivered.map(\.1), (0..<5).map(report))
     }
