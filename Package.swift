@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CPortable", path: "Sources/CPortable"),
 
         // Float64 n-d arrays: shapes, broadcasting, kernels, BLAS, files.
-        .target(name: "TensorCore", dependencies: ["CBLAS", "Portable"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CPortable", "Portable"], swiftSettings: fast),
         // Primitives and their rules, the tapes, grad / jacobian / hessian / jvp.
         .target(name: "Autodiff", dependencies: ["TensorCore", "Portable"], swiftSettings: fast),
         // Source spans, lexer, parser, syntax tree.

@@ -7,16 +7,20 @@ import Synchronization
 /// OpenBLAS, opened on first use.
 ///
 /// `cblas_dgemm` is looked up with `dlopen`/`dlsym` the first time a product needs it, so that a session
-/// that never multiplies large matrices does not pay for loading the library and starting its threads.
+/// that never multiplies large matrices does not pay for loading the library.
+///
+/// OpenBLAS runs every product on the thread that calls it: a large product is split by rows between this
+/// thread and `SharedChunks`' helper, which also takes the elementwise kernels. OpenBLAS's own threads
+/// would spin (about 0.1 s after each product) on the core that the helper needs.
 public enum BLAS {
     typealias Dgemm = @convention(c) (CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, Int32, Int32, Int32, Double,
                                       UnsafePointer<Double>?, Int32, UnsafePointer<Double>?, Int32, Double,
                                       UnsafeMutablePointer<Double>?, Int32) -> Void
 
-    typealias SetThreads = @convention(c) (Int32) -> Void
-
     /// The library's handle, or nil when it cannot be opened (products then use a plain loop).
     nonisolated(unsafe) static let handle: UnsafeMutableRawPointer? = {
+        defer { threadsWhileLoading.restore() }
+        threadsWhileLoading.askForOne()
         for name in ["libopenblas.so.0", "libopenblas.so"] {
             // Lazy binding: resolving all of OpenBLAS's symbols up front costs milliseconds.
             // NOTE: RTLD_DEEPBIND looks its own symbols up in itself first. Its 14,000 symbolic relocations
@@ -32,10 +36,31 @@ public enum BLAS {
         return unsafeBitCast(symbol, to: Dgemm.self)
     }()
 
-    private static let setThreads: SetThreads? = {
-        guard let handle, let symbol = dlsym(handle, "openblas_set_num_threads") else { return nil }
-        return unsafeBitCast(symbol, to: SetThreads.self)
-    }()
+    /// OPENBLAS_NUM_THREADS while OpenBLAS loads (it reads the variable then, and only then): 1, so that it
+    /// starts no threads; afterwards what it was, for the processes this one starts.
+    nonisolated(unsafe) private static var threadsWhileLoading = ThreadsWhileLoading()
+
+    struct ThreadsWhileLoading {
+        private var asked = false
+        private var previous: String?
+
+        /// Sets the variable to 1, once. On the main thread before another thread could read the environment:
+        /// `openInBackground` calls it before it starts the opening thread.
+        mutating func askForOne() {
+            guard !asked else { return }
+            asked = true
+            _ = BLAS.machineThreads  // the cores the user allows, read before the variable changes
+            previous = getenv("OPENBLAS_NUM_THREADS").map { String(cString: $0) }
+            setenv("OPENBLAS_NUM_THREADS", "1", 1)
+        }
+
+        /// Puts the variable back. Overwriting or removing an entry moves no other: a read of the environment
+        /// on another thread meanwhile is safe.
+        mutating func restore() {
+            guard asked else { return }
+            if let previous { setenv("OPENBLAS_NUM_THREADS", previous, 1) } else { unsetenv("OPENBLAS_NUM_THREADS") }
+        }
+    }
 
     nonisolated(unsafe) private static var trigger = OpeningTrigger()
 
@@ -47,12 +72,12 @@ public enum BLAS {
     /// opening under way (the lazy `handle` does). Not thread-safe itself: callers are on the main thread.
     public static func openInBackground(forMatrixOf shape: [Int]) {
         guard trigger.notes(matrixOf: shape) else { return }
+        threadsWhileLoading.askForOne()
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { _ in
             // The tensors of the first products, before the library: they are needed first.
             Memory.populateHeap(ahead: 4 << 20)
             _ = BLAS.dgemm
-            _ = BLAS.setThreads
             BLAS.openingEnded.store(true, ordering: .releasing)
             return nil
         }, nil)
@@ -74,13 +99,11 @@ public enum BLAS {
 
     /// Whether OpenBLAS computes this op(A)·op(B) (m×k by k×n) as `Tensor.thinProduct` does, to the bit: each
     /// element one chain of fused multiply-adds over the terms in order. Its Zen kernel does when
-    /// the terms fit one of its blocks (256) and each thread's share of the rows is a whole number of its
-    /// 4-row blocks: its kernel for the rows left over rounds otherwise. Checked against OpenBLAS 0.3.21 on one
-    /// and two threads (`testProductsWhileOpenBLASOpensAreItsProductsToTheBit`); more threads may split
-    /// the rows in other ways, so not for them.
+    /// the terms fit one of its blocks (256) and the rows are a whole number of its 4-row blocks: its kernel
+    /// for the rows left over rounds otherwise. Checked against OpenBLAS 0.3.21, whole and split in
+    /// `SharedChunks`' halves (`testProductsWhileOpenBLASOpensAreItsProductsToTheBit`).
     static func computesAsFusedChains(m: Int, n: Int, k: Int) -> Bool {
-        let threads = Int(threadCount(forMultiplyAdds: m * n * k))
-        return k <= 256 && threads <= 2 && m % (4 * threads) == 0
+        k <= 256 && m % 4 == 0
     }
 
     /// When to start the opening: at the second matrix that a product would hand to OpenBLAS.
@@ -107,23 +130,44 @@ public enum BLAS {
         shape.count >= 2 && shape[shape.count - 2] > 1 && shape[shape.count - 1] > 1 && Shape.count(shape) >= 4096
     }
 
-    nonisolated(unsafe) private static var threads: Int32 = 0
     /// Every core, unless `OPENBLAS_NUM_THREADS` asks for fewer (as `tapebook check` does for its processes).
-    private static let machineThreads: Int32 = {
+    static let machineThreads: Int32 = {
         let cores = Int32(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         guard let text = getenv("OPENBLAS_NUM_THREADS"), let asked = Int32(String(cString: text)), asked >= 1 else { return cores }
         return min(cores, asked)
     }()
 
-    /// Uses every core for products of a million multiply-adds or more (W3's 256×64×256 products run
-    /// about 10% faster on two threads than on one); smaller ones stay on one thread.
-    static func useThreads(forMultiplyAdds work: Int) {
-        let wanted = threadCount(forMultiplyAdds: work)
-        if wanted != threads, let setThreads {
-            setThreads(wanted)
-            threads = wanted
+    /// C = op(A)·op(B) for row-major matrices, C m×n: zeroed, then OpenBLAS adds the product (β = 1). From a
+    /// million multiply-adds on, the rows are split between this thread and `SharedChunks`' helper (W3's
+    /// 256×64×256 products run about 10% faster on two threads than on one).
+    static func multiply(_ dgemm: Dgemm, _ transposeA: Bool, _ transposeB: Bool, m: Int, n: Int, k: Int,
+                         _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int, _ c: UnsafeMutablePointer<Double>) {
+        let product = Product(dgemm: dgemm, transposeA: transposeA, transposeB: transposeB, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c)
+        if m * n * k >= 1 << 20 && m >= 16 && SharedChunks.isAvailable {
+            // Two halves, each a whole number of OpenBLAS's blocks of rows (the same sums as one call).
+            _ = SharedChunks.run(product, count: m, chunk: (m / 2 + 7) & ~7) { job, start, end in
+                job!.assumingMemoryBound(to: Product.self).pointee.rows(start, end)
+                return 0
+            }
+        } else {
+            product.rows(0, m)
         }
     }
 
-    static func threadCount(forMultiplyAdds work: Int) -> Int32 { work >= 1 << 20 ? machineThreads : 1 }
+    /// One product's operands, for rows of C computed on either thread.
+    struct Product {
+        let dgemm: Dgemm, transposeA: Bool, transposeB: Bool, n: Int, k: Int
+        let a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>
+
+        /// Rows [start, end) of C.
+        // NOTE: with β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed here with
+        // β = 1 it adds the same sums to the same zeros (the same bits), sooner.
+        func rows(_ start: Int, _ end: Int) {
+            let rows = end - start
+            (c + start * n).initialize(repeating: 0, count: rows * n)
+            dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                  Int32(rows), Int32(n), Int32(k), 1, transposeA ? a + start : a + start * lda, Int32(max(lda, 1)),
+                  b, Int32(max(ldb, 1)), 1, c + start * n, Int32(max(n, 1)))
+        }
+    }
 }

@@ -499,9 +499,8 @@ extension Tensor {
                      _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
                      beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
         if let dgemm = BLAS.dgemm {
-            // NOTE: one thread: a chunk's product is at most a few million multiply-adds, which a second thread
-            // barely shortens, and on a busy machine the two wait for each other (docs/DECISIONS.md, "conv2d on BLAS").
-            BLAS.useThreads(forMultiplyAdds: 0)
+            // NOTE: on this thread only: a chunk's product is at most a few million multiply-adds, which a second
+            // thread barely shortens, and on a busy machine the two wait for each other (docs/DECISIONS.md, "conv2d on BLAS").
             // NOTE: β = 0 is zeros then β = 1: OpenBLAS would zero C itself, then add the product to it the same
             // way, but its zeroing loop stores one double at a time (measurements: docs/DECISIONS.md, "Round 7: W9").
             if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }

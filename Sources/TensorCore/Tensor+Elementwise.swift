@@ -40,7 +40,9 @@ extension Tensor {
         var nonFinite = false
         let out = [Double](specializedUninitializedCount: n) { y in
             Memory.prepareLargeBuffer(y)
-            nonFinite = withUnsafeBufferPointer { x in Tensor.apply(function, x, y) }
+            nonFinite = withUnsafeBufferPointer { x in
+                SharedChunks.shares(n) ? SharedChunks.apply(function, x, y) : Tensor.apply(function, x, y)
+            }
         }
         return (Tensor(shape: shape, scalars: out), nonFinite)
     }
@@ -137,12 +139,13 @@ extension Tensor {
             Memory.prepareLargeBuffer(po)
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
+                    let shared = SharedChunks.shares(n)
                     if aShape == bShape {
-                        nonFinite = combine(function, pa, 1, pb, 1, po, n)
+                        nonFinite = shared ? SharedChunks.combine(function, pa, 1, pb, 1, po, n) : combine(function, pa, 1, pb, 1, po, n)
                     } else if pa.count == 1 {
-                        nonFinite = combine(function, pa, 0, pb, 1, po, n)
+                        nonFinite = shared ? SharedChunks.combine(function, pa, 0, pb, 1, po, n) : combine(function, pa, 0, pb, 1, po, n)
                     } else if pb.count == 1 {
-                        nonFinite = combine(function, pa, 1, pb, 0, po, n)
+                        nonFinite = shared ? SharedChunks.combine(function, pa, 1, pb, 0, po, n) : combine(function, pa, 1, pb, 0, po, n)
                     } else {
                         nonFinite = broadcastCombine(function, shape, aShape, pa, bShape, pb, po)
                     }
@@ -165,6 +168,16 @@ extension Tensor {
         let inner = shape[rank - 1]
         if inner == 0 { return false }
         let outer = po.count / inner
+        if SharedChunks.shares(po.count) {
+            return shape.withUnsafeBufferPointer { shape in
+                aStrides.withUnsafeBufferPointer { aStrides in
+                    bStrides.withUnsafeBufferPointer { bStrides in
+                        SharedChunks.combineRows(function, shape: shape, pa.baseAddress!, aStrides, pb.baseAddress!, bStrides,
+                                                 po.baseAddress!, rows: outer, inner: inner)
+                    }
+                }
+            }
+        }
         var index = [Int](specializedRepeating: 0, count: rank)
         var aOffset = 0, bOffset = 0
         var nonFinite = false

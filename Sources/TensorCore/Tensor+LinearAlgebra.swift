@@ -53,7 +53,7 @@ extension Tensor {
                         if m * n * k <= 4096 {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         } else if thin {
-                            nonFinite = thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
+                            nonFinite = SharedChunks.thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
                         } else if n == 1 {
                             // op(A)·b for one column b: op(B)'s only column, with stride bc (1 when transposed).
                             matrixVector(pA, rows: ar, columns: ac, transpose: transposeA, pB, stride: transposeB ? 1 : bc, pC)
@@ -62,16 +62,10 @@ extension Tensor {
                             matrixVector(pB, rows: br, columns: bc, transpose: !transposeB, pA, stride: transposeA ? ac : 1, pC)
                         } else if BLAS.isWorthComputingWhileOpening(m: m, n: n, k: k) {
                             // The same sums as OpenBLAS's below, without waiting for the library to open.
-                            nonFinite = thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
+                            nonFinite = SharedChunks.thinProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k) || nonFinite
                             chainProducts += 1
                         } else if let dgemm = BLAS.dgemm {
-                            BLAS.useThreads(forMultiplyAdds: m * n * k)
-                            // With β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed
-                            // here with β = 1 it adds the same sums to the same zeros (the same bits), sooner.
-                            pC.initialize(repeating: 0, count: m * n)
-                            dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                                  Int32(m), Int32(n), Int32(k), 1, pA, Int32(max(ac, 1)), pB, Int32(max(bc, 1)),
-                                  1, pC, Int32(max(n, 1)))
+                            BLAS.multiply(dgemm, transposeA, transposeB, m: m, n: n, k: k, pA, lda: ac, pB, ldb: bc, pC)
                         } else {
                             smallProduct(pA, ac, transposeA, pB, bc, transposeB, pC, m, n, k)
                         }

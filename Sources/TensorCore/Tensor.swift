@@ -123,6 +123,7 @@ public struct Tensor: Equatable, Sendable {
         }
         // Branch-free over blocks of 1,024 (`nonFiniteCarry`), so the compiler vectorizes it.
         return scalars.withUnsafeBufferPointer { buffer in
+            if SharedChunks.shares(buffer.count) { return SharedChunks.hasNonFinite(buffer.baseAddress!, count: buffer.count) }
             var start = 0
             while start < buffer.count {
                 let end = Swift.min(buffer.count, start + 1024)

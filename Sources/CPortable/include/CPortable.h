@@ -32,4 +32,14 @@ int tapebook_die_with_parent(void);
 /// The cores this process may run on (its affinity mask; the online cores when that cannot be read).
 int tapebook_usable_cores(void);
 
+/// A kernel over elements [start, end) of a job; returns nonzero to report something found (a NaN), ORed
+/// over the chunks.
+typedef int (*tapebook_chunk_function)(void *job, long start, long end);
+
+/// Runs `function` over [0, count) in chunks of `chunk` elements, shared between the calling thread and one
+/// helper thread (started at the first call); returns the OR of the chunks' results once all have run.
+/// The calling thread takes every chunk the helper does not, so nothing waits for a helper that is not
+/// running. Not reentrant: one thread asks at a time.
+int tapebook_share_chunks(tapebook_chunk_function function, void *job, long count, long chunk);
+
 #endif
