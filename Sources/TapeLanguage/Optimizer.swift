@@ -185,7 +185,7 @@ public struct Optimizer {
     }
     /// Adam's update (without AMSGrad) in one pass that writes new arrays for w, m and v: a loop's
     /// snapshot of the workspace shares the old slots, so updating them in place would copy them first.
-    /// Four lanes at a time; each lane computes what the scalar formula does, so the results are the same.
+    /// Each element is independent, so large parameters are updated on two cores (`SharedChunks`).
     static func adam(w: Tensor, g: Tensor, m: [Double], v: [Double], alpha: Double, keep1: Double, keep2: Double,
                      epsilon: Double) -> (w: [Double], m: [Double], v: [Double]) {
         let n = m.count
@@ -197,31 +197,16 @@ public struct Optimizer {
                         [Double](unsafeUninitializedCapacity: n) { wOut, wCount in
                             newM = [Double](unsafeUninitializedCapacity: n) { mOut, mCount in
                                 newV = [Double](unsafeUninitializedCapacity: n) { vOut, vCount in
-                                    typealias Lanes = SIMD4<Double>
-                                    func load(_ p: UnsafeBufferPointer<Double>, _ i: Int) -> Lanes {
-                                        UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: Lanes.self)
-                                    }
-                                    func store(_ x: Lanes, _ p: UnsafeMutableBufferPointer<Double>, _ i: Int) {
-                                        UnsafeMutableRawPointer(p.baseAddress! + i).storeBytes(of: x, as: Lanes.self)
-                                    }
-                                    let k1 = Lanes(repeating: keep1), k2 = Lanes(repeating: keep2)
-                                    let a = Lanes(repeating: alpha), e = Lanes(repeating: epsilon)
-                                    var i = 0
-                                    while i + 4 <= n {
-                                        let gi = load(g, i), mi = load(m, i) + (load(g, i) - load(m, i)) * k1
-                                        let vi = load(v, i) + (gi * gi - load(v, i)) * k2
-                                        store(mi, mOut, i)
-                                        store(vi, vOut, i)
-                                        store(load(w, i) - mi * a / (vi.squareRoot() + e), wOut, i)
-                                        i += 4
-                                    }
-                                    while i < n {
-                                        let mi = m[i] + (g[i] - m[i]) * keep1
-                                        let vi = v[i] + (g[i] * g[i] - v[i]) * keep2
-                                        mOut[i] = mi
-                                        vOut[i] = vi
-                                        wOut[i] = w[i] - mi * alpha / (vi.squareRoot() + epsilon)
-                                        i += 1
+                                    let update = AdamUpdate(w: w.baseAddress, g: g.baseAddress, m: m.baseAddress, v: v.baseAddress,
+                                                            wOut: wOut.baseAddress, mOut: mOut.baseAddress, vOut: vOut.baseAddress,
+                                                            alpha: alpha, keep1: keep1, keep2: keep2, epsilon: epsilon)
+                                    if SharedChunks.shares(n) {
+                                        _ = SharedChunks.run(update, count: n) { job, start, end in
+                                            job!.assumingMemoryBound(to: AdamUpdate.self).pointee.elements(start, end)
+                                            return 0
+                                        }
+                                    } else {
+                                        update.elements(0, n)
                                     }
                                     vCount = n
                                 }
@@ -234,5 +219,40 @@ public struct Optimizer {
             }
         }
         return (newW, newM, newV)
+    }
+}
+
+/// One Adam update's buffers (raw pointers only: the helper thread of `SharedChunks` runs part of it).
+struct AdamUpdate {
+    let w, g, m, v: UnsafePointer<Double>?
+    let wOut, mOut, vOut: UnsafeMutablePointer<Double>?
+    let alpha, keep1, keep2, epsilon: Double
+
+    /// Elements [start, end): four lanes at a time; each lane computes what the scalar formula does, so the
+    /// results are the same wherever a chunk starts.
+    func elements(_ start: Int, _ end: Int) {
+        guard let w, let g, let m, let v, let wOut, let mOut, let vOut else { return }
+        typealias Lanes = SIMD4<Double>
+        func load(_ p: UnsafePointer<Double>, _ i: Int) -> Lanes { UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self) }
+        func store(_ x: Lanes, _ p: UnsafeMutablePointer<Double>, _ i: Int) { UnsafeMutableRawPointer(p + i).storeBytes(of: x, as: Lanes.self) }
+        let k1 = Lanes(repeating: keep1), k2 = Lanes(repeating: keep2)
+        let a = Lanes(repeating: alpha), e = Lanes(repeating: epsilon)
+        var i = start
+        while i + 4 <= end {
+            let gi = load(g, i), mi = load(m, i) + (load(g, i) - load(m, i)) * k1
+            let vi = load(v, i) + (gi * gi - load(v, i)) * k2
+            store(mi, mOut, i)
+            store(vi, vOut, i)
+            store(load(w, i) - mi * a / (vi.squareRoot() + e), wOut, i)
+            i += 4
+        }
+        while i < end {
+            let mi = m[i] + (g[i] - m[i]) * keep1
+            let vi = v[i] + (g[i] * g[i] - v[i]) * keep2
+            mOut[i] = mi
+            vOut[i] = vi
+            wOut[i] = w[i] - mi * alpha / (vi.squareRoot() + epsilon)
+            i += 1
+        }
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 @testable import TapeLanguage
+import TensorCore
 
 /// Optimizers against Keras 3's formulas in float64 (to 1e-12 relative) and against tf.keras.optimizers
 /// itself (to 1e-5: Keras rounds the learning rate and Adam's betas in its bias correction through
@@ -52,6 +53,25 @@ final class OptimizerTests: XCTestCase {
             }
             for (i, (g, k)) in zip(got, keras).enumerated() {
                 XCTAssertLessThanOrEqual(abs(g - k) / scale, 1e-5, "\(optimizer) [\(i)]: \(g) vs tf.keras's \(k)")
+            }
+        }
+    }
+
+    /// Adam's one-pass update of a large parameter (shared between two threads, in SIMD lanes from wherever a
+    /// chunk starts) is the scalar formula, to the bit, at every element.
+    func testLargeAdamUpdatesAreTheScalarFormulaToTheBit() throws {
+        let n = 3 * SharedChunks.chunk + 5
+        var random = RandomGenerator(seed: 9)
+        let w = try random.tensor(shape: [n], normal: true), g = try random.tensor(shape: [n], normal: true)
+        let m = try random.tensor(shape: [n], normal: true).scalars, v = try random.tensor(shape: [n], normal: true).scalars.map { $0 * $0 }
+        let (alpha, keep1, keep2, epsilon) = (0.001, 0.1, 0.001, 1e-7)
+        let next = Optimizer.adam(w: w, g: g, m: m, v: v, alpha: alpha, keep1: keep1, keep2: keep2, epsilon: epsilon)
+        let ws = w.scalars, gs = g.scalars
+        for i in 0..<n {
+            let mi = m[i] + (gs[i] - m[i]) * keep1, vi = v[i] + (gs[i] * gs[i] - v[i]) * keep2
+            let wi = ws[i] - mi * alpha / (vi.squareRoot() + epsilon)
+            if (next.m[i].bitPattern, next.v[i].bitPattern, next.w[i].bitPattern) != (mi.bitPattern, vi.bitPattern, wi.bitPattern) {
+                return XCTFail("element \(i): \((next.w[i], next.m[i], next.v[i])) against \((wi, mi, vi))")
             }
         }
     }
