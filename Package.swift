@@ -6,9 +6,10 @@ import PackageDescription
 ///
 /// They also count references without atomic instructions (`-assume-single-threaded`): the interpreter
 /// retains and releases values about a million times in a long loop (measurements: docs/DECISIONS.md, "Measurements behind the code").
-/// Only the main thread touches Swift objects. The one other thread these modules start
-/// (`BLAS.openInBackground`) runs `dlopen` and `dlsym` and stores C pointers; OpenBLAS's own threads run C.
-/// A new thread that shares Swift objects would need this flag gone. Tests build without it (debug).
+/// Only the main thread touches Swift objects. The other threads these modules start touch none:
+/// `BLAS.openInBackground`'s runs `dlopen` and `dlsym` and stores C pointers, and `SharedChunks`' helper runs
+/// kernels over raw pointers (and OpenBLAS, which runs no threads of its own). A new thread that shares
+/// Swift objects would need this flag gone. Tests build without it (debug).
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-assume-single-threaded"], .when(configuration: .release))]
 /// The parser and the renderers keep their run-time checks (they read whatever a user types) but count references
 /// without atomic instructions as the modules above do: they run on the main thread only.
