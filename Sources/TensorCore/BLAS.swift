@@ -137,12 +137,15 @@ public enum BLAS {
         return min(cores, asked)
     }()
 
-    /// C = op(A)·op(B) for row-major matrices, C m×n: zeroed, then OpenBLAS adds the product (β = 1). From a
-    /// million multiply-adds on, the rows are split between this thread and `SharedChunks`' helper (W3's
-    /// 256×64×256 products run about 10% faster on two threads than on one).
+    /// C = op(A)·op(B) (or C + op(A)·op(B) when `adding`) for row-major matrices, C m×n with rows `ldc` apart
+    /// (n by default): zeroed, then OpenBLAS adds the product (β = 1). From a million multiply-adds on, the
+    /// rows are split between this thread and `SharedChunks`' helper (W3's 256×64×256 products run about 10%
+    /// faster on two threads than on one).
     static func multiply(_ dgemm: Dgemm, _ transposeA: Bool, _ transposeB: Bool, m: Int, n: Int, k: Int,
-                         _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int, _ c: UnsafeMutablePointer<Double>) {
-        let product = Product(dgemm: dgemm, transposeA: transposeA, transposeB: transposeB, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c)
+                         _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int, _ c: UnsafeMutablePointer<Double>,
+                         ldc: Int? = nil, adding: Bool = false) {
+        let product = Product(dgemm: dgemm, transposeA: transposeA, transposeB: transposeB, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                              c: c, ldc: ldc ?? n, adding: adding)
         if m * n * k >= 1 << 20 && m >= 16 && SharedChunks.isAvailable {
             // Two halves, each a whole number of OpenBLAS's blocks of rows (the same sums as one call).
             _ = SharedChunks.run(product, count: m, chunk: (m / 2 + 7) & ~7) { job, start, end in
@@ -157,17 +160,21 @@ public enum BLAS {
     /// One product's operands, for rows of C computed on either thread.
     struct Product {
         let dgemm: Dgemm, transposeA: Bool, transposeB: Bool, n: Int, k: Int
-        let a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>
+        let a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>, ldc: Int
+        let adding: Bool
 
         /// Rows [start, end) of C.
         // NOTE: with β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed here with
         // β = 1 it adds the same sums to the same zeros (the same bits), sooner.
         func rows(_ start: Int, _ end: Int) {
             let rows = end - start
-            (c + start * n).initialize(repeating: 0, count: rows * n)
+            if !adding {
+                if ldc == n { (c + start * n).initialize(repeating: 0, count: rows * n) }
+                else { for row in start..<end { (c + row * ldc).initialize(repeating: 0, count: n) } }
+            }
             dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                   Int32(rows), Int32(n), Int32(k), 1, transposeA ? a + start : a + start * lda, Int32(max(lda, 1)),
-                  b, Int32(max(ldb, 1)), 1, c + start * n, Int32(max(n, 1)))
+                  b, Int32(max(ldb, 1)), 1, c + start * ldc, Int32(max(ldc, 1)))
         }
     }
 }

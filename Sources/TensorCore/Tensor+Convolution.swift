@@ -498,14 +498,10 @@ extension Tensor {
     static func gemm(_ transposeA: Bool, _ transposeB: Bool, m: Int, n: Int, k: Int,
                      _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
                      beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
-        if let dgemm = BLAS.dgemm {
-            // NOTE: on this thread only: a chunk's product is at most a few million multiply-adds, which a second
-            // thread barely shortens, and on a busy machine the two wait for each other (docs/DECISIONS.md, "conv2d on BLAS").
+        if let dgemm = BLAS.dgemm, beta == 0 || beta == 1 {
             // NOTE: β = 0 is zeros then β = 1: OpenBLAS would zero C itself, then add the product to it the same
             // way, but its zeroing loop stores one double at a time (measurements: docs/DECISIONS.md, "Round 7: W9").
-            if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
-            dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                  Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 1, c, Int32(ldc))
+            BLAS.multiply(dgemm, transposeA, transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, adding: beta == 1)
             return
         }
         for i in 0..<m {

@@ -165,6 +165,30 @@ final class SharedChunksTests: XCTestCase {
         XCTAssertEqual(checked, 20)
     }
 
+    /// The same into rows of a wider matrix (`ldc`), added to what C holds (β = 1, as conv2d's filter gradient
+    /// sums its chunks) and written over it (β = 0): the columns past n are left alone.
+    func testSplitProductsIntoWiderRowsAddOrWrite() throws {
+        guard let dgemm = BLAS.dgemm else { throw XCTSkip("OpenBLAS is not installed (make deps installs it)") }
+        let (m, k, n, ldc) = (144, 300, 32, 40)
+        let a = try randomTensor([k, m], seed: 12), b = try randomTensor([k, n], seed: 13), start = try randomTensor([m, ldc], seed: 14)
+        for adding in [true, false] {
+            var whole = start.scalars, split = start.scalars
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    whole.withUnsafeMutableBufferPointer { pc in
+                        dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, pa.baseAddress, Int32(m),
+                              pb.baseAddress, Int32(n), adding ? 1 : 0, pc.baseAddress, Int32(ldc))
+                    }
+                    split.withUnsafeMutableBufferPointer { pc in
+                        BLAS.multiply(dgemm, true, false, m: m, n: n, k: k, pa.baseAddress!, lda: m, pb.baseAddress!, ldb: n, pc.baseAddress!,
+                                      ldc: ldc, adding: adding)
+                    }
+                }
+            }
+            XCTAssertEqual(split.map(\.bitPattern), whole.map(\.bitPattern), "adding \(adding)")
+        }
+    }
+
     /// `thinProduct` split by rows between the threads is `thinProduct` of the whole, to the bit.
     func testSplitThinProductsAreWholeThinProductsToTheBit() throws {
         for (m, k, n) in [(256, 256, 10), (256, 10, 256), (1000, 64, 12), (36, 256, 30)] {
