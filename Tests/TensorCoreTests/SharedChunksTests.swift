@@ -55,8 +55,13 @@ final class SharedChunksTests: XCTestCase {
                 SharedChunksTests.chunksStarted.add(1, ordering: .sequentiallyConsistent)
                 return 1
             }
-            // The caller takes chunk 0 first; it leaves only once the helper has taken chunk 1.
-            while start == 0 && SharedChunksTests.chunksStarted.load(ordering: .sequentiallyConsistent) == 0 { sched_yield() }
+            // The caller takes chunk 0 first; it leaves once the helper has taken chunk 1. Each round yields the
+            // core to the helper; the bound only turns a missing helper into a failure instead of a hang.
+            var rounds = 0
+            while start == 0 && SharedChunksTests.chunksStarted.load(ordering: .sequentiallyConsistent) == 0 && rounds < 50_000_000 {
+                sched_yield()
+                rounds += 1
+            }
             return 0
         }
         XCTAssertTrue(helped, "the second chunk ran on another thread")
