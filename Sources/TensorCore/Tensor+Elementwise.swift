@@ -261,6 +261,9 @@ extension Tensor {
         return carry >> 63 != 0
     }
 
+    // NOTE: inlined, as it was while its callers were all here: outlined (once `SharedChunks` called it too),
+    // a scalar's zip paid a call and the stride checks, 4% more instructions in W2's scalar chain.
+    @inline(__always)
     static func combine(_ function: BinaryFunction, _ a: UnsafeBufferPointer<Double>, _ sa: Int,
                         _ b: UnsafeBufferPointer<Double>, _ sb: Int, _ o: UnsafeMutableBufferPointer<Double>, _ n: Int) -> Bool {
         switch function {
