@@ -2,6 +2,7 @@ import CBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
+import Portable
 import Synchronization
 
 /// OpenBLAS, opened on first use.
@@ -19,6 +20,7 @@ public enum BLAS {
 
     /// The library's handle, or nil when it cannot be opened (products then use a plain loop).
     nonisolated(unsafe) static let handle: UnsafeMutableRawPointer? = {
+        guard hasRoomForItsBuffer() else { return nil }
         defer { threadsWhileLoading.restore() }
         threadsWhileLoading.askForOne()
         for name in ["libopenblas.so.0", "libopenblas.so"] {
@@ -146,7 +148,7 @@ public enum BLAS {
                          ldc: Int? = nil, adding: Bool = false) {
         let product = Product(dgemm: dgemm, transposeA: transposeA, transposeB: transposeB, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
                               c: c, ldc: ldc ?? n, adding: adding)
-        if m * n * k >= 1 << 20 && m >= 16 && SharedChunks.isAvailable {
+        if m * n * k >= 1 << 20 && m >= 16 && splitsProducts {
             // Two halves, each a whole number of OpenBLAS's blocks of rows (the same sums as one call).
             _ = SharedChunks.run(product, count: m, chunk: (m / 2 + 7) & ~7) { job, start, end in
                 job!.assumingMemoryBound(to: Product.self).pointee.rows(start, end)
@@ -156,6 +158,27 @@ public enum BLAS {
             product.rows(0, m)
         }
     }
+
+    /// Whether the address space has room for OpenBLAS and the 128 MiB buffer it maps at its first product
+    /// (with the Zen kernel): under an address-space limit (`ulimit -v`) OpenBLAS 0.3.21 retries a buffer it
+    /// cannot map forever, and the product never returns. Without the room, products use the plain loops.
+    static func hasRoomForItsBuffer() -> Bool {
+        var addressSpace = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur < rlim_t(Int.max) else { return true }
+        // /proc/self/statm: the address space in use, in pages, first.
+        guard let statm = FileText.read("/proc/self/statm"), let pages = statm.split(separator: " ").first.flatMap({ Int($0) }) else { return false }
+        let used = pages * max(1, sysconf(Int32(_SC_PAGESIZE)))
+        return Int(addressSpace.rlim_cur) - used >= 256 << 20
+    }
+
+    /// Whether large products are split between two threads. Not under an address-space limit (`ulimit -v`):
+    /// each thread's OpenBLAS call takes a buffer of its own (128 MiB of address space with the Zen kernel),
+    /// and OpenBLAS 0.3.21 retries a buffer it cannot map forever (a second thread of its own hangs the same way).
+    static let splitsProducts: Bool = {
+        var addressSpace = rlimit()
+        let limited = getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0 && addressSpace.rlim_cur < rlim_t(Int.max)
+        return SharedChunks.isAvailable && !limited
+    }()
 
     /// One product's operands, for rows of C computed on either thread.
     struct Product {

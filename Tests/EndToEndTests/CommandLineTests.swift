@@ -19,6 +19,34 @@ final class CommandLineTests: XCTestCase {
         return path
     }
 
+    /// Under an address-space limit (`ulimit -v`) large products still finish, with the same numbers: OpenBLAS
+    /// 0.3.21 retries forever a buffer it cannot map, so tapebook neither splits products between threads
+    /// (each call maps its own) nor opens OpenBLAS without room for one. Before, W3-like steps hung at
+    /// 250 MB. `timeout` only bounds how long a broken binary can hang the test.
+    func testProductsFinishUnderAnAddressSpaceLimit() throws {
+        try Tapebook.skipUnlessBuilt()
+        guard let timeout = which("timeout") else { throw XCTSkip("no timeout(1) to bound a hang") }
+        let file = try temporaryFile("limit.tape", """
+            set_seed(0)
+            X = randn([256, 64])
+            W = randn([64, 256])
+            repeat 3 <
+              H = tanh(X @ W)
+              W = W - 0.001 * (transpose(X) @ H)
+            >
+            [sum(H * H), sum(W)]
+
+            """)
+        let free = try tapebook(["run", file])
+        XCTAssertEqual(free.status, 0, free.stderr)
+        for kilobytes in [1_000_000, 400_000, 250_000, 200_000, 150_000] {
+            let limited = try Tapebook.runProgram(timeout, ["300", "sh", "-c", "ulimit -v \(kilobytes) && exec \"$0\" run \"$1\"", Self.binary, file],
+                                                  environment: Tapebook.environment())
+            XCTAssertEqual(limited.status, 0, "ulimit -v \(kilobytes): \(limited.stderr)")
+            XCTAssertEqual(limited.stdout, free.stdout, "ulimit -v \(kilobytes)")
+        }
+    }
+
     func testStatementsFromArgument() throws {
         let r = try tapebook(["-e", "x = [1, 2, 3]\nwatch x\ny = sum(x^2)\ngrad y wrt x"])
         XCTAssertEqual(r.stdout, "x = [1, 2, 3]\ny = 14\n∂y/∂x = [2, 4, 6]\n")
