@@ -22,7 +22,7 @@ final class CommandLineTests: XCTestCase {
     /// Under an address-space limit (`ulimit -v`) large products still finish, with the same numbers: OpenBLAS
     /// 0.3.21 retries forever a buffer it cannot map, so tapebook neither splits products between threads
     /// (each call maps its own) nor opens OpenBLAS without room for one. Before, W3-like steps hung at
-    /// 250 MB. `timeout` only bounds how long a broken binary can hang the test.
+    /// 150–250 MB. `timeout` only bounds how long a broken binary can hang the test.
     func testProductsFinishUnderAnAddressSpaceLimit() throws {
         try Tapebook.skipUnlessBuilt()
         guard let timeout = which("timeout") else { throw XCTSkip("no timeout(1) to bound a hang") }
