@@ -24,6 +24,9 @@ static struct {
     _Atomic uint32_t generation;
     // (generation << 32) | index of the next chunk to take.
     _Atomic uint64_t ticket;
+    // Which job the fields below describe: (generation << 1) | 1, or 0 while the asking thread writes them
+    // (a sequence lock: the helper uses fields only if they were whole before and after it read them).
+    _Atomic uint64_t fields;
     _Atomic(tapebook_chunk_function) function;
     _Atomic(void *) job;
     _Atomic long count, chunk, chunks;
@@ -75,12 +78,18 @@ static void *helper_main(void *unused) {
             continue;
         }
         seen = generation;
-        // Fields of a newer job than `generation` may be read here; its ticket then refuses every claim.
+        // The fields must be this job's, whole: the asking thread may already be writing the next job's
+        // (it finished this one alone), and a claim with the next job's chunk count would pass this one's
+        // ticket. Fields of another job: this one is over.
+        uint64_t expected = ((uint64_t)generation << 1) | 1;
+        if (atomic_load_explicit(&shared.fields, memory_order_acquire) != expected) continue;
         tapebook_chunk_function function = atomic_load_explicit(&shared.function, memory_order_relaxed);
         void *job = atomic_load_explicit(&shared.job, memory_order_relaxed);
         long count = atomic_load_explicit(&shared.count, memory_order_relaxed);
         long chunk = atomic_load_explicit(&shared.chunk, memory_order_relaxed);
         long chunks = atomic_load_explicit(&shared.chunks, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&shared.fields, memory_order_relaxed) != expected) continue;
         take_chunks(generation, function, job, count, chunk, chunks);
     }
     return NULL;
@@ -116,6 +125,8 @@ int tapebook_share_chunks(tapebook_chunk_function function, void *job, long coun
     if (helper_state == 0) helper_state = start_helper();
     if (helper_state < 0 || chunks < 2 || chunks > 0xffffffffL) return count > 0 ? function(job, 0, count) : 0;
     uint32_t generation = atomic_load_explicit(&shared.generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&shared.fields, 0, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
     atomic_store_explicit(&shared.function, function, memory_order_relaxed);
     atomic_store_explicit(&shared.job, job, memory_order_relaxed);
     atomic_store_explicit(&shared.count, count, memory_order_relaxed);
@@ -123,6 +134,7 @@ int tapebook_share_chunks(tapebook_chunk_function function, void *job, long coun
     atomic_store_explicit(&shared.chunks, chunks, memory_order_relaxed);
     atomic_store_explicit(&shared.finished, 0, memory_order_relaxed);
     atomic_store_explicit(&shared.result, 0, memory_order_relaxed);
+    atomic_store_explicit(&shared.fields, ((uint64_t)generation << 1) | 1, memory_order_release);
     atomic_store_explicit(&shared.ticket, (uint64_t)generation << 32, memory_order_release);
     atomic_store(&shared.generation, generation);
     if (atomic_load(&shared.sleeping))
