@@ -163,22 +163,17 @@ public enum BLAS {
     /// (with the Zen kernel): under an address-space limit (`ulimit -v`) OpenBLAS 0.3.21 retries a buffer it
     /// cannot map forever, and the product never returns. Without the room, products use the plain loops.
     static func hasRoomForItsBuffer() -> Bool {
-        var addressSpace = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur < rlim_t(Int.max) else { return true }
+        guard let limit = Memory.addressSpaceLimit else { return true }
         // /proc/self/statm: the address space in use, in pages, first.
         guard let statm = FileText.read("/proc/self/statm"), let pages = statm.split(separator: " ").first.flatMap({ Int($0) }) else { return false }
         let used = pages * max(1, sysconf(Int32(_SC_PAGESIZE)))
-        return Int(addressSpace.rlim_cur) - used >= 256 << 20
+        return limit - used >= 256 << 20
     }
 
     /// Whether large products are split between two threads. Not under an address-space limit (`ulimit -v`):
     /// each thread's OpenBLAS call takes a buffer of its own (128 MiB of address space with the Zen kernel),
     /// and OpenBLAS 0.3.21 retries a buffer it cannot map forever (a second thread of its own hangs the same way).
-    static let splitsProducts: Bool = {
-        var addressSpace = rlimit()
-        let limited = getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0 && addressSpace.rlim_cur < rlim_t(Int.max)
-        return SharedChunks.isAvailable && !limited
-    }()
+    static let splitsProducts = SharedChunks.isAvailable && Memory.addressSpaceLimit == nil
 
     /// One product's operands, for rows of C computed on either thread.
     struct Product {
@@ -188,7 +183,8 @@ public enum BLAS {
 
         /// Rows [start, end) of C.
         // NOTE: with β = 0 OpenBLAS zeroes C a double at a time before it adds the product; zeroed here with
-        // β = 1 it adds the same sums to the same zeros (the same bits), sooner.
+        // β = 1 it adds the same sums to the same zeros (the same bits), sooner (measurements: docs/DECISIONS.md,
+        // "Round 7: W9").
         func rows(_ start: Int, _ end: Int) {
             let rows = end - start
             if !adding {

@@ -159,11 +159,15 @@ public enum Memory {
         if let limit = controlGroupLimit(membership: FileText.read("/proc/self/cgroup") ?? "", read: FileText.read) {
             bytes = min(bytes, limit)
         }
-        var addressSpace = rlimit()
-        if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur < rlim_t(Int.max) {
-            bytes = min(bytes, Int(addressSpace.rlim_cur))
-        }
+        if let addressSpaceLimit { bytes = min(bytes, addressSpaceLimit) }
         return bytes
+    }()
+
+    /// This process's address-space limit (`ulimit -v`) in bytes, or nil when there is none. Read once.
+    static let addressSpaceLimit: Int? = {
+        var addressSpace = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &addressSpace) == 0, addressSpace.rlim_cur < rlim_t(Int.max) else { return nil }
+        return Int(addressSpace.rlim_cur)
     }()
 
     /// The lowest memory limit on the way from this process's control group up to the root, in cgroup v2

@@ -58,40 +58,10 @@ public enum SharedChunks {
         }
     }
 
-    /// Rows of a broadcast `combine` on both threads: row r of the output (`inner` elements) combines the
-    /// operands from the offsets of r's index in `shape` (all axes but the last), by their strides.
-    static func combineRows(_ function: BinaryFunction, shape: UnsafeBufferPointer<Int>,
-                            _ a: UnsafePointer<Double>, _ aStrides: UnsafeBufferPointer<Int>,
-                            _ b: UnsafePointer<Double>, _ bStrides: UnsafeBufferPointer<Int>,
-                            _ o: UnsafeMutablePointer<Double>, rows: Int, inner: Int) -> Bool {
-        struct Job {
-            let function: BinaryFunction
-            let shape: UnsafePointer<Int>, rank: Int, inner: Int
-            let a: UnsafePointer<Double>, aStrides: UnsafePointer<Int>, b: UnsafePointer<Double>, bStrides: UnsafePointer<Int>
-            let o: UnsafeMutablePointer<Double>
-        }
-        let job = Job(function: function, shape: shape.baseAddress!, rank: shape.count, inner: inner, a: a, aStrides: aStrides.baseAddress!,
-                      b: b, bStrides: bStrides.baseAddress!, o: o)
-        return run(job, count: rows, chunk: max(1, chunk / inner)) { job, start, end in
-            let job = job!.assumingMemoryBound(to: Job.self).pointee
-            let last = job.rank - 1
-            var found = false
-            for row in start..<end {
-                var rest = row, aOffset = 0, bOffset = 0
-                var axis = last - 1
-                while axis >= 0 {
-                    let i = rest % job.shape[axis]
-                    rest /= job.shape[axis]
-                    aOffset += i * job.aStrides[axis]
-                    bOffset += i * job.bStrides[axis]
-                    axis -= 1
-                }
-                let sa = job.aStrides[last], sb = job.bStrides[last]
-                found = Tensor.combine(job.function, UnsafeBufferPointer(start: job.a + aOffset, count: sa == 0 ? 1 : job.inner), sa,
-                                       UnsafeBufferPointer(start: job.b + bOffset, count: sb == 0 ? 1 : job.inner), sb,
-                                       UnsafeMutableBufferPointer(start: job.o + row * job.inner, count: job.inner), job.inner) || found
-            }
-            return found ? 1 : 0
+    /// Rows of a broadcast `combine` on both threads, about a chunk's elements at a time.
+    static func combineRows(_ rows: Tensor.BroadcastRows, count: Int) -> Bool {
+        run(rows, count: count, chunk: max(1, chunk / rows.inner)) { job, start, end in
+            job!.assumingMemoryBound(to: Tensor.BroadcastRows.self).pointee.combine(start, end) ? 1 : 0
         }
     }
 

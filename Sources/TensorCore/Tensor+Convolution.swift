@@ -413,7 +413,7 @@ extension Tensor {
                 g.im2col(px, first: first, count: count, into: columns)
                 let rows = py + first * g.outChannels
                 gemm(false, false, m: count, n: g.outChannels, k: g.taps, columns, lda: g.taps, pk, ldb: g.outChannels,
-                     beta: 0, rows, ldc: g.outChannels)
+                     adding: false, rows, ldc: g.outChannels)
                 carry |= nonFiniteCarry(rows, count: count * g.outChannels)
             }
         }
@@ -435,7 +435,7 @@ extension Tensor {
         }
         return try chunked(k, dy, g, into: g.inputShape) { pk, pd, px, first, count, columns in
             gemm(false, true, m: count, n: g.taps, k: g.outChannels, pd + first * g.outChannels, lda: g.outChannels,
-                 pk, ldb: g.outChannels, beta: 0, columns, ldc: g.taps)
+                 pk, ldb: g.outChannels, adding: false, columns, ldc: g.taps)
             g.col2im(columns, first: first, count: count, into: px)
         }
     }
@@ -456,7 +456,7 @@ extension Tensor {
         return try chunked(x, dy, g, into: g.filterShape) { px, pd, pk, first, count, columns in
             g.im2col(px, first: first, count: count, into: columns)
             gemm(true, false, m: g.taps, n: g.outChannels, k: count, columns, lda: g.taps, pd + first * g.outChannels,
-                 ldb: g.outChannels, beta: first == 0 ? 0 : 1, pk, ldc: g.outChannels)
+                 ldb: g.outChannels, adding: first > 0, pk, ldc: g.outChannels)
         }
     }
 
@@ -494,21 +494,20 @@ extension Tensor {
         return [Double](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
-    /// C = op(A)·op(B) + β·C for row-major matrices: one `cblas_dgemm`, or a plain loop where OpenBLAS is missing.
+    /// C = op(A)·op(B), or C + op(A)·op(B) when `adding`, for row-major matrices: `BLAS.multiply`, or a plain
+    /// loop where OpenBLAS is missing.
     static func gemm(_ transposeA: Bool, _ transposeB: Bool, m: Int, n: Int, k: Int,
                      _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int,
-                     beta: Double, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
-        if let dgemm = BLAS.dgemm, beta == 0 || beta == 1 {
-            // NOTE: β = 0 is zeros then β = 1: OpenBLAS would zero C itself, then add the product to it the same
-            // way, but its zeroing loop stores one double at a time (measurements: docs/DECISIONS.md, "Round 7: W9").
-            BLAS.multiply(dgemm, transposeA, transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, adding: beta == 1)
+                     adding: Bool, _ c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if let dgemm = BLAS.dgemm {
+            BLAS.multiply(dgemm, transposeA, transposeB, m: m, n: n, k: k, a, lda: lda, b, ldb: ldb, c, ldc: ldc, adding: adding)
             return
         }
         for i in 0..<m {
             for j in 0..<n {
                 var s = 0.0
                 for p in 0..<k { s += (transposeA ? a[p * lda + i] : a[i * lda + p]) * (transposeB ? b[j * ldb + p] : b[p * ldb + j]) }
-                c[i * ldc + j] = s + (beta == 0 ? 0 : beta * c[i * ldc + j])
+                c[i * ldc + j] = s + (adding ? c[i * ldc + j] : 0)
             }
         }
     }

@@ -139,13 +139,10 @@ extension Tensor {
             Memory.prepareLargeBuffer(po)
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
-                    let shared = SharedChunks.shares(n)
-                    if aShape == bShape {
-                        nonFinite = shared ? SharedChunks.combine(function, pa, 1, pb, 1, po, n) : combine(function, pa, 1, pb, 1, po, n)
-                    } else if pa.count == 1 {
-                        nonFinite = shared ? SharedChunks.combine(function, pa, 0, pb, 1, po, n) : combine(function, pa, 0, pb, 1, po, n)
-                    } else if pb.count == 1 {
-                        nonFinite = shared ? SharedChunks.combine(function, pa, 1, pb, 0, po, n) : combine(function, pa, 1, pb, 0, po, n)
+                    // The same shape, or one operand a single element (stride 0): one strided loop.
+                    let strides: (a: Int, b: Int)? = aShape == bShape ? (1, 1) : pa.count == 1 ? (0, 1) : pb.count == 1 ? (1, 0) : nil
+                    if let (sa, sb) = strides {
+                        nonFinite = SharedChunks.shares(n) ? SharedChunks.combine(function, pa, sa, pb, sb, po, n) : combine(function, pa, sa, pb, sb, po, n)
                     } else {
                         nonFinite = broadcastCombine(function, shape, aShape, pa, bShape, pb, po)
                     }
@@ -168,37 +165,61 @@ extension Tensor {
         let inner = shape[rank - 1]
         if inner == 0 { return false }
         let outer = po.count / inner
-        if SharedChunks.shares(po.count) {
-            return shape.withUnsafeBufferPointer { shape in
-                aStrides.withUnsafeBufferPointer { aStrides in
-                    bStrides.withUnsafeBufferPointer { bStrides in
-                        SharedChunks.combineRows(function, shape: shape, pa.baseAddress!, aStrides, pb.baseAddress!, bStrides,
-                                                 po.baseAddress!, rows: outer, inner: inner)
-                    }
+        return shape.withUnsafeBufferPointer { shape in
+            aStrides.withUnsafeBufferPointer { aStrides in
+                bStrides.withUnsafeBufferPointer { bStrides in
+                    let rows = BroadcastRows(function: function, shape: shape.baseAddress!, rank: rank, inner: inner,
+                                             a: pa.baseAddress!, aStrides: aStrides.baseAddress!,
+                                             b: pb.baseAddress!, bStrides: bStrides.baseAddress!, o: po.baseAddress!)
+                    return SharedChunks.shares(po.count) ? SharedChunks.combineRows(rows, count: outer) : rows.combine(0, outer)
                 }
             }
         }
-        var index = [Int](specializedRepeating: 0, count: rank)
-        var aOffset = 0, bOffset = 0
-        var nonFinite = false
-        for row in 0..<outer {
-            nonFinite = combine(function, UnsafeBufferPointer(rebasing: pa[aOffset...]), aStrides[rank - 1],
-                    UnsafeBufferPointer(rebasing: pb[bOffset...]), bStrides[rank - 1],
-                    UnsafeMutableBufferPointer(rebasing: po[(row * inner)...]), inner) || nonFinite
-            // Advance the outer index (all axes but the last).
-            var axis = rank - 2
-            while axis >= 0 {
-                index[axis] += 1
-                aOffset += aStrides[axis]
-                bOffset += bStrides[axis]
-                if index[axis] < shape[axis] { break }
-                aOffset -= aStrides[axis] * shape[axis]
-                bOffset -= bStrides[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
+    }
+
+    /// A broadcast `combine` by rows of the output (`inner` elements each, the last axis), over raw pointers
+    /// only (`SharedChunks`' helper runs ranges of rows).
+    struct BroadcastRows {
+        let function: BinaryFunction
+        let shape: UnsafePointer<Int>, rank: Int, inner: Int
+        let a: UnsafePointer<Double>, aStrides: UnsafePointer<Int>, b: UnsafePointer<Double>, bStrides: UnsafePointer<Int>
+        let o: UnsafeMutablePointer<Double>
+
+        /// Rows [start, end): the operands' offsets found from `start`'s index, then advanced a row at a time
+        /// with a counter over the outer axes. True when a result is NaN or infinite.
+        func combine(_ start: Int, _ end: Int) -> Bool {
+            let last = rank - 1, sa = aStrides[last], sb = bStrides[last]
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: Swift.max(rank, 1)) { index in
+                var aOffset = 0, bOffset = 0, rest = start
+                var axis = last - 1
+                while axis >= 0 {
+                    index[axis] = rest % shape[axis]
+                    rest /= shape[axis]
+                    aOffset += index[axis] * aStrides[axis]
+                    bOffset += index[axis] * bStrides[axis]
+                    axis -= 1
+                }
+                var nonFinite = false
+                for row in start..<end {
+                    nonFinite = Tensor.combine(function, UnsafeBufferPointer(start: a + aOffset, count: sa == 0 ? 1 : inner), sa,
+                                               UnsafeBufferPointer(start: b + bOffset, count: sb == 0 ? 1 : inner), sb,
+                                               UnsafeMutableBufferPointer(start: o + row * inner, count: inner), inner) || nonFinite
+                    // Advance the outer index (all axes but the last).
+                    axis = last - 1
+                    while axis >= 0 {
+                        index[axis] += 1
+                        aOffset += aStrides[axis]
+                        bOffset += bStrides[axis]
+                        if index[axis] < shape[axis] { break }
+                        aOffset -= aStrides[axis] * shape[axis]
+                        bOffset -= bStrides[axis] * shape[axis]
+                        index[axis] = 0
+                        axis -= 1
+                    }
+                }
+                return nonFinite
             }
         }
-        return nonFinite
     }
 
     /// One operand whole, the other a short block repeated along the leading axes (a bias added to each
