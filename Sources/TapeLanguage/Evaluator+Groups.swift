@@ -29,13 +29,15 @@ extension Session {
 
     /// Whether `expr` may give a group (a cheap look at its form and the names it uses).
     func mayGiveGroup(_ expr: Expr) -> Bool {
+        // Until a group is bound, only the syntax can give one.
+        guard groupsBound || expr.hasGroupForm else { return false }
         switch expr.kind {
         case .group: return true
         case .name(let name): return isGroupName(name)
         case .binary(_, let lhs, let rhs): return mayGiveGroup(lhs) || mayGiveGroup(rhs)
         case .unary(_, let operand): return mayGiveGroup(operand)
         case .call(let name, let arguments):
-            if name == "clip_by_global_norm" { return lookup(name) == nil }
+            if Expr.groupCalls.contains(name) { return lookup(name) == nil }
             guard arguments.contains(where: { $0.label == nil && mayGiveGroup($0.value) }) else { return false }
             return lookup(name) == nil && !Session.takesGroups(name) && Session.isMemberwise(name)
         case .gradient(let g):

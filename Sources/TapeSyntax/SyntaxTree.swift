@@ -115,11 +115,33 @@ public indirect enum FunctionBody: Hashable, Sendable {
 }
 
 public struct Expr: Hashable, Sendable {
-    public var kind: ExprKind
+    public var kind: ExprKind { didSet { hasGroupForm = Self.hasGroupForm(kind) } }
     public var span: SourceSpan
+    /// Whether a group can come from this expression's own syntax, whatever its names are bound to: a group
+    /// literal `(a, b)`, a gradient with several sources, or a call of `groupCalls`, along the operands and
+    /// positional arguments.
+    // NOTE: kept beside the tree, not walked: the evaluator asks it of every statement a loop runs.
+    public private(set) var hasGroupForm: Bool
+
+    /// The calls whose result is a group of their tensor arguments.
+    public static let groupCalls: Set<String> = ["clip_by_global_norm"]
+
     public init(kind: ExprKind, span: SourceSpan) {
         self.kind = kind
         self.span = span
+        self.hasGroupForm = Self.hasGroupForm(kind)
+    }
+
+    private static func hasGroupForm(_ kind: ExprKind) -> Bool {
+        switch kind {
+        case .group: return true
+        case .gradient(let g): return g.sources.count > 1
+        case .unary(_, let operand): return operand.hasGroupForm
+        case .binary(_, let lhs, let rhs): return lhs.hasGroupForm || rhs.hasGroupForm
+        case .call(let name, let arguments):
+            return groupCalls.contains(name) || arguments.contains { $0.label == nil && $0.value.hasGroupForm }
+        default: return false
+        }
     }
 }
 

@@ -38,6 +38,28 @@ final class GroupTests: XCTestCase {
         """)
     }
 
+    /// Before any name holds a group, a group still comes from the syntax: a literal, a gradient with several
+    /// sources, `clip_by_global_norm` inside arithmetic.
+    func testGroupsBeforeAnyGroupIsBound() {
+        XCTAssertEqual(output("""
+        x = [3.0, 4.0]
+        watch x
+        y = sum(x^2)
+        2 * clip_by_global_norm(1, x, [1.0])
+        -(x, 1)
+        2 * grad y wrt x, x
+        """), """
+        x = [3, 4]
+        y = 25
+        [0] = [1.1767, 1.5689]
+        [1] = [0.3922]
+        [0] = [-3, -4]
+        [1] = -1
+        [0] = [12, 16]
+        [1] = [12, 16]
+        """)
+    }
+
     func testGroupErrors() {
         XCTAssertEqual(output("g = ([1, 2], 3)\ng[5]\n(g, 1)\ng + (1, 2, 3)\ng[0:1]"), """
         g[0] = [1, 2]

@@ -23,6 +23,30 @@ final class GroupSyntaxTests: XCTestCase {
         XCTAssertEqual(parsed("grad (y0, y1) wrt x seed (s0, s1)"), "(grad (group y0 y1) wrt x seed (group s0 s1))")
     }
 
+    /// Whether a group can come from the syntax alone, whatever the names hold (`Expr.hasGroupForm`).
+    func testGroupForms() throws {
+        func form(_ source: String) throws -> Bool {
+            let statement = try XCTUnwrap(Parser.parseAll(source).first)
+            guard case .expression(let expr) = statement.kind else { XCTFail("not an expression: \(source)"); return false }
+            return expr.hasGroupForm
+        }
+        for source in ["(a, b)", "2 * (a, b) - 1", "-(a, b)", "sin((a, b))", "grad y wrt a, b",
+                       "clip_by_global_norm(1, a, b) * 2", "f(1, g((a, b)))"] {
+            XCTAssertTrue(try form(source), source)
+        }
+        for source in ["a", "sin(y) * 0.9 + x * 0.1", "grad y wrt a", "f(axis=(a, b))", "(a, b)[0] + 1", "[1, 2]",
+                       "a.T", "sum(a)"] {
+            XCTAssertFalse(try form(source), source)
+        }
+        // Kept up to date when the tree is changed in place.
+        var expr = try XCTUnwrap(Parser.parseAll("a").first.flatMap { s -> Expr? in
+            if case .expression(let e) = s.kind { return e } else { return nil }
+        })
+        XCTAssertFalse(expr.hasGroupForm)
+        expr.kind = .group([expr, expr])
+        XCTAssertTrue(expr.hasGroupForm)
+    }
+
     func testApply() {
         XCTAssertEqual(parsed("apply opt to w, b with gw, gb"), "(apply opt (w b) (gw gb))")
         XCTAssertEqual(parsed("apply opt to params with gs"), "(apply opt (params) (gs))")
