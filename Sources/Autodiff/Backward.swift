@@ -343,40 +343,42 @@ final class BackwardPlan {
             let edgeRange = (k == 0 ? 0 : Int(steps[k - 1].edgeEnd))..<Int(steps[k].edgeEnd)
             try steps[k].value._withUnsafeGuaranteedRef { v in
                 if k & 255 == 0 { try v.context.checkInterrupt() }
-                let node = v.storedNode.unsafelyUnwrapped
+                // NOTE: the node is not copied (a copy retains and releases its inputs at every step of a
+                // long chain): its primitive is read, and its inputs unretained, through the value.
+                let primitive = v.storedNode.unsafelyUnwrapped.primitive
                 var needs = InputMask()
                 for e in edgeRange { needs.insert(Int(edges[e].input)) }
                 let isSelect: Bool
-                if case .select = node.primitive { isSelect = true } else { isSelect = false }
+                if case .select = primitive { isSelect = true } else { isSelect = false }
                 /// Hands the gradient of input `position` on to its slot.
                 func deliver(_ position: Int, _ gradient: C?, _ unmanagedInput: Unmanaged<Value>? = nil) throws {
                     guard var g = gradient, let e = edgeRange.first(where: { edges[$0].input == position }) else { return }
                     let target = Int(edges[e].slot)
-                    try (unmanagedInput ?? node.inputs.unmanaged(position))._withUnsafeGuaranteedRef { input in
+                    try (unmanagedInput ?? v.recordedInput(position))._withUnsafeGuaranteedRef { input in
                         if !g.tensor.hasSameShape(as: input.tensor) { g = try g.sumToShape(input.shape) }
                         if v.context.detectsAnomalies && g.hasNonFinite {
                             if C.self is Transient.Type { throw Transient.Unrepresentable() }
-                            noteBackwardNonFinite(try g.value(), node: node, output: v, dy: try dy.value(), fromSelect: fromSelect.contains(Int32(slot)))
+                            noteBackwardNonFinite(try g.value(), node: v.storedNode.unsafelyUnwrapped, output: v, dy: try dy.value(), fromSelect: fromSelect.contains(Int32(slot)))
                         }
                         if isSelect && !fromSelect.contains(Int32(target)) { fromSelect.append(Int32(target)) }
                         try accumulate(g, into: target, input)
                     }
                 }
                 // NOTE: the elementwise rules (almost every step of a long chain) hand their gradients on directly.
-                switch node.primitive {
+                switch primitive {
                 case .unary(let f):
-                    let x = node.inputs.unmanaged(0)
+                    let x = v.recordedInput(0)
                     let g = try Primitive.unaryPullback(f, C.ofGraph(x), C.ofGraph(.passUnretained(v)), dy)
                     if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: [try g?.value()]) }
                     try deliver(0, g, x)
                 case .binary(let f):
-                    let a = node.inputs.unmanaged(0), b = node.inputs.unmanaged(1)
+                    let a = v.recordedInput(0), b = v.recordedInput(1)
                     let (da, db) = try Primitive.binaryPullback(f, C.ofGraph(a), C.ofGraph(b), C.ofGraph(.passUnretained(v)), dy, needs: needs)
                     if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: [try da?.value(), try db?.value()]) }
                     try deliver(0, da, a)
                     try deliver(1, db, b)
                 default:
-                    var grads = try C.pullback(node, output: v, cotangent: dy, needs: needs)
+                    var grads = try C.pullback(v.storedNode.unsafelyUnwrapped, output: v, cotangent: dy, needs: needs)
                     if let observer { observer.pulledBack(v, cotangent: try dy.value(), gradients: try grads.array.map { try $0?.value() }) }
                     for position in 0..<grads.count { try deliver(position, grads.take(position)) }
                 }
