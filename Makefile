@@ -45,7 +45,12 @@ STATIC_CXX = $(shell a=$$(clang -print-file-name=libstdc++.a 2>/dev/null || gcc 
 # a busy machine, or after a debug build), and the release link is the slowest step of all.
 INPUTS = $(shell find Sources) Package.swift $(wildcard Package.resolved) tools/link-order.txt Makefile
 
-RELEASE_FLAGS = -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER)
+# A generic type's metadata is reached through its accessor, with the witness tables the compiler already
+# has, instead of by demangling its name at first use (a run paid that for each such type, with a scan of
+# every conformance record for types with requirements): docs/DECISIONS.md, "Round 10".
+METADATA = -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors
+
+RELEASE_FLAGS = -Xswiftc -static-stdlib -Xlinker -no-pie $(CPU) $(STATIC_CXX) $(ORDER) $(METADATA)
 
 # The binary is removed first so that it is linked again when only the order or the flags changed.
 $(BIN): $(INPUTS) | deps
