@@ -381,10 +381,12 @@ public final class GradientContext {
             (output, nonFinite) = try Tensor.zipNotingNonFinite(a.tensor, b.tensor, f)
         case .matmul(let ta, let tb):
             (output, nonFinite) = try Tensor.matmulNotingNonFinite(a.tensor, b.tensor, transposeA: ta, transposeB: tb)
-        case .operation(let o) where o.forwardNotingNonFinite != nil:
-            (output, nonFinite) = try o.forwardNotingNonFinite!([a.tensor, b.tensor])
         default:
-            output = try primitive.forward(a.tensor, b.tensor)
+            if case .operation(let o) = primitive, let forward = o.forwardNotingNonFinite {
+                (output, nonFinite) = try forward([a.tensor, b.tensor])
+            } else {
+                output = try primitive.forward(a.tensor, b.tensor)
+            }
         }
         let recording = recordingMask
         return finish(consume output, consume primitive, nonFinite: nonFinite, tapes: tapes(of: a, recording) | tapes(of: b, recording), NodeInputs(a, b)) { out, reason in

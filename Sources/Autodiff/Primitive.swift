@@ -128,15 +128,17 @@ public enum Primitive {
             let input = x[0], inputShape = input.shape
             // A gradient whose kept shape only puts ones in front of its own (the axes reduced lead, as in a
             // reduction of every axis) broadcasts as it is: a reshape would add a value and a node for nothing
-            // (and the kept shape is not made).
-            let spread = try (Shape.onesThen(dy.shape, areKept: axes, of: inputShape) ? dy
-                              : dy.reshaped(input.tensor.reducedShape(axes, keepDims: true))).broadcast(to: inputShape)
+            // (and the kept shape is made only if max or min needs it for the output).
+            let onesInFront = Shape.onesThen(dy.shape, areKept: axes, of: inputShape)
+            let selects = kind == .max || kind == .min
+            let kept = onesInFront && !selects ? [] : input.tensor.reducedShape(axes, keepDims: true)
+            let spread = try (onesInFront ? dy : dy.reshaped(kept)).broadcast(to: inputShape)
             switch kind {
             case .sum:
                 return InputGradients(spread)
             case .max, .min:
                 // NOTE: ties share the gradient evenly (TensorFlow's reduce_max gradient).
-                let indicators = try input.compare(.equal, y.reshaped(input.tensor.reducedShape(axes, keepDims: true)))
+                let indicators = try input.compare(.equal, y.reshaped(kept))
                 let selected = try indicators.sum(axes: axes, keepDims: true)
                 return InputGradients(try indicators / selected * spread)
             case .product:
