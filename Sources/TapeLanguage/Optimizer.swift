@@ -239,8 +239,9 @@ struct AdamUpdate {
         let a = Lanes(repeating: alpha), e = Lanes(repeating: epsilon)
         var i = start
         while i + 4 <= end {
-            let gi = load(g, i), mi = load(m, i) + (load(g, i) - load(m, i)) * k1
-            let vi = load(v, i) + (gi * gi - load(v, i)) * k2
+            let gi = load(g, i), m0 = load(m, i), v0 = load(v, i)
+            let mi = m0 + (gi - m0) * k1
+            let vi = v0 + (gi * gi - v0) * k2
             store(mi, mOut, i)
             store(vi, vOut, i)
             store(load(w, i) - mi * a / (vi.squareRoot() + e), wOut, i)

@@ -124,7 +124,9 @@ public struct Expr: Hashable, Sendable {
     public private(set) var hasGroupForm: Bool
 
     /// The calls whose result is a group of their tensor arguments.
-    public static let groupCalls: Set<String> = ["clip_by_global_norm"]
+    // NOTE: an array, not a set: the parser reads it at every call, and a set's first use instantiates its
+    // type's metadata at run time (docs/DECISIONS.md, "Start-up and `.npy` reading").
+    public static let groupCalls = ["clip_by_global_norm"]
 
     public init(kind: ExprKind, span: SourceSpan) {
         self.kind = kind
